@@ -1,0 +1,121 @@
+//! `breachflow assess ID --file F`: a new version of the exposure assessment.
+
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde_json::json;
+
+use super::{apply_step, open_store};
+use crate::assessment::AssessmentInput;
+use crate::cli::output::{self, Format, instant};
+use crate::cli::{CliError, Ctx};
+use crate::incident::IncidentId;
+use crate::input;
+use crate::record::{AssessmentVersion, IncidentRecord};
+use crate::store::Store;
+use crate::workflow;
+
+pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
+    let assessment: AssessmentInput = input::load(file)?;
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let record = record(&store, ctx, id, &file.display().to_string(), &assessment)?;
+    let Some(current) = record.current_assessment() else {
+        return Err(CliError::Failed("the assessment was not recorded".into()));
+    };
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "id": id,
+            "state": record.state,
+            "assessment": current,
+        })),
+        Format::Table => output::print(&format!(
+            "{id} is {}.\n{}",
+            record.state,
+            describe(current, org.zone())
+        )),
+    }
+    Ok(())
+}
+
+/// Checks and stores an assessment; shared with the demo.
+pub fn record(
+    store: &Store,
+    ctx: &Ctx,
+    id: IncidentId,
+    file: &str,
+    assessment: &AssessmentInput,
+) -> Result<IncidentRecord, CliError> {
+    let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
+        workflow::assess(r, assessment)
+    })?;
+    Ok(committed.record.unwrap_or(before))
+}
+
+/// The human-readable view of one assessment version.
+pub fn describe(a: &AssessmentVersion, zone: Tz) -> String {
+    let sev = &a.severity;
+    let input = &a.input;
+    let mut s = format!(
+        "Assessment v{} ({} by {})\n",
+        a.version,
+        instant(a.at, zone),
+        a.by
+    );
+    let level = if sev.overridden {
+        format!(
+            "{} (overridden; computed {})",
+            sev.level, sev.computed_level
+        )
+    } else {
+        sev.level.to_string()
+    };
+    s.push_str(&format!("  Risk level:  {level}: {}\n", sev.level.label()));
+    s.push_str(&format!(
+        "  Severity:    SE {:.2} ({:?}) = DPC {} x EI {:.2} + CB {:.2}  (ENISA 2013)\n",
+        sev.score, sev.band, sev.dpc, sev.ei, sev.cb
+    ));
+    let data: Vec<String> = input
+        .data_categories
+        .iter()
+        .map(|c| {
+            if c.is_special_category() {
+                format!("{} [special category]", c.label())
+            } else if c.is_criminal_offence() {
+                format!("{} [criminal offence]", c.label())
+            } else {
+                c.label().to_string()
+            }
+        })
+        .collect();
+    s.push_str(&format!("  Data:        {}\n", data.join(", ")));
+    let subjects: Vec<String> = input
+        .subject_categories
+        .iter()
+        .map(|c| {
+            if c.is_vulnerable() {
+                format!("{} [vulnerable]", c.label())
+            } else {
+                c.label().to_string()
+            }
+        })
+        .collect();
+    s.push_str(&format!("  Subjects:    {}\n", subjects.join(", ")));
+    s.push_str(&format!("  People:      {}\n", input.subjects));
+    if let Some(records) = &input.records {
+        s.push_str(&format!("  Records:     {records}\n"));
+    }
+    if !input.mitigations.is_empty() {
+        let m: Vec<_> = input.mitigations.iter().map(|m| m.label()).collect();
+        s.push_str(&format!("  Mitigations: {}\n", m.join(", ")));
+    }
+    if !input.consequences.is_empty() {
+        let c: Vec<_> = input.consequences.iter().map(|c| c.label()).collect();
+        s.push_str(&format!("  Consequences: {}\n", c.join(", ")));
+    }
+    s.push_str("  Reasoning:\n");
+    for r in &sev.rationale {
+        s.push_str(&format!("    - {r}\n"));
+    }
+    s
+}

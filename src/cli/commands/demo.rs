@@ -1,0 +1,183 @@
+//! `breachflow demo`: the workflow on a built-in example, modelled on a listed veterinary group's
+//! April 2024 ransomware incident (names are fictional).
+//!
+//! It runs the same code as the commands, at fixed instants, into a new store, and keeps the
+//! store so a new user can explore it with `--data-dir`. The awareness instant sits on the
+//! Saturday evening before the clocks went forward (31 March 2024) and the Easter bank holidays,
+//! which the 72-hour clock does not stop for.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{apply_step, open_store};
+use crate::cli::output::{self, Format, instant};
+use crate::cli::{CliError, Ctx};
+use crate::incident::{IncidentFacts, IncidentUpdate};
+use crate::input;
+use crate::lifecycle::Step;
+use crate::organisation::Organisation;
+use crate::workflow::{self, DecideRequest};
+
+const ORGANISATION: &str = include_str!("../../../examples/organisation.json");
+const INCIDENT: &str = include_str!("../../../examples/incident-ransomware.json");
+const UPDATE: &str = include_str!("../../../examples/incident-update-containment.json");
+const ASSESSMENT: &str = include_str!("../../../examples/assessment-ransomware.json");
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// A fresh directory under the system temp dir that no earlier demo used.
+fn fresh_dir() -> PathBuf {
+    let base = std::env::temp_dir();
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let dir = base.join(format!("breachflow-demo-{pid}-{n}"));
+        if !dir.exists() {
+            return dir;
+        }
+        n += 1;
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<(), CliError> {
+    let dir = if ctx.data_dir_given {
+        ctx.data_dir.clone()
+    } else {
+        fresh_dir()
+    };
+    let base = Ctx {
+        data_dir: dir.clone(),
+        ..ctx.clone()
+    };
+    let store = open_store(&base)?;
+    if store.organisation()?.is_some() {
+        return Err(CliError::Failed(format!(
+            "the demo needs an empty store, and {} already holds one; omit --data-dir to use a temporary directory",
+            dir.display()
+        )));
+    }
+    let step = |when: &str, actor: &str| Ctx {
+        now: at(when),
+        actor: actor.to_string(),
+        ..base.clone()
+    };
+    let dpo = "Priya Raman (DPO)";
+    let security = "Tom Okafor (Head of IT Security)";
+    let mut log: Vec<String> = Vec::new();
+
+    let org: Organisation = input::parse("examples/organisation.json", ORGANISATION)?;
+    let zone = org.zone();
+    super::init::record(
+        &store,
+        &step("2024-03-30T21:20:00Z", dpo),
+        "examples/organisation.json",
+        org.clone(),
+        false,
+    )?;
+    log.push(format!(
+        "Stored the organisation profile of {} (AIM-listed).",
+        org.name
+    ));
+
+    let facts: IncidentFacts = input::parse("examples/incident-ransomware.json", INCIDENT)?;
+    let record = super::incident::open_facts(
+        &store,
+        &step("2024-03-30T21:45:00Z", security),
+        "examples/incident-ransomware.json",
+        &facts,
+    )?;
+    let id = record.id;
+    log.push(format!(
+        "Opened {id}; aware at {} (detected {}).",
+        instant(facts.aware_at, zone),
+        instant(facts.detected_at, zone)
+    ));
+
+    let update: IncidentUpdate = input::parse("examples/incident-update-containment.json", UPDATE)?;
+    let update_ctx = step("2024-03-31T08:30:00Z", security);
+    apply_step(
+        &store,
+        &update_ctx,
+        id,
+        Some("examples/incident-update-containment.json"),
+        |r| workflow::update(r, &update, update_ctx.now),
+    )?;
+    log.push("Updated containment and systems affected after forensic triage.".into());
+
+    let assessment = input::parse("examples/assessment-ransomware.json", ASSESSMENT)?;
+    let record = super::assess::record(
+        &store,
+        &step("2024-03-31T11:00:00Z", dpo),
+        id,
+        "examples/assessment-ransomware.json",
+        &assessment,
+    )?;
+    let severity = record
+        .current_assessment()
+        .map(|a| a.severity.clone())
+        .ok_or_else(|| CliError::Failed("no assessment recorded".into()))?;
+    log.push(format!(
+        "Assessed: ENISA severity {:.2} ({:?}), risk level {}.",
+        severity.score, severity.band, severity.level
+    ));
+
+    let record = super::decide::record(
+        &store,
+        &step("2024-03-31T14:00:00Z", dpo),
+        id,
+        &DecideRequest {
+            accept: true,
+            reason: Some("Malicious access to client and staff contact details cannot be ruled out; notify the ICO. No evidence of exfiltration or of sensitive data, so data subjects are not told at this stage; review when forensics report.".into()),
+            ..DecideRequest::default()
+        },
+    )?;
+    let decision = record
+        .current_decision()
+        .map(|d| d.decision.clone())
+        .ok_or_else(|| CliError::Failed("no decision recorded".into()))?;
+    log.push(format!(
+        "Decided (accepting the recommendation): notify the ICO: {}; tell data subjects: {}.",
+        if decision.notify_ico { "yes" } else { "no" },
+        if decision.tell_subjects { "yes" } else { "no" }
+    ));
+
+    let notify_ctx = step("2024-03-31T14:05:00Z", dpo);
+    let (_, committed) = apply_step(&store, &notify_ctx, id, None, |r| {
+        workflow::transition(r, Step::Notify, None)
+    })?;
+    let record = committed.record.unwrap_or(record);
+    log.push(format!("Moved {id} to {}.", record.state));
+
+    let events = store.events_for(id)?;
+    let explore = format!("breachflow --data-dir {} incident show {id}", dir.display());
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "data_dir": dir,
+            "steps": log,
+            "incident": record,
+            "events": events,
+        })),
+        Format::Table => {
+            let mut text = String::from(
+                "breachflow demo: a fictional AIM-listed veterinary group hit by ransomware over Easter 2024\n\n",
+            );
+            for (i, line) in log.iter().enumerate() {
+                text.push_str(&format!("{}. {line}\n", i + 1));
+            }
+            text.push('\n');
+            text.push_str(&super::incident::describe(&record, &events, zone));
+            text.push_str(&format!(
+                "\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                dir.display()
+            ));
+            output::print(&text);
+        }
+    }
+    Ok(())
+}

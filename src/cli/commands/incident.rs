@@ -1,0 +1,298 @@
+//! `breachflow incident open|list|show|update|transition`.
+
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde_json::json;
+
+use super::{apply_step, open_store};
+use crate::cli::output::{self, Format, instant};
+use crate::cli::{CliError, Ctx};
+use crate::event::{Event, EventKind};
+use crate::incident::{IncidentFacts, IncidentId, IncidentUpdate};
+use crate::input;
+use crate::lifecycle::{State, Step};
+use crate::record::IncidentRecord;
+use crate::store::{Store, Subject};
+use crate::workflow;
+
+pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
+    let facts: IncidentFacts = input::load(file)?;
+    let store = open_store(ctx)?;
+    let record = open_facts(&store, ctx, &file.display().to_string(), &facts)?;
+    let org = store.require_organisation()?;
+    match ctx.format {
+        Format::Json => output::print_json(&record),
+        Format::Table => output::print(&format!(
+            "Opened {}: {}\nAware at {} (the UK GDPR Art 33 clock starts here).",
+            record.id,
+            record.facts.title,
+            instant(record.facts.aware_at, org.zone())
+        )),
+    }
+    Ok(())
+}
+
+/// Checks and stores a new incident; shared with the demo.
+pub fn open_facts(
+    store: &Store,
+    ctx: &Ctx,
+    file: &str,
+    facts: &IncidentFacts,
+) -> Result<IncidentRecord, CliError> {
+    let org = store.require_organisation()?;
+    let kinds =
+        workflow::open(facts, ctx.now).map_err(|e| CliError::from_workflow(e, Some(file)))?;
+    // Numbered by the year in the organisation's zone: an incident opened at 00:30 BST on
+    // 1 January is a new year's incident to the people handling it.
+    let year = ctx.now.with_timezone(&org.zone()).format("%Y").to_string();
+    let year: u16 = year.parse().unwrap_or(0);
+    let committed = store.commit(Subject::NewIncident { year }, &kinds, ctx.now, &ctx.actor)?;
+    committed
+        .record
+        .ok_or_else(|| CliError::Failed("the incident was not recorded".into()))
+}
+
+pub fn list(ctx: &Ctx, state: Option<State>) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let mut records = Vec::new();
+    for record in store.incidents() {
+        let record = record?;
+        if state.is_none_or(|s| s == record.state) {
+            records.push(record);
+        }
+    }
+    match ctx.format {
+        Format::Json => {
+            let rows: Vec<_> = records.iter().map(summary_json).collect();
+            output::print_json(&rows);
+        }
+        Format::Table => {
+            if records.is_empty() {
+                output::print("No incidents.");
+                return Ok(());
+            }
+            let mut t = output::table(&["Incident", "State", "Aware", "Risk", "Title"]);
+            for r in &records {
+                t.add_row([
+                    r.id.to_string(),
+                    r.state.to_string(),
+                    instant(r.facts.aware_at, org.zone()),
+                    r.current_assessment()
+                        .map(|a| a.severity.level.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.facts.title.clone(),
+                ]);
+            }
+            output::print(&t.to_string());
+        }
+    }
+    Ok(())
+}
+
+fn summary_json(r: &IncidentRecord) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "state": r.state,
+        "title": r.facts.title,
+        "detected_at": r.facts.detected_at,
+        "aware_at": r.facts.aware_at,
+        "risk_level": r.current_assessment().map(|a| a.severity.level),
+        "notify_ico": r.current_decision().map(|d| d.decision.notify_ico),
+        "tell_subjects": r.current_decision().map(|d| d.decision.tell_subjects),
+        "version": r.version,
+    })
+}
+
+pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let record = store.incident(id)?;
+    let events = store.events_for(id)?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({ "incident": record, "events": events })),
+        Format::Table => output::print(&describe(&record, &events, org.zone())),
+    }
+    Ok(())
+}
+
+pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
+    let update: IncidentUpdate = input::load(file)?;
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let name = file.display().to_string();
+    let (_, committed) = apply_step(&store, ctx, id, Some(&name), |r| {
+        workflow::update(r, &update, ctx.now)
+    })?;
+    let changes: Vec<_> = committed
+        .events
+        .iter()
+        .flat_map(|e| match &e.what {
+            EventKind::FactsUpdated { changes, .. } => changes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    match ctx.format {
+        Format::Json => {
+            output::print_json(&json!({ "incident": committed.record, "changes": changes }))
+        }
+        Format::Table => {
+            if changes.is_empty() {
+                output::print(&format!("{id}: no facts changed."));
+            } else {
+                let mut t = output::table(&["Fact", "Old", "New"]);
+                for c in &changes {
+                    t.add_row([c.field.clone(), compact(&c.old), compact(&c.new)]);
+                }
+                output::print(&format!("{id}: {} fact(s) changed.\n{t}", changes.len()));
+                if changes.iter().any(|c| c.field == "aware_at") {
+                    output::print(&format!(
+                        "Awareness is now {}.",
+                        committed
+                            .record
+                            .as_ref()
+                            .map(|r| instant(r.facts.aware_at, org.zone()))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+pub fn transition(
+    ctx: &Ctx,
+    id: IncidentId,
+    step: Step,
+    reason: Option<&str>,
+) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let (before, committed) = apply_step(&store, ctx, id, None, |r| {
+        workflow::transition(r, step, reason)
+    })?;
+    let after = committed.record.map(|r| r.state).unwrap_or(before.state);
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "id": id, "step": step, "from": before.state, "to": after
+        })),
+        Format::Table => output::print(&format!("{id}: {} -> {after}", before.state)),
+    }
+    Ok(())
+}
+
+/// The human-readable view of an incident, shared by `show`, `assess`, `decide` and the demo.
+pub fn describe(r: &IncidentRecord, events: &[Event], zone: Tz) -> String {
+    let f = &r.facts;
+    let mut s = String::new();
+    let mut line = |k: &str, v: String| s.push_str(&format!("{k:<14}{v}\n"));
+    line(&r.id.to_string(), f.title.clone());
+    line("State:", r.state.to_string());
+    line(
+        "Opened:",
+        format!("{} by {}", instant(r.opened_at, zone), r.opened_by),
+    );
+    line("Detected:", instant(f.detected_at, zone));
+    line(
+        "Aware:",
+        format!("{} (UK GDPR Art 33 clock start)", instant(f.aware_at, zone)),
+    );
+    if let Some(j) = &f.awareness_justification {
+        line("", format!("why later than detection: {j}"));
+    }
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| instant(t, zone))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    line(
+        "Occurred:",
+        format!("from {} to {}", when(f.occurred.from), when(f.occurred.to)),
+    );
+    line("Discovery:", f.discovery.clone());
+    line("Impact:", f.impact.labels().join(", "));
+    if !f.systems_affected.is_empty() {
+        line("Systems:", f.systems_affected.join(", "));
+    }
+    if let Some(c) = &f.containment {
+        line("Containment:", c.clone());
+    }
+    line(
+        "Reporter:",
+        match &f.reporter.role {
+            Some(role) => format!("{} ({role})", f.reporter.name),
+            None => f.reporter.name.clone(),
+        },
+    );
+    line("Summary:", f.summary.clone());
+    if let Some(a) = r.current_assessment() {
+        s.push('\n');
+        s.push_str(&super::assess::describe(a, zone));
+    }
+    if let Some(d) = r.current_decision() {
+        s.push('\n');
+        s.push_str(&super::decide::describe(d, zone));
+    }
+    if !events.is_empty() {
+        s.push_str("\nHistory:\n");
+        let mut t = output::table(&["#", "When", "Who", "What"]);
+        for e in events {
+            t.add_row([
+                e.version.to_string(),
+                instant(e.at, zone),
+                e.actor.clone(),
+                event_line(&e.what),
+            ]);
+        }
+        s.push_str(&t.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+fn event_line(what: &EventKind) -> String {
+    match what {
+        EventKind::IncidentOpened { .. } => "opened".into(),
+        EventKind::FactsUpdated { changes, note } => {
+            let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+            match note {
+                Some(n) => format!("facts updated ({}): {n}", fields.join(", ")),
+                None => format!("facts updated ({})", fields.join(", ")),
+            }
+        }
+        EventKind::Assessed {
+            version, severity, ..
+        } => format!("assessment v{version}: {}", severity.level),
+        EventKind::Decided { decision } => format!(
+            "decided: ICO {}, data subjects {}",
+            if decision.notify_ico {
+                "notified"
+            } else {
+                "not notified"
+            },
+            if decision.tell_subjects {
+                "told"
+            } else {
+                "not told"
+            }
+        ),
+        EventKind::Transitioned {
+            step,
+            from,
+            to,
+            reason,
+        } => match reason {
+            Some(r) => format!("{step}: {from} -> {to} ({r})"),
+            None => format!("{step}: {from} -> {to}"),
+        },
+        EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
+    }
+}

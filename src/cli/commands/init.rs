@@ -1,0 +1,96 @@
+//! `breachflow init --org FILE` and `breachflow org`: the organisation profile.
+
+use std::path::Path;
+
+use crate::cli::output::{self, Format};
+use crate::cli::{CliError, Ctx};
+use crate::event::EventKind;
+use crate::input::{self, InputError};
+use crate::organisation::Organisation;
+use crate::store::{Store, Subject};
+
+pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
+    let org: Organisation = input::load(file)?;
+    let store = super::open_store(ctx)?;
+    record(&store, ctx, &file.display().to_string(), org, force)?;
+    let org = store.require_organisation()?;
+    match ctx.format {
+        Format::Json => output::print_json(&org),
+        Format::Table => output::print(&format!(
+            "Organisation profile stored: {} (ICO registration {}), DPO {}, times shown in {}.\nStore: {}",
+            org.name,
+            org.ico_registration,
+            org.dpo.name,
+            org.time_zone,
+            store.dir().display()
+        )),
+    }
+    Ok(())
+}
+
+/// Checks and stores a profile; shared with the demo.
+pub fn record(
+    store: &Store,
+    ctx: &Ctx,
+    file: &str,
+    org: Organisation,
+    force: bool,
+) -> Result<(), CliError> {
+    let problems = org.check();
+    if !problems.is_empty() {
+        return Err(InputError::invalid(file, problems).into());
+    }
+    let existing = store.organisation()?;
+    if existing.is_some() && !force {
+        return Err(CliError::Failed(format!(
+            "the store at {} already has an organisation profile; use --force to replace it (the old one stays in the event log)",
+            store.dir().display()
+        )));
+    }
+    store.commit(
+        Subject::Organisation(&org),
+        &[EventKind::OrganisationRecorded {
+            organisation: org.clone(),
+            replaced: existing.is_some(),
+        }],
+        ctx.now,
+        &ctx.actor,
+    )?;
+    Ok(())
+}
+
+pub fn show(ctx: &Ctx) -> Result<(), CliError> {
+    let store = super::open_store(ctx)?;
+    let org = store.require_organisation()?;
+    match ctx.format {
+        Format::Json => output::print_json(&org),
+        Format::Table => {
+            let mut text = format!(
+                "{}\nICO registration: {}\nRole: {:?}\nDPO: {} <{}>{}\nTime zone: {}\n",
+                org.name,
+                org.ico_registration,
+                org.role,
+                org.dpo.name,
+                org.dpo.email,
+                org.dpo
+                    .phone
+                    .as_deref()
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default(),
+                org.time_zone
+            );
+            let mut t = output::table(&["Role", "Name", "Email", "Phone"]);
+            for c in &org.contacts {
+                t.add_row([
+                    c.role.as_str(),
+                    c.name.as_str(),
+                    c.email.as_str(),
+                    c.phone.as_deref().unwrap_or(""),
+                ]);
+            }
+            text.push_str(&format!("Contacts:\n{t}"));
+            output::print(&text);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! One file per subcommand, plus what they share: opening the store and committing a workflow
+//! step against an incident.
+
+pub mod assess;
+pub mod decide;
+pub mod demo;
+pub mod incident;
+pub mod init;
+pub mod schema;
+
+use crate::cli::{CliError, Ctx};
+use crate::event::EventKind;
+use crate::incident::IncidentId;
+use crate::record::IncidentRecord;
+use crate::store::{Committed, Store, Subject};
+use crate::workflow::WorkflowError;
+
+/// Opens the store named by the context.
+pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
+    Ok(Store::open(&ctx.data_dir)?)
+}
+
+/// Runs a workflow step against an incident and commits what it yields.
+/// `file` names the input file problems belong to, if the step read one.
+pub fn apply_step(
+    store: &Store,
+    ctx: &Ctx,
+    id: IncidentId,
+    file: Option<&str>,
+    step: impl FnOnce(&IncidentRecord) -> Result<Vec<EventKind>, WorkflowError>,
+) -> Result<(IncidentRecord, Committed), CliError> {
+    let record = store.incident(id)?;
+    let kinds = step(&record).map_err(|e| CliError::from_workflow(e, file))?;
+    if kinds.is_empty() {
+        let committed = Committed {
+            record: Some(record.clone()),
+            events: Vec::new(),
+        };
+        return Ok((record, committed));
+    }
+    let committed = store.commit(Subject::Incident(&record), &kinds, ctx.now, &ctx.actor)?;
+    Ok((record, committed))
+}

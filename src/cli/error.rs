@@ -1,0 +1,80 @@
+//! The CLI's error: every failure from the layers below, with the exit code it maps to.
+//!
+//! Exit codes (documented in the README):
+//! 0 success; 1 refused for another reason (store already initialised, output not written);
+//! 2 usage error (clap); 3 store locked by another process; 4 invalid input (file or flags);
+//! 5 lifecycle refused the step; 6 not found (incident, organisation profile); 7 store damaged;
+//! 70 internal error (a bug: please report it).
+
+use crate::input::InputError;
+use crate::lifecycle::TransitionRefused;
+use crate::store::StoreError;
+use crate::workflow::WorkflowError;
+
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_LOCKED: u8 = 3;
+pub const EXIT_INVALID_INPUT: u8 = 4;
+pub const EXIT_REFUSED: u8 = 5;
+pub const EXIT_NOT_FOUND: u8 = 6;
+pub const EXIT_DAMAGED: u8 = 7;
+pub const EXIT_INTERNAL: u8 = 70;
+
+/// A failed command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Refused(#[from] TransitionRefused),
+    /// Input given on the command line (not a file) breaks a rule.
+    #[error("{0}")]
+    InvalidArgs(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// A workflow refusal; `file` names the input file the problems belong to, if any.
+    pub fn from_workflow(e: WorkflowError, file: Option<&str>) -> CliError {
+        match (e, file) {
+            (WorkflowError::Refused(r), _) => CliError::Refused(r),
+            (WorkflowError::Invalid(problems), Some(file)) => {
+                CliError::Input(InputError::invalid(file, problems))
+            }
+            (e @ WorkflowError::Invalid(_), None) => CliError::InvalidArgs(e.to_string()),
+            (WorkflowError::ReasonRequired(msg), _) => CliError::InvalidArgs(msg),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,
+            CliError::Refused(_) => EXIT_REFUSED,
+            CliError::Store(e) => match e {
+                StoreError::Locked(_) => EXIT_LOCKED,
+                StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
+                StoreError::NotInitialised(_) | StoreError::UnknownIncident(_) => EXIT_NOT_FOUND,
+                StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
+            },
+            CliError::Failed(_) => EXIT_FAILURE,
+        }
+    }
+
+    /// What to do next, printed after the message.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Refused(_) => Some("nothing was changed"),
+            CliError::Input(InputError::Invalid { .. }) => Some(
+                "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
+            ),
+            CliError::Input(_) | CliError::InvalidArgs(_) => Some("nothing was stored"),
+            CliError::Store(StoreError::UnknownIncident(_)) => {
+                Some("`breachflow incident list` shows the incidents in this store")
+            }
+            _ => None,
+        }
+    }
+}

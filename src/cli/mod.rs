@@ -1,0 +1,293 @@
+//! The command line: arguments (clap), the shared context of a run, dispatch, exit codes.
+//!
+//! Arguments are parsed and checked before the store is opened, so a usage error never touches
+//! the store. Each subcommand lives in its own file under `commands/`.
+
+pub mod commands;
+pub mod error;
+pub mod output;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::incident::IncidentId;
+use crate::lifecycle::{State, Step};
+pub use error::CliError;
+use output::Format;
+
+/// Regulatory breach notification workflow: incidents, exposure assessment, decisions, deadlines.
+#[derive(Debug, Parser)]
+#[command(name = "breachflow", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Store directory (created 0700 if missing). Default: $XDG_DATA_HOME/breachflow, or
+    /// ~/.local/share/breachflow.
+    #[arg(long, env = "BREACHFLOW_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fix the clock (RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00), for tests, demos and
+    /// recording what happened earlier.
+    #[arg(long, env = "BREACHFLOW_NOW", global = true, value_parser = parse_instant, value_name = "TIME")]
+    pub now: Option<DateTime<Utc>>,
+    /// Who is acting, as recorded in the event log. Default: the OS user.
+    #[arg(long, env = "BREACHFLOW_ACTOR", global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Output format of commands that print data.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store the organisation profile (refuses to replace one unless --force).
+    Init {
+        /// Organisation profile (JSON; see schemas/organisation.schema.json).
+        #[arg(long, value_name = "FILE")]
+        org: PathBuf,
+        /// Replace an existing profile (the old one stays in the event log).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the stored organisation profile.
+    Org,
+    /// Open, list, show, update and move incidents through their lifecycle.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// Record an exposure assessment (a new version; earlier ones are kept).
+    Assess {
+        id: IncidentId,
+        /// Assessment (JSON; see schemas/assessment.schema.json).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Record the DPO's decision on notifying the ICO and telling data subjects.
+    Decide {
+        id: IncidentId,
+        /// Accept the recommendation that follows from the risk level.
+        #[arg(long)]
+        accept: bool,
+        /// Notify the ICO: yes or no (overrides the recommendation; needs --reason if different).
+        #[arg(long, value_name = "yes|no", value_parser = parse_yes_no)]
+        ico: Option<bool>,
+        /// Tell data subjects: yes or no (overrides the recommendation; needs --reason if different).
+        #[arg(long, value_name = "yes|no", value_parser = parse_yes_no)]
+        subjects: Option<bool>,
+        /// The reasoning, kept in the breach record (UK GDPR Art 33(5)).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// JSON Schemas of the input files.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Run the workflow on a built-in example (a fictional listed veterinary group hit by
+    /// ransomware), in a new temporary store or the given --data-dir.
+    Demo,
+    /// Print a shell completion script.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident from an intake file.
+    Open {
+        /// Incident intake (JSON; see schemas/incident.schema.json).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// List incidents.
+    List {
+        /// Only incidents in this state.
+        #[arg(long, value_enum)]
+        state: Option<State>,
+    },
+    /// Show an incident: facts, assessment, decision and history.
+    Show { id: IncidentId },
+    /// Correct or add facts (a partial update; old and new values are kept in the event).
+    Update {
+        id: IncidentId,
+        /// Partial update (JSON; see schemas/incident-update.schema.json).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Take a manual lifecycle step: notify, monitor, close or reopen.
+    Transition {
+        id: IncidentId,
+        #[arg(value_enum)]
+        step: Step,
+        /// Why (required for reopen).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Write every input schema into DIR.
+    Export { dir: PathBuf },
+}
+
+// The lifecycle's own names are the command-line values, so the two can never disagree.
+impl clap::ValueEnum for Step {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Step::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for State {
+    fn value_variants<'a>() -> &'a [Self] {
+        &State::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; expected RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00"))
+}
+
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" => Ok(true),
+        "no" | "n" | "false" => Ok(false),
+        _ => Err("expected yes or no".into()),
+    }
+}
+
+/// What every command knows about its run.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub data_dir: PathBuf,
+    /// True when the directory was named with --data-dir or BREACHFLOW_DATA_DIR.
+    pub data_dir_given: bool,
+    pub now: DateTime<Utc>,
+    pub actor: String,
+    pub format: Format,
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("breachflow");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/breachflow"),
+        None => PathBuf::from(".breachflow"),
+    }
+}
+
+fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // Personal data lives in the store: nothing this process creates is readable by others.
+    // SAFETY: umask only changes this process's file-creation mask; no other thread exists yet.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { error::EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+        Err(_) => {
+            eprintln!(
+                "error: internal error (a bug in breachflow); nothing after the last success was stored"
+            );
+            ExitCode::from(error::EXIT_INTERNAL)
+        }
+    }
+}
+
+/// Dispatches a parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Ctx {
+        data_dir_given: cli.data_dir.is_some(),
+        data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+        now: crate::clock::now_or(cli.now),
+        actor: cli
+            .actor
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(os_user),
+        format: cli.format,
+    };
+    use commands::*;
+    match cli.command {
+        Command::Init { org, force } => init::run(&ctx, &org, force),
+        Command::Org => init::show(&ctx),
+        Command::Incident(cmd) => match cmd {
+            IncidentCommand::Open { file } => incident::open(&ctx, &file),
+            IncidentCommand::List { state } => incident::list(&ctx, state),
+            IncidentCommand::Show { id } => incident::show(&ctx, id),
+            IncidentCommand::Update { id, file } => incident::update(&ctx, id, &file),
+            IncidentCommand::Transition { id, step, reason } => {
+                incident::transition(&ctx, id, step, reason.as_deref())
+            }
+        },
+        Command::Assess { id, file } => assess::run(&ctx, id, &file),
+        Command::Decide {
+            id,
+            accept,
+            ico,
+            subjects,
+            reason,
+        } => decide::run(
+            &ctx,
+            id,
+            &crate::workflow::DecideRequest {
+                accept,
+                notify_ico: ico,
+                tell_subjects: subjects,
+                reason,
+            },
+        ),
+        Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
+        Command::Demo => demo::run(&ctx),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "breachflow", &mut out);
+            output::print(&String::from_utf8_lossy(&out));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

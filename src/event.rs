@@ -1,0 +1,81 @@
+//! Events: the append-only record of everything that happened to the store, who did it and when.
+//!
+//! An incident's current state is the fold of its events (`IncidentRecord::apply`), so the event
+//! list is the truth and the stored record a cache of it that must always equal the replay.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::{AssessmentInput, Severity};
+use crate::decision::Decision;
+use crate::incident::{FactChange, IncidentFacts, IncidentId};
+use crate::lifecycle::{State, Step};
+use crate::organisation::Organisation;
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Position in the store-wide log, from 1, without gaps.
+    pub seq: u64,
+    /// The incident concerned; none for organisation-level events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentId>,
+    /// The incident's version after this event (1 for the opening event); 0 for organisation events.
+    pub version: u64,
+    /// When it was recorded (the command's clock, UTC).
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: String,
+    /// What happened.
+    pub what: EventKind,
+}
+
+/// What an event records; the payload keeps enough to replay the change exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The organisation profile was stored (first time, or replaced with `--force`).
+    OrganisationRecorded {
+        organisation: Organisation,
+        replaced: bool,
+    },
+    /// An incident was opened with these facts.
+    IncidentOpened { facts: IncidentFacts },
+    /// Facts were corrected; old and new values kept.
+    FactsUpdated {
+        changes: Vec<FactChange>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// An exposure assessment (a new version; earlier ones are kept).
+    Assessed {
+        version: u32,
+        input: AssessmentInput,
+        severity: Severity,
+    },
+    /// The DPO's decision on notification.
+    Decided { decision: Decision },
+    /// A manual lifecycle step.
+    Transitioned {
+        step: Step,
+        from: State,
+        to: State,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl EventKind {
+    /// A short name for tables and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::OrganisationRecorded { .. } => "organisation_recorded",
+            EventKind::IncidentOpened { .. } => "incident_opened",
+            EventKind::FactsUpdated { .. } => "facts_updated",
+            EventKind::Assessed { .. } => "assessed",
+            EventKind::Decided { .. } => "decided",
+            EventKind::Transitioned { .. } => "transitioned",
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Incident facts: what happened, when it occurred, when it was detected, and when the
+//! organisation became aware of it (the instant the ICO's 72-hour clock starts).
+//!
+//! The same type is the intake file (`incident open --file F`) and the stored facts, so what a
+//! DPO typed is what the record holds. `IncidentUpdate` is the partial update; applying it yields
+//! the list of changed facts with old and new values, which the event keeps.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Human-readable incident identifier, sequential per calendar year: `BR-2024-0001`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentId {
+    pub year: u16,
+    pub number: u32,
+}
+
+impl IncidentId {
+    /// Store key: big-endian year then number, so keys sort in the order incidents were opened
+    /// (a string key would put BR-2024-10000 before BR-2024-9999).
+    pub fn key(&self) -> [u8; 6] {
+        let mut k = [0u8; 6];
+        k[..2].copy_from_slice(&self.year.to_be_bytes());
+        k[2..].copy_from_slice(&self.number.to_be_bytes());
+        k
+    }
+
+    pub fn from_key(key: &[u8]) -> Option<IncidentId> {
+        let year = u16::from_be_bytes(key.get(..2)?.try_into().ok()?);
+        let number = u32::from_be_bytes(key.get(2..6)?.try_into().ok()?);
+        Some(IncidentId { year, number })
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BR-{}-{:04}", self.year, self.number)
+    }
+}
+
+/// The reason an incident identifier could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an incident id; expected the form BR-2024-0001")]
+pub struct BadIncidentId(pub String);
+
+impl FromStr for IncidentId {
+    type Err = BadIncidentId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadIncidentId(s.to_string());
+        let rest = s
+            .strip_prefix("BR-")
+            .or_else(|| s.strip_prefix("br-"))
+            .ok_or_else(bad)?;
+        let (year, number) = rest.split_once('-').ok_or_else(bad)?;
+        if year.len() != 4 || number.len() < 4 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let year: u16 = year.parse().map_err(|_| bad())?;
+        let number: u32 = number.parse().map_err(|_| bad())?;
+        if number == 0 {
+            return Err(bad());
+        }
+        Ok(IncidentId { year, number })
+    }
+}
+
+impl Serialize for IncidentId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl JsonSchema for IncidentId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IncidentId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^BR-[0-9]{4}-[0-9]{4,}$",
+            "description": "Incident id, sequential per year: BR-2024-0001"
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for IncidentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The facts of an incident, as reported at intake and corrected since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentFacts {
+    /// A short title, e.g. "Ransomware on practice management servers".
+    #[schemars(length(min = 1, max = 200))]
+    pub title: String,
+    /// What happened, what went wrong and how, in a few sentences. Do not include the breached
+    /// personal data itself.
+    #[schemars(length(min = 1))]
+    pub summary: String,
+    /// When the breach itself happened, as far as is known.
+    #[serde(default)]
+    pub occurred: Occurrence,
+    /// When the incident was first detected (RFC 3339 with offset).
+    pub detected_at: DateTime<Utc>,
+    /// When the organisation became aware, with a reasonable degree of certainty, that personal
+    /// data was compromised (RFC 3339 with offset). This starts the UK GDPR Art 33 72-hour clock.
+    pub aware_at: DateTime<Utc>,
+    /// Why awareness is later than detection. Required when `aware_at` is after `detected_at`:
+    /// regulators date awareness from the first credible report, and an internal investigation
+    /// does not stop the clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awareness_justification: Option<String>,
+    /// How the organisation found out (monitoring alert, staff report, customer complaint, ...).
+    #[schemars(length(min = 1))]
+    pub discovery: String,
+    /// Systems affected.
+    #[serde(default)]
+    pub systems_affected: Vec<String>,
+    /// Containment so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
+    /// Which security properties of personal data were hit.
+    pub impact: Impact,
+    /// Whether the breach was caused by a cyber incident (the ICO form asks).
+    #[serde(default)]
+    pub cyber_incident: YesNoUnknown,
+    /// Who reported the incident internally.
+    pub reporter: Reporter,
+}
+
+/// When the breach happened: either end may be unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Occurrence {
+    /// Earliest moment the breach may have started, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// Latest moment it went on until, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Confidentiality, integrity and availability: which were compromised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Impact {
+    /// Unauthorised or accidental disclosure of, or access to, personal data.
+    #[serde(default)]
+    pub confidentiality: bool,
+    /// Unauthorised or accidental alteration of personal data.
+    #[serde(default)]
+    pub integrity: bool,
+    /// Accidental or unauthorised loss of access to, or destruction of, personal data.
+    #[serde(default)]
+    pub availability: bool,
+}
+
+impl Impact {
+    pub fn labels(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.confidentiality {
+            v.push("confidentiality");
+        }
+        if self.integrity {
+            v.push("integrity");
+        }
+        if self.availability {
+            v.push("availability");
+        }
+        v
+    }
+}
+
+/// Yes, no, or not yet known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum YesNoUnknown {
+    Yes,
+    No,
+    #[default]
+    Unknown,
+}
+
+/// The person who reported the incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reporter {
+    /// Full name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Job title or role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(email)]
+    pub email: Option<String>,
+    /// Telephone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// A partial update of the facts (`incident update ID --file F`): only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred: Option<Occurrence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<DateTime<Utc>>,
+    /// A corrected awareness instant. Due instants are recomputed from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aware_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awareness_justification: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub discovery: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systems_affected: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cyber_incident: Option<YesNoUnknown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Reporter>,
+    /// Why the facts changed (kept with the change in the event log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One changed fact: its name, old value and new value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FactChange {
+    pub field: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+impl IncidentFacts {
+    /// Semantic checks a JSON Schema cannot express, each with the JSON pointer of the fact.
+    /// `now` refuses instants in the future: a clock cannot start at a moment yet to come.
+    pub fn check(&self, now: DateTime<Utc>) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let blank = |s: &str| s.trim().is_empty();
+        if blank(&self.title) {
+            problems.push(("/title".into(), "a title is required".into()));
+        }
+        if blank(&self.summary) {
+            problems.push(("/summary".into(), "a summary is required".into()));
+        }
+        if blank(&self.discovery) {
+            problems.push((
+                "/discovery".into(),
+                "say how the incident was discovered".into(),
+            ));
+        }
+        if self.aware_at < self.detected_at {
+            problems.push((
+                "/aware_at".into(),
+                format!(
+                    "awareness ({}) cannot be before detection ({}); expected aware_at at or after detected_at",
+                    self.aware_at.to_rfc3339(),
+                    self.detected_at.to_rfc3339()
+                ),
+            ));
+        }
+        if self.aware_at > self.detected_at
+            && self.awareness_justification.as_deref().is_none_or(blank)
+        {
+            problems.push((
+                "/awareness_justification".into(),
+                "aware_at is later than detected_at, so a written justification is required: regulators date awareness from the first credible report, and an internal investigation does not stop the clock".into(),
+            ));
+        }
+        if let (Some(from), Some(to)) = (self.occurred.from, self.occurred.to)
+            && from > to
+        {
+            problems.push((
+                "/occurred/to".into(),
+                "the end of the occurrence is before its start".into(),
+            ));
+        }
+        if let Some(from) = self.occurred.from
+            && from > self.detected_at
+        {
+            problems.push((
+                "/occurred/from".into(),
+                "the breach cannot start after it was detected".into(),
+            ));
+        }
+        for (path, at) in [
+            ("/detected_at", self.detected_at),
+            ("/aware_at", self.aware_at),
+        ] {
+            if at > now {
+                problems.push((
+                    path.into(),
+                    format!(
+                        "{} is in the future (now is {})",
+                        at.to_rfc3339(),
+                        now.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        if !(self.impact.confidentiality || self.impact.integrity || self.impact.availability) {
+            problems.push((
+                "/impact".into(),
+                "a personal data breach compromises at least one of confidentiality, integrity or availability; set at least one to true".into(),
+            ));
+        }
+        if blank(&self.reporter.name) {
+            problems.push(("/reporter/name".into(), "a name is required".into()));
+        }
+        problems
+    }
+
+    /// Applies a partial update, returning the new facts and the changes with old and new values.
+    /// Fields present but equal to the current value are not reported as changes.
+    pub fn apply_update(&self, update: &IncidentUpdate) -> (IncidentFacts, Vec<FactChange>) {
+        let mut next = self.clone();
+        let mut changes = Vec::new();
+        fn set<T: Clone + PartialEq + Serialize>(
+            field: &str,
+            slot: &mut T,
+            value: &Option<T>,
+            changes: &mut Vec<FactChange>,
+        ) {
+            if let Some(v) = value
+                && slot != v
+            {
+                changes.push(FactChange {
+                    field: field.to_string(),
+                    old: serde_json::to_value(&*slot).unwrap_or_default(),
+                    new: serde_json::to_value(v).unwrap_or_default(),
+                });
+                *slot = v.clone();
+            }
+        }
+        set("title", &mut next.title, &update.title, &mut changes);
+        set("summary", &mut next.summary, &update.summary, &mut changes);
+        set(
+            "occurred",
+            &mut next.occurred,
+            &update.occurred,
+            &mut changes,
+        );
+        set(
+            "detected_at",
+            &mut next.detected_at,
+            &update.detected_at,
+            &mut changes,
+        );
+        set(
+            "aware_at",
+            &mut next.aware_at,
+            &update.aware_at,
+            &mut changes,
+        );
+        let justification = update.awareness_justification.clone().map(Some);
+        set(
+            "awareness_justification",
+            &mut next.awareness_justification,
+            &justification,
+            &mut changes,
+        );
+        set(
+            "discovery",
+            &mut next.discovery,
+            &update.discovery,
+            &mut changes,
+        );
+        set(
+            "systems_affected",
+            &mut next.systems_affected,
+            &update.systems_affected,
+            &mut changes,
+        );
+        let containment = update.containment.clone().map(Some);
+        set(
+            "containment",
+            &mut next.containment,
+            &containment,
+            &mut changes,
+        );
+        set("impact", &mut next.impact, &update.impact, &mut changes);
+        set(
+            "cyber_incident",
+            &mut next.cyber_incident,
+            &update.cyber_incident,
+            &mut changes,
+        );
+        set(
+            "reporter",
+            &mut next.reporter,
+            &update.reporter,
+            &mut changes,
+        );
+        (next, changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_sort_numerically() {
+        let a: IncidentId = "BR-2024-9999".parse().unwrap();
+        let b: IncidentId = "BR-2024-10000".parse().unwrap();
+        assert_eq!(a.to_string(), "BR-2024-9999");
+        assert_eq!(b.to_string(), "BR-2024-10000");
+        assert!(a.key() < b.key());
+        assert_eq!(IncidentId::from_key(&b.key()), Some(b));
+        for bad in [
+            "",
+            "BR-24-0001",
+            "BR-2024-1",
+            "XX-2024-0001",
+            "BR-2024-0000",
+            "BR-2024-00a1",
+        ] {
+            assert!(bad.parse::<IncidentId>().is_err(), "{bad} accepted");
+        }
+    }
+}

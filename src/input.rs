@@ -1,0 +1,144 @@
+//! Reading input files: JSON syntax (with line and column), then the JSON Schema generated from
+//! the Rust type (every violation, each with its JSON path, formats included), then the type.
+//!
+//! Semantic rules a schema cannot express (awareness before detection, a time zone that exists)
+//! are the domain's; the CLI reports them through the same `InputError::Invalid` so a user sees
+//! one list of problems per file.
+
+use std::fmt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+/// One problem with an input: where (a JSON pointer, empty for the whole document) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "at {at}: {}", self.message)
+    }
+}
+
+/// Why an input file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: invalid JSON: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {} problem{}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, list(problems))]
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl InputError {
+    /// Domain problems found after the schema passed, reported against the file they came from.
+    pub fn invalid(file: &str, problems: Vec<(String, String)>) -> InputError {
+        InputError::Invalid {
+            file: file.to_string(),
+            problems: problems
+                .into_iter()
+                .map(|(pointer, message)| Problem { pointer, message })
+                .collect(),
+        }
+    }
+}
+
+/// The JSON Schema of an input type, as `serde_json::Value`.
+pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
+}
+
+/// Reads and validates a JSON file as `T`.
+pub fn load<T: DeserializeOwned + JsonSchema>(path: &Path) -> Result<T, InputError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&file, &text)
+}
+
+/// Validates JSON text as `T`; `file` names the source in errors.
+pub fn parse<T: DeserializeOwned + JsonSchema>(file: &str, text: &str) -> Result<T, InputError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| InputError::Syntax {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })?;
+    validate::<T>(file, &value)?;
+    serde_json::from_value(value).map_err(|e| InputError::Invalid {
+        file: file.to_string(),
+        problems: vec![Problem {
+            pointer: String::new(),
+            message: e.to_string(),
+        }],
+    })
+}
+
+/// Checks `value` against `T`'s schema and lists every violation.
+pub fn validate<T: JsonSchema>(file: &str, value: &serde_json::Value) -> Result<(), InputError> {
+    let schema = schema_of::<T>();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| InputError::Invalid {
+            file: file.to_string(),
+            problems: vec![Problem {
+                pointer: String::new(),
+                message: format!("internal schema error: {e}"),
+            }],
+        })?;
+    let problems: Vec<Problem> = validator
+        .iter_errors(value)
+        .map(|e| Problem {
+            pointer: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::Invalid {
+            file: file.to_string(),
+            problems,
+        })
+    }
+}
+
+/// serde_json appends " at line L column C"; we report those separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

@@ -1,0 +1,33 @@
+//! breachflow: a regulatory breach notification workflow engine.
+//!
+//! # Layout
+//!
+//! The pure core (no I/O, no clock reads):
+//! - [`incident`]: the facts of an incident and their checks; incident ids.
+//! - [`assessment`]: the exposure assessment and the ENISA severity method.
+//! - [`decision`]: the recommendation that follows from the risk level, and the DPO's decision.
+//! - [`lifecycle`]: the incident state machine.
+//! - [`event`]: the event log's entries.
+//! - [`record`]: an incident's current state as the fold of its events.
+//! - [`workflow`]: each command as (record, input) -> events or refusal.
+//! - [`organisation`]: the organisation profile.
+//!
+//! The edges:
+//! - [`input`]: reading JSON files, validated against [`schema`]s generated from the types.
+//! - [`store`]: sled; one transaction and a flush per command.
+//! - [`clock`]: the only wall-clock read.
+//! - [`cli`]: the command line, output formats and exit codes.
+
+pub mod assessment;
+pub mod cli;
+pub mod clock;
+pub mod decision;
+pub mod event;
+pub mod incident;
+pub mod input;
+pub mod lifecycle;
+pub mod organisation;
+pub mod record;
+pub mod schema;
+pub mod store;
+pub mod workflow;

@@ -1,0 +1,219 @@
+//! The organisation profile: who the controller is, who its DPO is, which regimes its
+//! circumstances bring into play, and the address book of people each notice goes to.
+//!
+//! The profile is stored once per store (`breachflow init --org FILE`). The flags here decide
+//! which regimes apply (see the regimes issue); the address book is what `send --to ROLE`
+//! resolves against.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The organisation that controls (or processes) the personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Legal name as it should appear on notices, e.g. "Larkfield Veterinary Group plc".
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// ICO registration (data protection fee) reference, e.g. "ZA123456".
+    #[schemars(length(min = 1))]
+    pub ico_registration: String,
+    /// Postal address, as the ICO form asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Whether the organisation is the controller or a processor for the data concerned.
+    #[serde(default)]
+    pub role: ControllerRole,
+    /// The Data Protection Officer, or the senior person responsible if there is no DPO.
+    pub dpo: Person,
+    /// IANA time zone used to display every instant, e.g. "Europe/London".
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// The facts about the organisation that decide which notification regimes apply.
+    #[serde(default)]
+    pub flags: RegimeFlags,
+    /// Stakeholders by role (dpo, legal, comms, board, insurer, ...). A role may have several people.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+fn default_time_zone() -> String {
+    "Europe/London".to_string()
+}
+
+/// Controller or processor (UK GDPR Art 4(7)-(8)); a processor reports to its controller, not the ICO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ControllerRole {
+    /// Decides the purposes and means of processing; owes the ICO notification.
+    #[default]
+    Controller,
+    /// Processes on a controller's behalf; must tell the controller without undue delay (Art 33(2)).
+    Processor,
+}
+
+/// A named person with contact details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Full name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Email address.
+    #[schemars(email)]
+    pub email: String,
+    /// Telephone number, in any format a person can dial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// One entry of the address book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// The stakeholder role, lower case: dpo, legal, comms, board, insurer, ciso, press, ...
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub role: String,
+    /// Full name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Email address notices to this role are sent to.
+    #[schemars(email)]
+    pub email: String,
+    /// Telephone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Facts about the organisation that bring notification regimes into play.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeFlags {
+    /// Provider of a public electronic communications service (PECR reg 5A).
+    #[serde(default)]
+    pub communications_provider: bool,
+    /// Role under the UK NIS Regulations 2018.
+    #[serde(default)]
+    pub nis: NisRole,
+    /// Role under the EU NIS2 Directive (Art 23), for EU operations.
+    #[serde(default)]
+    pub nis2: Nis2Role,
+    /// Markets the organisation's securities are admitted to (UK MAR Art 17, AIM Rule 11, SEC 8-K).
+    #[serde(default)]
+    pub markets: Vec<Market>,
+    /// Registrant with the US SEC (Form 8-K Item 1.05), whether or not listed on a US exchange.
+    #[serde(default)]
+    pub sec_registrant: bool,
+    /// ISO 3166-1 alpha-2 codes of EU member states where the organisation has an establishment.
+    #[serde(default)]
+    pub eu_establishments: Vec<String>,
+    /// Financial entity within the scope of DORA (Regulation (EU) 2022/2554).
+    #[serde(default)]
+    pub financial_entity: bool,
+    /// FCA-regulated firm (Principle 11 / SUP 15.3).
+    #[serde(default)]
+    pub fca_regulated: bool,
+    /// Role under the US HIPAA Breach Notification Rule.
+    #[serde(default)]
+    pub hipaa: HipaaRole,
+    /// Entity covered by Australia's Notifiable Data Breaches scheme (Privacy Act 1988 Part IIIC).
+    #[serde(default)]
+    pub australian_privacy_act: bool,
+}
+
+/// Role under the UK NIS Regulations 2018.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NisRole {
+    /// Not in scope.
+    #[default]
+    None,
+    /// Operator of essential services (reports to its sector's competent authority).
+    OperatorOfEssentialServices,
+    /// Relevant digital service provider (reports to the ICO).
+    DigitalServiceProvider,
+}
+
+/// Role under the EU NIS2 Directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Nis2Role {
+    /// Not in scope.
+    #[default]
+    None,
+    /// Essential entity.
+    Essential,
+    /// Important entity.
+    Important,
+}
+
+/// Role under HIPAA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HipaaRole {
+    /// Not in scope.
+    #[default]
+    None,
+    /// Covered entity (notifies individuals, HHS and media).
+    CoveredEntity,
+    /// Business associate (notifies the covered entity).
+    BusinessAssociate,
+}
+
+/// A market the organisation's securities are admitted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Market {
+    /// London Stock Exchange AIM (AIM Rules for Companies, Rule 11).
+    Aim,
+    /// London Stock Exchange Main Market (UK MAR, FCA DTR 2).
+    MainMarket,
+    /// A US national securities exchange (NYSE, Nasdaq).
+    UsExchange,
+}
+
+impl Organisation {
+    /// Semantic checks a JSON Schema cannot express, each with its JSON pointer.
+    pub fn check(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            problems.push((
+                "/time_zone".to_string(),
+                format!(
+                    "{:?} is not an IANA time zone name; expected e.g. \"Europe/London\"",
+                    self.time_zone
+                ),
+            ));
+        }
+        for (i, code) in self.flags.eu_establishments.iter().enumerate() {
+            if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+                problems.push((
+                    format!("/flags/eu_establishments/{i}"),
+                    format!("{code:?} is not an ISO 3166-1 alpha-2 code; expected e.g. \"IE\""),
+                ));
+            }
+        }
+        for (i, contact) in self.contacts.iter().enumerate() {
+            if contact.name.trim().is_empty() {
+                problems.push((format!("/contacts/{i}/name"), "a name is required".into()));
+            }
+        }
+        problems
+    }
+
+    /// The organisation's display zone. `check` has already refused an unknown name, so the
+    /// fallback only guards against a store written by another version.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Europe::London)
+    }
+
+    /// Whether any of its securities are admitted to a market (inside information rules apply).
+    pub fn is_listed(&self) -> bool {
+        !self.flags.markets.is_empty() || self.flags.sec_registrant
+    }
+
+    /// People in the address book with the given role.
+    pub fn contacts_for<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Contact> + 'a {
+        self.contacts.iter().filter(move |c| c.role == role)
+    }
+}

@@ -1,0 +1,192 @@
+//! The incident record: the current state of one incident, rebuilt by folding its events.
+//!
+//! `apply` is the only way a record changes, both when a command runs and when the event list is
+//! replayed, so replaying the log always rebuilds exactly the stored record.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::{AssessmentInput, Severity};
+use crate::decision::Decision;
+use crate::event::{Event, EventKind};
+use crate::incident::{IncidentFacts, IncidentId};
+use crate::lifecycle::{self, State, Step};
+
+/// The current state of an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IncidentRecord {
+    pub id: IncidentId,
+    pub state: State,
+    pub facts: IncidentFacts,
+    pub opened_at: DateTime<Utc>,
+    pub opened_by: String,
+    pub updated_at: DateTime<Utc>,
+    /// Every assessment, oldest first; the last is current.
+    pub assessments: Vec<AssessmentVersion>,
+    /// Every decision, oldest first; the last is current.
+    pub decisions: Vec<DecisionVersion>,
+    /// Number of events applied.
+    pub version: u64,
+}
+
+/// One version of the exposure assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssessmentVersion {
+    pub version: u32,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub input: AssessmentInput,
+    pub severity: Severity,
+}
+
+/// One recorded decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DecisionVersion {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub decision: Decision,
+}
+
+/// An event that cannot be applied: the log and the record disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("event {seq} ({kind}) does not belong to incident {id}")]
+    WrongIncident {
+        seq: u64,
+        kind: &'static str,
+        id: String,
+    },
+    #[error("event {seq} ({kind}) comes before the incident was opened")]
+    NotOpened { seq: u64, kind: &'static str },
+    #[error("event {seq} has version {found}, expected {expected}")]
+    Version { seq: u64, found: u64, expected: u64 },
+    #[error("event {seq}: {message}")]
+    Invalid { seq: u64, message: String },
+}
+
+impl IncidentRecord {
+    /// Applies one event to the record (or to nothing, for the opening event).
+    pub fn apply(record: Option<IncidentRecord>, event: &Event) -> Result<Self, ReplayError> {
+        let kind = event.what.name();
+        let seq = event.seq;
+        let Some(id) = event.incident else {
+            return Err(ReplayError::WrongIncident {
+                seq,
+                kind,
+                id: "(none)".into(),
+            });
+        };
+        let expected = record.as_ref().map_or(1, |r| r.version + 1);
+        if event.version != expected {
+            return Err(ReplayError::Version {
+                seq,
+                found: event.version,
+                expected,
+            });
+        }
+        let mut rec = match (record, &event.what) {
+            (None, EventKind::IncidentOpened { facts }) => {
+                return Ok(IncidentRecord {
+                    id,
+                    state: State::Detected,
+                    facts: facts.clone(),
+                    opened_at: event.at,
+                    opened_by: event.actor.clone(),
+                    updated_at: event.at,
+                    assessments: Vec::new(),
+                    decisions: Vec::new(),
+                    version: 1,
+                });
+            }
+            (None, _) => return Err(ReplayError::NotOpened { seq, kind }),
+            (Some(rec), _) if rec.id != id => {
+                return Err(ReplayError::WrongIncident {
+                    seq,
+                    kind,
+                    id: rec.id.to_string(),
+                });
+            }
+            (Some(rec), _) => rec,
+        };
+        let invalid = |message: String| ReplayError::Invalid { seq, message };
+        match &event.what {
+            EventKind::OrganisationRecorded { .. } | EventKind::IncidentOpened { .. } => {
+                return Err(invalid(format!("{kind} cannot apply to an open incident")));
+            }
+            EventKind::FactsUpdated { changes, .. } => {
+                let mut facts =
+                    serde_json::to_value(&rec.facts).map_err(|e| invalid(e.to_string()))?;
+                for change in changes {
+                    facts[change.field.as_str()] = change.new.clone();
+                }
+                rec.facts = serde_json::from_value(facts).map_err(|e| invalid(e.to_string()))?;
+            }
+            EventKind::Assessed {
+                version,
+                input,
+                severity,
+            } => {
+                rec.state =
+                    lifecycle::next(rec.state, Step::Assess).map_err(|e| invalid(e.to_string()))?;
+                rec.assessments.push(AssessmentVersion {
+                    version: *version,
+                    at: event.at,
+                    by: event.actor.clone(),
+                    input: input.clone(),
+                    severity: severity.clone(),
+                });
+            }
+            EventKind::Decided { decision } => {
+                rec.state =
+                    lifecycle::next(rec.state, Step::Decide).map_err(|e| invalid(e.to_string()))?;
+                rec.decisions.push(DecisionVersion {
+                    at: event.at,
+                    by: event.actor.clone(),
+                    decision: decision.clone(),
+                });
+            }
+            EventKind::Transitioned { step, from, to, .. } => {
+                if *from != rec.state {
+                    return Err(invalid(format!(
+                        "transition from {from} but the incident is {}",
+                        rec.state
+                    )));
+                }
+                let reached =
+                    lifecycle::next(rec.state, *step).map_err(|e| invalid(e.to_string()))?;
+                if reached != *to {
+                    return Err(invalid(format!("{step} leads to {reached}, not {to}")));
+                }
+                rec.state = reached;
+            }
+        }
+        rec.version = event.version;
+        rec.updated_at = event.at;
+        Ok(rec)
+    }
+
+    /// Rebuilds a record from its events, oldest first.
+    pub fn replay<'a>(
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<Option<Self>, ReplayError> {
+        let mut rec = None;
+        for event in events {
+            rec = Some(IncidentRecord::apply(rec, event)?);
+        }
+        Ok(rec)
+    }
+
+    pub fn current_assessment(&self) -> Option<&AssessmentVersion> {
+        self.assessments.last()
+    }
+
+    pub fn current_decision(&self) -> Option<&DecisionVersion> {
+        self.decisions.last()
+    }
+
+    /// The input facts an assessment needs, for callers that only hold the record.
+    pub fn assessment_input(&self) -> Option<&AssessmentInput> {
+        self.current_assessment().map(|a| &a.input)
+    }
+}

@@ -1,0 +1,448 @@
+//! The store: sled under the data directory, and the only module that knows it.
+//!
+//! Trees (a small fixed set, because sled's space use grows with the number of trees):
+//! - `meta`: format version, the organisation profile, the next event sequence number, and the
+//!   per-year incident counters (`counter` + year, big-endian);
+//! - `incidents`: incident key (year, number; big-endian) -> current record (JSON);
+//! - `events`: sequence number (big-endian) -> event (JSON); append-only, store-wide order;
+//! - `incident_events`: incident key + sequence number -> nothing; the index that lists one
+//!   incident's events without scanning the whole log.
+//!
+//! Every command writes its record and events in one transaction across these trees and then
+//! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
+//! 0600 (the process umask is 077 and `open` tightens anything older).
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::event::{Event, EventKind};
+use crate::incident::IncidentId;
+use crate::organisation::Organisation;
+use crate::record::{IncidentRecord, ReplayError};
+
+const FORMAT: &[u8] = b"breachflow-store-1";
+const KEY_FORMAT: &[u8] = b"format";
+const KEY_ORGANISATION: &[u8] = b"organisation";
+const KEY_NEXT_SEQ: &[u8] = b"next_seq";
+const KEY_COUNTER: &[u8] = b"counter";
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {0} is in use by another breachflow process; wait for it to finish and try again"
+    )]
+    Locked(PathBuf),
+    #[error(
+        "the store at {dir} is damaged: {detail}; restore it from a backup or an exported bundle"
+    )]
+    Damaged { dir: PathBuf, detail: String },
+    #[error("{0} is not empty and is not a breachflow store; choose an empty or new directory")]
+    NotAStore(PathBuf),
+    #[error("store I/O error at {dir}: {detail}")]
+    Io { dir: PathBuf, detail: String },
+    #[error("no organisation profile in the store at {0}; run `breachflow init --org FILE` first")]
+    NotInitialised(PathBuf),
+    #[error("incident {0} not found")]
+    UnknownIncident(IncidentId),
+    #[error(
+        "incident {id} changed while this command ran (expected version {expected}, found {found}); run the command again"
+    )]
+    Conflict {
+        id: IncidentId,
+        expected: u64,
+        found: u64,
+    },
+}
+
+/// The subject of a commit.
+pub enum Subject<'a> {
+    /// The organisation profile (the event must be `OrganisationRecorded`).
+    Organisation(&'a Organisation),
+    /// A new incident, numbered in `year`.
+    NewIncident { year: u16 },
+    /// An existing incident at the version it was read.
+    Incident(&'a IncidentRecord),
+}
+
+/// What a commit stored.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub record: Option<IncidentRecord>,
+    pub events: Vec<Event>,
+}
+
+/// An open store. Holds sled's exclusive lock on the directory until dropped.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    incidents: sled::Tree,
+    events: sled::Tree,
+    incident_events: sled::Tree,
+}
+
+/// Aborts a transaction with a domain-level reason.
+#[derive(Debug, thiserror::Error)]
+enum Abort {
+    #[error("conflict")]
+    Conflict { expected: u64, found: u64 },
+    #[error("{0}")]
+    Damaged(String),
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        prepare_dir(dir)?;
+        let path = dir.to_path_buf();
+        // sled may panic on some damaged files; a damaged store must be an error, not a crash.
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(&path).open());
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(map_open_error(dir, e)),
+            Err(_) => {
+                return Err(StoreError::Damaged {
+                    dir: dir.to_path_buf(),
+                    detail: "the database files could not be read".into(),
+                });
+            }
+        };
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|e| StoreError::Damaged {
+                dir: dir.to_path_buf(),
+                detail: e.to_string(),
+            })
+        };
+        let store = Store {
+            meta: tree("meta")?,
+            incidents: tree("incidents")?,
+            events: tree("events")?,
+            incident_events: tree("incident_events")?,
+            dir: dir.to_path_buf(),
+            db,
+        };
+        match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
+            Some(v) if v.as_ref() == FORMAT => {}
+            Some(v) => {
+                return Err(store.damaged(format!(
+                    "unknown store format {:?}",
+                    String::from_utf8_lossy(&v)
+                )));
+            }
+            None => {
+                store
+                    .meta
+                    .insert(KEY_FORMAT, FORMAT)
+                    .map_err(|e| store.io(e))?;
+                store.flush()?;
+            }
+        }
+        tighten_permissions(dir);
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Io {
+            dir: self.dir.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn damaged(&self, detail: impl Into<String>) -> StoreError {
+        StoreError::Damaged {
+            dir: self.dir.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.io(e))
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| self.damaged(format!("{what} cannot be read: {e}")))
+    }
+
+    /// The organisation profile, if `init` has run.
+    pub fn organisation(&self) -> Result<Option<Organisation>, StoreError> {
+        match self.meta.get(KEY_ORGANISATION).map_err(|e| self.io(e))? {
+            Some(bytes) => Ok(Some(self.decode("the organisation profile", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The organisation profile, or the error telling the user to run `init`.
+    pub fn require_organisation(&self) -> Result<Organisation, StoreError> {
+        self.organisation()?
+            .ok_or_else(|| StoreError::NotInitialised(self.dir.clone()))
+    }
+
+    /// One incident's current record.
+    pub fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
+        match self.incidents.get(id.key()).map_err(|e| self.io(e))? {
+            Some(bytes) => self.decode(&format!("incident {id}"), &bytes),
+            None => Err(StoreError::UnknownIncident(id)),
+        }
+    }
+
+    /// Every incident, in the order they were opened.
+    pub fn incidents(&self) -> impl Iterator<Item = Result<IncidentRecord, StoreError>> + '_ {
+        self.incidents.iter().map(move |item| {
+            let (key, bytes) = item.map_err(|e| self.io(e))?;
+            let id = IncidentId::from_key(&key)
+                .map(|id| id.to_string())
+                .unwrap_or_else(|| "(bad key)".into());
+            self.decode(&format!("incident {id}"), &bytes)
+        })
+    }
+
+    /// One incident's events, oldest first, through the index.
+    pub fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.incident_events.scan_prefix(id.key()) {
+            let (key, _) = item.map_err(|e| self.io(e))?;
+            let seq = key
+                .get(6..14)
+                .ok_or_else(|| self.damaged("bad index key"))?;
+            let bytes = self
+                .events
+                .get(seq)
+                .map_err(|e| self.io(e))?
+                .ok_or_else(|| self.damaged(format!("event {} of {id} is missing", be_u64(seq))))?;
+            out.push(self.decode("an event", &bytes)?);
+        }
+        Ok(out)
+    }
+
+    /// The whole event log, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = Result<Event, StoreError>> + '_ {
+        self.events.iter().map(move |item| {
+            let (_, bytes) = item.map_err(|e| self.io(e))?;
+            self.decode("an event", &bytes)
+        })
+    }
+
+    /// Records `kinds` against `subject` in one transaction, then flushes. Returns the new record
+    /// (for incidents) and the stored events.
+    pub fn commit(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<Committed, StoreError> {
+        let trees = (
+            &self.meta,
+            &self.incidents,
+            &self.events,
+            &self.incident_events,
+        );
+        let result = trees.transaction(|(meta, incidents, events, index)| {
+            let mut seq = match meta.get(KEY_NEXT_SEQ)? {
+                Some(v) => be_u64(&v),
+                None => 1,
+            };
+            let (id, mut record) = match &subject {
+                Subject::Organisation(org) => {
+                    let bytes = serde_json::to_vec(org).map_err(|e| {
+                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                    })?;
+                    meta.insert(KEY_ORGANISATION, bytes)?;
+                    (None, None)
+                }
+                Subject::NewIncident { year } => {
+                    let mut key = KEY_COUNTER.to_vec();
+                    key.extend_from_slice(&year.to_be_bytes());
+                    let number = match meta.get(&key)? {
+                        Some(v) => be_u32(&v) + 1,
+                        None => 1,
+                    };
+                    meta.insert(key, &number.to_be_bytes())?;
+                    (
+                        Some(IncidentId {
+                            year: *year,
+                            number,
+                        }),
+                        None,
+                    )
+                }
+                Subject::Incident(current) => {
+                    let stored: IncidentRecord = match incidents.get(current.id.key())? {
+                        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        })?,
+                        None => {
+                            return Err(ConflictableTransactionError::Abort(Abort::Damaged(
+                                format!("incident {} vanished", current.id),
+                            )));
+                        }
+                    };
+                    if stored.version != current.version {
+                        return Err(ConflictableTransactionError::Abort(Abort::Conflict {
+                            expected: current.version,
+                            found: stored.version,
+                        }));
+                    }
+                    (Some(current.id), Some(stored))
+                }
+            };
+            let mut stored_events = Vec::with_capacity(kinds.len());
+            for kind in kinds {
+                let version = match (&record, id) {
+                    (Some(r), _) => r.version + 1,
+                    (None, Some(_)) => 1,
+                    (None, None) => 0,
+                };
+                let event = Event {
+                    seq,
+                    incident: id,
+                    version,
+                    at,
+                    actor: actor.to_string(),
+                    what: kind.clone(),
+                };
+                if id.is_some() {
+                    record = Some(IncidentRecord::apply(record.take(), &event).map_err(
+                        |e: ReplayError| {
+                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        },
+                    )?);
+                }
+                let bytes = serde_json::to_vec(&event).map_err(|e| {
+                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                })?;
+                events.insert(&seq.to_be_bytes(), bytes)?;
+                if let Some(id) = id {
+                    let mut key = id.key().to_vec();
+                    key.extend_from_slice(&seq.to_be_bytes());
+                    index.insert(key, &[])?;
+                }
+                stored_events.push(event);
+                seq += 1;
+            }
+            meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
+            if let (Some(id), Some(rec)) = (id, &record) {
+                let bytes = serde_json::to_vec(rec).map_err(|e| {
+                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                })?;
+                incidents.insert(&id.key(), bytes)?;
+            }
+            Ok(Committed {
+                record,
+                events: stored_events,
+            })
+        });
+        let committed = match result {
+            Ok(c) => c,
+            Err(TransactionError::Abort(Abort::Conflict { expected, found })) => {
+                let id = match subject {
+                    Subject::Incident(r) => r.id,
+                    _ => IncidentId { year: 0, number: 0 },
+                };
+                return Err(StoreError::Conflict {
+                    id,
+                    expected,
+                    found,
+                });
+            }
+            Err(TransactionError::Abort(Abort::Damaged(detail))) => {
+                return Err(self.damaged(detail));
+            }
+            Err(TransactionError::Storage(e)) => return Err(self.io(e)),
+        };
+        self.flush()?;
+        Ok(committed)
+    }
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = bytes.len().min(8);
+    b[8 - n..].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(b)
+}
+
+fn be_u32(bytes: &[u8]) -> u32 {
+    let mut b = [0u8; 4];
+    let n = bytes.len().min(4);
+    b[4 - n..].copy_from_slice(&bytes[..n]);
+    u32::from_be_bytes(b)
+}
+
+/// Creates the directory 0700, or checks that an existing one is empty or already a store, so
+/// that a mistyped `--data-dir` (a home directory, say) is never written into or re-permissioned.
+fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Io {
+        dir: dir.to_path_buf(),
+        detail: e.to_string(),
+    };
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(StoreError::NotAStore(dir.to_path_buf()));
+        }
+        let is_store = dir.join("conf").exists() && dir.join("db").exists();
+        let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
+        if !is_store && !empty {
+            return Err(StoreError::NotAStore(dir.to_path_buf()));
+        }
+    } else {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    Ok(())
+}
+
+/// Files 0600 and directories 0700 below the store. Best effort: a failure here leaves the
+/// permissions sled's umask gave, which the process umask (077) already keeps private.
+fn tighten_permissions(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
+            tighten_permissions(&path);
+        } else {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+fn map_open_error(dir: &Path, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock") =>
+        {
+            StoreError::Locked(dir.to_path_buf())
+        }
+        sled::Error::Io(io) => StoreError::Io {
+            dir: dir.to_path_buf(),
+            detail: io.to_string(),
+        },
+        other => StoreError::Damaged {
+            dir: dir.to_path_buf(),
+            detail: other.to_string(),
+        },
+    }
+}

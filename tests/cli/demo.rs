@@ -1,0 +1,69 @@
+//! `breachflow demo`, as a new user runs it.
+
+use crate::support::*;
+
+#[test]
+fn demo_runs_the_workflow_and_leaves_an_explorable_store() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .env_remove("BREACHFLOW_DATA_DIR")
+        .args(["--format", "json", "demo"])
+        .assert()
+        .success();
+    let out: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let dir = out["data_dir"].as_str().unwrap().to_string();
+    assert!(dir.starts_with(env.tmp.path().to_str().unwrap()), "{dir}");
+    assert_eq!(out["incident"]["id"], "BR-2024-0001");
+    assert_eq!(out["incident"]["state"], "notifying");
+    assert_eq!(
+        out["incident"]["decisions"][0]["decision"]["notify_ico"],
+        true
+    );
+
+    // The store it leaves works with the ordinary commands.
+    let shown = env
+        .cmd()
+        .env("BREACHFLOW_DATA_DIR", &dir)
+        .args(["incident", "show", "BR-2024-0001"])
+        .assert()
+        .success();
+    let text = stdout_of(&shown);
+    assert!(
+        text.contains("Ransomware on practice management servers"),
+        "{text}"
+    );
+    assert!(text.contains("Priya Raman (DPO)"), "{text}");
+}
+
+#[test]
+fn demo_refuses_a_store_in_use() {
+    let env = TestEnv::initialised();
+    let out = env.run(&["demo"]).code(1);
+    assert!(
+        stderr_of(&out).contains("empty store"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn demo_text_summary() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .env_remove("BREACHFLOW_DATA_DIR")
+        .arg("demo")
+        .assert()
+        .success();
+    let text = stdout_of(&out);
+    assert!(text.contains("Explore it: breachflow --data-dir"), "{text}");
+    assert!(text.contains("Notify the ICO:      yes"), "{text}");
+}
+
+#[test]
+fn completions_are_generated() {
+    let env = TestEnv::new();
+    let out = env.run(&["completions", "bash"]).success();
+    assert!(stdout_of(&out).contains("breachflow"));
+}

@@ -1,0 +1,272 @@
+//! Incident intake, ids, listing, updates and input errors.
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[test]
+fn ids_are_sequential_per_year_in_the_organisations_zone() {
+    let env = TestEnv::initialised();
+    let file = example("incident-ransomware.json");
+    let first = env.json(&["incident", "open", "--file", &file]);
+    let second = env.json(&["incident", "open", "--file", &file]);
+    assert_eq!(first["id"], "BR-2024-0001");
+    assert_eq!(second["id"], "BR-2024-0002");
+    // 00:30 BST on 1 Jan is impossible (GMT in winter), so use 00:30 GMT on 1 Jan 2025: London
+    // and UTC agree, and the year rolls over.
+    let third = env
+        .cmd()
+        .env("BREACHFLOW_NOW", "2025-01-01T00:30:00Z")
+        .args(["--format", "json", "incident", "open", "--file", &file])
+        .assert()
+        .success();
+    let third: serde_json::Value = serde_json::from_slice(&third.get_output().stdout).unwrap();
+    assert_eq!(third["id"], "BR-2025-0001");
+    let list = env.json(&["incident", "list"]);
+    let ids: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["BR-2024-0001", "BR-2024-0002", "BR-2025-0001"]);
+}
+
+#[test]
+fn year_follows_the_organisation_zone_not_utc() {
+    // 23:30 UTC on 31 Dec 2024 is already 2025 in Auckland.
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["time_zone"] = "Pacific/Auckland".into();
+    let path = env.file("org.json", &org);
+    env.run(&["init", "--org", &path]).success();
+    let opened = env
+        .cmd()
+        .env("BREACHFLOW_NOW", "2024-12-31T23:30:00Z")
+        .args([
+            "--format",
+            "json",
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .assert()
+        .success();
+    let opened: serde_json::Value = serde_json::from_slice(&opened.get_output().stdout).unwrap();
+    assert_eq!(opened["id"], "BR-2025-0001");
+}
+
+#[test]
+fn state_survives_a_new_process() {
+    let env = TestEnv::with_incident();
+    let shown = env.json(&["incident", "show", "BR-2024-0001"]);
+    let intake = example_json("incident-ransomware.json");
+    assert_eq!(shown["incident"]["facts"]["title"], intake["title"]);
+    assert_eq!(
+        shown["incident"]["facts"]["aware_at"],
+        "2024-03-30T21:10:00Z"
+    );
+    assert_eq!(shown["incident"]["state"], "detected");
+    assert_eq!(shown["incident"]["opened_by"], "tester");
+    assert_eq!(shown["events"][0]["what"]["type"], "incident_opened");
+    let text = stdout_of(&env.run(&["incident", "show", "BR-2024-0001"]).success());
+    // Shown in the organisation's zone: 21:10 UTC on 30 March 2024 is still GMT.
+    assert!(
+        text.contains("Sat 30 Mar 2024 21:10 GMT (+00:00)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn awareness_before_detection_is_refused() {
+    let env = TestEnv::initialised();
+    let mut facts = example_json("incident-ransomware.json");
+    facts["aware_at"] = "2024-03-30T19:00:00+00:00".into();
+    let path = env.file("incident.json", &facts);
+    let out = env.run(&["incident", "open", "--file", &path]).code(4);
+    assert!(stderr_of(&out).contains("/aware_at"), "{}", stderr_of(&out));
+    assert_eq!(env.json(&["incident", "list"]), json!([]));
+}
+
+#[test]
+fn late_awareness_needs_a_justification() {
+    let env = TestEnv::initialised();
+    let mut facts = example_json("incident-ransomware.json");
+    facts
+        .as_object_mut()
+        .unwrap()
+        .remove("awareness_justification");
+    let path = env.file("incident.json", &facts);
+    let out = env.run(&["incident", "open", "--file", &path]).code(4);
+    assert!(
+        stderr_of(&out).contains("/awareness_justification"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Same instant for both needs none.
+    facts["aware_at"] = facts["detected_at"].clone();
+    let path = env.file("incident2.json", &facts);
+    env.run(&["incident", "open", "--file", &path]).success();
+}
+
+#[test]
+fn future_awareness_is_refused() {
+    let env = TestEnv::initialised();
+    let out = env
+        .run_at(
+            "2024-03-30T20:00:00Z",
+            &[
+                "incident",
+                "open",
+                "--file",
+                &example("incident-ransomware.json"),
+            ],
+        )
+        .code(4);
+    assert!(
+        stderr_of(&out).contains("in the future"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn invalid_json_reports_line_and_column() {
+    let env = TestEnv::initialised();
+    let path = env.text_file(
+        "broken.json",
+        "{\n  \"title\": \"x\",\n  \"summary\" \"missing colon\"\n}\n",
+    );
+    let out = env.run(&["incident", "open", "--file", &path]).code(4);
+    let err = stderr_of(&out);
+    assert!(err.contains("broken.json:3:13"), "{err}");
+}
+
+#[test]
+fn every_schema_violation_is_listed_with_its_path() {
+    let env = TestEnv::initialised();
+    let mut facts = example_json("incident-ransomware.json");
+    facts["detected_at"] = "yesterday".into();
+    facts["impact"]["confidentiality"] = "yes".into();
+    facts["reporter"]["email"] = "tom-at-larkfield".into();
+    facts["colour"] = "red".into();
+    facts.as_object_mut().unwrap().remove("discovery");
+    let path = env.file("incident.json", &facts);
+    let out = env.run(&["incident", "open", "--file", &path]).code(4);
+    let err = stderr_of(&out);
+    for needle in [
+        "/detected_at",
+        "/impact/confidentiality",
+        "/reporter/email",
+        "colour",
+        "discovery",
+        "5 problems",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let env = TestEnv::initialised();
+    let out = env
+        .run(&["incident", "open", "--file", "/nonexistent/intake.json"])
+        .code(4);
+    assert!(
+        stderr_of(&out).contains("/nonexistent/intake.json"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn unknown_incident_is_not_found() {
+    let env = TestEnv::with_incident();
+    let out = env.run(&["incident", "show", "BR-2024-0042"]).code(6);
+    assert!(
+        stderr_of(&out).contains("BR-2024-0042 not found"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A malformed id is a usage error.
+    env.run(&["incident", "show", "42"]).code(2);
+}
+
+#[test]
+fn update_keeps_old_and_new_values() {
+    let env = TestEnv::with_incident();
+    let out = env.json(&[
+        "incident",
+        "update",
+        "BR-2024-0001",
+        "--file",
+        &example("incident-update-containment.json"),
+    ]);
+    let changes = out["changes"].as_array().unwrap();
+    let fields: Vec<_> = changes
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["systems_affected", "containment"]);
+    let intake = example_json("incident-ransomware.json");
+    assert_eq!(changes[1]["old"], intake["containment"]);
+    let shown = env.json(&["incident", "show", "BR-2024-0001"]);
+    assert_eq!(
+        shown["incident"]["facts"]["containment"],
+        example_json("incident-update-containment.json")["containment"]
+    );
+    let event = &shown["events"][1]["what"];
+    assert_eq!(event["type"], "facts_updated");
+    assert_eq!(event["changes"][1]["old"], intake["containment"]);
+    assert!(event["note"].as_str().unwrap().contains("file shares"));
+}
+
+#[test]
+fn correcting_awareness_is_checked_like_intake() {
+    let env = TestEnv::with_incident();
+    // Moving awareness later than detection needs the justification already on file: it is.
+    let path = env.file(
+        "u1.json",
+        &json!({ "aware_at": "2024-03-30T20:30:00+00:00" }),
+    );
+    let out = env.json(&["incident", "update", "BR-2024-0001", "--file", &path]);
+    assert_eq!(out["changes"][0]["old"], "2024-03-30T21:10:00Z");
+    assert_eq!(out["changes"][0]["new"], "2024-03-30T20:30:00Z");
+    // Before detection: refused, nothing stored.
+    let before = env.version("BR-2024-0001");
+    let path = env.file(
+        "u2.json",
+        &json!({ "aware_at": "2024-03-30T18:00:00+00:00" }),
+    );
+    env.run(&["incident", "update", "BR-2024-0001", "--file", &path])
+        .code(4);
+    assert_eq!(env.version("BR-2024-0001"), before);
+}
+
+#[test]
+fn list_filters_by_state_and_prints_a_table() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    env.run(&[
+        "assess",
+        "BR-2024-0002",
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    let assessing = env.json(&["incident", "list", "--state", "assessing"]);
+    assert_eq!(assessing.as_array().unwrap().len(), 1);
+    assert_eq!(assessing[0]["id"], "BR-2024-0002");
+    let table = stdout_of(&env.run(&["incident", "list"]).success());
+    assert!(
+        table.contains("BR-2024-0001") && table.contains("BR-2024-0002"),
+        "{table}"
+    );
+}

@@ -1,0 +1,130 @@
+//! `init` and the organisation profile.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::*;
+
+#[test]
+fn init_stores_the_profile_and_refuses_to_replace_it_without_force() {
+    let env = TestEnv::initialised();
+    let org = env.json(&["org"]);
+    let expected = example_json("organisation.json");
+    assert_eq!(org["name"], expected["name"]);
+    assert_eq!(org["dpo"]["email"], expected["dpo"]["email"]);
+    assert_eq!(org["contacts"].as_array().unwrap().len(), 7);
+
+    let again = env.run(&["init", "--org", &example("organisation.json")]);
+    let again = again.code(1);
+    assert!(
+        stderr_of(&again).contains("--force"),
+        "{}",
+        stderr_of(&again)
+    );
+
+    let mut renamed = expected.clone();
+    renamed["name"] = "Larkfield Group Holdings plc".into();
+    let path = env.file("renamed.json", &renamed);
+    env.run(&["init", "--org", &path, "--force"]).success();
+    assert_eq!(env.json(&["org"])["name"], "Larkfield Group Holdings plc");
+}
+
+#[test]
+fn time_zone_defaults_to_london() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org.as_object_mut().unwrap().remove("time_zone");
+    let path = env.file("org.json", &org);
+    env.run(&["init", "--org", &path]).success();
+    assert_eq!(env.json(&["org"])["time_zone"], "Europe/London");
+}
+
+#[test]
+fn every_problem_in_a_profile_is_listed_with_its_path() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["dpo"]["email"] = "priya.larkfield-vets.example".into();
+    org["contacts"][2]["role"] = "Comms Team".into();
+    org["flags"]["markets"] = serde_json::json!(["nasdaq"]);
+    let path = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &path]).code(4);
+    let err = stderr_of(&out);
+    for pointer in ["/dpo/email", "/contacts/2/role", "/flags/markets/0"] {
+        assert!(err.contains(pointer), "{pointer} missing from:\n{err}");
+    }
+    assert!(err.contains("org.json"), "{err}");
+    // Nothing was stored: the store has no profile.
+    env.run(&["org"]).code(6);
+}
+
+#[test]
+fn an_unknown_time_zone_is_refused_by_path() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["time_zone"] = "Europe/Londres".into();
+    let path = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &path]).code(4);
+    assert!(
+        stderr_of(&out).contains("/time_zone"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn store_directory_is_0700_and_its_files_0600() {
+    let env = TestEnv::with_incident();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&env.data_dir), 0o700);
+    let mut files = 0;
+    let mut stack = vec![env.data_dir.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+                stack.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+    }
+    assert!(files > 0);
+}
+
+#[test]
+fn a_non_empty_directory_that_is_not_a_store_is_refused() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.data_dir).unwrap();
+    std::fs::write(env.data_dir.join("notes.txt"), "mine").unwrap();
+    let out = env
+        .run(&["init", "--org", &example("organisation.json")])
+        .code(1);
+    assert!(
+        stderr_of(&out).contains("not a breachflow store"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.data_dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn commands_before_init_say_so() {
+    let env = TestEnv::new();
+    let out = env
+        .run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .code(6);
+    assert!(
+        stderr_of(&out).contains("breachflow init"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -1,0 +1,143 @@
+//! The lifecycle through the binary: the full path, and every refused step from every state.
+
+use crate::support::*;
+
+const ID: &str = "BR-2024-0001";
+const MANUAL: [&str; 4] = ["notify", "monitor", "close", "reopen"];
+
+/// Tries every manual step that `allowed` does not list and checks each is refused with exit 5,
+/// names the allowed steps, and changes nothing.
+fn refused_steps_change_nothing(env: &TestEnv, state: &str, allowed: &[&str]) {
+    assert_eq!(env.state(ID), state);
+    let version = env.version(ID);
+    for step in MANUAL.iter().filter(|s| !allowed.contains(s)) {
+        let out = env
+            .run(&["incident", "transition", ID, step, "--reason", "test"])
+            .code(5);
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(&format!("cannot {step} an incident that is {state}")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("allowed from {state}:")), "{err}");
+        assert_eq!(
+            env.version(ID),
+            version,
+            "{step} from {state} changed the incident"
+        );
+        assert_eq!(env.state(ID), state);
+    }
+}
+
+#[test]
+fn full_lifecycle_with_every_refusal() {
+    let env = TestEnv::with_incident();
+    refused_steps_change_nothing(&env, "detected", &[]);
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    refused_steps_change_nothing(&env, "assessing", &[]);
+    env.run(&["decide", ID, "--accept"]).success();
+    refused_steps_change_nothing(&env, "decided", &["notify", "monitor", "close"]);
+    env.run(&["incident", "transition", ID, "notify"]).success();
+    refused_steps_change_nothing(&env, "notifying", &["monitor"]);
+    env.run(&["incident", "transition", ID, "monitor"])
+        .success();
+    refused_steps_change_nothing(&env, "monitoring", &["notify", "close"]);
+    env.run(&["incident", "transition", ID, "close"]).success();
+    refused_steps_change_nothing(&env, "closed", &["reopen"]);
+
+    // Closed incidents take no assessments, decisions or fact updates until reopened.
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .code(5);
+    env.run(&["decide", ID, "--accept"]).code(5);
+    env.run(&[
+        "incident",
+        "update",
+        ID,
+        "--file",
+        &example("incident-update-containment.json"),
+    ])
+    .code(5);
+
+    let out = env.run(&["incident", "transition", ID, "reopen"]).code(4);
+    assert!(stderr_of(&out).contains("--reason"));
+    env.run(&[
+        "incident",
+        "transition",
+        ID,
+        "reopen",
+        "--reason",
+        "Forensics found exfiltration",
+    ])
+    .success();
+    assert_eq!(env.state(ID), "assessing");
+    // The earlier assessment and decision are still on record.
+    let shown = env.json(&["incident", "show", ID]);
+    assert_eq!(
+        shown["incident"]["assessments"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(shown["incident"]["decisions"].as_array().unwrap().len(), 1);
+    let steps: Vec<_> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"]["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "incident_opened",
+            "assessed",
+            "decided",
+            "transitioned",
+            "transitioned",
+            "transitioned",
+            "transitioned"
+        ]
+    );
+}
+
+#[test]
+fn assess_and_decide_are_not_manual_steps() {
+    let env = TestEnv::with_incident();
+    let out = env.run(&["incident", "transition", ID, "assess"]).code(4);
+    assert!(
+        stderr_of(&out).contains("breachflow assess"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn decided_not_notifiable_can_close_directly() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&[
+        "decide",
+        ID,
+        "--ico",
+        "no",
+        "--reason",
+        "Contained before any access",
+    ])
+    .success();
+    env.run(&["incident", "transition", ID, "close"]).success();
+    assert_eq!(env.state(ID), "closed");
+}
