@@ -668,11 +668,15 @@ pub fn assess(input: &AssessmentInput) -> Severity {
     let mut rationale = Vec::new();
 
     // DPC
+    // The first of the most sensitive categories, in the order the DPO listed them.
     let top = input
         .data_categories
         .iter()
         .copied()
-        .max_by_key(|c| c.enisa_base())
+        .fold(None::<DataCategory>, |best, c| match best {
+            Some(b) if b.enisa_base() >= c.enisa_base() => Some(b),
+            _ => Some(c),
+        })
         .unwrap_or(DataCategory::NotYetKnown);
     let dpc_base = top.enisa_base();
     rationale.push(format!(

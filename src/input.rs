@@ -118,13 +118,10 @@ pub fn validate<T: JsonSchema>(file: &str, value: &serde_json::Value) -> Result<
                 message: format!("internal schema error: {e}"),
             }],
         })?;
-    let problems: Vec<Problem> = validator
-        .iter_errors(value)
-        .map(|e| Problem {
-            pointer: e.instance_path().to_string(),
-            message: e.to_string(),
-        })
-        .collect();
+    let mut problems = Vec::new();
+    for error in validator.iter_errors(value) {
+        explain(&error, &mut problems);
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -133,6 +130,62 @@ pub fn validate<T: JsonSchema>(file: &str, value: &serde_json::Value) -> Result<
             problems,
         })
     }
+}
+
+/// Turns one validation error into problems. `anyOf`/`oneOf` errors ("not valid under any of the
+/// schemas") say nothing useful, and schemars emits them for every optional struct and untagged
+/// enum; so report the errors of the branch the input came closest to matching instead.
+fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
+    use jsonschema::error::ValidationErrorKind;
+    let branches = match error.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            Some(context)
+        }
+        _ => None,
+    };
+    if let Some(branches) = branches {
+        let here = error.instance_path().to_string();
+        // A branch that fails only on the type of the value itself (the `null` of an Option, the
+        // wrong shape altogether) was not what the user meant.
+        let candidates: Vec<&Vec<jsonschema::ValidationError<'static>>> = branches
+            .iter()
+            .filter(|errors| {
+                !errors.iter().all(|e| {
+                    matches!(e.kind(), ValidationErrorKind::Type { .. })
+                        && e.instance_path().to_string() == here
+                })
+            })
+            .collect();
+        let fewest = candidates.iter().map(|b| b.len()).min();
+        let closest: Vec<_> = candidates
+            .iter()
+            .filter(|b| Some(b.len()) == fewest)
+            .collect();
+        if let [only] = closest.as_slice() {
+            for e in only.iter() {
+                explain(e, out);
+            }
+            return;
+        }
+        if closest.len() > 1 {
+            let alternatives: Vec<String> = closest
+                .iter()
+                .map(|b| b.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "))
+                .collect();
+            out.push(Problem {
+                pointer: here,
+                message: format!(
+                    "matches none of the accepted shapes: {}",
+                    alternatives.join("; or ")
+                ),
+            });
+            return;
+        }
+    }
+    out.push(Problem {
+        pointer: error.instance_path().to_string(),
+        message: error.to_string(),
+    });
 }
 
 /// serde_json appends " at line L column C"; we report those separately.

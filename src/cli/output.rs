@@ -48,5 +48,9 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
+    // Not a terminal (a pipe, a file, a test): wrap at a width that still reads on paper.
+    if t.width().is_none() {
+        t.set_width(110);
+    }
     t
 }
