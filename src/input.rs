@@ -170,7 +170,12 @@ fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
         if closest.len() > 1 {
             let alternatives: Vec<String> = closest
                 .iter()
-                .map(|b| b.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "))
+                .map(|b| {
+                    b.iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .collect();
             out.push(Problem {
                 pointer: here,

@@ -211,3 +211,183 @@ pub fn transition(
         reason,
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    //! Properties of the workflow as a whole: whatever the sequence of commands, the incident
+    //! never reaches an invalid state, refusals change nothing, and replaying the events rebuilds
+    //! the record exactly.
+
+    use super::*;
+    use crate::event::Event;
+    use crate::incident::IncidentId;
+    use proptest::prelude::*;
+
+    fn facts() -> IncidentFacts {
+        serde_json::from_str(include_str!("../examples/incident-ransomware.json")).unwrap()
+    }
+
+    fn assessment(variant: u8) -> AssessmentInput {
+        let mut a: serde_json::Value =
+            serde_json::from_str(include_str!("../examples/assessment-ransomware.json")).unwrap();
+        match variant % 4 {
+            0 => {}
+            1 => a["data_categories"] = serde_json::json!(["health"]),
+            2 => {
+                a["circumstances"] = serde_json::json!({
+                    "confidentiality": "exposure", "integrity": "none",
+                    "availability": "none", "malicious": false
+                });
+                a["identifiability"] = "limited".into();
+            }
+            _ => {
+                a["override_level"] = serde_json::json!({"level": "high", "reason": "policy"});
+            }
+        }
+        serde_json::from_value(a).unwrap()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Command {
+        Update(i64),
+        Assess(u8),
+        Decide {
+            accept: bool,
+            ico: Option<bool>,
+            subjects: Option<bool>,
+            reason: bool,
+        },
+        Step(Step, bool),
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        let step = prop::sample::select(Step::ALL.to_vec());
+        prop_oneof![
+            (-3i64..3).prop_map(Command::Update),
+            any::<u8>().prop_map(Command::Assess),
+            (
+                any::<bool>(),
+                prop::option::of(any::<bool>()),
+                prop::option::of(any::<bool>()),
+                any::<bool>()
+            )
+                .prop_map(|(accept, ico, subjects, reason)| Command::Decide {
+                    accept,
+                    ico,
+                    subjects,
+                    reason
+                }),
+            (step, any::<bool>()).prop_map(|(s, r)| Command::Step(s, r)),
+        ]
+    }
+
+    fn run(
+        record: &IncidentRecord,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EventKind>, WorkflowError> {
+        match command {
+            Command::Update(hours) => {
+                let aware = record.facts.aware_at + chrono::Duration::hours(*hours);
+                update(
+                    record,
+                    &IncidentUpdate {
+                        aware_at: Some(aware),
+                        ..IncidentUpdate::default()
+                    },
+                    now,
+                )
+            }
+            Command::Assess(v) => assess(record, &assessment(*v)),
+            Command::Decide {
+                accept,
+                ico,
+                subjects,
+                reason,
+            } => decide(
+                record,
+                &DecideRequest {
+                    accept: *accept,
+                    notify_ico: *ico,
+                    tell_subjects: *subjects,
+                    reason: reason.then(|| "because".to_string()),
+                },
+                ControllerRole::Controller,
+            ),
+            Command::Step(step, reason) => transition(record, *step, reason.then_some("because")),
+        }
+    }
+
+    fn check_invariants(r: &IncidentRecord) {
+        use State::*;
+        if r.state != Detected {
+            assert!(
+                !r.assessments.is_empty(),
+                "{} without an assessment",
+                r.state
+            );
+        }
+        if matches!(r.state, Decided | Notifying | Monitoring | Closed) {
+            assert!(!r.decisions.is_empty(), "{} without a decision", r.state);
+        }
+        for d in &r.decisions {
+            assert!(d.decision.assessment_version as usize <= r.assessments.len());
+            if !d.decision.follows_recommendation {
+                assert!(d.decision.reason.is_some(), "override without a reason");
+            }
+        }
+        for (i, a) in r.assessments.iter().enumerate() {
+            assert_eq!(a.version as usize, i + 1);
+        }
+        assert!(r.facts.aware_at >= r.facts.detected_at);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_command_sequences_stay_valid_and_replay_exactly(
+            commands in prop::collection::vec(command(), 0..40)
+        ) {
+            let now: DateTime<Utc> = "2024-04-02T12:00:00Z".parse().unwrap();
+            let id = IncidentId { year: 2024, number: 1 };
+            let mut log: Vec<Event> = Vec::new();
+            let mut record: Option<IncidentRecord> = None;
+            let push = |kind: EventKind, record: &mut Option<IncidentRecord>, log: &mut Vec<Event>| {
+                let event = Event {
+                    seq: log.len() as u64 + 1,
+                    incident: Some(id),
+                    version: log.len() as u64 + 1,
+                    at: now,
+                    actor: "dpo".into(),
+                    what: kind,
+                };
+                *record = Some(IncidentRecord::apply(record.take(), &event).expect("apply"));
+                log.push(event);
+            };
+            for kind in open(&facts(), now).unwrap() {
+                push(kind, &mut record, &mut log);
+            }
+            for command in &commands {
+                let before = record.clone().unwrap();
+                match run(&before, command, now) {
+                    Ok(kinds) => {
+                        for kind in kinds {
+                            push(kind, &mut record, &mut log);
+                        }
+                    }
+                    Err(WorkflowError::Refused(refused)) => {
+                        prop_assert_eq!(refused.state, before.state);
+                        prop_assert!(!refused.allowed.contains(&refused.step));
+                        prop_assert_eq!(record.as_ref().unwrap(), &before);
+                    }
+                    Err(_) => prop_assert_eq!(record.as_ref().unwrap(), &before),
+                }
+                let current = record.as_ref().unwrap();
+                check_invariants(current);
+                prop_assert_eq!(current.version, log.len() as u64);
+            }
+            let replayed = IncidentRecord::replay(&log).unwrap();
+            prop_assert_eq!(replayed.as_ref(), record.as_ref());
+        }
+    }
+}
