@@ -28,6 +28,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod organisation;
 pub mod record;
+pub mod regime;
 pub mod schema;
 pub mod store;
 pub mod workflow;

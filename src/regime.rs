@@ -1,0 +1,263 @@
+//! Regimes as data: who must be told what, by when, under which law.
+//!
+//! Each regime is a TOML file in `regimes/` (embedded in the binary) or in the user's override
+//! folder (`--regimes-dir`), checked against `schemas/regime.schema.json`. A regime names its
+//! legal citation, the dates it is in force, when it applies (organisation flags and assessment
+//! conditions), its recipient, and its phases, each with the instant that starts its clock, its
+//! deadline and the content it requires. Facts we could not verify carry a † in `unverified`,
+//! so a DPO can see what we are unsure of.
+//!
+//! This module holds the types and the selection rule (`Regime::applies_to`); loading them is in
+//! `regimes.rs`, the clock arithmetic in `deadline.rs`.
+
+use chrono::{NaiveDate, NaiveTime};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::RiskLevel;
+
+/// A notification regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Regime {
+    /// Stable identifier, lower case with dashes, e.g. "uk-gdpr-art33". A file in the override
+    /// folder with the same id replaces the built-in regime.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub id: String,
+    /// Name as a DPO would say it.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Jurisdiction, e.g. "UK", "EU", "US", "AU".
+    #[schemars(length(min = 1))]
+    pub jurisdiction: String,
+    /// The legal source, precise enough to look up.
+    #[schemars(length(min = 1))]
+    pub citation: String,
+    /// Who is notified.
+    #[schemars(length(min = 1))]
+    pub recipient: String,
+    /// Address-book role that owns the obligation (dpo, legal, comms, ...).
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub owner_role: String,
+    /// First day the rule is in force. An incident is judged by the rules in force on the day
+    /// the organisation became aware (UTC date of `aware_at`).
+    pub effective_from: NaiveDate,
+    /// Last day the rule is in force, if it has been replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_to: Option<NaiveDate>,
+    /// When the regime applies.
+    #[serde(default)]
+    pub applies: Applies,
+    /// The reports or notices, in order. A later phase may start its clock from the previous one.
+    #[schemars(length(min = 1))]
+    pub phases: Vec<Phase>,
+    /// Facts in this file that are not verified against the primary text (marked † in the
+    /// reference). Shown wherever the regime's obligations are shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
+    /// Anything else a DPO should know when reading the obligation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// Conditions under which a regime applies. All given conditions must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Applies {
+    /// The organisation has at least one of these flags (empty: any organisation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub org_any: Vec<OrgFlag>,
+    /// The organisation has all of these flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub org_all: Vec<OrgFlag>,
+    /// The current assessment's risk level is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_risk: Option<RiskLevel>,
+    /// The upper estimate of people affected is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_subjects: Option<u64>,
+    /// The upper estimate of people affected is below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_subjects: Option<u64>,
+}
+
+/// Facts about the organisation that regimes test, derived from its profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgFlag {
+    /// Controller of the data (profile `role`).
+    Controller,
+    /// Processor of the data (profile `role`).
+    Processor,
+    /// Public electronic communications service provider.
+    CommunicationsProvider,
+    /// UK NIS operator of essential services.
+    NisOperatorOfEssentialServices,
+    /// UK NIS relevant digital service provider.
+    NisDigitalServiceProvider,
+    /// NIS2 essential or important entity.
+    Nis2Entity,
+    /// Admitted to AIM.
+    ListedAim,
+    /// Admitted to the Main Market.
+    ListedMainMarket,
+    /// Listed on a US exchange.
+    ListedUsExchange,
+    /// SEC registrant.
+    SecRegistrant,
+    /// Has an EU establishment.
+    EuEstablishment,
+    /// DORA financial entity.
+    FinancialEntity,
+    /// FCA-regulated firm.
+    FcaRegulated,
+    /// HIPAA covered entity.
+    HipaaCoveredEntity,
+    /// HIPAA business associate.
+    HipaaBusinessAssociate,
+    /// Covered by Australia's NDB scheme.
+    AustralianPrivacyAct,
+}
+
+/// One report or notice of a regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Identifier within the regime, e.g. "initial", "final".
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub id: String,
+    /// Name, e.g. "Initial notification".
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// What starts this phase's clock.
+    pub anchor: Anchor,
+    /// The deadline, counted from the anchor.
+    pub deadline: Deadline,
+    /// A second limit that also binds; the earlier of the two is due (DORA: 4 hours from
+    /// classification and at most 24 hours from awareness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_within: Option<Limit>,
+    /// Citation of this phase's rule, if narrower than the regime's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// What the report or notice must contain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<ContentItem>,
+}
+
+/// A further limit on a phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub anchor: Anchor,
+    pub deadline: Deadline,
+}
+
+/// The instant a clock runs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// `aware_at`: reasonable certainty that personal data was compromised.
+    Aware,
+    /// `detected_at`: first detection.
+    Detected,
+    /// HIPAA discovery: known, or would have been known with reasonable diligence.
+    Discovered,
+    /// The incident was classified as major (DORA) or significant.
+    ClassifiedMajor,
+    /// The issuer determined the incident is material (SEC).
+    MaterialityDetermined,
+    /// The information became inside information (UK MAR Art 7).
+    InsideInformation,
+    /// Reasonable grounds to believe an eligible data breach happened (Australia NDB).
+    EligibleBreach,
+    /// The previous phase was completed (filed or sent).
+    PreviousPhase,
+}
+
+/// How long from the anchor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Deadline {
+    /// Elapsed hours: weekends, holidays and clock changes do not stop the clock.
+    Hours {
+        #[schemars(range(min = 1))]
+        hours: u32,
+    },
+    /// Days. Calendar days by default; with `business_calendar`, business days that skip
+    /// Saturdays, Sundays and that calendar's holidays, the anchor's day being day 0. Due at
+    /// `due_time` (default 23:59) on the last day, in `zone` (default: the organisation's).
+    Days {
+        #[schemars(range(min = 1))]
+        days: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        business_calendar: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_time: Option<NaiveTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
+    },
+    /// Calendar months: the same date and wall-clock time in the month that many months on, or
+    /// that month's last day if it is shorter.
+    Months {
+        #[schemars(range(min = 1))]
+        months: u32,
+    },
+    /// A standard with no number in law ("without undue delay", "as soon as possible"). No
+    /// statutory deadline is invented; `target_hours` is an internal target, shown as such.
+    Standard {
+        #[schemars(length(min = 1))]
+        standard: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_hours: Option<u32>,
+    },
+}
+
+/// One item of required content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentItem {
+    /// Key the document templates use, e.g. "nature", "dpo_contact".
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub key: String,
+    /// What is required, in words.
+    #[schemars(length(min = 1))]
+    pub text: String,
+    /// Where the requirement comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// May follow in a later phase (UK GDPR Art 33(4)) rather than hold up this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_follow: bool,
+}
+
+/// A holiday calendar for business-day deadlines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayCalendar {
+    /// Identifier used by regimes, e.g. "england-and-wales".
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Where the dates come from.
+    pub source: String,
+    /// First year covered.
+    pub first_year: i32,
+    /// Last year covered. A business-day count that reaches outside the covered years is an
+    /// error, never a silently wrong answer.
+    pub last_year: i32,
+    /// The holidays (weekends are always skipped and need not be listed).
+    pub holidays: Vec<Holiday>,
+    /// Facts in this file not verified against the source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
+}
+
+/// One holiday.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Holiday {
+    pub date: NaiveDate,
+    pub name: String,
+}
