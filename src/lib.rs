@@ -21,6 +21,7 @@
 pub mod assessment;
 pub mod cli;
 pub mod clock;
+pub mod deadline;
 pub mod decision;
 pub mod event;
 pub mod incident;

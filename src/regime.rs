@@ -154,7 +154,9 @@ pub struct Limit {
 }
 
 /// The instant a clock runs from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Anchor {
     /// `aware_at`: reasonable certainty that personal data was compromised.

@@ -1,0 +1,679 @@
+//! Deadline arithmetic: from a phase's terms and the instants its clock may start from, the due
+//! instant and the working that led to it, in words a DPO can check by hand.
+//!
+//! Rules (see `../shared/reference/regimes.md` §5):
+//! - instants are UTC; local time only for day-based rules and for display;
+//! - hours are elapsed hours: 72 hours is 72 hours across weekends, bank holidays and clock
+//!   changes (we do not apply Reg 1182/71's start-at-the-next-hour rule: aware + 72 h is the
+//!   stricter reading);
+//! - calendar days end at `due_time` (default 23:59) on the last day, in the rule's zone;
+//! - business days count from the anchor's day as day 0 and skip weekends and the named
+//!   calendar's holidays; a day outside the calendar's years is an error, not a guess;
+//! - months keep the date and wall-clock time, or the month's last day when it is shorter;
+//! - a standard with no number ("without undue delay") has no due instant, only the internal
+//!   target if the regime sets one.
+//!
+//! Pure: the clock is a parameter and calendars are passed in.
+
+use std::collections::BTreeMap;
+
+use chrono::{
+    DateTime, Datelike, Days, Duration, LocalResult, Months, NaiveDate, NaiveDateTime, NaiveTime,
+    TimeZone, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::regime::{Anchor, Deadline, HolidayCalendar, Phase};
+
+/// When an obligation is due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Due {
+    /// A deadline set by the rule.
+    At {
+        at: DateTime<Utc>,
+        /// The instant the clock started.
+        from: DateTime<Utc>,
+        /// The working, line by line.
+        explain: Vec<String>,
+    },
+    /// A standard with no number in law; `target` is our internal target, not a deadline.
+    Standard {
+        standard: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<DateTime<Utc>>,
+        from: DateTime<Utc>,
+        explain: Vec<String>,
+    },
+    /// The clock waits on an instant that has not happened (or not been recorded) yet.
+    NotStarted { waiting_on: Anchor },
+    /// The deadline cannot be computed; never a silently wrong answer.
+    Error { message: String },
+}
+
+impl Due {
+    /// The instant to sort and warn by: the deadline, else the internal target.
+    pub fn instant(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Due::At { at, .. } => Some(*at),
+            Due::Standard { target, .. } => *target,
+            _ => None,
+        }
+    }
+
+    /// True when the instant is a deadline in law, not an internal target.
+    pub fn is_statutory(&self) -> bool {
+        matches!(self, Due::At { .. })
+    }
+
+    pub fn from(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Due::At { from, .. } | Due::Standard { from, .. } => Some(*from),
+            _ => None,
+        }
+    }
+
+    pub fn explain(&self) -> Vec<String> {
+        match self {
+            Due::At { explain, .. } | Due::Standard { explain, .. } => explain.clone(),
+            Due::NotStarted { waiting_on } => vec![format!(
+                "Not started: the clock runs from {}, which has not been recorded yet.",
+                anchor_words(*waiting_on)
+            )],
+            Due::Error { message } => vec![message.clone()],
+        }
+    }
+}
+
+/// The holiday calendars, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Calendars(pub BTreeMap<String, HolidayCalendar>);
+
+/// Instants a clock may start from, for one incident.
+pub type Anchors<'a> = &'a dyn Fn(Anchor) -> Option<DateTime<Utc>>;
+
+pub fn anchor_words(anchor: Anchor) -> &'static str {
+    match anchor {
+        Anchor::Aware => "awareness (aware_at)",
+        Anchor::Detected => "detection (detected_at)",
+        Anchor::Discovered => "discovery (HIPAA: known, or known with reasonable diligence)",
+        Anchor::ClassifiedMajor => "classification as a major incident",
+        Anchor::MaterialityDetermined => "the determination that the incident is material",
+        Anchor::InsideInformation => "the moment the information became inside information",
+        Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",
+        Anchor::PreviousPhase => "completion of the previous report",
+    }
+}
+
+/// Local time with abbreviation and offset, for the working.
+pub fn local(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%a %-d %b %Y %H:%M %Z (%:z)")
+        .to_string()
+}
+
+/// The due instant of a phase.
+pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calendars) -> Due {
+    let primary = limit(phase.anchor, &phase.deadline, anchors, zone, calendars);
+    let Some(also) = &phase.also_within else {
+        return primary;
+    };
+    let second = limit(also.anchor, &also.deadline, anchors, zone, calendars);
+    match (primary, second) {
+        (
+            Due::At {
+                at: a,
+                from,
+                explain: mut ea,
+            },
+            Due::At {
+                at: b, explain: eb, ..
+            },
+        ) => {
+            ea.push("A second limit also binds:".into());
+            ea.extend(eb.into_iter().map(|l| format!("  {l}")));
+            // A backstop that ran out before the main clock even started no longer binds (DORA:
+            // classified as major only after 24 hours -> 4 hours from classification).
+            if b < from {
+                ea.push("The second limit had passed before the main clock started, so the main limit applies.".into());
+                ea.push(format!("Due {} ({}).", local(a, zone), a.to_rfc3339()));
+                return Due::At {
+                    at: a,
+                    from,
+                    explain: ea,
+                };
+            }
+            let at = a.min(b);
+            ea.push(format!(
+                "The earlier of the two is due: {} ({}).",
+                local(at, zone),
+                at.to_rfc3339()
+            ));
+            Due::At {
+                at,
+                from,
+                explain: ea,
+            }
+        }
+        // The second limit's clock has started but the primary's has not (DORA: aware, but not
+        // yet classified): the backstop is already running.
+        (
+            Due::NotStarted { waiting_on },
+            Due::At {
+                at,
+                from,
+                mut explain,
+            },
+        ) => {
+            explain.insert(
+                0,
+                format!(
+                    "The main clock waits on {}; until then the backstop limit applies.",
+                    anchor_words(waiting_on)
+                ),
+            );
+            Due::At { at, from, explain }
+        }
+        (primary, _) => primary,
+    }
+}
+
+fn limit(
+    anchor: Anchor,
+    deadline: &Deadline,
+    anchors: Anchors<'_>,
+    zone: Tz,
+    calendars: &Calendars,
+) -> Due {
+    let Some(from) = anchors(anchor) else {
+        return Due::NotStarted { waiting_on: anchor };
+    };
+    let mut explain = vec![format!(
+        "Clock starts at {}: {} ({}).",
+        anchor_words(anchor),
+        local(from, zone),
+        from.to_rfc3339()
+    )];
+    match deadline {
+        Deadline::Hours { hours } => {
+            let at = from + Duration::hours(i64::from(*hours));
+            explain.push(format!(
+                "Adds {hours} elapsed hours: weekends, bank holidays and clock changes do not stop the clock."
+            ));
+            explain.extend(clock_changes(from, at, zone));
+            explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
+            Due::At { at, from, explain }
+        }
+        Deadline::Days {
+            days,
+            business_calendar,
+            due_time,
+            zone: rule_zone,
+        } => {
+            let zone = match rule_zone {
+                Some(name) => match name.parse::<Tz>() {
+                    Ok(z) => z,
+                    Err(_) => {
+                        return Due::Error {
+                            message: format!("unknown time zone {name:?} in the regime"),
+                        };
+                    }
+                },
+                None => zone,
+            };
+            let due_time =
+                due_time.unwrap_or(NaiveTime::from_hms_opt(23, 59, 0).unwrap_or_default());
+            let start = from.with_timezone(&zone).date_naive();
+            let last = match business_calendar {
+                None => {
+                    let Some(last) = start.checked_add_days(Days::new(u64::from(*days))) else {
+                        return Due::Error {
+                            message: "date out of range".into(),
+                        };
+                    };
+                    explain.push(format!(
+                        "Adds {days} calendar days from {} ({}): the last day is {}.",
+                        start.format("%a %-d %b %Y"),
+                        zone.name(),
+                        last.format("%a %-d %b %Y")
+                    ));
+                    last
+                }
+                Some(id) => {
+                    let Some(calendar) = calendars.0.get(id) else {
+                        return Due::Error {
+                            message: format!(
+                                "the regime names holiday calendar {id:?}, which is not installed"
+                            ),
+                        };
+                    };
+                    match business_days(start, *days, calendar) {
+                        Ok((last, skipped)) => {
+                            explain.push(format!(
+                                "Counts {days} business days from {} (day 0) in {}, skipping weekends and {}.",
+                                start.format("%a %-d %b %Y"),
+                                zone.name(),
+                                calendar.name
+                            ));
+                            for (day, why) in skipped {
+                                explain.push(format!(
+                                    "  skipped {}: {why}",
+                                    day.format("%a %-d %b %Y")
+                                ));
+                            }
+                            explain
+                                .push(format!("The last day is {}.", last.format("%a %-d %b %Y")));
+                            last
+                        }
+                        Err(message) => return Due::Error { message },
+                    }
+                }
+            };
+            let at = match resolve(zone, last.and_time(due_time)) {
+                Some(at) => at,
+                None => {
+                    return Due::Error {
+                        message: "due time does not exist".into(),
+                    };
+                }
+            };
+            explain.push(format!(
+                "Due at {} local time on that day: {} ({}).",
+                due_time.format("%H:%M"),
+                local(at, zone),
+                at.to_rfc3339()
+            ));
+            Due::At { at, from, explain }
+        }
+        Deadline::Months { months } => {
+            let start = from.with_timezone(&zone).naive_local();
+            let Some(end) = start.checked_add_months(Months::new(*months)) else {
+                return Due::Error {
+                    message: "date out of range".into(),
+                };
+            };
+            let Some(at) = resolve(zone, end) else {
+                return Due::Error {
+                    message: "due time does not exist".into(),
+                };
+            };
+            explain.push(format!(
+                "Adds {months} calendar month(s): the same date and time, or the last day of a shorter month; no roll-over to a working day."
+            ));
+            explain.extend(clock_changes(from, at, zone));
+            explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
+            Due::At { at, from, explain }
+        }
+        Deadline::Standard {
+            standard,
+            target_hours,
+        } => {
+            explain.push(format!(
+                "The rule says \"{standard}\": there is no deadline in law, so none is shown."
+            ));
+            let target = target_hours.map(|h| from + Duration::hours(i64::from(h)));
+            if let (Some(h), Some(t)) = (target_hours, target) {
+                explain.push(format!(
+                    "Internal target (ours, not the law's): {h} hours after the clock start, {} ({}).",
+                    local(t, zone),
+                    t.to_rfc3339()
+                ));
+            }
+            Due::Standard {
+                standard: standard.clone(),
+                target,
+                from,
+                explain,
+            }
+        }
+    }
+}
+
+/// A local date-time as a UTC instant. An ambiguous time (the repeated hour in autumn) takes
+/// the earlier instant, so a deadline is never later than the rule allows; a time that does
+/// not exist (the skipped hour in spring) takes the first instant after the gap.
+fn resolve(zone: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
+        LocalResult::None => {
+            let mut probe = naive;
+            for _ in 0..180 {
+                probe += Duration::minutes(1);
+                if let LocalResult::Single(t) = zone.from_local_datetime(&probe) {
+                    return Some(t.with_timezone(&Utc));
+                }
+            }
+            None
+        }
+    }
+}
+
+/// The clock changes between two instants, in words.
+fn clock_changes(from: DateTime<Utc>, to: DateTime<Utc>, zone: Tz) -> Vec<String> {
+    use chrono::Offset;
+    let offset = |t: DateTime<Utc>| t.with_timezone(&zone).offset().fix();
+    let mut lines = Vec::new();
+    let mut cursor = from;
+    while cursor < to {
+        let next = (cursor + Duration::hours(1)).min(to);
+        if offset(cursor) != offset(next) {
+            // Narrow down to the minute of the change.
+            let (mut lo, mut hi) = (cursor, next);
+            while hi - lo > Duration::minutes(1) {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid) == offset(lo) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            lines.push(format!(
+                "Crosses a clock change at {} UTC: {} becomes {}; the local due time moves, the elapsed time does not.",
+                hi.format("%-d %b %Y %H:%M"),
+                lo.with_timezone(&zone).format("%Z (%:z)"),
+                hi.with_timezone(&zone).format("%Z (%:z)")
+            ));
+        }
+        cursor = next;
+    }
+    lines
+}
+
+/// The day `days` business days after `start` (day 0), and the days skipped on the way.
+pub fn business_days(
+    start: NaiveDate,
+    days: u32,
+    calendar: &HolidayCalendar,
+) -> Result<(NaiveDate, Vec<(NaiveDate, String)>), String> {
+    let covered = |d: NaiveDate| d.year() >= calendar.first_year && d.year() <= calendar.last_year;
+    if !covered(start) {
+        return Err(outside(start, calendar));
+    }
+    let mut day = start;
+    let mut counted = 0;
+    let mut skipped = Vec::new();
+    while counted < days {
+        day = day.succ_opt().ok_or("date out of range")?;
+        if !covered(day) {
+            return Err(outside(day, calendar));
+        }
+        if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            skipped.push((day, "weekend".to_string()));
+        } else if let Some(h) = calendar.holidays.iter().find(|h| h.date == day) {
+            skipped.push((day, format!("{} ({})", h.name, calendar.name)));
+        } else {
+            counted += 1;
+        }
+    }
+    Ok((day, skipped))
+}
+
+fn outside(day: NaiveDate, calendar: &HolidayCalendar) -> String {
+    format!(
+        "{} is outside the {} holiday calendar, which covers {} to {}; add the year's holidays to calendars/{}.toml (or an override) before relying on this deadline",
+        day.format("%-d %b %Y"),
+        calendar.name,
+        calendar.first_year,
+        calendar.last_year,
+        calendar.id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regime::Holiday;
+    use chrono_tz::Europe::London;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn phase(anchor: Anchor, deadline: Deadline) -> Phase {
+        Phase {
+            id: "p".into(),
+            name: "p".into(),
+            anchor,
+            deadline,
+            also_within: None,
+            citation: None,
+            content: Vec::new(),
+        }
+    }
+
+    fn due_at(d: Due) -> DateTime<Utc> {
+        match d {
+            Due::At { at, .. } => at,
+            other => panic!("not a deadline: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn seventy_two_hours_across_the_autumn_change() {
+        // regimes.md §5.3: aware 09:00 BST Fri 24 Oct 2025 -> due 08:00 GMT Mon 27 Oct.
+        let aware = at("2025-10-24T09:00:00+01:00");
+        let d = compute(
+            &phase(Anchor::Aware, Deadline::Hours { hours: 72 }),
+            &|_| Some(aware),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d.clone()), at("2025-10-27T08:00:00+00:00"));
+        assert!(
+            d.explain()
+                .iter()
+                .any(|l| l.contains("clock change at 26 Oct 2025 01:00 UTC")),
+            "{:?}",
+            d.explain()
+        );
+    }
+
+    #[test]
+    fn seventy_two_hours_across_the_spring_change() {
+        // regimes.md §5.3: aware 09:00 GMT Fri 28 Mar 2025 -> due 10:00 BST Mon 31 Mar.
+        let aware = at("2025-03-28T09:00:00+00:00");
+        let d = compute(
+            &phase(Anchor::Aware, Deadline::Hours { hours: 72 }),
+            &|_| Some(aware),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d), at("2025-03-31T10:00:00+01:00"));
+    }
+
+    fn us_2025() -> Calendars {
+        let cal = HolidayCalendar {
+            id: "us-federal".into(),
+            name: "US federal holidays".into(),
+            source: "test".into(),
+            first_year: 2025,
+            last_year: 2025,
+            holidays: vec![Holiday {
+                date: NaiveDate::from_ymd_opt(2025, 7, 4).unwrap(),
+                name: "Independence Day".into(),
+            }],
+            unverified: vec![],
+        };
+        Calendars(BTreeMap::from([("us-federal".to_string(), cal)]))
+    }
+
+    #[test]
+    fn sec_four_business_days_over_independence_day() {
+        // regimes.md §5.4: determination Thu 3 Jul 2025 -> due Thu 10 Jul (Fri 4 Jul holiday).
+        let determined = at("2025-07-03T15:00:00-04:00");
+        let deadline = Deadline::Days {
+            days: 4,
+            business_calendar: Some("us-federal".into()),
+            due_time: NaiveTime::from_hms_opt(17, 30, 0),
+            zone: Some("America/New_York".into()),
+        };
+        let d = compute(
+            &phase(Anchor::MaterialityDetermined, deadline),
+            &|_| Some(determined),
+            London,
+            &us_2025(),
+        );
+        let explain = d.explain();
+        assert_eq!(due_at(d), at("2025-07-10T17:30:00-04:00"));
+        assert!(
+            explain
+                .iter()
+                .any(|l| l.contains("skipped Fri 4 Jul 2025: Independence Day")),
+            "{explain:?}"
+        );
+        assert!(
+            explain
+                .iter()
+                .any(|l| l.contains("skipped Sat 5 Jul 2025: weekend"))
+        );
+    }
+
+    #[test]
+    fn business_days_outside_the_calendar_are_an_error() {
+        let determined = at("2025-12-30T12:00:00-05:00");
+        let deadline = Deadline::Days {
+            days: 4,
+            business_calendar: Some("us-federal".into()),
+            due_time: None,
+            zone: Some("America/New_York".into()),
+        };
+        let d = compute(
+            &phase(Anchor::MaterialityDetermined, deadline),
+            &|_| Some(determined),
+            London,
+            &us_2025(),
+        );
+        match d {
+            Due::Error { message } => assert!(message.contains("covers 2025 to 2025"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn months_clamp_to_the_end_of_a_shorter_month() {
+        // 31 Jan 2025 10:00 GMT + 1 month = 28 Feb 2025 10:00 GMT.
+        let from = at("2025-01-31T10:00:00Z");
+        let d = compute(
+            &phase(Anchor::PreviousPhase, Deadline::Months { months: 1 }),
+            &|_| Some(from),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d), at("2025-02-28T10:00:00Z"));
+        // 15 Mar 2025 09:00 GMT + 1 month = 15 Apr 2025 09:00 BST (08:00 UTC): wall-clock time kept.
+        let from = at("2025-03-15T09:00:00Z");
+        let d = compute(
+            &phase(Anchor::PreviousPhase, Deadline::Months { months: 1 }),
+            &|_| Some(from),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d), at("2025-04-15T08:00:00Z"));
+    }
+
+    #[test]
+    fn calendar_days_end_at_the_due_time() {
+        // HIPAA-style: discovered Mon 6 Jan 2025 (any time) + 60 calendar days = Fri 7 Mar 2025 23:59 GMT.
+        let from = at("2025-01-06T15:00:00Z");
+        let deadline = Deadline::Days {
+            days: 60,
+            business_calendar: None,
+            due_time: None,
+            zone: None,
+        };
+        let d = compute(
+            &phase(Anchor::Discovered, deadline),
+            &|_| Some(from),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d), at("2025-03-07T23:59:00Z"));
+    }
+
+    #[test]
+    fn standards_have_no_deadline_only_a_target() {
+        let from = at("2025-01-06T15:00:00Z");
+        let deadline = Deadline::Standard {
+            standard: "without undue delay".into(),
+            target_hours: Some(24),
+        };
+        let d = compute(
+            &phase(Anchor::Aware, deadline),
+            &|_| Some(from),
+            London,
+            &Calendars::default(),
+        );
+        assert!(!d.is_statutory());
+        assert_eq!(d.instant(), Some(at("2025-01-07T15:00:00Z")));
+    }
+
+    #[test]
+    fn a_clock_waiting_on_a_previous_step_has_not_started() {
+        let d = compute(
+            &phase(Anchor::PreviousPhase, Deadline::Months { months: 1 }),
+            &|_| None,
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(
+            d,
+            Due::NotStarted {
+                waiting_on: Anchor::PreviousPhase
+            }
+        );
+    }
+
+    #[test]
+    fn dora_backstop_binds_before_classification_and_the_earlier_limit_wins() {
+        let aware = at("2025-02-03T08:00:00Z");
+        let mut p = phase(Anchor::ClassifiedMajor, Deadline::Hours { hours: 4 });
+        p.also_within = Some(crate::regime::Limit {
+            anchor: Anchor::Aware,
+            deadline: Deadline::Hours { hours: 24 },
+        });
+        // Not yet classified: the 24-hour backstop from awareness.
+        let d = compute(
+            &p,
+            &|a| (a == Anchor::Aware).then_some(aware),
+            London,
+            &Calendars::default(),
+        );
+        assert_eq!(due_at(d), at("2025-02-04T08:00:00Z"));
+        // Classified after 22 hours: 4 hours later would be 26 h, so the 24 h backstop wins.
+        let classified = at("2025-02-04T06:00:00Z");
+        let anchors = |a| match a {
+            Anchor::Aware => Some(aware),
+            Anchor::ClassifiedMajor => Some(classified),
+            _ => None,
+        };
+        assert_eq!(
+            due_at(compute(&p, &anchors, London, &Calendars::default())),
+            at("2025-02-04T08:00:00Z")
+        );
+        // Classified after 30 hours: the backstop has passed, so 4 hours from classification.
+        let classified = at("2025-02-04T14:00:00Z");
+        let anchors = |a| match a {
+            Anchor::Aware => Some(aware),
+            Anchor::ClassifiedMajor => Some(classified),
+            _ => None,
+        };
+        assert_eq!(
+            due_at(compute(&p, &anchors, London, &Calendars::default())),
+            at("2025-02-04T18:00:00Z")
+        );
+        // Classified after 2 hours: 4 hours from classification.
+        let classified = at("2025-02-03T10:00:00Z");
+        let anchors = |a| match a {
+            Anchor::Aware => Some(aware),
+            Anchor::ClassifiedMajor => Some(classified),
+            _ => None,
+        };
+        assert_eq!(
+            due_at(compute(&p, &anchors, London, &Calendars::default())),
+            at("2025-02-03T14:00:00Z")
+        );
+    }
+}
