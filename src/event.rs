@@ -11,7 +11,9 @@ use crate::assessment::{AssessmentInput, Severity};
 use crate::decision::Decision;
 use crate::incident::{FactChange, IncidentFacts, IncidentId};
 use crate::lifecycle::{State, Step};
+use crate::obligation::{Completion, DueChange, ObligationChanges, ObligationState, Waiver};
 use crate::organisation::Organisation;
+use crate::record::TriggerFact;
 
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,6 +58,20 @@ pub enum EventKind {
     },
     /// The DPO's decision on notification.
     Decided { decision: Decision },
+    /// A clock-starting instant was recorded (classified as major, materiality determined, ...).
+    TriggerRecorded { trigger: TriggerFact },
+    /// Obligations derived from the regimes: added, retired, revived, waived or owed again.
+    ObligationsChanged { changes: ObligationChanges },
+    /// Due instants recomputed after a fact they depend on changed; old and new kept.
+    DuesChanged { changes: Vec<DueChange> },
+    /// An obligation was filed or sent.
+    ObligationCompleted {
+        obligation: String,
+        state: ObligationState,
+        completion: Completion,
+    },
+    /// An obligation was decided not required.
+    ObligationWaived { obligation: String, waiver: Waiver },
     /// A manual lifecycle step.
     Transitioned {
         step: Step,
@@ -75,6 +91,11 @@ impl EventKind {
             EventKind::FactsUpdated { .. } => "facts_updated",
             EventKind::Assessed { .. } => "assessed",
             EventKind::Decided { .. } => "decided",
+            EventKind::TriggerRecorded { .. } => "trigger_recorded",
+            EventKind::ObligationsChanged { .. } => "obligations_changed",
+            EventKind::DuesChanged { .. } => "dues_changed",
+            EventKind::ObligationCompleted { .. } => "obligation_completed",
+            EventKind::ObligationWaived { .. } => "obligation_waived",
             EventKind::Transitioned { .. } => "transitioned",
         }
     }

@@ -12,6 +12,8 @@ use crate::decision::Decision;
 use crate::event::{Event, EventKind};
 use crate::incident::{IncidentFacts, IncidentId};
 use crate::lifecycle::{self, State, Step};
+use crate::obligation::{Obligation, ObligationState};
+use crate::regime::Anchor;
 
 /// The current state of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -26,8 +28,25 @@ pub struct IncidentRecord {
     pub assessments: Vec<AssessmentVersion>,
     /// Every decision, oldest first; the last is current.
     pub decisions: Vec<DecisionVersion>,
+    /// Clock-starting instants beyond awareness and detection, latest per kind last.
+    #[serde(default)]
+    pub triggers: Vec<TriggerFact>,
+    /// Obligations derived from the regimes.
+    #[serde(default)]
+    pub obligations: Vec<Obligation>,
     /// Number of events applied.
     pub version: u64,
+}
+
+/// An instant that starts a clock, recorded with who decided it, like `aware_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TriggerFact {
+    pub anchor: Anchor,
+    pub at: DateTime<Utc>,
+    /// The named person who decided (e.g. who classified the incident as major).
+    pub decided_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One version of the exposure assessment.
@@ -96,6 +115,8 @@ impl IncidentRecord {
                     updated_at: event.at,
                     assessments: Vec::new(),
                     decisions: Vec::new(),
+                    triggers: Vec::new(),
+                    obligations: Vec::new(),
                     version: 1,
                 });
             }
@@ -146,6 +167,59 @@ impl IncidentRecord {
                     decision: decision.clone(),
                 });
             }
+            EventKind::TriggerRecorded { trigger } => {
+                rec.triggers.retain(|t| t.anchor != trigger.anchor);
+                rec.triggers.push(trigger.clone());
+            }
+            EventKind::ObligationsChanged { changes } => {
+                for added in &changes.added {
+                    if rec.obligations.iter().any(|o| o.id == added.id) {
+                        return Err(invalid(format!("obligation {} added twice", added.id)));
+                    }
+                    rec.obligations.push(added.clone());
+                }
+                for (id, reason) in &changes.retired {
+                    let o = rec.obligation_mut(id).map_err(&invalid)?;
+                    o.state = ObligationState::Retired;
+                    o.retired_because = Some(reason.clone());
+                }
+                for id in &changes.revived {
+                    let o = rec.obligation_mut(id).map_err(&invalid)?;
+                    o.state = ObligationState::Pending;
+                    o.retired_because = None;
+                }
+                for (id, waiver) in &changes.waived {
+                    let o = rec.obligation_mut(id).map_err(&invalid)?;
+                    o.state = ObligationState::Waived;
+                    o.waiver = Some(waiver.clone());
+                }
+                for id in &changes.unwaived {
+                    let o = rec.obligation_mut(id).map_err(&invalid)?;
+                    o.state = ObligationState::Pending;
+                    o.waiver = None;
+                }
+            }
+            EventKind::DuesChanged { changes } => {
+                for change in changes {
+                    rec.obligation_mut(&change.obligation)
+                        .map_err(&invalid)?
+                        .due = change.new.clone();
+                }
+            }
+            EventKind::ObligationCompleted {
+                obligation,
+                state,
+                completion,
+            } => {
+                let o = rec.obligation_mut(obligation).map_err(&invalid)?;
+                o.state = *state;
+                o.completion = Some(completion.clone());
+            }
+            EventKind::ObligationWaived { obligation, waiver } => {
+                let o = rec.obligation_mut(obligation).map_err(&invalid)?;
+                o.state = ObligationState::Waived;
+                o.waiver = Some(waiver.clone());
+            }
             EventKind::Transitioned { step, from, to, .. } => {
                 if *from != rec.state {
                     return Err(invalid(format!(
@@ -175,6 +249,34 @@ impl IncidentRecord {
             rec = Some(IncidentRecord::apply(rec, event)?);
         }
         Ok(rec)
+    }
+
+    fn obligation_mut(&mut self, id: &str) -> Result<&mut Obligation, String> {
+        self.obligations
+            .iter_mut()
+            .find(|o| o.id == id)
+            .ok_or_else(|| format!("no obligation {id}"))
+    }
+
+    /// The instant an anchor stands for in this incident, if it has happened.
+    pub fn anchor(&self, anchor: Anchor) -> Option<DateTime<Utc>> {
+        match anchor {
+            Anchor::Aware => Some(self.facts.aware_at),
+            Anchor::Detected => Some(self.facts.detected_at),
+            // Completion of an earlier phase is per obligation: see `obligation::due_of`.
+            Anchor::PreviousPhase => None,
+            other => self
+                .triggers
+                .iter()
+                .rev()
+                .find(|t| t.anchor == other)
+                .map(|t| t.at),
+        }
+    }
+
+    /// Obligations still owed.
+    pub fn open_obligations(&self) -> impl Iterator<Item = &Obligation> {
+        self.obligations.iter().filter(|o| o.state.is_open())
     }
 
     pub fn current_assessment(&self) -> Option<&AssessmentVersion> {

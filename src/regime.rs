@@ -48,6 +48,10 @@ pub struct Regime {
     /// When the regime applies.
     #[serde(default)]
     pub applies: Applies,
+    /// The DPO's decision that governs this regime: once decided, "yes" creates the obligation
+    /// even below the threshold, and "no" waives it with the decision's reasoning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_decision: Option<DecisionLink>,
     /// The reports or notices, in order. A later phase may start its clock from the previous one.
     #[schemars(length(min = 1))]
     pub phases: Vec<Phase>,
@@ -81,8 +85,20 @@ pub struct Applies {
     pub below_subjects: Option<u64>,
 }
 
+/// Which part of the DPO's decision a regime follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionLink {
+    /// Whether the supervisory authority is notified (Art 33).
+    NotifyIco,
+    /// Whether data subjects are told (Art 34).
+    TellSubjects,
+}
+
 /// Facts about the organisation that regimes test, derived from its profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgFlag {
     /// Controller of the data (profile `role`).

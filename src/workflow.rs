@@ -11,8 +11,11 @@ use crate::decision::{self, Decision};
 use crate::event::EventKind;
 use crate::incident::{IncidentFacts, IncidentUpdate};
 use crate::lifecycle::{self, State, Step, TransitionRefused};
-use crate::organisation::ControllerRole;
-use crate::record::IncidentRecord;
+use crate::obligation::{self, Completion, Exposure, ObligationState, Waiver};
+use crate::organisation::{ControllerRole, Organisation};
+use crate::record::{IncidentRecord, TriggerFact};
+use crate::regime::Anchor;
+use crate::regimes::Rulebook;
 
 /// Why the workflow refused a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -26,6 +29,102 @@ pub enum WorkflowError {
     /// A reason is required and none (or only blanks) was given.
     #[error("{0}")]
     ReasonRequired(String),
+    /// Obligations are still owed.
+    #[error("cannot close: {} obligation(s) still owed: {}; complete or waive each first", .0.len(), .0.join(", "))]
+    Blocked(Vec<String>),
+}
+
+/// What the rules of the game are for this run: the organisation and the regimes.
+pub struct Rules<'a> {
+    pub org: &'a Organisation,
+    pub rulebook: &'a Rulebook,
+}
+
+/// Applies events to a copy of the record, for computing what follows from them.
+fn after(
+    record: &IncidentRecord,
+    kinds: &[EventKind],
+    now: DateTime<Utc>,
+    actor: &str,
+) -> IncidentRecord {
+    let mut rec = record.clone();
+    for kind in kinds {
+        let event = crate::event::Event {
+            seq: 0,
+            incident: Some(rec.id),
+            version: rec.version + 1,
+            at: now,
+            actor: actor.to_string(),
+            what: kind.clone(),
+        };
+        // The events were just produced by the workflow from this record, so they apply.
+        if let Ok(next) = IncidentRecord::apply(Some(rec.clone()), &event) {
+            rec = next;
+        }
+    }
+    rec
+}
+
+/// The obligation events that follow from the record as it stands: derivation against the
+/// regimes (once assessed), then due instants recomputed from the current facts.
+fn refresh(
+    record: &IncidentRecord,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Vec<EventKind> {
+    let Some(assessment) = record.current_assessment() else {
+        return Vec::new();
+    };
+    let decision = record.current_decision();
+    let context = obligation::Context {
+        regimes: rules
+            .rulebook
+            .in_force(record.facts.aware_at.date_naive())
+            .collect(),
+        flags: obligation::org_flags(rules.org),
+        exposure: Exposure {
+            level: assessment.severity.level,
+            subjects_upper: assessment.input.subjects.upper(),
+        },
+        decision: decision.map(|d| &d.decision),
+        decided_by: decision.map(|d| (d.by.as_str(), d.at)),
+        zone: rules.org.zone(),
+        calendars: &rules.rulebook.calendars,
+    };
+    let anchors = |a: Anchor| record.anchor(a);
+    let mut events = Vec::new();
+    let changes = obligation::derive(&record.obligations, &context, &anchors);
+    let record = if changes.is_empty() {
+        record.clone()
+    } else {
+        let kind = EventKind::ObligationsChanged { changes };
+        let next = after(record, std::slice::from_ref(&kind), now, actor);
+        events.push(kind);
+        next
+    };
+    let anchors = |a: Anchor| record.anchor(a);
+    let dues = obligation::recompute(&record.obligations, &anchors, &context);
+    if !dues.is_empty() {
+        events.push(EventKind::DuesChanged { changes: dues });
+    }
+    events
+}
+
+/// `kinds` followed by whatever obligation changes they cause.
+fn with_refresh(
+    record: &IncidentRecord,
+    mut kinds: Vec<EventKind>,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Vec<EventKind> {
+    if kinds.is_empty() {
+        return kinds;
+    }
+    let next = after(record, &kinds, now, actor);
+    kinds.extend(refresh(&next, rules, now, actor));
+    kinds
 }
 
 fn describe(problems: &[(String, String)]) -> String {
@@ -69,7 +168,9 @@ pub fn open(facts: &IncidentFacts, now: DateTime<Utc>) -> Result<Vec<EventKind>,
 pub fn update(
     record: &IncidentRecord,
     update: &IncidentUpdate,
+    rules: &Rules<'_>,
     now: DateTime<Utc>,
+    actor: &str,
 ) -> Result<Vec<EventKind>, WorkflowError> {
     refuse_if_closed(record, Step::Assess)?;
     let (next, changes) = record.facts.apply_update(update);
@@ -77,10 +178,11 @@ pub fn update(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(vec![EventKind::FactsUpdated {
+    let kinds = vec![EventKind::FactsUpdated {
         changes,
         note: non_blank(update.note.as_deref()),
-    }])
+    }];
+    Ok(with_refresh(record, kinds, rules, now, actor))
 }
 
 /// A closed incident's facts are frozen until it is reopened.
@@ -99,16 +201,20 @@ fn refuse_if_closed(record: &IncidentRecord, step: Step) -> Result<(), Transitio
 pub fn assess(
     record: &IncidentRecord,
     input: &AssessmentInput,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
 ) -> Result<Vec<EventKind>, WorkflowError> {
     lifecycle::next(record.state, Step::Assess)?;
     invalid_if_any(assessment::check(input))?;
     let severity = assessment::assess(input);
     let version = record.assessments.len() as u32 + 1;
-    Ok(vec![EventKind::Assessed {
+    let kinds = vec![EventKind::Assessed {
         version,
         input: input.clone(),
         severity,
-    }])
+    }];
+    Ok(with_refresh(record, kinds, rules, now, actor))
 }
 
 /// What the DPO says on `decide`.
@@ -128,8 +234,11 @@ pub struct DecideRequest {
 pub fn decide(
     record: &IncidentRecord,
     request: &DecideRequest,
-    role: ControllerRole,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
 ) -> Result<Vec<EventKind>, WorkflowError> {
+    let role: ControllerRole = rules.org.role;
     lifecycle::next(record.state, Step::Decide)?;
     // The lifecycle guarantees an assessment from `assessing` on; this guards a damaged record.
     let Some(current) = record.current_assessment() else {
@@ -167,7 +276,7 @@ pub fn decide(
             yes_no(recommendation.tell_subjects)
         )));
     }
-    Ok(vec![EventKind::Decided {
+    let kinds = vec![EventKind::Decided {
         decision: Decision {
             notify_ico,
             tell_subjects,
@@ -178,7 +287,8 @@ pub fn decide(
             reasoning: current.severity.rationale.clone(),
             recommendation,
         },
-    }])
+    }];
+    Ok(with_refresh(record, kinds, rules, now, actor))
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -198,6 +308,12 @@ pub fn transition(
         )]));
     }
     let to = lifecycle::next(record.state, step)?;
+    if step == Step::Close {
+        let open: Vec<String> = record.open_obligations().map(|o| o.id.clone()).collect();
+        if !open.is_empty() {
+            return Err(WorkflowError::Blocked(open));
+        }
+    }
     let reason = non_blank(reason);
     if step == Step::Reopen && reason.is_none() {
         return Err(WorkflowError::ReasonRequired(
@@ -209,6 +325,210 @@ pub fn transition(
         from: record.state,
         to,
         reason,
+    }])
+}
+
+/// Records an instant that starts a clock (classified as major, materiality determined, ...),
+/// with the named person who decided it. Awareness and detection are facts of the intake.
+pub fn trigger(
+    record: &IncidentRecord,
+    fact: TriggerFact,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    refuse_if_closed(record, Step::Assess)?;
+    let mut problems = Vec::new();
+    if matches!(
+        fact.anchor,
+        Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase
+    ) {
+        problems.push((
+            String::new(),
+            format!(
+                "{:?} is not recorded this way: awareness and detection are corrected with `incident update`, and a previous phase's completion with `obligation complete`",
+                fact.anchor
+            ),
+        ));
+    }
+    if fact.at > now {
+        problems.push((
+            String::new(),
+            format!("{} is in the future", fact.at.to_rfc3339()),
+        ));
+    }
+    if fact.decided_by.trim().is_empty() {
+        problems.push((String::new(), "name the person who decided (--by)".into()));
+    }
+    invalid_if_any(problems)?;
+    Ok(with_refresh(
+        record,
+        vec![EventKind::TriggerRecorded { trigger: fact }],
+        rules,
+        now,
+        actor,
+    ))
+}
+
+/// Finds an obligation by its id or a unique prefix of it.
+pub fn find_obligation<'r>(
+    record: &'r IncidentRecord,
+    wanted: &str,
+) -> Result<&'r obligation::Obligation, WorkflowError> {
+    if let Some(o) = record.obligations.iter().find(|o| o.id == wanted) {
+        return Ok(o);
+    }
+    let matches: Vec<_> = record
+        .obligations
+        .iter()
+        .filter(|o| o.id.starts_with(wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{} has no obligation {wanted:?}; it has: {}",
+                record.id,
+                if record.obligations.is_empty() {
+                    "none (obligations arise with the first assessment)".to_string()
+                } else {
+                    record
+                        .obligations
+                        .iter()
+                        .map(|o| o.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        )])),
+        many => Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{wanted:?} matches {}; give the full id",
+                many.iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )])),
+    }
+}
+
+/// How an obligation was completed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteRequest {
+    pub obligation: String,
+    pub at: DateTime<Utc>,
+    pub reference: Option<String>,
+    pub late_reason: Option<String>,
+    /// Sent (a notice) rather than filed (a report).
+    pub sent: bool,
+}
+
+/// Files or sends an obligation. Lateness is measured against the due instant at this moment
+/// and frozen with the completion.
+pub fn complete(
+    record: &IncidentRecord,
+    request: &CompleteRequest,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    refuse_if_closed(record, Step::Notify)?;
+    let o = find_obligation(record, &request.obligation)?;
+    if !o.state.is_open() {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!("{} is already {}; nothing to complete", o.id, o.state),
+        )]));
+    }
+    if request.at > now {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "--at {} is in the future (now is {})",
+                request.at.to_rfc3339(),
+                now.to_rfc3339()
+            ),
+        )]));
+    }
+    if request.at < record.facts.detected_at {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            "--at is before the incident was detected".into(),
+        )]));
+    }
+    let late_by_minutes = match &o.due {
+        crate::deadline::Due::At { at, .. } if request.at > *at => {
+            Some(((request.at - *at).num_seconds() + 59) / 60)
+        }
+        _ => None,
+    };
+    let late_reason = non_blank(request.late_reason.as_deref());
+    if late_by_minutes.is_some() && late_reason.is_none() {
+        return Err(WorkflowError::ReasonRequired(format!(
+            "{} is completed after its due instant, so --late-reason is required (UK GDPR Art 33(1): a late notification must give the reasons for the delay)",
+            o.id
+        )));
+    }
+    let kinds = vec![EventKind::ObligationCompleted {
+        obligation: o.id.clone(),
+        state: if request.sent {
+            ObligationState::Sent
+        } else {
+            ObligationState::Filed
+        },
+        completion: Completion {
+            at: request.at,
+            reference: non_blank(request.reference.as_deref()),
+            by: actor.to_string(),
+            due: o.due.clone(),
+            late_by_minutes,
+            late_reason,
+        },
+    }];
+    Ok(with_refresh(record, kinds, rules, now, actor))
+}
+
+/// Decides that an obligation is not required: a reason and a named person are required.
+pub fn waive(
+    record: &IncidentRecord,
+    wanted: &str,
+    reason: Option<&str>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    refuse_if_closed(record, Step::Assess)?;
+    let o = find_obligation(record, wanted)?;
+    if !o.state.is_open() {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{} is {}; only an obligation still owed can be waived",
+                o.id, o.state
+            ),
+        )]));
+    }
+    let Some(reason) = non_blank(reason) else {
+        return Err(WorkflowError::ReasonRequired(format!(
+            "waiving {} needs --reason: deciding a duty is not required is part of the record",
+            o.id
+        )));
+    };
+    if by.trim().is_empty() {
+        return Err(WorkflowError::ReasonRequired(
+            "name the person who decided (--by)".into(),
+        ));
+    }
+    Ok(vec![EventKind::ObligationWaived {
+        obligation: o.id.clone(),
+        waiver: Waiver {
+            reason,
+            by: by.trim().to_string(),
+            at: now,
+            by_decision: false,
+        },
     }])
 }
 
@@ -281,10 +601,15 @@ mod tests {
         ]
     }
 
+    fn org() -> Organisation {
+        serde_json::from_str(include_str!("../examples/organisation.json")).unwrap()
+    }
+
     fn run(
         record: &IncidentRecord,
         command: &Command,
         now: DateTime<Utc>,
+        rules: &Rules<'_>,
     ) -> Result<Vec<EventKind>, WorkflowError> {
         match command {
             Command::Update(hours) => {
@@ -295,10 +620,12 @@ mod tests {
                         aware_at: Some(aware),
                         ..IncidentUpdate::default()
                     },
+                    rules,
                     now,
+                    "dpo",
                 )
             }
-            Command::Assess(v) => assess(record, &assessment(*v)),
+            Command::Assess(v) => assess(record, &assessment(*v), rules, now, "dpo"),
             Command::Decide {
                 accept,
                 ico,
@@ -312,7 +639,9 @@ mod tests {
                     tell_subjects: *subjects,
                     reason: reason.then(|| "because".to_string()),
                 },
-                ControllerRole::Controller,
+                rules,
+                now,
+                "dpo",
             ),
             Command::Step(step, reason) => transition(record, *step, reason.then_some("because")),
         }
@@ -349,6 +678,9 @@ mod tests {
             commands in prop::collection::vec(command(), 0..40)
         ) {
             let now: DateTime<Utc> = "2024-04-02T12:00:00Z".parse().unwrap();
+            let org = org();
+            let book = Rulebook::load(None).unwrap();
+            let rules = Rules { org: &org, rulebook: &book };
             let id = IncidentId { year: 2024, number: 1 };
             let mut log: Vec<Event> = Vec::new();
             let mut record: Option<IncidentRecord> = None;
@@ -369,11 +701,15 @@ mod tests {
             }
             for command in &commands {
                 let before = record.clone().unwrap();
-                match run(&before, command, now) {
+                match run(&before, command, now, &rules) {
                     Ok(kinds) => {
                         for kind in kinds {
                             push(kind, &mut record, &mut log);
                         }
+                    }
+                    Err(WorkflowError::Blocked(open)) => {
+                        prop_assert!(!open.is_empty());
+                        prop_assert_eq!(record.as_ref().unwrap(), &before);
                     }
                     Err(WorkflowError::Refused(refused)) => {
                         prop_assert_eq!(refused.state, before.state);

@@ -34,6 +34,9 @@ pub enum CliError {
     InvalidArgs(String),
     #[error("{0}")]
     Failed(String),
+    /// The step is refused while something is still owed.
+    #[error("{0}")]
+    Blocked(String),
 }
 
 impl CliError {
@@ -46,13 +49,14 @@ impl CliError {
             }
             (e @ WorkflowError::Invalid(_), None) => CliError::InvalidArgs(e.to_string()),
             (WorkflowError::ReasonRequired(msg), _) => CliError::InvalidArgs(msg),
+            (e @ WorkflowError::Blocked(_), _) => CliError::Blocked(e.to_string()),
         }
     }
 
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,
-            CliError::Refused(_) => EXIT_REFUSED,
+            CliError::Refused(_) | CliError::Blocked(_) => EXIT_REFUSED,
             CliError::Store(e) => match e {
                 StoreError::Locked(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
@@ -66,7 +70,7 @@ impl CliError {
     /// What to do next, printed after the message.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            CliError::Refused(_) => Some("nothing was changed"),
+            CliError::Refused(_) | CliError::Blocked(_) => Some("nothing was changed"),
             CliError::Input(InputError::Invalid { .. }) => Some(
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),

@@ -34,6 +34,15 @@ pub struct Cli {
     /// Who is acting, as recorded in the event log. Default: the OS user.
     #[arg(long, env = "BREACHFLOW_ACTOR", global = true, value_name = "NAME")]
     pub actor: Option<String>,
+    /// Folder of your own regimes (`*.toml`, and holiday calendars in `calendars/`); a file with
+    /// a built-in regime's id replaces it.
+    #[arg(
+        long,
+        env = "BREACHFLOW_REGIMES_DIR",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub regimes_dir: Option<PathBuf>,
     /// Output format of commands that print data.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
@@ -175,6 +184,7 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     pub actor: String,
     pub format: Format,
+    pub regimes_dir: Option<PathBuf>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -239,6 +249,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(os_user),
         format: cli.format,
+        regimes_dir: cli.regimes_dir,
     };
     use commands::*;
     match cli.command {

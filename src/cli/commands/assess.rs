@@ -46,8 +46,11 @@ pub fn record(
     file: &str,
     assessment: &AssessmentInput,
 ) -> Result<IncidentRecord, CliError> {
+    let org = store.require_organisation()?;
+    let book = super::rulebook(ctx)?;
+    let rules = super::rules(&org, &book);
     let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
-        workflow::assess(r, assessment)
+        workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
     })?;
     Ok(committed.record.unwrap_or(before))
 }

@@ -40,8 +40,10 @@ pub fn record(
     request: &DecideRequest,
 ) -> Result<IncidentRecord, CliError> {
     let org = store.require_organisation()?;
+    let book = super::rulebook(ctx)?;
+    let rules = super::rules(&org, &book);
     let (before, committed) = apply_step(store, ctx, id, None, |r| {
-        workflow::decide(r, request, org.role)
+        workflow::decide(r, request, &rules, ctx.now, &ctx.actor)
     })?;
     Ok(committed.record.unwrap_or(before))
 }

@@ -99,6 +99,8 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         instant(facts.detected_at, zone)
     ));
 
+    let book = super::rulebook(&base)?;
+    let rules = super::rules(&org, &book);
     let update: IncidentUpdate = input::parse("examples/incident-update-containment.json", UPDATE)?;
     let update_ctx = step("2024-03-31T08:30:00Z", security);
     apply_step(
@@ -106,7 +108,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         &update_ctx,
         id,
         Some("examples/incident-update-containment.json"),
-        |r| workflow::update(r, &update, update_ctx.now),
+        |r| workflow::update(r, &update, &rules, update_ctx.now, &update_ctx.actor),
     )?;
     log.push("Updated containment and systems affected after forensic triage.".into());
 

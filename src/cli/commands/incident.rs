@@ -122,8 +122,10 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let name = file.display().to_string();
+    let book = super::rulebook(ctx)?;
+    let rules = super::rules(&org, &book);
     let (_, committed) = apply_step(&store, ctx, id, Some(&name), |r| {
-        workflow::update(r, &update, ctx.now)
+        workflow::update(r, &update, &rules, ctx.now, &ctx.actor)
     })?;
     let changes: Vec<_> = committed
         .events
@@ -294,5 +296,49 @@ fn event_line(what: &EventKind) -> String {
             None => format!("{step}: {from} -> {to}"),
         },
         EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
+        EventKind::TriggerRecorded { trigger } => format!(
+            "{:?} recorded at {} (decided by {})",
+            trigger.anchor,
+            trigger.at.to_rfc3339(),
+            trigger.decided_by
+        ),
+        EventKind::ObligationsChanged { changes } => {
+            let mut parts = Vec::new();
+            if !changes.added.is_empty() {
+                let ids: Vec<_> = changes.added.iter().map(|o| o.id.as_str()).collect();
+                parts.push(format!("obligations added: {}", ids.join(", ")));
+            }
+            for (id, _) in &changes.retired {
+                parts.push(format!("{id} retired"));
+            }
+            for id in &changes.revived {
+                parts.push(format!("{id} applies again"));
+            }
+            for (id, _) in &changes.waived {
+                parts.push(format!("{id} waived by the decision"));
+            }
+            for id in &changes.unwaived {
+                parts.push(format!("{id} owed again"));
+            }
+            parts.join("; ")
+        }
+        EventKind::DuesChanged { changes } => {
+            let ids: Vec<_> = changes.iter().map(|c| c.obligation.as_str()).collect();
+            format!("due instants recomputed: {}", ids.join(", "))
+        }
+        EventKind::ObligationCompleted {
+            obligation,
+            state,
+            completion,
+        } => match completion.late_by_minutes {
+            Some(m) => format!(
+                "{obligation} {state}, {} late",
+                crate::cli::output::minutes(m)
+            ),
+            None => format!("{obligation} {state}"),
+        },
+        EventKind::ObligationWaived { obligation, waiver } => {
+            format!("{obligation} waived by {}: {}", waiver.by, waiver.reason)
+        }
     }
 }

@@ -11,13 +11,25 @@ pub mod schema;
 use crate::cli::{CliError, Ctx};
 use crate::event::EventKind;
 use crate::incident::IncidentId;
+use crate::organisation::Organisation;
 use crate::record::IncidentRecord;
+use crate::regimes::Rulebook;
 use crate::store::{Committed, Store, Subject};
-use crate::workflow::WorkflowError;
+use crate::workflow::{Rules, WorkflowError};
 
 /// Opens the store named by the context.
 pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
     Ok(Store::open(&ctx.data_dir)?)
+}
+
+/// The built-in regimes plus the user's override folder.
+pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
+    Ok(Rulebook::load(ctx.regimes_dir.as_deref())?)
+}
+
+/// The organisation and the regimes, for workflow steps that derive obligations.
+pub fn rules<'a>(org: &'a Organisation, rulebook: &'a Rulebook) -> Rules<'a> {
+    Rules { org, rulebook }
 }
 
 /// Runs a workflow step against an incident and commits what it yields.

@@ -1,0 +1,40 @@
+//! Embeds every file of `regimes/` and `calendars/` in the binary, so the list in the binary can
+//! never fall behind the folders.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn embed(dir: &str, out: &mut String, name: &str) {
+    println!("cargo:rerun-if-changed={dir}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    writeln!(out, "pub const {name}: &[(&str, &str)] = &[").unwrap();
+    for path in files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let file = path.file_name().unwrap().to_string_lossy();
+        writeln!(
+            out,
+            "    (\"{dir}/{file}\", include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
+    }
+    writeln!(out, "];").unwrap();
+}
+
+fn main() {
+    let mut out = String::new();
+    embed("regimes", &mut out, "REGIMES");
+    embed("calendars", &mut out, "CALENDARS");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
+    std::fs::write(dest, out).unwrap();
+}

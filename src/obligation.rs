@@ -1,0 +1,497 @@
+//! Obligations: what is owed to whom by when, for one incident.
+//!
+//! They are derived from the regimes in force on the day of awareness, the organisation's flags
+//! and the current assessment, as soon as an assessment exists, so an undecided duty is always
+//! visible. The regime's terms are copied onto the obligation: a later edit of a regime file
+//! never rewrites a past case. Due instants are recomputed when a fact a clock depends on
+//! changes, until the obligation is first filed or sent; then its due instant and lateness are
+//! frozen. "Overdue" is derived from the clock when asked, never stored.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::RiskLevel;
+use crate::deadline::{self, Calendars, Due};
+use crate::decision::Decision;
+use crate::organisation::{ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation};
+use crate::regime::{Anchor, DecisionLink, OrgFlag, Phase, Regime};
+
+/// Where an obligation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationState {
+    /// Owed; nothing drafted yet.
+    Pending,
+    /// A document has been drafted.
+    Drafted,
+    /// The document has been approved.
+    Approved,
+    /// Sent (a notice).
+    Sent,
+    /// Filed (a report to an authority).
+    Filed,
+    /// The recipient acknowledged it.
+    Acknowledged,
+    /// Decided not required, with a reason and a named person.
+    Waived,
+    /// The regime no longer applies after re-assessment; kept for the record.
+    Retired,
+}
+
+impl ObligationState {
+    /// Still owed: blocks closing the incident.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ObligationState::Pending | ObligationState::Drafted | ObligationState::Approved
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObligationState::Pending => "pending",
+            ObligationState::Drafted => "drafted",
+            ObligationState::Approved => "approved",
+            ObligationState::Sent => "sent",
+            ObligationState::Filed => "filed",
+            ObligationState::Acknowledged => "acknowledged",
+            ObligationState::Waived => "waived",
+            ObligationState::Retired => "retired",
+        }
+    }
+}
+
+impl std::fmt::Display for ObligationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One obligation of one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Obligation {
+    /// `<regime id>/<phase id>`, e.g. `uk-gdpr-art33/initial`.
+    pub id: String,
+    pub regime: String,
+    pub regime_name: String,
+    pub jurisdiction: String,
+    pub citation: String,
+    pub recipient: String,
+    pub owner_role: String,
+    /// The phase's terms as they were when the obligation arose.
+    pub phase: Phase,
+    /// The obligation whose completion starts this one's clock, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows_decision: Option<DecisionLink>,
+    pub state: ObligationState,
+    pub due: Due,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Completion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
+    /// Why it no longer applies, when retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_because: Option<String>,
+}
+
+/// A filing or sending, with lateness frozen at that moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Completion {
+    /// When it was filed or sent.
+    pub at: DateTime<Utc>,
+    /// The recipient's reference (e.g. the ICO case reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Who recorded it.
+    pub by: String,
+    /// The due instant at the time of completion (frozen).
+    pub due: Due,
+    /// Minutes after the statutory due instant; none when on time or with no statutory deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_by_minutes: Option<i64>,
+    /// The reasons for the delay (UK GDPR Art 33(1)); required when late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_reason: Option<String>,
+}
+
+/// A decision that an obligation is not required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Waiver {
+    pub reason: String,
+    /// The named person who decided.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// True when it follows from the DPO's notification decision.
+    #[serde(default)]
+    pub by_decision: bool,
+}
+
+/// A changed due instant, with the old and new values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DueChange {
+    pub obligation: String,
+    pub old: Due,
+    pub new: Due,
+}
+
+/// What derivation changes on an incident's obligations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ObligationChanges {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<Obligation>,
+    /// (obligation, reason) pairs that no longer apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<(String, String)>,
+    /// Retired obligations that apply again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revived: Vec<String>,
+    /// Waived by the DPO's decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<(String, Waiver)>,
+    /// Waived by an earlier decision, owed again under a new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unwaived: Vec<String>,
+}
+
+impl ObligationChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.retired.is_empty()
+            && self.revived.is_empty()
+            && self.waived.is_empty()
+            && self.unwaived.is_empty()
+    }
+}
+
+/// The organisation's flags as regimes test them.
+pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
+    let f = &org.flags;
+    let mut set = BTreeSet::new();
+    set.insert(match org.role {
+        ControllerRole::Controller => OrgFlag::Controller,
+        ControllerRole::Processor => OrgFlag::Processor,
+    });
+    let mut add = |cond: bool, flag| {
+        if cond {
+            set.insert(flag);
+        }
+    };
+    add(f.communications_provider, OrgFlag::CommunicationsProvider);
+    add(
+        f.nis == NisRole::OperatorOfEssentialServices,
+        OrgFlag::NisOperatorOfEssentialServices,
+    );
+    add(
+        f.nis == NisRole::DigitalServiceProvider,
+        OrgFlag::NisDigitalServiceProvider,
+    );
+    add(f.nis2 != Nis2Role::None, OrgFlag::Nis2Entity);
+    add(f.markets.contains(&Market::Aim), OrgFlag::ListedAim);
+    add(
+        f.markets.contains(&Market::MainMarket),
+        OrgFlag::ListedMainMarket,
+    );
+    add(
+        f.markets.contains(&Market::UsExchange),
+        OrgFlag::ListedUsExchange,
+    );
+    add(f.sec_registrant, OrgFlag::SecRegistrant);
+    add(!f.eu_establishments.is_empty(), OrgFlag::EuEstablishment);
+    add(f.financial_entity, OrgFlag::FinancialEntity);
+    add(f.fca_regulated, OrgFlag::FcaRegulated);
+    add(
+        f.hipaa == HipaaRole::CoveredEntity,
+        OrgFlag::HipaaCoveredEntity,
+    );
+    add(
+        f.hipaa == HipaaRole::BusinessAssociate,
+        OrgFlag::HipaaBusinessAssociate,
+    );
+    add(f.australian_privacy_act, OrgFlag::AustralianPrivacyAct);
+    set
+}
+
+/// What the assessment says, as regimes test it.
+#[derive(Debug, Clone, Copy)]
+pub struct Exposure {
+    pub level: RiskLevel,
+    pub subjects_upper: u64,
+}
+
+/// Whether a regime applies, and why not when it does not.
+pub fn applies(
+    regime: &Regime,
+    flags: &BTreeSet<OrgFlag>,
+    exposure: Exposure,
+    decision: Option<&Decision>,
+) -> Result<(), String> {
+    let a = &regime.applies;
+    if !a.org_any.is_empty() && !a.org_any.iter().any(|f| flags.contains(f)) {
+        return Err(format!("the organisation has none of {:?}", a.org_any));
+    }
+    if let Some(missing) = a.org_all.iter().find(|f| !flags.contains(f)) {
+        return Err(format!("the organisation is not {missing:?}"));
+    }
+    let threshold = (|| {
+        if let Some(min) = a.min_risk
+            && exposure.level < min
+        {
+            return Err(format!("the risk level is {}, below {min}", exposure.level));
+        }
+        if let Some(min) = a.min_subjects
+            && exposure.subjects_upper < min
+        {
+            return Err(format!(
+                "at most {} people are affected, fewer than {min}",
+                exposure.subjects_upper
+            ));
+        }
+        if let Some(below) = a.below_subjects
+            && exposure.subjects_upper >= below
+        {
+            return Err(format!("{} or more people are affected", below));
+        }
+        Ok(())
+    })();
+    match (regime.follows_decision, decision) {
+        (Some(link), Some(d)) if says(d, link) => Ok(()),
+        _ => threshold,
+    }
+}
+
+fn says(decision: &Decision, link: DecisionLink) -> bool {
+    match link {
+        DecisionLink::NotifyIco => decision.notify_ico,
+        DecisionLink::TellSubjects => decision.tell_subjects,
+    }
+}
+
+/// Everything derivation needs, gathered by the caller.
+pub struct Context<'a> {
+    pub regimes: Vec<&'a Regime>,
+    pub flags: BTreeSet<OrgFlag>,
+    pub exposure: Exposure,
+    pub decision: Option<&'a Decision>,
+    /// Who decided, for waivers that follow the decision.
+    pub decided_by: Option<(&'a str, DateTime<Utc>)>,
+    pub zone: Tz,
+    pub calendars: &'a Calendars,
+}
+
+/// Obligations to add, retire, revive, waive or unwaive so that the incident's obligations match
+/// the regimes. Never duplicates an obligation and never undoes a completion or a person's waiver.
+pub fn derive(
+    existing: &[Obligation],
+    context: &Context<'_>,
+    anchors: deadline::Anchors<'_>,
+) -> ObligationChanges {
+    let mut changes = ObligationChanges::default();
+    let mut wanted = BTreeSet::new();
+    for regime in &context.regimes {
+        let verdict = applies(regime, &context.flags, context.exposure, context.decision);
+        if verdict.is_err() {
+            continue;
+        }
+        let decided_no = match (regime.follows_decision, context.decision) {
+            (Some(link), Some(d)) => !says(d, link),
+            _ => false,
+        };
+        let mut previous: Option<String> = None;
+        for phase in &regime.phases {
+            let id = format!("{}/{}", regime.id, phase.id);
+            wanted.insert(id.clone());
+            match existing.iter().find(|o| o.id == id) {
+                None => {
+                    let mut obligation = Obligation {
+                        id: id.clone(),
+                        regime: regime.id.clone(),
+                        regime_name: regime.name.clone(),
+                        jurisdiction: regime.jurisdiction.clone(),
+                        citation: phase
+                            .citation
+                            .clone()
+                            .unwrap_or_else(|| regime.citation.clone()),
+                        recipient: regime.recipient.clone(),
+                        owner_role: regime.owner_role.clone(),
+                        phase: phase.clone(),
+                        previous: if phase.anchor == Anchor::PreviousPhase {
+                            previous.clone()
+                        } else {
+                            None
+                        },
+                        unverified: regime.unverified.clone(),
+                        notes: regime.notes.clone(),
+                        follows_decision: regime.follows_decision,
+                        state: ObligationState::Pending,
+                        due: Due::NotStarted {
+                            waiting_on: phase.anchor,
+                        },
+                        completion: None,
+                        waiver: None,
+                        retired_because: None,
+                    };
+                    obligation.due = due_of(&obligation, existing, anchors, context);
+                    if decided_no {
+                        obligation.state = ObligationState::Waived;
+                        obligation.waiver = Some(decision_waiver(context));
+                    }
+                    changes.added.push(obligation);
+                }
+                Some(o) if o.state == ObligationState::Retired => {
+                    changes.revived.push(id.clone());
+                    if decided_no {
+                        changes.waived.push((id.clone(), decision_waiver(context)));
+                    }
+                }
+                Some(o) if o.state.is_open() && decided_no => {
+                    changes.waived.push((id.clone(), decision_waiver(context)));
+                }
+                Some(o)
+                    if o.state == ObligationState::Waived
+                        && !decided_no
+                        && o.waiver.as_ref().is_some_and(|w| w.by_decision) =>
+                {
+                    changes.unwaived.push(id.clone());
+                }
+                Some(_) => {}
+            }
+            previous = Some(id);
+        }
+    }
+    for o in existing {
+        if !wanted.contains(&o.id) && o.state.is_open() {
+            let reason = context
+                .regimes
+                .iter()
+                .find(|r| r.id == o.regime)
+                .and_then(|r| applies(r, &context.flags, context.exposure, context.decision).err())
+                .unwrap_or_else(|| "the regime is not in force for this incident".to_string());
+            changes
+                .retired
+                .push((o.id.clone(), format!("no longer applies: {reason}")));
+        }
+    }
+    changes
+}
+
+fn decision_waiver(context: &Context<'_>) -> Waiver {
+    let (by, at) = context
+        .decided_by
+        .unwrap_or(("(unknown)", DateTime::<Utc>::MIN_UTC));
+    let reason = context
+        .decision
+        .and_then(|d| d.reason.clone())
+        .or_else(|| context.decision.map(|d| d.recommendation.basis.clone()))
+        .unwrap_or_default();
+    Waiver {
+        reason: format!("Decided not required: {reason}"),
+        by: by.to_string(),
+        at,
+        by_decision: true,
+    }
+}
+
+/// The due instant of an obligation: its phase's clock, where "previous phase" is the
+/// completion of the obligation before it.
+pub fn due_of(
+    obligation: &Obligation,
+    all: &[Obligation],
+    anchors: deadline::Anchors<'_>,
+    context: &Context<'_>,
+) -> Due {
+    let previous_done = obligation
+        .previous
+        .as_ref()
+        .and_then(|p| all.iter().find(|o| &o.id == p))
+        .and_then(|o| o.completion.as_ref().map(|c| c.at));
+    let with_previous = |a: Anchor| match a {
+        Anchor::PreviousPhase => previous_done,
+        other => anchors(other),
+    };
+    deadline::compute(
+        &obligation.phase,
+        &with_previous,
+        context.zone,
+        context.calendars,
+    )
+}
+
+/// Due instants that change for obligations still owed (completed ones are frozen).
+pub fn recompute(
+    obligations: &[Obligation],
+    anchors: deadline::Anchors<'_>,
+    context: &Context<'_>,
+) -> Vec<DueChange> {
+    obligations
+        .iter()
+        .filter(|o| o.state.is_open())
+        .filter_map(|o| {
+            let new = due_of(o, obligations, anchors, context);
+            (new != o.due).then(|| DueChange {
+                obligation: o.id.clone(),
+                old: o.due.clone(),
+                new,
+            })
+        })
+        .collect()
+}
+
+/// How far into its window an open obligation is, for warnings.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// Less than half the window used.
+    OnTrack,
+    /// Half the window used.
+    Half,
+    /// Three quarters used.
+    ThreeQuarters,
+    /// 90% used.
+    Final,
+    /// Past the due instant (or, for a standard, past the internal target).
+    Overdue,
+}
+
+impl Warning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Warning::OnTrack => "on track",
+            Warning::Half => "half the time used",
+            Warning::ThreeQuarters => "three quarters used",
+            Warning::Final => "final 10%",
+            Warning::Overdue => "overdue",
+        }
+    }
+}
+
+/// The warning level at `now`, if the obligation has an instant.
+pub fn warning(due: &Due, now: DateTime<Utc>) -> Option<Warning> {
+    let at = due.instant()?;
+    let from = due.from()?;
+    if now > at {
+        return Some(Warning::Overdue);
+    }
+    let window = (at - from).num_seconds().max(1) as f64;
+    let used = (now - from).num_seconds() as f64 / window;
+    Some(if used >= 0.9 {
+        Warning::Final
+    } else if used >= 0.75 {
+        Warning::ThreeQuarters
+    } else if used >= 0.5 {
+        Warning::Half
+    } else {
+        Warning::OnTrack
+    })
+}

@@ -1,0 +1,234 @@
+//! Loading regimes and holiday calendars: the built-in files embedded at build time, then the
+//! user's override folder, where a file with a built-in's id replaces it and a new id adds a
+//! regime (an insurer's 48-hour clause, say).
+//!
+//! Every file is TOML, checked against the JSON Schema of its Rust type like any other input,
+//! so an error names the file and the path inside it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::deadline::Calendars;
+use crate::input::{InputError, Problem};
+use crate::regime::{Anchor, Deadline, HolidayCalendar, Regime};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// Every regime and calendar in force for this run.
+#[derive(Debug, Clone, Default)]
+pub struct Rulebook {
+    /// By id.
+    pub regimes: BTreeMap<String, Regime>,
+    pub calendars: Calendars,
+    /// Where each regime came from (file path), for `regimes` listings.
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Rulebook {
+    /// The built-in rulebook plus, if given, the override folder (`*.toml` regimes, and
+    /// calendars in its `calendars/` subfolder).
+    pub fn load(overrides: Option<&Path>) -> Result<Rulebook, InputError> {
+        let mut book = Rulebook::default();
+        for (name, text) in embedded::CALENDARS {
+            book.add_calendar(name, text)?;
+        }
+        for (name, text) in embedded::REGIMES {
+            book.add_regime(name, text)?;
+        }
+        if let Some(dir) = overrides {
+            let read = |d: &Path| -> Result<Vec<std::path::PathBuf>, InputError> {
+                let mut files: Vec<_> = match std::fs::read_dir(d) {
+                    Ok(entries) => entries
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                        .collect(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && d != dir => Vec::new(),
+                    Err(source) => {
+                        return Err(InputError::Read {
+                            file: d.display().to_string(),
+                            source,
+                        });
+                    }
+                };
+                files.sort();
+                Ok(files)
+            };
+            for path in read(&dir.join("calendars"))? {
+                let text = read_text(&path)?;
+                book.add_calendar(&path.display().to_string(), &text)?;
+            }
+            for path in read(dir)? {
+                let text = read_text(&path)?;
+                book.add_regime(&path.display().to_string(), &text)?;
+            }
+        }
+        book.check_references()?;
+        Ok(book)
+    }
+
+    fn add_regime(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+        let regime: Regime = parse_toml(file, text)?;
+        let problems = check_regime(&regime);
+        if !problems.is_empty() {
+            return Err(InputError::invalid(file, problems));
+        }
+        self.sources.insert(regime.id.clone(), file.to_string());
+        self.regimes.insert(regime.id.clone(), regime);
+        Ok(())
+    }
+
+    fn add_calendar(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+        let calendar: HolidayCalendar = parse_toml(file, text)?;
+        if calendar.first_year > calendar.last_year {
+            return Err(InputError::invalid(
+                file,
+                vec![("/last_year".into(), "last_year is before first_year".into())],
+            ));
+        }
+        self.calendars.0.insert(calendar.id.clone(), calendar);
+        Ok(())
+    }
+
+    /// Every business-day rule names a calendar that exists.
+    fn check_references(&self) -> Result<(), InputError> {
+        for (id, regime) in &self.regimes {
+            let mut problems = Vec::new();
+            for (i, phase) in regime.phases.iter().enumerate() {
+                let limits = std::iter::once(("deadline", &phase.deadline)).chain(
+                    phase
+                        .also_within
+                        .as_ref()
+                        .map(|l| ("also_within/deadline", &l.deadline)),
+                );
+                for (at, deadline) in limits {
+                    if let Deadline::Days {
+                        business_calendar: Some(cal),
+                        ..
+                    } = deadline
+                        && !self.calendars.0.contains_key(cal)
+                    {
+                        problems.push((
+                            format!("/phases/{i}/{at}/business_calendar"),
+                            format!("no holiday calendar {cal:?} is installed"),
+                        ));
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                return Err(InputError::invalid(&self.sources[id], problems));
+            }
+        }
+        Ok(())
+    }
+
+    /// The regimes in force on `day` (the day the organisation became aware).
+    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
+        self.regimes
+            .values()
+            .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Rules a schema cannot express.
+fn check_regime(regime: &Regime) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if let Some(to) = regime.effective_to
+        && to < regime.effective_from
+    {
+        problems.push((
+            "/effective_to".into(),
+            "effective_to is before effective_from".into(),
+        ));
+    }
+    if regime
+        .phases
+        .first()
+        .is_some_and(|p| p.anchor == Anchor::PreviousPhase)
+    {
+        problems.push((
+            "/phases/0/anchor".into(),
+            "the first phase has no previous phase to start from".into(),
+        ));
+    }
+    for (i, phase) in regime.phases.iter().enumerate() {
+        if regime.phases[..i].iter().any(|p| p.id == phase.id) {
+            problems.push((
+                format!("/phases/{i}/id"),
+                format!("phase id {:?} is used twice", phase.id),
+            ));
+        }
+        if let Deadline::Days { zone: Some(z), .. } = &phase.deadline
+            && z.parse::<chrono_tz::Tz>().is_err()
+        {
+            problems.push((
+                format!("/phases/{i}/deadline/zone"),
+                format!("{z:?} is not an IANA time zone"),
+            ));
+        }
+    }
+    problems
+}
+
+/// TOML -> JSON -> schema -> type, with TOML syntax errors at their line and column.
+pub fn parse_toml<T: DeserializeOwned + JsonSchema>(
+    file: &str,
+    text: &str,
+) -> Result<T, InputError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|span| line_col(text, span.start))
+            .unwrap_or((0, 0));
+        InputError::Syntax {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.message().to_string(),
+        }
+    })?;
+    let value = to_json(toml::Value::Table(table));
+    crate::input::validate::<T>(file, &value)?;
+    serde_json::from_value(value).map_err(|e| InputError::Invalid {
+        file: file.to_string(),
+        problems: vec![Problem {
+            pointer: String::new(),
+            message: e.to_string(),
+        }],
+    })
+}
+
+/// TOML's own date and time literals (`effective_from = 2024-01-01`) become the strings the
+/// schema expects, so a user may write dates either way.
+fn to_json(value: toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => J::from(f),
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.into_iter().map(to_json).collect()),
+        toml::Value::Table(t) => J::Object(t.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
