@@ -193,6 +193,22 @@ pub enum Anchor {
     PreviousPhase,
 }
 
+impl Anchor {
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Anchor::Aware => "aware",
+            Anchor::Detected => "detected",
+            Anchor::Discovered => "discovered",
+            Anchor::ClassifiedMajor => "classified_major",
+            Anchor::MaterialityDetermined => "materiality_determined",
+            Anchor::InsideInformation => "inside_information",
+            Anchor::EligibleBreach => "eligible_breach",
+            Anchor::PreviousPhase => "previous_phase",
+        }
+    }
+}
+
 /// How long from the anchor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

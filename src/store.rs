@@ -6,7 +6,11 @@
 //! - `incidents`: incident key (year, number; big-endian) -> current record (JSON);
 //! - `events`: sequence number (big-endian) -> event (JSON); append-only, store-wide order;
 //! - `incident_events`: incident key + sequence number -> nothing; the index that lists one
-//!   incident's events without scanning the whole log.
+//!   incident's events without scanning the whole log;
+//! - `deadlines`: the index of obligations still owed, `d` + due instant + incident key +
+//!   obligation id for those with an instant (a deadline or an internal target), and `w` +
+//!   incident key + obligation id for those whose clock has not started. Overdue and due-soon
+//!   queries are range scans whose cost follows the number of obligations returned.
 //!
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
@@ -84,6 +88,64 @@ pub struct Store {
     incidents: sled::Tree,
     events: sled::Tree,
     incident_events: sled::Tree,
+    deadlines: sled::Tree,
+}
+
+/// One entry of the deadline index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineEntry {
+    /// The deadline or internal target; none when the clock has not started.
+    pub at: Option<DateTime<Utc>>,
+    pub incident: IncidentId,
+    pub obligation: String,
+}
+
+/// Index keys of a record's open obligations.
+fn deadline_keys(record: &IncidentRecord) -> Vec<Vec<u8>> {
+    record
+        .open_obligations()
+        .map(|o| match o.due.instant() {
+            Some(at) => {
+                let mut key = vec![b'd'];
+                key.extend_from_slice(&instant_key(at));
+                key.extend_from_slice(&record.id.key());
+                key.extend_from_slice(o.id.as_bytes());
+                key
+            }
+            None => {
+                let mut key = vec![b'w'];
+                key.extend_from_slice(&record.id.key());
+                key.extend_from_slice(o.id.as_bytes());
+                key
+            }
+        })
+        .collect()
+}
+
+/// Milliseconds since the epoch with the sign bit flipped, so byte order is time order.
+fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
+    ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn instant_from_key(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let raw = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?) ^ (1 << 63);
+    DateTime::from_timestamp_millis(raw as i64)
+}
+
+fn parse_deadline_key(key: &[u8]) -> Option<DeadlineEntry> {
+    match key.first()? {
+        b'd' => Some(DeadlineEntry {
+            at: Some(instant_from_key(key.get(1..9)?)?),
+            incident: IncidentId::from_key(key.get(9..15)?)?,
+            obligation: String::from_utf8(key.get(15..)?.to_vec()).ok()?,
+        }),
+        b'w' => Some(DeadlineEntry {
+            at: None,
+            incident: IncidentId::from_key(key.get(1..7)?)?,
+            obligation: String::from_utf8(key.get(7..)?.to_vec()).ok()?,
+        }),
+        _ => None,
+    }
 }
 
 /// Aborts a transaction with a domain-level reason.
@@ -123,6 +185,7 @@ impl Store {
             incidents: tree("incidents")?,
             events: tree("events")?,
             incident_events: tree("incident_events")?,
+            deadlines: tree("deadlines")?,
             dir: dir.to_path_buf(),
             db,
         };
@@ -236,6 +299,35 @@ impl Store {
         })
     }
 
+    /// Open obligations due (deadline or internal target) at or before `until`, soonest first.
+    /// A range scan: its cost follows the number returned, not the size of the store.
+    pub fn due_until(&self, until: DateTime<Utc>) -> Result<Vec<DeadlineEntry>, StoreError> {
+        let mut end = vec![b'd'];
+        end.extend_from_slice(&instant_key(until + chrono::Duration::milliseconds(1)));
+        self.scan_deadlines(self.deadlines.range(b"d".to_vec()..end))
+    }
+
+    /// Every open obligation with an instant, soonest first.
+    pub fn all_due(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        self.scan_deadlines(self.deadlines.scan_prefix(b"d"))
+    }
+
+    /// Open obligations whose clock has not started.
+    pub fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        self.scan_deadlines(self.deadlines.scan_prefix(b"w"))
+    }
+
+    fn scan_deadlines(&self, iter: sled::Iter) -> Result<Vec<DeadlineEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, _) = item.map_err(|e| self.io(e))?;
+            out.push(
+                parse_deadline_key(&key).ok_or_else(|| self.damaged("bad deadline index key"))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Records `kinds` against `subject` in one transaction, then flushes. Returns the new record
     /// (for incidents) and the stored events.
     pub fn commit(
@@ -250,8 +342,9 @@ impl Store {
             &self.incidents,
             &self.events,
             &self.incident_events,
+            &self.deadlines,
         );
-        let result = trees.transaction(|(meta, incidents, events, index)| {
+        let result = trees.transaction(|(meta, incidents, events, index, deadlines)| {
             let mut seq = match meta.get(KEY_NEXT_SEQ)? {
                 Some(v) => be_u64(&v),
                 None => 1,
@@ -300,6 +393,7 @@ impl Store {
                     (Some(current.id), Some(stored))
                 }
             };
+            let old_keys = record.as_ref().map(deadline_keys).unwrap_or_default();
             let mut stored_events = Vec::with_capacity(kinds.len());
             for kind in kinds {
                 let version = match (&record, id) {
@@ -340,6 +434,13 @@ impl Store {
                     ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                 })?;
                 incidents.insert(&id.key(), bytes)?;
+                let new_keys = deadline_keys(rec);
+                for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+                    deadlines.remove(key.as_slice())?;
+                }
+                for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                    deadlines.insert(key.as_slice(), &[])?;
+                }
             }
             Ok(Committed {
                 record,

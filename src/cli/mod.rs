@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::incident::IncidentId;
 use crate::lifecycle::{State, Step};
+use crate::regime::Anchor;
 pub use error::CliError;
 use output::Format;
 
@@ -89,6 +90,39 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// An incident's obligations: list them, record a filing or sending, or waive one.
+    #[command(subcommand)]
+    Obligation(ObligationCommand),
+    /// Every open obligation across incidents, soonest first, with time left or overdue by.
+    Deadlines {
+        /// Only those due within this long from now (e.g. 24h, 3d, 1w).
+        #[arg(long, value_parser = commands::deadlines::parse_duration, value_name = "DURATION")]
+        within: Option<chrono::Duration>,
+        /// Only those past a deadline in law.
+        #[arg(long)]
+        overdue: bool,
+        /// Only this incident.
+        #[arg(long, value_name = "ID")]
+        incident: Option<IncidentId>,
+        /// Show the arithmetic of one obligation (with --incident, or as ID:OBL).
+        #[arg(long, value_name = "OBL")]
+        explain: Option<String>,
+    },
+    /// The clocks that would run if the organisation became aware at TIME; nothing is stored.
+    Whatif {
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        aware_at: DateTime<Utc>,
+        /// An assessment file; without one, every threshold is assumed met.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Deadlines as iCalendar (RFC 5545), with alarms: `breachflow calendar > deadlines.ics`.
+    Calendar {
+        /// Only this incident.
+        id: Option<IncidentId>,
+    },
+    /// The regimes in force: built-in and from --regimes-dir, with their unverified facts (†).
+    Regimes,
     /// JSON Schemas of the input files.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -125,6 +159,21 @@ pub enum IncidentCommand {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
+    /// Record an instant that starts a clock: classified_major, materiality_determined,
+    /// inside_information, eligible_breach or discovered, with who decided it.
+    Trigger {
+        id: IncidentId,
+        #[arg(value_enum)]
+        anchor: Anchor,
+        /// When (default: now).
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        at: Option<DateTime<Utc>>,
+        /// The person who decided (default: --actor).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Take a manual lifecycle step: notify, monitor, close or reopen.
     Transition {
         id: IncidentId,
@@ -133,6 +182,40 @@ pub enum IncidentCommand {
         /// Why (required for reopen).
         #[arg(long)]
         reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObligationCommand {
+    /// List an incident's obligations with their due instants and states.
+    List { id: IncidentId },
+    /// Record that an obligation was filed (or sent, with --sent). Late needs --late-reason.
+    Complete {
+        id: IncidentId,
+        /// Obligation id (e.g. uk-gdpr-art33/initial) or a unique prefix.
+        obligation: String,
+        /// When it was filed or sent (default: now).
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        at: Option<DateTime<Utc>>,
+        /// The recipient's reference, e.g. the ICO case reference.
+        #[arg(long, value_name = "REF")]
+        reference: Option<String>,
+        /// The reasons for delay, required when after the due instant (UK GDPR Art 33(1)).
+        #[arg(long, value_name = "TEXT")]
+        late_reason: Option<String>,
+        /// A notice that was sent rather than a report that was filed.
+        #[arg(long)]
+        sent: bool,
+    },
+    /// Decide an obligation is not required, with a reason and the person who decided.
+    Waive {
+        id: IncidentId,
+        obligation: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// The person who decided (default: --actor).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
 }
 
@@ -146,6 +229,21 @@ pub enum SchemaCommand {
 impl clap::ValueEnum for Step {
     fn value_variants<'a>() -> &'a [Self] {
         &Step::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for Anchor {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Anchor::ClassifiedMajor,
+            Anchor::MaterialityDetermined,
+            Anchor::InsideInformation,
+            Anchor::EligibleBreach,
+            Anchor::Discovered,
+        ]
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
@@ -260,6 +358,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             IncidentCommand::List { state } => incident::list(&ctx, state),
             IncidentCommand::Show { id } => incident::show(&ctx, id),
             IncidentCommand::Update { id, file } => incident::update(&ctx, id, &file),
+            IncidentCommand::Trigger {
+                id,
+                anchor,
+                at,
+                by,
+                note,
+            } => obligation::trigger(&ctx, id, anchor, at, by.as_deref(), note),
             IncidentCommand::Transition { id, step, reason } => {
                 incident::transition(&ctx, id, step, reason.as_deref())
             }
@@ -281,6 +386,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 reason,
             },
         ),
+        Command::Obligation(cmd) => match cmd {
+            ObligationCommand::List { id } => obligation::list(&ctx, id),
+            ObligationCommand::Complete {
+                id,
+                obligation: obl,
+                at,
+                reference,
+                late_reason,
+                sent,
+            } => obligation::complete(&ctx, id, &obl, at, reference, late_reason, sent),
+            ObligationCommand::Waive {
+                id,
+                obligation: obl,
+                reason,
+                by,
+            } => obligation::waive(&ctx, id, &obl, reason.as_deref(), by.as_deref()),
+        },
+        Command::Deadlines {
+            within,
+            overdue,
+            incident,
+            explain,
+        } => deadlines::deadlines(&ctx, within, overdue, incident, explain.as_deref()),
+        Command::Whatif { aware_at, file } => deadlines::whatif(&ctx, aware_at, file.as_deref()),
+        Command::Calendar { id } => deadlines::calendar(&ctx, id),
+        Command::Regimes => deadlines::regimes(&ctx),
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
         Command::Demo => demo::run(&ctx),
         Command::Completions { shell } => {

@@ -2,10 +2,12 @@
 //! step against an incident.
 
 pub mod assess;
+pub mod deadlines;
 pub mod decide;
 pub mod demo;
 pub mod incident;
 pub mod init;
+pub mod obligation;
 pub mod schema;
 
 use crate::cli::{CliError, Ctx};
