@@ -850,16 +850,20 @@ pub fn assess(input: &AssessmentInput) -> Severity {
     };
 
     let mut adjustment: i32 = 0;
-    let vulnerable: Vec<_> = input
+    let vulnerable: Vec<String> = input
         .subject_categories
         .iter()
         .filter(|s| s.is_vulnerable())
-        .map(|s| s.label())
+        .enumerate()
+        .map(|(i, s)| match i {
+            0 => s.label().to_string(),
+            _ => s.label().to_lowercase(),
+        })
         .collect();
     if !vulnerable.is_empty() {
         adjustment += 1;
         rationale.push(format!(
-            "DPC +1: {} affected (ENISA: vulnerable individuals aggravate the context).",
+            "DPC +1: {} are affected (ENISA: vulnerable individuals aggravate the context).",
             vulnerable.join(" and ")
         ));
     }
@@ -1214,6 +1218,11 @@ mod tests {
         let s = assess(&input(j));
         assert_eq!((s.dpc_base, s.dpc_adjustment, s.dpc), (4, 3, 4));
         assert_eq!((s.score, s.band), (2.25, SeverityBand::Medium));
+        assert!(
+            s.rationale
+                .iter()
+                .any(|r| r.starts_with("DPC +1: Vulnerable adults are affected"))
+        );
     }
 
     #[test]

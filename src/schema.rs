@@ -9,6 +9,7 @@ use crate::assessment::AssessmentInput;
 use crate::incident::{IncidentFacts, IncidentUpdate};
 use crate::input::schema_of;
 use crate::organisation::Organisation;
+use crate::regime::{HolidayCalendar, Regime};
 
 /// (file name, schema) for every input type.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
@@ -17,6 +18,11 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("incident.schema.json", schema_of::<IncidentFacts>()),
         ("incident-update.schema.json", schema_of::<IncidentUpdate>()),
         ("assessment.schema.json", schema_of::<AssessmentInput>()),
+        ("regime.schema.json", schema_of::<Regime>()),
+        (
+            "holiday-calendar.schema.json",
+            schema_of::<HolidayCalendar>(),
+        ),
     ]
 }
 

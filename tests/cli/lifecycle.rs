@@ -47,6 +47,41 @@ fn full_lifecycle_with_every_refusal() {
     refused_steps_change_nothing(&env, "notifying", &["monitor"]);
     env.run(&["incident", "transition", ID, "monitor"])
         .success();
+    // Closing is refused while obligations are owed, and names them.
+    let version = env.version(ID);
+    let out = env.run(&["incident", "transition", ID, "close"]).code(5);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("uk-gdpr-art33/initial") && err.contains("uk-mar-art17/announcement"),
+        "{err}"
+    );
+    assert_eq!(env.version(ID), version);
+    env.run(&[
+        "obligation",
+        "complete",
+        ID,
+        "uk-gdpr-art33/initial",
+        "--reference",
+        "IC-123456",
+    ])
+    .success();
+    for obl in [
+        "uk-gdpr-art33/follow-up",
+        "uk-mar-art17/announcement",
+        "aim-rule-11/announcement",
+    ] {
+        env.run(&[
+            "obligation",
+            "waive",
+            ID,
+            obl,
+            "--reason",
+            "Not needed in this test",
+            "--by",
+            "Priya Raman",
+        ])
+        .success();
+    }
     refused_steps_change_nothing(&env, "monitoring", &["notify", "close"]);
     env.run(&["incident", "transition", ID, "close"]).success();
     refused_steps_change_nothing(&env, "closed", &["reopen"]);
@@ -88,11 +123,14 @@ fn full_lifecycle_with_every_refusal() {
         1
     );
     assert_eq!(shown["incident"]["decisions"].as_array().unwrap().len(), 1);
-    let steps: Vec<_> = shown["events"]
+    let steps: Vec<String> = shown["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["what"]["type"].as_str().unwrap().to_string())
+        .filter(|s| {
+            ["incident_opened", "assessed", "decided", "transitioned"].contains(&s.as_str())
+        })
         .collect();
     assert_eq!(
         steps,
@@ -138,6 +176,38 @@ fn decided_not_notifiable_can_close_directly() {
         "Contained before any access",
     ])
     .success();
+    // The ICO obligation is waived by the decision, with its reason and who decided.
+    let list = env.json(&["obligation", "list", ID]);
+    let ico = list["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "uk-gdpr-art33/initial")
+        .unwrap()
+        .clone();
+    assert_eq!(ico["state"], "waived");
+    assert_eq!(ico["waiver"]["by"], "tester");
+    assert!(
+        ico["waiver"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Contained before any access")
+    );
+    // The market announcement is still owed (an AIM company), so closing is refused until waived.
+    env.run(&["incident", "transition", ID, "close"]).code(5);
+    for obl in ["uk-mar-art17/announcement", "aim-rule-11/announcement"] {
+        env.run(&[
+            "obligation",
+            "waive",
+            ID,
+            obl,
+            "--reason",
+            "Not price-sensitive",
+            "--by",
+            "Sophie Turner",
+        ])
+        .success();
+    }
     env.run(&["incident", "transition", ID, "close"]).success();
     assert_eq!(env.state(ID), "closed");
 }

@@ -38,9 +38,11 @@ fn schemas_in_the_repository_match_the_code() {
         names,
         [
             "assessment.schema.json",
+            "holiday-calendar.schema.json",
             "incident-update.schema.json",
             "incident.schema.json",
-            "organisation.schema.json"
+            "organisation.schema.json",
+            "regime.schema.json"
         ]
     );
     // No stale schema left behind in the repository.
@@ -58,5 +60,5 @@ fn schema_export_json_lists_files() {
     let env = TestEnv::new();
     let out_dir = env.tmp.path().join("out");
     let out = env.json(&["schema", "export", out_dir.to_str().unwrap()]);
-    assert_eq!(out["written"].as_array().unwrap().len(), 4);
+    assert_eq!(out["written"].as_array().unwrap().len(), 6);
 }

@@ -46,12 +46,15 @@ fn replaying_the_event_log_rebuilds_the_stored_record() {
     let store = Store::open(&env.data_dir).unwrap();
     let id: IncidentId = "BR-2024-0001".parse().unwrap();
     let events = store.events_for(id).unwrap();
-    assert_eq!(events.len(), 5);
+    // opened, updated, assessed, obligations derived, decided, transitioned (at least).
+    assert!(events.len() >= 6, "{}", events.len());
     let replayed = IncidentRecord::replay(&events).unwrap().unwrap();
-    assert_eq!(replayed, store.incident(id).unwrap());
+    let stored = store.incident(id).unwrap();
+    assert!(!stored.obligations.is_empty());
+    assert_eq!(replayed, stored);
     // The store-wide log has the organisation event first and no gaps.
     let seqs: Vec<u64> = store.events().map(|e| e.unwrap().seq).collect();
-    assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=events.len() as u64 + 1).collect::<Vec<_>>());
 }
 
 #[test]
