@@ -6,6 +6,7 @@
 mod support;
 
 mod assess_decide;
+mod deadlines;
 mod demo;
 mod incident;
 mod init;

@@ -54,8 +54,8 @@ fn records(
 ) -> Result<BTreeMap<IncidentId, IncidentRecord>, CliError> {
     let mut map = BTreeMap::new();
     for e in entries {
-        if !map.contains_key(&e.incident) {
-            map.insert(e.incident, store.incident(e.incident)?);
+        if let std::collections::btree_map::Entry::Vacant(slot) = map.entry(e.incident) {
+            slot.insert(store.incident(e.incident)?);
         }
     }
     Ok(map)

@@ -18,6 +18,8 @@ use crate::incident::{IncidentFacts, IncidentUpdate};
 use crate::input;
 use crate::lifecycle::Step;
 use crate::organisation::Organisation;
+use crate::record::TriggerFact;
+use crate::regime::Anchor;
 use crate::workflow::{self, DecideRequest};
 
 const ORGANISATION: &str = include_str!("../../../examples/organisation.json");
@@ -149,12 +151,75 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         if decision.tell_subjects { "yes" } else { "no" }
     ));
 
+    // The board confirms the incident is inside information; the clock for the market
+    // announcement starts, and the announcement goes out the next morning.
+    let comms = "Sophie Turner (Head of Communications)";
+    let mar_ctx = step("2024-03-31T16:00:00Z", "Margaret Ellis (Chair)");
+    apply_step(&store, &mar_ctx, id, None, |r| {
+        workflow::trigger(
+            r,
+            TriggerFact {
+                anchor: Anchor::InsideInformation,
+                at: at("2024-03-31T15:30:00Z"),
+                decided_by: "Margaret Ellis (Chair), on the nominated adviser's advice".into(),
+                note: Some("Board call: disruption to practices is price-sensitive.".into()),
+            },
+            &rules,
+            mar_ctx.now,
+            &mar_ctx.actor,
+        )
+    })?;
+    log.push("Recorded that the incident became inside information (Sun 31 Mar 16:30 BST).".into());
+
     let notify_ctx = step("2024-03-31T14:05:00Z", dpo);
     let (_, committed) = apply_step(&store, &notify_ctx, id, None, |r| {
         workflow::transition(r, Step::Notify, None)
     })?;
     let record = committed.record.unwrap_or(record);
     log.push(format!("Moved {id} to {}.", record.state));
+
+    for (when, who, obligation, reference, sent) in [
+        (
+            "2024-04-01T07:00:00Z",
+            comms,
+            "uk-mar-art17/announcement",
+            "RNS 1234X",
+            true,
+        ),
+        (
+            "2024-04-01T07:00:00Z",
+            comms,
+            "aim-rule-11/announcement",
+            "RNS 1234X",
+            true,
+        ),
+        (
+            "2024-04-02T10:30:00Z",
+            dpo,
+            "uk-gdpr-art33/initial",
+            "IC-301234-X9Y8",
+            false,
+        ),
+    ] {
+        let c = step(when, who);
+        let request = workflow::CompleteRequest {
+            obligation: obligation.into(),
+            at: c.now,
+            reference: Some(reference.into()),
+            late_reason: None,
+            sent,
+        };
+        apply_step(&store, &c, id, None, |r| {
+            workflow::complete(r, &request, &rules, c.now, &c.actor)
+        })?;
+        log.push(format!(
+            "{} {obligation} at {} (reference {reference}).",
+            if sent { "Sent" } else { "Filed" },
+            instant(c.now, zone)
+        ));
+    }
+    let record = store.incident(id)?;
+    let shown_at = at("2024-04-02T12:00:00Z");
 
     let events = store.events_for(id)?;
     let explore = format!("breachflow --data-dir {} incident show {id}", dir.display());
@@ -173,7 +238,17 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 text.push_str(&format!("{}. {line}\n", i + 1));
             }
             text.push('\n');
-            text.push_str(&super::incident::describe(&record, &events, zone));
+            text.push_str(&super::incident::describe(&record, &events, zone, shown_at));
+            if let Some(ico) = record
+                .obligations
+                .iter()
+                .find(|o| o.id == "uk-gdpr-art33/initial")
+            {
+                text.push_str("\nHow the ICO deadline was worked out:\n");
+                for line in ico.due.explain() {
+                    text.push_str(&format!("  {line}\n"));
+                }
+            }
             text.push_str(&format!(
                 "\nThe demo store is kept at {}.\nExplore it: {explore}\n",
                 dir.display()

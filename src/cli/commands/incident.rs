@@ -112,7 +112,7 @@ pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let events = store.events_for(id)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "incident": record, "events": events })),
-        Format::Table => output::print(&describe(&record, &events, org.zone())),
+        Format::Table => output::print(&describe(&record, &events, org.zone(), ctx.now)),
     }
     Ok(())
 }
@@ -193,7 +193,12 @@ pub fn transition(
 }
 
 /// The human-readable view of an incident, shared by `show`, `assess`, `decide` and the demo.
-pub fn describe(r: &IncidentRecord, events: &[Event], zone: Tz) -> String {
+pub fn describe(
+    r: &IncidentRecord,
+    events: &[Event],
+    zone: Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let f = &r.facts;
     let mut s = String::new();
     let mut line = |k: &str, v: String| s.push_str(&format!("{k:<14}{v}\n"));
@@ -242,6 +247,11 @@ pub fn describe(r: &IncidentRecord, events: &[Event], zone: Tz) -> String {
     if let Some(d) = r.current_decision() {
         s.push('\n');
         s.push_str(&super::decide::describe(d, zone));
+    }
+    if !r.obligations.is_empty() {
+        s.push_str("\nObligations:\n");
+        s.push_str(&super::obligation::table(r, now, zone));
+        s.push('\n');
     }
     if !events.is_empty() {
         s.push_str("\nHistory:\n");

@@ -93,6 +93,25 @@ pub fn due_words(due: &Due, zone: Tz) -> String {
     }
 }
 
+/// On time, late by how long, or (for a standard) where it stands against the internal target.
+pub fn verdict(c: &crate::obligation::Completion) -> String {
+    match (&c.due, c.late_by_minutes) {
+        (_, Some(m)) => format!("{} LATE", minutes(m)),
+        (Due::At { .. }, None) => "on time".into(),
+        (
+            Due::Standard {
+                target: Some(t), ..
+            },
+            None,
+        ) if c.at > *t => format!(
+            "no deadline in law; {} after the internal target",
+            minutes((c.at - *t).num_minutes())
+        ),
+        (Due::Standard { .. }, None) => "no deadline in law; within the internal target".into(),
+        _ => "no deadline computed".into(),
+    }
+}
+
 pub fn table(record: &IncidentRecord, now: DateTime<Utc>, zone: Tz) -> String {
     if record.obligations.is_empty() {
         return format!(
@@ -103,10 +122,7 @@ pub fn table(record: &IncidentRecord, now: DateTime<Utc>, zone: Tz) -> String {
     let mut t = output::table(&["Obligation", "State", "Due", "Now", "Recipient"]);
     for o in &record.obligations {
         let now_col = match (&o.completion, &o.waiver) {
-            (Some(c), _) => match c.late_by_minutes {
-                Some(m) => format!("{} {}, {} LATE", o.state, instant(c.at, zone), minutes(m)),
-                None => format!("{} {}, on time", o.state, instant(c.at, zone)),
-            },
+            (Some(c), _) => format!("{} {}, {}", o.state, instant(c.at, zone), verdict(c)),
             (None, Some(w)) => format!("waived by {}", w.by),
             _ if o.state.is_open() => remaining(&o.due, now),
             _ => o.state.to_string(),
