@@ -232,3 +232,73 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     (line, column)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::business_days;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_shipped_file_loads_and_cites_its_source() {
+        let book = Rulebook::load(None).expect("the shipped regimes are valid");
+        assert!(book.regimes.len() >= 17, "{}", book.regimes.len());
+        for r in book.regimes.values() {
+            assert!(!r.citation.trim().is_empty(), "{} has no citation", r.id);
+            assert!(
+                book.sources[&r.id].ends_with(&format!("{}.toml", r.id)),
+                "{} is not in a file named after it",
+                r.id
+            );
+            for u in &r.unverified {
+                assert!(
+                    u.starts_with('†'),
+                    "{}: unverified facts carry the † mark",
+                    r.id
+                );
+            }
+        }
+        for id in ["england-and-wales", "us-federal"] {
+            assert!(book.calendars.0.contains_key(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn business_days_over_easter_in_england_and_wales() {
+        // Thu 28 Mar 2024 (day 0) + 2 business days: Good Friday 29 Mar, the weekend and Easter
+        // Monday 1 Apr are skipped; Tue 2 Apr (1), Wed 3 Apr (2).
+        let book = Rulebook::load(None).unwrap();
+        let ew = &book.calendars.0["england-and-wales"];
+        let (last, skipped) = business_days(date("2024-03-28"), 2, ew).unwrap();
+        assert_eq!(last, date("2024-04-03"));
+        assert_eq!(skipped.len(), 4);
+    }
+
+    #[test]
+    fn business_days_over_christmas_and_the_year_end() {
+        // Thu 24 Dec 2026 (day 0) + 4: Fri 25 Christmas, weekend, Mon 28 Boxing Day (substitute)
+        // skipped; Tue 29 (1), Wed 30 (2), Thu 31 (3); Fri 1 Jan 2027 New Year's Day and the
+        // weekend skipped; Mon 4 Jan (4).
+        let book = Rulebook::load(None).unwrap();
+        let ew = &book.calendars.0["england-and-wales"];
+        let (last, _) = business_days(date("2026-12-24"), 4, ew).unwrap();
+        assert_eq!(last, date("2027-01-04"));
+        // US: Wed 1 Jul 2026 + 3: Thu 2 (1), Fri 3 Jul is Independence Day observed (4 Jul is a
+        // Saturday), weekend, Mon 6 (2), Tue 7 (3).
+        let us = &book.calendars.0["us-federal"];
+        let (last, _) = business_days(date("2026-07-01"), 3, us).unwrap();
+        assert_eq!(last, date("2026-07-07"));
+    }
+
+    #[test]
+    fn a_date_beyond_the_calendar_is_an_error() {
+        let book = Rulebook::load(None).unwrap();
+        let ew = &book.calendars.0["england-and-wales"];
+        let err = business_days(date("2027-12-30"), 3, ew).unwrap_err();
+        assert!(err.contains("outside"), "{err}");
+        assert!(business_days(date("2023-06-01"), 1, ew).is_err());
+    }
+}
