@@ -578,6 +578,9 @@ mod tests {
             reason: bool,
         },
         Step(Step, bool),
+        /// Complete the i-th obligation, late or not, with or without a late reason.
+        Complete(usize, bool),
+        Waive(usize),
     }
 
     fn command() -> impl Strategy<Value = Command> {
@@ -598,6 +601,8 @@ mod tests {
                     reason
                 }),
             (step, any::<bool>()).prop_map(|(s, r)| Command::Step(s, r)),
+            (0usize..8, any::<bool>()).prop_map(|(i, r)| Command::Complete(i, r)),
+            (0usize..8).prop_map(Command::Waive),
         ]
     }
 
@@ -644,6 +649,30 @@ mod tests {
                 "dpo",
             ),
             Command::Step(step, reason) => transition(record, *step, reason.then_some("because")),
+            Command::Complete(i, reason) => {
+                let Some(o) = record.obligations.get(*i) else {
+                    return Ok(Vec::new());
+                };
+                complete(
+                    record,
+                    &CompleteRequest {
+                        obligation: o.id.clone(),
+                        at: now,
+                        reference: None,
+                        late_reason: reason.then(|| "because".to_string()),
+                        sent: false,
+                    },
+                    rules,
+                    now,
+                    "dpo",
+                )
+            }
+            Command::Waive(i) => {
+                let Some(o) = record.obligations.get(*i) else {
+                    return Ok(Vec::new());
+                };
+                waive(record, &o.id, Some("not required"), "dpo", now)
+            }
         }
     }
 
@@ -668,6 +697,16 @@ mod tests {
         for (i, a) in r.assessments.iter().enumerate() {
             assert_eq!(a.version as usize, i + 1);
         }
+        // Re-assessing and re-deciding never duplicate an obligation.
+        let mut ids: Vec<_> = r.obligations.iter().map(|o| o.id.as_str()).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate obligations");
+        // A closed incident owes nothing.
+        if r.state == State::Closed {
+            assert_eq!(r.open_obligations().count(), 0);
+        }
         assert!(r.facts.aware_at >= r.facts.detected_at);
     }
 
@@ -677,7 +716,7 @@ mod tests {
         fn random_command_sequences_stay_valid_and_replay_exactly(
             commands in prop::collection::vec(command(), 0..40)
         ) {
-            let now: DateTime<Utc> = "2024-04-02T12:00:00Z".parse().unwrap();
+            let now: DateTime<Utc> = "2024-04-03T12:00:00Z".parse().unwrap();
             let org = org();
             let book = Rulebook::load(None).unwrap();
             let rules = Rules { org: &org, rulebook: &book };
@@ -724,6 +763,8 @@ mod tests {
             }
             let replayed = IncidentRecord::replay(&log).unwrap();
             prop_assert_eq!(replayed.as_ref(), record.as_ref());
+            // Derivation is at a fixed point: nothing more follows from the final record.
+            prop_assert!(refresh(record.as_ref().unwrap(), &rules, now, "dpo").is_empty());
         }
     }
 }
