@@ -1,10 +1,10 @@
-//! Embeds every file of `regimes/` and `calendars/` in the binary, so the list in the binary can
+//! Embeds every file of `regimes/`, `calendars/` and `templates/` in the binary, so the list in the binary can
 //! never fall behind the folders.
 
 use std::fmt::Write;
 use std::path::Path;
 
-fn embed(dir: &str, out: &mut String, name: &str) {
+fn embed(dir: &str, ext: &str, out: &mut String, name: &str) {
     println!("cargo:rerun-if-changed={dir}");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&root)
@@ -12,7 +12,7 @@ fn embed(dir: &str, out: &mut String, name: &str) {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
                 .collect()
         })
         .unwrap_or_default();
@@ -33,8 +33,9 @@ fn embed(dir: &str, out: &mut String, name: &str) {
 
 fn main() {
     let mut out = String::new();
-    embed("regimes", &mut out, "REGIMES");
-    embed("calendars", &mut out, "CALENDARS");
+    embed("regimes", "toml", &mut out, "REGIMES");
+    embed("calendars", "toml", &mut out, "CALENDARS");
+    embed("templates", "hbs", &mut out, "TEMPLATES");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -663,7 +663,7 @@ pub enum SeverityBand {
 }
 
 impl SeverityBand {
-    fn words(self) -> &'static str {
+    pub fn words(self) -> &'static str {
         match self {
             SeverityBand::Low => "low (below 2)",
             SeverityBand::Medium => "medium (2 to below 3)",

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assessment::{AssessmentInput, Severity};
 use crate::decision::Decision;
+use crate::document::{Approval, DocumentVersion};
 use crate::incident::{FactChange, IncidentFacts, IncidentId};
 use crate::lifecycle::{State, Step};
 use crate::obligation::{Completion, DueChange, ObligationChanges, ObligationState, Waiver};
@@ -72,6 +73,14 @@ pub enum EventKind {
     },
     /// An obligation was decided not required.
     ObligationWaived { obligation: String, waiver: Waiver },
+    /// A document version was rendered and stored.
+    DocumentRendered { document: DocumentVersion },
+    /// A document version was approved for sending or filing.
+    DocumentApproved {
+        document: String,
+        version: u32,
+        approval: Approval,
+    },
     /// A manual lifecycle step.
     Transitioned {
         step: Step,
@@ -96,6 +105,8 @@ impl EventKind {
             EventKind::DuesChanged { .. } => "dues_changed",
             EventKind::ObligationCompleted { .. } => "obligation_completed",
             EventKind::ObligationWaived { .. } => "obligation_waived",
+            EventKind::DocumentRendered { .. } => "document_rendered",
+            EventKind::DocumentApproved { .. } => "document_approved",
             EventKind::Transitioned { .. } => "transitioned",
         }
     }

@@ -134,6 +134,144 @@ pub struct IncidentFacts {
     pub cyber_incident: YesNoUnknown,
     /// Who reported the incident internally.
     pub reporter: Reporter,
+    /// Answers the reports and notices ask for beyond the intake facts; each may be recorded
+    /// later with `incident update`.
+    #[serde(default, skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
+}
+
+/// Answers the ICO form, the Art 34 notice, the market announcement and the other regimes' reports
+/// ask for. Every field is optional: an unanswered question is what `check` lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Details {
+    /// What went wrong and how (the root cause, as far as is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// The name of anyone at the ICO already spoken to about this breach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ico_staff_contacted: Option<String>,
+    /// Measures that were in place before the breach to prevent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measures_before: Option<String>,
+    /// Actions taken or proposed to fix the breach and mitigate its effects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedial_actions: Option<String>,
+    /// Steps to prevent a recurrence, and when they will be complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prevention: Option<String>,
+    /// Whether a specific member of staff was involved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_involved: Option<YesNoUnknown>,
+    /// The data protection training of the staff involved (the ICO asks about the last two years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_training: Option<String>,
+    /// Cyber incidents: impact on the organisation (the ICO form's scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_impact: Option<OrganisationImpact>,
+    /// Cyber incidents: estimated recovery time (the ICO form's scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_time: Option<RecoveryTime>,
+    /// Whether data subjects have been told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subjects_told: Option<SubjectsTold>,
+    /// Other organisations told or to be told (police, NCSC, insurer, other regulators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_told: Option<Vec<String>>,
+    /// What data subjects can do to protect themselves, in plain language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice_to_subjects: Option<Vec<String>>,
+    /// How data subjects reach us about the breach (helpline, web page); the DPO is named as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_contact: Option<String>,
+    /// Effect on the business, operations and trading, for the market and the board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_impact: Option<String>,
+    /// Material impact, or reasonably likely material impact, on financial condition and results
+    /// (SEC Form 8-K Item 1.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub material_impact: Option<String>,
+    /// Services affected and for how long (NIS, NIS2, DORA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_impact: Option<String>,
+    /// Whether the incident has or may have an impact in other countries, and which (NIS2, DORA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_border_impact: Option<String>,
+    /// Indicators of compromise, where available (NIS2 incident notification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators_of_compromise: Option<String>,
+    /// Why the report is made after its deadline (UK GDPR Art 33(1) requires the reasons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_reasons: Option<String>,
+}
+
+impl Details {
+    pub fn is_empty(&self) -> bool {
+        self == &Details::default()
+    }
+
+    /// Overlays the answers present in `update`; returns each change with old and new values.
+    fn merge(&self, update: &Details) -> (Details, Vec<FactChange>) {
+        let old = serde_json::to_value(self).unwrap_or_default();
+        let patch = serde_json::to_value(update).unwrap_or_default();
+        let mut merged = old.clone();
+        let mut changes = Vec::new();
+        if let (Some(m), Some(p)) = (merged.as_object_mut(), patch.as_object()) {
+            for (k, v) in p {
+                let before = old.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                if &before != v {
+                    changes.push(FactChange {
+                        field: format!("details.{k}"),
+                        old: before,
+                        new: v.clone(),
+                    });
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let next = serde_json::from_value(merged).unwrap_or_else(|_| self.clone());
+        (next, changes)
+    }
+}
+
+/// The ICO form's scale for a cyber incident's impact on the organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationImpact {
+    /// Lost all ability to deliver critical services to all users.
+    High,
+    /// Lost the ability to deliver critical services to some users.
+    Medium,
+    /// Little or no loss of efficiency.
+    Low,
+    NotYetKnown,
+}
+
+/// The ICO form's scale for estimated recovery time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryTime {
+    /// Predictable with existing resources.
+    Regular,
+    /// Predictable with additional resources.
+    Supplemented,
+    /// Unpredictable; additional resources needed.
+    Extended,
+    NotRecoverable,
+    AlreadyRecovered,
+    NotYetKnown,
+}
+
+/// Whether data subjects have been told (the ICO form's options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectsTold {
+    Told,
+    AboutToTell,
+    AlreadyAware,
+    PlanningToTell,
+    DecidedNotToTell,
+    Undecided,
 }
 
 /// When the breach happened: either end may be unknown.
@@ -240,6 +378,9 @@ pub struct IncidentUpdate {
     pub cyber_incident: Option<YesNoUnknown>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporter: Option<Reporter>,
+    /// Answers to add or correct; answers not mentioned are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Details>,
     /// Why the facts changed (kept with the change in the event log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -413,6 +554,11 @@ impl IncidentFacts {
             &update.reporter,
             &mut changes,
         );
+        if let Some(details) = &update.details {
+            let (merged, mut more) = next.details.merge(details);
+            next.details = merged;
+            changes.append(&mut more);
+        }
         (next, changes)
     }
 }

@@ -11,6 +11,9 @@
 //! - [`record`]: an incident's current state as the fold of its events.
 //! - [`workflow`]: each command as (record, input) -> events or refusal.
 //! - [`organisation`]: the organisation profile.
+//! - [`casefile`]: the facts a document is rendered from, and their names on the forms.
+//! - [`document`]: document versions, their hashes and approval.
+//! - [`template`]: the templates, the facts each needs, rendering to text and HTML.
 //!
 //! The edges:
 //! - [`input`]: reading JSON files, validated against [`schema`]s generated from the types.
@@ -19,10 +22,12 @@
 //! - [`cli`]: the command line, output formats and exit codes.
 
 pub mod assessment;
+pub mod casefile;
 pub mod cli;
 pub mod clock;
 pub mod deadline;
 pub mod decision;
+pub mod document;
 pub mod event;
 pub mod incident;
 pub mod input;
@@ -34,4 +39,5 @@ pub mod regime;
 pub mod regimes;
 pub mod schema;
 pub mod store;
+pub mod template;
 pub mod workflow;

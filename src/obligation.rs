@@ -122,6 +122,9 @@ pub struct Completion {
     /// The reasons for the delay (UK GDPR Art 33(1)); required when late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_reason: Option<String>,
+    /// The approved document version filed or sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<crate::document::DocumentRef>,
 }
 
 /// A decision that an obligation is not required.

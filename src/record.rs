@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assessment::{AssessmentInput, Severity};
 use crate::decision::Decision;
+use crate::document::DocumentVersion;
 use crate::event::{Event, EventKind};
 use crate::incident::{IncidentFacts, IncidentId};
 use crate::lifecycle::{self, State, Step};
@@ -34,6 +35,9 @@ pub struct IncidentRecord {
     /// Obligations derived from the regimes.
     #[serde(default)]
     pub obligations: Vec<Obligation>,
+    /// Every rendered document version, oldest first (bodies are in the store's documents tree).
+    #[serde(default)]
+    pub documents: Vec<DocumentVersion>,
     /// Number of events applied.
     pub version: u64,
 }
@@ -117,6 +121,7 @@ impl IncidentRecord {
                     decisions: Vec::new(),
                     triggers: Vec::new(),
                     obligations: Vec::new(),
+                    documents: Vec::new(),
                     version: 1,
                 });
             }
@@ -139,7 +144,19 @@ impl IncidentRecord {
                 let mut facts =
                     serde_json::to_value(&rec.facts).map_err(|e| invalid(e.to_string()))?;
                 for change in changes {
-                    facts[change.field.as_str()] = change.new.clone();
+                    // A dotted field (`details.cause`) names a nested answer.
+                    let mut slot = &mut facts;
+                    for part in change.field.split('.') {
+                        if !slot.is_object() {
+                            *slot = serde_json::Value::Object(Default::default());
+                        }
+                        slot = &mut slot[part];
+                    }
+                    *slot = change.new.clone();
+                }
+                // Unanswered questions are absent, not null, in the stored facts.
+                if let Some(d) = facts.get_mut("details").and_then(|d| d.as_object_mut()) {
+                    d.retain(|_, v| !v.is_null());
                 }
                 rec.facts = serde_json::from_value(facts).map_err(|e| invalid(e.to_string()))?;
             }
@@ -219,6 +236,43 @@ impl IncidentRecord {
                 let o = rec.obligation_mut(obligation).map_err(&invalid)?;
                 o.state = ObligationState::Waived;
                 o.waiver = Some(waiver.clone());
+            }
+            EventKind::DocumentRendered { document } => {
+                let next = rec.versions(&document.document).count() as u32 + 1;
+                if document.version != next {
+                    return Err(invalid(format!(
+                        "{} version {} but {next} was next",
+                        document.document, document.version
+                    )));
+                }
+                for o in rec.obligations.iter_mut() {
+                    if o.state == ObligationState::Pending && document.serves.contains(&o.id) {
+                        o.state = ObligationState::Drafted;
+                    }
+                }
+                rec.documents.push(document.clone());
+            }
+            EventKind::DocumentApproved {
+                document,
+                version,
+                approval,
+            } => {
+                let v = rec
+                    .documents
+                    .iter_mut()
+                    .find(|d| &d.document == document && d.version == *version)
+                    .ok_or_else(|| {
+                        invalid(format!("no {document} version {version} to approve"))
+                    })?;
+                v.approval = Some(approval.clone());
+                let serves = v.serves.clone();
+                for o in rec.obligations.iter_mut() {
+                    if matches!(o.state, ObligationState::Pending | ObligationState::Drafted)
+                        && serves.contains(&o.id)
+                    {
+                        o.state = ObligationState::Approved;
+                    }
+                }
             }
             EventKind::Transitioned { step, from, to, .. } => {
                 if *from != rec.state {

@@ -16,7 +16,7 @@ use crate::deadline::Calendars;
 use crate::input::{InputError, Problem};
 use crate::regime::{Anchor, Deadline, HolidayCalendar, Regime};
 
-mod embedded {
+pub(crate) mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 

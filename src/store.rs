@@ -10,7 +10,9 @@
 //! - `deadlines`: the index of obligations still owed, `d` + due instant + incident key +
 //!   obligation id for those with an instant (a deadline or an internal target), and `w` +
 //!   incident key + obligation id for those whose clock has not started. Overdue and due-soon
-//!   queries are range scans whose cost follows the number of obligations returned.
+//!   queries are range scans whose cost follows the number of obligations returned;
+//! - `documents`: incident key + document name + 0 + version (big-endian) -> the version's text,
+//!   HTML and case file (JSON). The record holds their hashes.
 //!
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
@@ -23,6 +25,7 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::document::DocumentBody;
 use crate::event::{Event, EventKind};
 use crate::incident::IncidentId;
 use crate::organisation::Organisation;
@@ -89,6 +92,7 @@ pub struct Store {
     events: sled::Tree,
     incident_events: sled::Tree,
     deadlines: sled::Tree,
+    documents: sled::Tree,
 }
 
 /// One entry of the deadline index.
@@ -186,6 +190,7 @@ impl Store {
             events: tree("events")?,
             incident_events: tree("incident_events")?,
             deadlines: tree("deadlines")?,
+            documents: tree("documents")?,
             dir: dir.to_path_buf(),
             db,
         };
@@ -328,6 +333,26 @@ impl Store {
         Ok(out)
     }
 
+    /// A stored document version's text, HTML and case file.
+    pub fn document_body(
+        &self,
+        id: IncidentId,
+        name: &str,
+        version: u32,
+    ) -> Result<DocumentBody, StoreError> {
+        match self
+            .documents
+            .get(document_key(id, name, version))
+            .map_err(|e| self.io(e))?
+        {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| self.damaged(format!("{id} {name} version {version}: {e}"))),
+            None => Err(self.damaged(format!(
+                "{id} {name} version {version} is in the log but its text is missing"
+            ))),
+        }
+    }
+
     /// Records `kinds` against `subject` in one transaction, then flushes. Returns the new record
     /// (for incidents) and the stored events.
     pub fn commit(
@@ -337,14 +362,36 @@ impl Store {
         at: DateTime<Utc>,
         actor: &str,
     ) -> Result<Committed, StoreError> {
+        self.commit_with_documents(subject, kinds, at, actor, &[])
+    }
+
+    /// `commit`, also storing document bodies (incident, document name, version, body) in the
+    /// same transaction, so a version's events never exist without its text.
+    pub fn commit_with_documents(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+        bodies: &[(IncidentId, &str, u32, &DocumentBody)],
+    ) -> Result<Committed, StoreError> {
+        let mut encoded = Vec::with_capacity(bodies.len());
+        for (id, name, version, body) in bodies {
+            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
+            encoded.push((document_key(*id, name, *version), bytes));
+        }
         let trees = (
             &self.meta,
             &self.incidents,
             &self.events,
             &self.incident_events,
             &self.deadlines,
+            &self.documents,
         );
-        let result = trees.transaction(|(meta, incidents, events, index, deadlines)| {
+        let result = trees.transaction(|(meta, incidents, events, index, deadlines, documents)| {
+            for (key, bytes) in &encoded {
+                documents.insert(key.as_slice(), bytes.as_slice())?;
+            }
             let mut seq = match meta.get(KEY_NEXT_SEQ)? {
                 Some(v) => be_u64(&v),
                 None => 1,
@@ -546,4 +593,12 @@ fn map_open_error(dir: &Path, e: sled::Error) -> StoreError {
             detail: other.to_string(),
         },
     }
+}
+
+fn document_key(id: IncidentId, name: &str, version: u32) -> Vec<u8> {
+    let mut key = id.key().to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
 }

@@ -32,6 +32,9 @@ pub enum WorkflowError {
     /// Obligations are still owed.
     #[error("cannot close: {} obligation(s) still owed: {}; complete or waive each first", .0.len(), .0.join(", "))]
     Blocked(Vec<String>),
+    /// Only an approved document version can be sent or filed.
+    #[error("{0}")]
+    NotApproved(String),
 }
 
 /// What the rules of the game are for this run: the organisation and the regimes.
@@ -186,7 +189,10 @@ pub fn update(
 }
 
 /// A closed incident's facts are frozen until it is reopened.
-fn refuse_if_closed(record: &IncidentRecord, step: Step) -> Result<(), TransitionRefused> {
+pub(crate) fn refuse_if_closed(
+    record: &IncidentRecord,
+    step: Step,
+) -> Result<(), TransitionRefused> {
     if record.state == State::Closed {
         return Err(TransitionRefused {
             state: State::Closed,
@@ -424,6 +430,8 @@ pub struct CompleteRequest {
     pub late_reason: Option<String>,
     /// Sent (a notice) rather than filed (a report).
     pub sent: bool,
+    /// Whether a template discharges this obligation, so only an approved version may go.
+    pub document_required: bool,
 }
 
 /// Files or sends an obligation. Lateness is measured against the due instant at this moment
@@ -465,7 +473,25 @@ pub fn complete(
         }
         _ => None,
     };
-    let late_reason = non_blank(request.late_reason.as_deref());
+    // What is filed is what was approved: the latest approved version of its document.
+    let document = record
+        .approved_for(&o.id)
+        .map(|d| crate::document::DocumentRef {
+            document: d.document.clone(),
+            version: d.version,
+            sha256: d.sha256.clone(),
+        });
+    if request.document_required && document.is_none() {
+        return Err(WorkflowError::NotApproved(format!(
+            "{} has no approved document: render it (`breachflow render {} DOC`), then `breachflow approve`; only an approved version can be {}",
+            o.id,
+            record.id,
+            if request.sent { "sent" } else { "filed" }
+        )));
+    }
+    // A reason for delay written into the approved report stands unless another is given.
+    let late_reason = non_blank(request.late_reason.as_deref())
+        .or_else(|| non_blank(record.facts.details.delay_reasons.as_deref()));
     if late_by_minutes.is_some() && late_reason.is_none() {
         return Err(WorkflowError::ReasonRequired(format!(
             "{} is completed after its due instant, so --late-reason is required (UK GDPR Art 33(1): a late notification must give the reasons for the delay)",
@@ -486,6 +512,7 @@ pub fn complete(
             due: o.due.clone(),
             late_by_minutes,
             late_reason,
+            document,
         },
     }];
     Ok(with_refresh(record, kinds, rules, now, actor))
@@ -661,6 +688,7 @@ mod tests {
                         reference: None,
                         late_reason: reason.then(|| "because".to_string()),
                         sent: false,
+                        document_required: false,
                     },
                     rules,
                     now,

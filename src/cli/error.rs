@@ -3,7 +3,8 @@
 //! Exit codes (documented in the README):
 //! 0 success; 1 refused for another reason (store already initialised, output not written);
 //! 2 usage error (clap); 3 store locked by another process; 4 invalid input (file or flags);
-//! 5 lifecycle refused the step; 6 not found (incident, organisation profile); 7 store damaged;
+//! 5 lifecycle refused the step (or a document is not approved); 6 not found (incident,
+//! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
 //! 70 internal error (a bug: please report it).
 
 use crate::input::InputError;
@@ -18,6 +19,8 @@ pub const EXIT_INVALID_INPUT: u8 = 4;
 pub const EXIT_REFUSED: u8 = 5;
 pub const EXIT_NOT_FOUND: u8 = 6;
 pub const EXIT_DAMAGED: u8 = 7;
+/// A document lacks facts it needs (render without --draft, check).
+pub const EXIT_INCOMPLETE: u8 = 8;
 pub const EXIT_INTERNAL: u8 = 70;
 
 /// A failed command.
@@ -29,6 +32,11 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Refused(#[from] TransitionRefused),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    /// A document lacks facts it needs; every one is listed.
+    #[error("{0}")]
+    Incomplete(String),
     /// Input given on the command line (not a file) breaks a rule.
     #[error("{0}")]
     InvalidArgs(String),
@@ -50,6 +58,7 @@ impl CliError {
             (e @ WorkflowError::Invalid(_), None) => CliError::InvalidArgs(e.to_string()),
             (WorkflowError::ReasonRequired(msg), _) => CliError::InvalidArgs(msg),
             (e @ WorkflowError::Blocked(_), _) => CliError::Blocked(e.to_string()),
+            (WorkflowError::NotApproved(msg), _) => CliError::Blocked(msg),
         }
     }
 
@@ -64,6 +73,12 @@ impl CliError {
                 StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
             },
             CliError::Failed(_) => EXIT_FAILURE,
+            CliError::Template(e) => match e {
+                crate::template::TemplateError::Unknown { .. } => EXIT_NOT_FOUND,
+                crate::template::TemplateError::Render { .. } => EXIT_FAILURE,
+                _ => EXIT_INVALID_INPUT,
+            },
+            CliError::Incomplete(_) => EXIT_INCOMPLETE,
         }
     }
 
@@ -75,6 +90,9 @@ impl CliError {
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),
             CliError::Input(_) | CliError::InvalidArgs(_) => Some("nothing was stored"),
+            CliError::Incomplete(_) => Some(
+                "record the answers with `breachflow incident update ID --file F` (under \"details\"), or render with --draft to review",
+            ),
             CliError::Store(StoreError::UnknownIncident(_)) => {
                 Some("`breachflow incident list` shows the incidents in this store")
             }

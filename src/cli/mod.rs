@@ -44,11 +44,41 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub regimes_dir: Option<PathBuf>,
+    /// Folder of your own document templates (`NAME.hbs`, and `_layout.hbs` for the HTML
+    /// letterhead); a file with a built-in template's name replaces it.
+    #[arg(
+        long,
+        env = "BREACHFLOW_TEMPLATES_DIR",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub templates_dir: Option<PathBuf>,
     /// Output format of commands that print data.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// Print a stored version (the latest unless --version).
+    Show {
+        id: IncidentId,
+        document: String,
+        #[arg(long)]
+        version: Option<u32>,
+        /// The HTML rendering instead of the text.
+        #[arg(long)]
+        html: bool,
+    },
+    /// A unified diff of two versions' text.
+    Diff {
+        id: IncidentId,
+        document: String,
+        from: u32,
+        to: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +151,52 @@ pub enum Command {
         /// Only this incident.
         id: Option<IncidentId>,
     },
+    /// Render a document from its template and store the version (text, HTML, hashes).
+    Render {
+        id: IncidentId,
+        /// Template name (`breachflow templates` lists them), e.g. ico-report.
+        template: String,
+        /// The obligation to measure against (default: the first still owed that the template
+        /// discharges).
+        #[arg(long, value_name = "OBLIGATION")]
+        obligation: Option<String>,
+        /// Also write the rendering to FILE (0600); HTML when FILE ends in .html.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print (or write) the HTML rendering instead of the text.
+        #[arg(long)]
+        html: bool,
+        /// Render even with facts missing, showing [MISSING: ...] markers (cannot be approved).
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Which facts a document still lacks, and which may follow in a later report.
+    Check {
+        id: IncidentId,
+        template: String,
+        #[arg(long, value_name = "OBLIGATION")]
+        obligation: Option<String>,
+    },
+    /// List an incident's document versions; show or compare them.
+    #[command(args_conflicts_with_subcommands = true)]
+    Documents {
+        id: Option<IncidentId>,
+        #[command(subcommand)]
+        command: Option<DocumentsCommand>,
+    },
+    /// Approve a document version (the latest unless --version): only approved versions are
+    /// sent or filed.
+    Approve {
+        id: IncidentId,
+        document: String,
+        #[arg(long)]
+        version: Option<u32>,
+        /// A note kept with the approval.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List the document templates and the obligations each discharges.
+    Templates,
     /// The regimes in force: built-in and from --regimes-dir, with their unverified facts (†).
     Regimes,
     /// JSON Schemas of the input files.
@@ -283,6 +359,7 @@ pub struct Ctx {
     pub actor: String,
     pub format: Format,
     pub regimes_dir: Option<PathBuf>,
+    pub templates_dir: Option<PathBuf>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -378,6 +455,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             .unwrap_or_else(os_user),
         format: cli.format,
         regimes_dir: cli.regimes_dir,
+        templates_dir: cli.templates_dir,
     };
     use commands::*;
     match cli.command {
@@ -442,6 +520,58 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Whatif { aware_at, file } => deadlines::whatif(&ctx, aware_at, file.as_deref()),
         Command::Calendar { id } => deadlines::calendar(&ctx, id),
         Command::Regimes => deadlines::regimes(&ctx),
+        Command::Render {
+            id,
+            template,
+            obligation,
+            out,
+            html,
+            draft,
+        } => document::render(
+            &ctx,
+            id,
+            &template,
+            obligation.as_deref(),
+            out.as_deref(),
+            html,
+            draft,
+        ),
+        Command::Check {
+            id,
+            template,
+            obligation,
+        } => document::check(&ctx, id, &template, obligation.as_deref()),
+        Command::Documents { id, command } => match (id, command) {
+            (
+                _,
+                Some(DocumentsCommand::Show {
+                    id,
+                    document: doc,
+                    version,
+                    html,
+                }),
+            ) => document::show(&ctx, id, &doc, version, html),
+            (
+                _,
+                Some(DocumentsCommand::Diff {
+                    id,
+                    document: doc,
+                    from,
+                    to,
+                }),
+            ) => document::diff(&ctx, id, &doc, from, to),
+            (Some(id), None) => document::list(&ctx, id),
+            (None, None) => Err(CliError::InvalidArgs(
+                "name an incident: `breachflow documents ID`".into(),
+            )),
+        },
+        Command::Approve {
+            id,
+            document: doc,
+            version,
+            note,
+        } => document::approve(&ctx, id, &doc, version, note.as_deref()),
+        Command::Templates => document::templates(&ctx),
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
         Command::Demo => demo::run(&ctx),
         Command::Completions { shell } => {

@@ -251,6 +251,7 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
             email: None,
             phone: None,
         },
+        details: Default::default(),
     };
     let now = ctx.now.max(aware_at);
     let id = IncidentId { year: 0, number: 0 };

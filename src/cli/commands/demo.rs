@@ -26,6 +26,7 @@ const ORGANISATION: &str = include_str!("../../../examples/organisation.json");
 const INCIDENT: &str = include_str!("../../../examples/incident-ransomware.json");
 const UPDATE: &str = include_str!("../../../examples/incident-update-containment.json");
 const ASSESSMENT: &str = include_str!("../../../examples/assessment-ransomware.json");
+const ANSWERS: &str = include_str!("../../../examples/incident-update-report-answers.json");
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -178,45 +179,133 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     let record = committed.record.unwrap_or(record);
     log.push(format!("Moved {id} to {}.", record.state));
 
-    for (when, who, obligation, reference, sent) in [
+    // The DPO's completeness check on Easter Sunday evening: what the ICO report still lacks.
+    let templates = super::templates(&base)?;
+    let check_ctx = step("2024-03-31T18:00:00Z", dpo);
+    let lacking = {
+        let r = store.incident(id)?;
+        let t = templates.get("ico-report")?;
+        let o = r
+            .obligations
+            .iter()
+            .find(|o| o.id == "uk-gdpr-art33/initial");
+        crate::template::needed(t, &crate::casefile::build(&r, &org, o, check_ctx.now))
+    };
+    log.push(format!(
+        "Checked the ICO report at {}: {} answers missing ({}).",
+        instant(check_ctx.now, zone),
+        lacking.len(),
+        lacking.join(", ")
+    ));
+    let answers: IncidentUpdate =
+        input::parse("examples/incident-update-report-answers.json", ANSWERS)?;
+    let answers_ctx = step("2024-03-31T19:30:00Z", dpo);
+    apply_step(
+        &store,
+        &answers_ctx,
+        id,
+        Some("examples/incident-update-report-answers.json"),
+        |r| workflow::update(r, &answers, &rules, answers_ctx.now, &answers_ctx.actor),
+    )?;
+    log.push(
+        "Recorded the answers the ICO form asks for (cause, measures, prevention, ...).".into(),
+    );
+
+    let out_dir = dir.join("documents");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", out_dir.display())))?;
+    let mut written = Vec::new();
+    // Each document: rendered by its author, approved, written out, then sent or filed.
+    for (rendered, author, approved, approver, name, completes) in [
         (
-            "2024-04-01T07:00:00Z",
+            "2024-03-31T20:00:00Z",
             comms,
-            "uk-mar-art17/announcement",
-            "RNS 1234X",
-            true,
+            "2024-04-01T06:30:00Z",
+            "Margaret Ellis (Chair)",
+            "market-announcement",
+            vec![
+                (
+                    "2024-04-01T07:00:00Z",
+                    "uk-mar-art17/announcement",
+                    "RNS 1234X",
+                    true,
+                ),
+                (
+                    "2024-04-01T07:00:00Z",
+                    "aim-rule-11/announcement",
+                    "RNS 1234X",
+                    true,
+                ),
+            ],
         ),
         (
-            "2024-04-01T07:00:00Z",
+            "2024-04-01T07:10:00Z",
             comms,
-            "aim-rule-11/announcement",
-            "RNS 1234X",
-            true,
-        ),
-        (
-            "2024-04-02T10:30:00Z",
+            "2024-04-01T07:20:00Z",
             dpo,
-            "uk-gdpr-art33/initial",
-            "IC-301234-X9Y8",
-            false,
+            "staff-briefing",
+            vec![],
+        ),
+        (
+            "2024-04-01T09:45:00Z",
+            dpo,
+            "2024-04-02T09:00:00Z",
+            "Margaret Ellis (Chair)",
+            "board-briefing",
+            vec![],
+        ),
+        (
+            "2024-04-02T09:30:00Z",
+            dpo,
+            "2024-04-02T10:15:00Z",
+            dpo,
+            "ico-report",
+            vec![(
+                "2024-04-02T10:30:00Z",
+                "uk-gdpr-art33/initial",
+                "IC-301234-X9Y8",
+                false,
+            )],
         ),
     ] {
-        let c = step(when, who);
-        let request = workflow::CompleteRequest {
-            obligation: obligation.into(),
-            at: c.now,
-            reference: Some(reference.into()),
-            late_reason: None,
-            sent,
-        };
-        apply_step(&store, &c, id, None, |r| {
-            workflow::complete(r, &request, &rules, c.now, &c.actor)
+        let c = step(rendered, author);
+        let (v, body, _) =
+            super::document::produce(&store, &c, &org, &templates, id, name, None, false)?;
+        let a = step(approved, approver);
+        apply_step(&store, &a, id, None, |r| {
+            crate::document::approve(r, name, Some(v.version), None, &a.actor, a.now)
         })?;
+        for (ext, text) in [("md", &body.text), ("html", &body.html)] {
+            let path = out_dir.join(format!("{name}-v{}.{ext}", v.version));
+            super::document::write_private(&path, text)?;
+            written.push(path);
+        }
         log.push(format!(
-            "{} {obligation} at {} (reference {reference}).",
-            if sent { "Sent" } else { "Filed" },
-            instant(c.now, zone)
+            "Rendered {name} version {} ({}), approved by {approver} at {}.",
+            v.version,
+            v.title,
+            instant(a.now, zone)
         ));
+        for (when, obligation, reference, sent) in completes {
+            let c = step(when, author);
+            apply_step(&store, &c, id, None, |r| {
+                let request = workflow::CompleteRequest {
+                    obligation: obligation.into(),
+                    at: c.now,
+                    reference: Some(reference.into()),
+                    late_reason: None,
+                    sent,
+                    document_required: true,
+                };
+                workflow::complete(r, &request, &rules, c.now, &c.actor)
+            })?;
+            log.push(format!(
+                "{} {obligation} at {} with {name} version {} (reference {reference}).",
+                if sent { "Sent" } else { "Filed" },
+                instant(c.now, zone),
+                v.version
+            ));
+        }
     }
     let record = store.incident(id)?;
     let shown_at = at("2024-04-02T12:00:00Z");
@@ -227,6 +316,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         Format::Json => output::print_json(&json!({
             "data_dir": dir,
             "steps": log,
+            "documents": written,
             "incident": record,
             "events": events,
         })),
@@ -250,7 +340,8 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 }
             }
             text.push_str(&format!(
-                "\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                "\nDocuments written to {} (text and HTML; open the .html in a browser or print it).\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                out_dir.display(),
                 dir.display()
             ));
             output::print(&text);

@@ -306,6 +306,22 @@ fn event_line(what: &EventKind) -> String {
             None => format!("{step}: {from} -> {to}"),
         },
         EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
+        EventKind::DocumentRendered { document: d } => format!(
+            "{} version {} rendered{} (sha256 {})",
+            d.document,
+            d.version,
+            if d.missing.is_empty() {
+                ""
+            } else {
+                " as a draft"
+            },
+            &d.sha256[..12]
+        ),
+        EventKind::DocumentApproved {
+            document,
+            version,
+            approval,
+        } => format!("{document} version {version} approved by {}", approval.by),
         EventKind::TriggerRecorded { trigger } => format!(
             "{:?} recorded at {} (decided by {})",
             trigger.anchor,

@@ -5,6 +5,7 @@ pub mod assess;
 pub mod deadlines;
 pub mod decide;
 pub mod demo;
+pub mod document;
 pub mod incident;
 pub mod init;
 pub mod obligation;
@@ -27,6 +28,13 @@ pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
 /// The built-in regimes plus the user's override folder.
 pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
     Ok(Rulebook::load(ctx.regimes_dir.as_deref())?)
+}
+
+/// The built-in templates plus the user's override folder.
+pub fn templates(ctx: &Ctx) -> Result<crate::template::TemplateSet, CliError> {
+    Ok(crate::template::TemplateSet::load(
+        ctx.templates_dir.as_deref(),
+    )?)
 }
 
 /// The organisation and the regimes, for workflow steps that derive obligations.

@@ -161,14 +161,20 @@ pub fn complete(
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
     let rules = super::rules(&org, &book);
-    let request = CompleteRequest {
-        obligation: obligation.to_string(),
-        at: at.unwrap_or(ctx.now),
-        reference,
-        late_reason,
-        sent,
-    };
+    let templates = super::templates(ctx)?;
     let (_, committed) = apply_step(&store, ctx, id, None, |r| {
+        let o = workflow::find_obligation(r, obligation)?;
+        // A duty one of our templates discharges is filed only with an approved version.
+        let document_required = templates.serving(&o.id).next().is_some()
+            || r.documents.iter().any(|d| d.serves.contains(&o.id));
+        let request = CompleteRequest {
+            obligation: o.id.clone(),
+            at: at.unwrap_or(ctx.now),
+            reference,
+            late_reason,
+            sent,
+            document_required,
+        };
         workflow::complete(r, &request, &rules, ctx.now, &ctx.actor)
     })?;
     let record = committed

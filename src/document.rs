@@ -1,0 +1,204 @@
+//! Documents: each rendered version of a report or notice, its hashes, and its approval.
+//!
+//! A version's text and HTML and the case file it was rendered from are kept whole in the store
+//! (the `documents` tree); the incident record and the event log hold this module's
+//! `DocumentVersion`, which carries their SHA-256, so the log proves what was approved and filed.
+//! Pure: the caller renders and stores; these functions only decide.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::event::EventKind;
+use crate::lifecycle::Step;
+use crate::record::IncidentRecord;
+use crate::workflow::WorkflowError;
+
+/// One rendered version of one document of one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DocumentVersion {
+    /// The document's name: the template's name, e.g. `ico-report`.
+    pub document: String,
+    /// From 1 per document.
+    pub version: u32,
+    pub rendered_at: DateTime<Utc>,
+    pub rendered_by: String,
+    /// The template's title when rendered.
+    pub title: String,
+    /// Where the template came from (built in, or the override file's path).
+    pub template_origin: String,
+    /// SHA-256 of the template source.
+    pub template_sha256: String,
+    /// SHA-256 of the plain-text rendering.
+    pub sha256: String,
+    /// SHA-256 of the HTML rendering.
+    pub html_sha256: String,
+    /// SHA-256 of the case file (JSON) it was rendered from.
+    pub facts_sha256: String,
+    /// The obligations it discharges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<String>,
+    /// The obligation whose clock the rendering was measured against, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligation: Option<String>,
+    /// Facts still missing, shown as `[MISSING: ...]` markers: a draft for review, which cannot
+    /// be approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// Who approved a version, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Approval {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A version as it is kept in the store, with its renderings and case file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentBody {
+    pub text: String,
+    pub html: String,
+    pub facts: serde_json::Value,
+}
+
+/// A reference to the version filed or sent with an obligation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DocumentRef {
+    pub document: String,
+    pub version: u32,
+    pub sha256: String,
+}
+
+impl IncidentRecord {
+    /// The versions of `document`, oldest first.
+    pub fn versions<'a>(&'a self, document: &'a str) -> impl Iterator<Item = &'a DocumentVersion> {
+        self.documents
+            .iter()
+            .filter(move |d| d.document == document)
+    }
+
+    /// The latest approved version of any document that discharges `obligation`.
+    pub fn approved_for(&self, obligation: &str) -> Option<&DocumentVersion> {
+        self.documents
+            .iter()
+            .rev()
+            .find(|d| d.approval.is_some() && d.serves.iter().any(|s| s == obligation))
+    }
+}
+
+/// Records a new version, unless it is identical to the latest (same text, HTML and facts), in
+/// which case nothing changes and that version is returned.
+pub fn record_version(
+    record: &IncidentRecord,
+    mut version: DocumentVersion,
+) -> Result<(Vec<EventKind>, DocumentVersion), WorkflowError> {
+    crate::workflow::refuse_if_closed(record, Step::Notify)?;
+    let latest = record.versions(&version.document).last();
+    if let Some(l) = latest
+        && l.sha256 == version.sha256
+        && l.html_sha256 == version.html_sha256
+        && l.facts_sha256 == version.facts_sha256
+        && l.template_sha256 == version.template_sha256
+    {
+        return Ok((Vec::new(), l.clone()));
+    }
+    version.version = latest.map_or(1, |l| l.version + 1);
+    version.approval = None;
+    Ok((
+        vec![EventKind::DocumentRendered {
+            document: version.clone(),
+        }],
+        version,
+    ))
+}
+
+/// Approves a version (the latest when `version` is none). A draft with missing facts cannot be
+/// approved: what is approved is what is filed.
+pub fn approve(
+    record: &IncidentRecord,
+    document: &str,
+    version: Option<u32>,
+    note: Option<&str>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    crate::workflow::refuse_if_closed(record, Step::Notify)?;
+    let invalid = |m: String| WorkflowError::Invalid(vec![(String::new(), m)]);
+    let found = match version {
+        Some(n) => record.versions(document).find(|d| d.version == n),
+        None => record.versions(document).last(),
+    };
+    let Some(v) = found else {
+        let have: Vec<String> = record
+            .versions(document)
+            .map(|d| d.version.to_string())
+            .collect();
+        return Err(invalid(if have.is_empty() {
+            format!(
+                "{} has no version of {document}; render it first (`breachflow render {} {document}`)",
+                record.id, record.id
+            )
+        } else {
+            format!(
+                "{document} has no version {}; versions: {}",
+                version.unwrap_or_default(),
+                have.join(", ")
+            )
+        }));
+    };
+    if !v.missing.is_empty() {
+        return Err(invalid(format!(
+            "{document} version {} is a draft with {} missing {}: {}; record them and render again",
+            v.version,
+            v.missing.len(),
+            if v.missing.len() == 1 {
+                "fact"
+            } else {
+                "facts"
+            },
+            v.missing.join(", ")
+        )));
+    }
+    if let Some(a) = &v.approval {
+        return Err(invalid(format!(
+            "{document} version {} was already approved by {} at {}",
+            v.version,
+            a.by,
+            a.at.to_rfc3339()
+        )));
+    }
+    if by.trim().is_empty() {
+        return Err(WorkflowError::ReasonRequired(
+            "approval needs a named person (--actor)".into(),
+        ));
+    }
+    Ok(vec![EventKind::DocumentApproved {
+        document: document.to_string(),
+        version: v.version,
+        approval: Approval {
+            by: by.to_string(),
+            at: now,
+            note: note
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
+        },
+    }])
+}
+
+/// A unified diff of two texts, labelled with their versions.
+pub fn diff(document: &str, a: (u32, &str), b: (u32, &str)) -> String {
+    similar::TextDiff::from_lines(a.1, b.1)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{document} version {}", a.0),
+            &format!("{document} version {}", b.0),
+        )
+        .to_string()
+}
