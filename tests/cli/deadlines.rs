@@ -305,6 +305,9 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     );
     assert_eq!(ico["new"]["at"], "2024-04-02T20:00:00Z");
 
+    env.run(&["decide", ID, "--accept"]).success();
+    env.answer(ID);
+    env.render_and_approve("2024-04-02T19:00:00Z", ID, "ico-report");
     // Filed at 20:30 on 2 Apr: 30 minutes late, which needs the reasons.
     let late = "2024-04-02T20:30:00Z";
     let out = env

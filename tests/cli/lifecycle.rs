@@ -56,6 +56,8 @@ fn full_lifecycle_with_every_refusal() {
         "{err}"
     );
     assert_eq!(env.version(ID), version);
+    env.answer(ID);
+    env.render_and_approve(NOW, ID, "ico-report");
     env.run(&[
         "obligation",
         "complete",

@@ -42,6 +42,24 @@ impl TestEnv {
         env
     }
 
+    /// Records the example answers the reports ask for (`details`) on `id`.
+    pub fn answer(&self, id: &str) {
+        self.run(&[
+            "incident",
+            "update",
+            id,
+            "--file",
+            &example("incident-update-report-answers.json"),
+        ])
+        .success();
+    }
+
+    /// Renders `doc` for `id` and approves that version, at `now`.
+    pub fn render_and_approve(&self, now: &str, id: &str, doc: &str) {
+        self.run_at(now, &["render", id, doc]).success();
+        self.run_at(now, &["approve", id, doc]).success();
+    }
+
     /// The binary with a clean environment: only what the test sets reaches it.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_breachflow"));
