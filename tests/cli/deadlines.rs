@@ -332,7 +332,7 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     );
     assert_eq!(
         obligation(&env, "uk-gdpr-art33/initial")["state"],
-        "pending"
+        "approved"
     );
     env.run_at(
         "2024-04-03T09:00:00Z",
@@ -353,6 +353,8 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     let filed = obligation(&env, "uk-gdpr-art33/initial");
     assert_eq!(filed["state"], "filed");
     assert_eq!(filed["completion"]["late_by_minutes"], 30);
+    assert_eq!(filed["completion"]["document"]["document"], "ico-report");
+    assert_eq!(filed["completion"]["document"]["version"], 1);
     // Moving awareness later now cannot turn the late filing into an on-time one.
     let path = env.file("u2.json", &json!({ "aware_at": "2024-03-30T21:10:00Z" }));
     env.run_at(
