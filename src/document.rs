@@ -111,7 +111,7 @@ pub fn record_version(
     version.approval = None;
     Ok((
         vec![EventKind::DocumentRendered {
-            document: version.clone(),
+            document: Box::new(version.clone()),
         }],
         version,
     ))

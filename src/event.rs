@@ -44,7 +44,7 @@ pub enum EventKind {
         replaced: bool,
     },
     /// An incident was opened with these facts.
-    IncidentOpened { facts: IncidentFacts },
+    IncidentOpened { facts: Box<IncidentFacts> },
     /// Facts were corrected; old and new values kept.
     FactsUpdated {
         changes: Vec<FactChange>,
@@ -74,7 +74,7 @@ pub enum EventKind {
     /// An obligation was decided not required.
     ObligationWaived { obligation: String, waiver: Waiver },
     /// A document version was rendered and stored.
-    DocumentRendered { document: DocumentVersion },
+    DocumentRendered { document: Box<DocumentVersion> },
     /// A document version was approved for sending or filing.
     DocumentApproved {
         document: String,

@@ -113,7 +113,7 @@ impl IncidentRecord {
                 return Ok(IncidentRecord {
                     id,
                     state: State::Detected,
-                    facts: facts.clone(),
+                    facts: (**facts).clone(),
                     opened_at: event.at,
                     opened_by: event.actor.clone(),
                     updated_at: event.at,
@@ -250,7 +250,7 @@ impl IncidentRecord {
                         o.state = ObligationState::Drafted;
                     }
                 }
-                rec.documents.push(document.clone());
+                rec.documents.push((**document).clone());
             }
             EventKind::DocumentApproved {
                 document,

@@ -824,7 +824,7 @@ fn plural_helper(
             .unwrap_or(2),
     };
     let word = if n == 1 { arg(h, 1)? } else { arg(h, 2)? };
-    out.write(&hb.get_escape_fn()(&word.as_str().unwrap_or_default()))?;
+    out.write(&hb.get_escape_fn()(word.as_str().unwrap_or_default()))?;
     Ok(())
 }
 
@@ -863,4 +863,95 @@ fn hours_helper(
     };
     out.write(&hb.get_escape_fn()(&text))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(body: &str) -> Template {
+        let src = format!("{{{{!--\ntitle = \"t\"\naudience = \"a\"\n--}}}}\n{body}");
+        parse("templates/test.hbs", &src).unwrap()
+    }
+
+    #[test]
+    fn only_the_branch_the_facts_choose_is_needed() {
+        let t = template("{{#if a}}{{b}}{{else}}{{c}}{{/if}}");
+        assert_eq!(needed(&t, &json!({"a": true, "b": null})), vec!["b"]);
+        assert_eq!(needed(&t, &json!({"a": false, "b": null})), vec!["c"]);
+        // A condition that is itself unknown is missing, and both branches may be needed.
+        assert_eq!(needed(&t, &json!({"a": null})), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn known_marks_a_fact_optional() {
+        let t = template("{{#if (known x.y)}}{{x.y}}{{else}}none{{/if}} {{z}}");
+        assert_eq!(
+            needed(&t, &json!({"x": {"y": null}, "z": 1})),
+            Vec::<String>::new()
+        );
+        assert_eq!(needed(&t, &json!({"x": {"y": 2}})), vec!["z"]);
+    }
+
+    #[test]
+    fn comparisons_choose_the_branch() {
+        let t = template("{{#if (eq s \"Yes\")}}{{training}}{{/if}}");
+        assert!(needed(&t, &json!({"s": "No"})).is_empty());
+        assert_eq!(needed(&t, &json!({"s": "Yes"})), vec!["training"]);
+        assert_eq!(needed(&t, &json!({})), vec!["s", "training"]);
+    }
+
+    #[test]
+    fn list_items_and_absent_parents() {
+        let t = template("{{#each items}}{{name}} {{../org.name}}{{/each}}{{a.b.c}} {{a.d}}");
+        let facts =
+            json!({"items": [{"name": "x"}, {"name": null}], "org": {"name": "o"}, "a": null});
+        // An absent parent is one missing fact, however many of its fields are used.
+        assert_eq!(needed(&t, &facts), vec!["items[].name", "a"]);
+    }
+
+    #[test]
+    fn a_draft_marks_every_gap_and_still_renders() {
+        let t = template("{{a.b}} / {{#each l}}{{this}}{{/each}} / {{date d}}");
+        let set = TemplateSet::load(None).unwrap();
+        let (facts, missing) = draft(&t, &json!({"a": null, "l": null, "d": null}));
+        assert_eq!(missing, vec!["a", "l", "d"]);
+        let text = render(&set, &t, &facts, chrono_tz::Europe::London, Kind::Text).unwrap();
+        assert_eq!(text.matches("[MISSING: ").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn dates_counts_and_lists_read_as_prose() {
+        let at: DateTime<Utc> = "2024-04-03T06:00:00Z".parse().unwrap();
+        assert_eq!(
+            format_instant(at, chrono_tz::Europe::London, true),
+            "3 April 2024, 07:00 BST"
+        );
+        assert_eq!(
+            count_text(&json!({"min": 1200, "max": 1500})),
+            "approximately 1,200 to 1,500"
+        );
+        assert_eq!(
+            count_text(&json!({"estimate": 450000})),
+            "approximately 450,000"
+        );
+        assert_eq!(list_text(&json!(["a", "b", "c"])), "a, b and c");
+        assert_eq!(
+            markdown_escape("<b>*x*</b> & [y]"),
+            "&lt;b&gt;\\*x\\*&lt;\\/b&gt; &amp; \\[y\\]"
+        );
+    }
+
+    #[test]
+    fn every_built_in_template_has_a_manifest_and_a_layout() {
+        let set = TemplateSet::load(None).unwrap();
+        assert!(set.documents().count() >= 10);
+        for t in set.documents() {
+            assert!(!t.manifest.title.is_empty(), "{}", t.name);
+        }
+        for bad in ["../x", "a/b", "", "A", "x.hbs", "-x"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
 }

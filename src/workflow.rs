@@ -163,7 +163,7 @@ fn non_blank(reason: Option<&str>) -> Option<String> {
 pub fn open(facts: &IncidentFacts, now: DateTime<Utc>) -> Result<Vec<EventKind>, WorkflowError> {
     invalid_if_any(facts.check(now))?;
     Ok(vec![EventKind::IncidentOpened {
-        facts: facts.clone(),
+        facts: Box::new(facts.clone()),
     }])
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod assess_decide;
 mod deadlines;
 mod demo;
+mod documents;
 mod incident;
 mod init;
 mod lifecycle;

@@ -282,8 +282,8 @@ pub fn check(
         })),
         Format::Table => {
             let mut s = format!("{id}: {} ({})\n", t.manifest.title, t.name);
-            if let Some(o) = serving {
-                if let Some(at) = o.due.instant() {
+            if let Some((o, at)) = serving.and_then(|o| o.due.instant().map(|at| (o, at))) {
+                {
                     let left = (at - ctx.now).num_minutes();
                     s.push_str(&format!(
                         "For {}: due {} ({}).\n",

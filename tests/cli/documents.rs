@@ -1,0 +1,536 @@
+//! Documents through the binary: every template rendered on an example, the ICO form's sections,
+//! escaping, missing facts, versions and diffs, approval before filing, the override folder.
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::support::*;
+
+const ID: &str = "BR-2024-0001";
+
+/// The example incident, decided and answered: every fact the ICO report needs is recorded.
+fn answered() -> TestEnv {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&["decide", ID, "--accept"]).success();
+    env.answer(ID);
+    env
+}
+
+fn render_text(env: &TestEnv, now: &str, doc: &str) -> String {
+    stdout_of(&env.run_at(now, &["render", ID, doc]).success())
+}
+
+fn render_html(env: &TestEnv, now: &str, doc: &str) -> String {
+    stdout_of(&env.run_at(now, &["render", ID, doc, "--html"]).success())
+}
+
+/// An organisation every shipped regime with a template applies to, and an incident in 2025 when
+/// NIS2 and DORA are in force, with the clock-starting decisions recorded.
+fn every_regime() -> TestEnv {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["flags"]["nis"] = json!("operator_of_essential_services");
+    org["flags"]["nis2"] = json!("essential");
+    org["flags"]["financial_entity"] = json!(true);
+    org["flags"]["sec_registrant"] = json!(true);
+    let org = env.file("org.json", &org);
+    let mut incident = example_json("incident-ransomware.json");
+    incident["occurred"]["from"] = json!("2025-09-04T23:00:00Z");
+    incident["detected_at"] = json!("2025-09-05T19:40:00Z");
+    incident["aware_at"] = json!("2025-09-05T21:10:00Z");
+    let incident = env.file("incident.json", &incident);
+    let at = "2025-09-06T08:00:00Z";
+    env.run_at(at, &["init", "--org", &org]).success();
+    env.run_at(at, &["incident", "open", "--file", &incident])
+        .success();
+    env.run_at(
+        at,
+        &[
+            "assess",
+            "BR-2025-0001",
+            "--file",
+            &example("assessment-ransomware.json"),
+        ],
+    )
+    .success();
+    env.run_at(at, &["decide", "BR-2025-0001", "--accept"])
+        .success();
+    env.run_at(
+        at,
+        &[
+            "incident",
+            "update",
+            "BR-2025-0001",
+            "--file",
+            &example("incident-update-report-answers.json"),
+        ],
+    )
+    .success();
+    let more = env.file(
+        "more.json",
+        &json!({ "details": {
+            "cross_border_impact": "None known: all affected practices and customers are in the UK",
+            "indicators_of_compromise": "Sign-ins to the remote-access gateway from 203.0.113.45; ransom note file README-RESTORE.txt",
+            "material_impact": "The Company cannot yet estimate the impact on its results; it has cyber insurance."
+        }}),
+    );
+    env.run_at(at, &["incident", "update", "BR-2025-0001", "--file", &more])
+        .success();
+    for (anchor, when) in [
+        ("classified_major", "2025-09-06T07:00:00Z"),
+        ("materiality_determined", "2025-09-06T07:30:00Z"),
+        ("inside_information", "2025-09-06T07:30:00Z"),
+    ] {
+        env.run_at(
+            at,
+            &[
+                "incident",
+                "trigger",
+                "BR-2025-0001",
+                anchor,
+                "--at",
+                when,
+                "--by",
+                "Margaret Ellis (Chair)",
+            ],
+        )
+        .success();
+    }
+    env
+}
+
+#[test]
+fn every_template_renders_on_the_example() {
+    let env = every_regime();
+    let at = "2025-09-06T09:00:00Z";
+    let templates = env.json(&["templates"]);
+    let names: Vec<String> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        if name == "ico-follow-up" {
+            continue; // needs the initial report filed first, below
+        }
+        let text = stdout_of(&env.run_at(at, &["render", "BR-2025-0001", name]).success());
+        assert!(!text.contains("[MISSING"), "{name}: {text}");
+        insta::assert_snapshot!(format!("template_{name}"), text);
+    }
+    // The follow-up quotes the ICO's reference from the filed initial report.
+    env.run_at(at, &["approve", "BR-2025-0001", "ico-report"])
+        .success();
+    env.run_at(
+        "2025-09-06T10:00:00Z",
+        &[
+            "obligation",
+            "complete",
+            "BR-2025-0001",
+            "uk-gdpr-art33/initial",
+            "--reference",
+            "IC-445566-A1B2",
+        ],
+    )
+    .success();
+    let text = stdout_of(
+        &env.run_at(
+            "2025-09-10T09:00:00Z",
+            &["render", "BR-2025-0001", "ico-follow-up"],
+        )
+        .success(),
+    );
+    assert!(text.contains("IC-445566-A1B2"), "{text}");
+    insta::assert_snapshot!("template_ico-follow-up", text);
+    let html = stdout_of(
+        &env.run_at(
+            "2025-09-10T09:00:00Z",
+            &["render", "BR-2025-0001", "ico-follow-up", "--html"],
+        )
+        .success(),
+    );
+    insta::assert_snapshot!("template_ico-follow-up_html", html);
+}
+
+#[test]
+fn the_ico_report_covers_every_section_of_the_form() {
+    let env = answered();
+    // Late, and with a member of staff involved, so the conditional sections appear too.
+    let extra = env.file(
+        "staff.json",
+        &json!({ "details": {
+            "staff_involved": "yes",
+            "staff_training": "Annual data protection training, last completed January 2024",
+            "delay_reasons": "The ICO's online form was unavailable to us while our network was isolated",
+            "ico_staff_contacted": "Duty officer on the ICO helpline"
+        }}),
+    );
+    env.run(&["incident", "update", ID, "--file", &extra])
+        .success();
+    let text = render_text(&env, "2024-04-03T09:00:00Z", "ico-report");
+    // The form's parts and questions (reference: regimes.md section 2).
+    for question in [
+        "About your report",
+        "ICO staff already spoken to",
+        "Initial or follow-up report",
+        "About the breach",
+        "What happened",
+        "caused by a cyber incident",
+        "How did you find out",
+        "When did you discover",
+        "When did the breach happen",
+        "Categories of personal data",
+        "Special category",
+        "Number of personal data records",
+        "Number of data subjects",
+        "Categories of data subjects",
+        "Children or vulnerable adults",
+        "Potential consequences",
+        "Likelihood of significant consequences",
+        "confidentiality, integrity and availability",
+        "Impact on the organisation",
+        "Estimated recovery time",
+        "specific member of staff",
+        "data protection training",
+        "Reasons for late reporting",
+        "Measures in place before the breach",
+        "Actions taken or proposed",
+        "prevent a recurrence",
+        "Have you told data subjects",
+        "Other organisations told",
+        "About you",
+        "ICO registration (fee) reference",
+        "Data protection officer",
+        "Person making this report",
+        "controller",
+    ] {
+        assert!(text.contains(question), "missing {question:?}:\n{text}");
+    }
+    // The facts appear, not only the questions.
+    assert!(text.contains("The ICO's online form was unavailable"));
+    assert!(text.contains("Duty officer on the ICO helpline"));
+    assert!(text.contains("approximately 80,000 to 120,000"));
+    assert!(text.contains("30 March 2024, 21:10 GMT"));
+    assert!(text.contains("2 April 2024, 22:10 BST"), "{text}");
+}
+
+#[test]
+fn facts_are_escaped_in_html_and_verbatim_in_text() {
+    let env = answered();
+    let hostile = "<script>alert(1)</script> {{org.name}} *not bold* [link](http://x.example) & co";
+    let update = env.file("u.json", &json!({ "details": { "cause": hostile } }));
+    env.run(&["incident", "update", ID, "--file", &update])
+        .success();
+    let text = render_text(&env, NOW, "ico-report");
+    assert!(text.contains(hostile), "{text}");
+    let html = render_html(&env, NOW, "ico-report");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("{{org.name}}"), "a fact is never a template");
+    assert!(
+        html.contains("*not bold*"),
+        "Markdown in a fact stays literal"
+    );
+    assert!(!html.contains("<a href"), "{html}");
+    assert!(html.contains("&amp; co"));
+    // Well-formed enough to print: one html element, the print stylesheet.
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("@page { size: A4"));
+    assert_eq!(html.matches("<html").count(), 1);
+}
+
+#[test]
+fn every_missing_fact_is_listed_including_those_in_conditions() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    let out = env.run(&["render", ID, "ico-report"]).code(8);
+    let err = stderr_of(&out);
+    for path in [
+        "details.cause",
+        "details.organisation_impact",
+        "details.recovery_time",
+        "details.staff_involved",
+        "details.measures_before",
+        "details.remedial_actions",
+        "details.prevention",
+        "details.subjects_told",
+        "details.others_told",
+        // Used only as an {{#if}} condition: strict mode alone would miss it.
+        "(decision)",
+    ] {
+        assert!(err.contains(path), "{path} not listed:\n{err}");
+    }
+    // Nothing was stored.
+    assert_eq!(env.json(&["documents", ID])["documents"], json!([]));
+    // The reasons for delay are needed only once the 72 hours have passed.
+    env.run(&["decide", ID, "--accept"]).success();
+    env.answer(ID);
+    env.run(&["check", ID, "ico-report"]).success();
+    let out = env
+        .run_at("2024-04-03T09:00:00Z", &["check", ID, "ico-report"])
+        .code(8);
+    let text = stdout_of(&out);
+    assert!(text.contains("details.delay_reasons"), "{text}");
+    assert!(text.contains("overdue by"), "{text}");
+}
+
+#[test]
+fn check_says_which_answers_may_follow_in_a_later_report() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&["decide", ID, "--accept"]).success();
+    let checked = env
+        .cmd()
+        .args(["--format", "json", "check", ID, "ico-report"])
+        .assert()
+        .code(8);
+    let v: Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
+    let missing = v["missing"].as_array().unwrap();
+    let row = |p: &str| missing.iter().find(|r| r["path"] == p).unwrap().clone();
+    // Art 33(3)(d) measures may follow (Art 33(4)); the nature of the breach may not.
+    assert_eq!(row("details.prevention")["may_follow"], true);
+    assert_eq!(row("details.cause")["may_follow"], false);
+    // Asked by the form but not a statutory minimum.
+    assert_eq!(row("details.staff_involved")["may_follow"], true);
+    assert_eq!(v["obligation"], "uk-gdpr-art33/initial");
+    // Only the cause is needed now: recording it makes the check pass, with the rest to follow.
+    let cause = env.file(
+        "c.json",
+        &json!({ "details": { "cause": "A stolen password" } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &cause])
+        .success();
+    let out = env.run(&["check", ID, "ico-report"]).success();
+    assert!(stdout_of(&out).contains("may follow"));
+    // A draft shows every gap with a marker, and cannot be approved.
+    let draft = stdout_of(&env.run(&["render", ID, "ico-report", "--draft"]).success());
+    assert!(
+        draft.contains("[MISSING: Steps to prevent a recurrence]"),
+        "{draft}"
+    );
+    let out = env.run(&["approve", ID, "ico-report"]).code(4);
+    assert!(stderr_of(&out).contains("draft"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn versions_are_stored_with_hashes_and_compared() {
+    let env = answered();
+    env.run(&["render", ID, "ico-report"]).success();
+    // Rendering the same facts again stores nothing new.
+    let out = env.run(&["render", ID, "ico-report"]).success();
+    assert!(stderr_of(&out).contains("unchanged"), "{}", stderr_of(&out));
+    let update = env.file(
+        "u.json",
+        &json!({ "details": { "prevention": "Multi-factor authentication everywhere by 15 April 2024." } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &update])
+        .success();
+    env.run(&["render", ID, "ico-report"]).success();
+    let docs = env.json(&["documents", ID]);
+    let versions = docs["documents"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["version"], 2);
+    // The stored text is what was hashed.
+    let shown = env.json(&["documents", "show", ID, "ico-report", "--version", "1"]);
+    let text = shown["text"].as_str().unwrap();
+    assert_eq!(
+        hex(&Sha256::digest(text.as_bytes())),
+        versions[0]["sha256"].as_str().unwrap()
+    );
+    assert_eq!(shown["facts"]["incident"]["id"], ID);
+    let diff = stdout_of(
+        &env.run(&["documents", "diff", ID, "ico-report", "1", "2"])
+            .success(),
+    );
+    assert!(diff.contains("+- **Steps to prevent a recurrence, and when they will be complete:** Multi-factor authentication everywhere by 15 April 2024."), "{diff}");
+    assert!(
+        diff.contains("-- **Steps to prevent a recurrence"),
+        "{diff}"
+    );
+    env.run(&["documents", "diff", ID, "ico-report", "1", "9"])
+        .code(4);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn only_an_approved_version_can_be_filed() {
+    let env = answered();
+    let file = [
+        "obligation",
+        "complete",
+        ID,
+        "uk-gdpr-art33/initial",
+        "--reference",
+        "IC-1",
+    ];
+    let out = env.run(&file).code(5);
+    assert!(
+        stderr_of(&out).contains("no approved document"),
+        "{}",
+        stderr_of(&out)
+    );
+    env.run(&["render", ID, "ico-report"]).success();
+    let state = |env: &TestEnv| {
+        env.json(&["obligation", "list", ID])["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == "uk-gdpr-art33/initial")
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state(&env), "drafted");
+    env.run(&file).code(5);
+    env.cmd()
+        .env("BREACHFLOW_ACTOR", "Priya Raman (DPO)")
+        .args([
+            "approve",
+            ID,
+            "ico-report",
+            "--note",
+            "Checked against the forensic call notes",
+        ])
+        .assert()
+        .success();
+    assert_eq!(state(&env), "approved");
+    env.run(&["approve", ID, "ico-report"]).code(4);
+    env.run(&file).success();
+    let docs = env.json(&["documents", ID]);
+    assert_eq!(docs["documents"][0]["approval"]["by"], "Priya Raman (DPO)");
+    assert_eq!(
+        docs["documents"][0]["approval"]["note"],
+        "Checked against the forensic call notes"
+    );
+    let list = env.json(&["obligation", "list", ID]);
+    let filed = list["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "uk-gdpr-art33/initial")
+        .unwrap()
+        .clone();
+    assert_eq!(filed["state"], "filed");
+    assert_eq!(
+        filed["completion"]["document"]["sha256"],
+        docs["documents"][0]["sha256"]
+    );
+}
+
+#[test]
+fn the_override_folder_wins_and_bad_templates_are_named() {
+    let env = answered();
+    let dir = env.tmp.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("ico-report.hbs"),
+        "{{!--\ntitle = \"Our ICO report\"\naudience = \"ICO\"\nserves = [\"uk-gdpr-art33/initial\"]\n--}}\nOUR WORDING for {{org.name}}: {{details.cause}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("_layout.hbs"),
+        "<html><body class=\"letterhead-of-our-own\">{{{body}}}</body></html>",
+    )
+    .unwrap();
+    let dir_s = dir.to_str().unwrap();
+    let text = stdout_of(
+        &env.run(&["--templates-dir", dir_s, "render", ID, "ico-report"])
+            .success(),
+    );
+    assert!(
+        text.starts_with("OUR WORDING for Larkfield Veterinary Group plc: An attacker"),
+        "{text}"
+    );
+    let html = stdout_of(
+        &env.run(&[
+            "--templates-dir",
+            dir_s,
+            "render",
+            ID,
+            "ico-report",
+            "--html",
+        ])
+        .success(),
+    );
+    assert!(html.contains("letterhead-of-our-own"), "{html}");
+    let docs = env.json(&["documents", ID]);
+    assert!(
+        docs["documents"][0]["template_origin"]
+            .as_str()
+            .unwrap()
+            .contains("templates/ico-report.hbs")
+    );
+    // A broken template is refused with its file named; nothing is stored.
+    std::fs::write(
+        dir.join("broken.hbs"),
+        "{{!--\ntitle = \"x\"\naudience = \"y\"\n--}}\n{{#if}}",
+    )
+    .unwrap();
+    let out = env
+        .run(&["--templates-dir", dir_s, "render", ID, "ico-report"])
+        .code(4);
+    assert!(
+        stderr_of(&out).contains("broken.hbs"),
+        "{}",
+        stderr_of(&out)
+    );
+    std::fs::remove_file(dir.join("broken.hbs")).unwrap();
+    std::fs::write(dir.join("nomanifest.hbs"), "Hello {{org.name}}").unwrap();
+    let out = env.run(&["--templates-dir", dir_s, "templates"]).code(4);
+    assert!(
+        stderr_of(&out).contains("nomanifest.hbs"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A template name cannot reach outside the folder.
+    let out = env.run(&["render", ID, "../../etc/passwd"]).code(4);
+    assert!(
+        stderr_of(&out).contains("not a template name"),
+        "{}",
+        stderr_of(&out)
+    );
+    env.run(&["render", ID, "no-such-template"]).code(6);
+}
+
+#[test]
+fn out_writes_a_private_file_and_refuses_parent_paths() {
+    let env = answered();
+    let out = env.tmp.path().join("ico.html");
+    env.run(&["render", ID, "ico-report", "--out", out.to_str().unwrap()])
+        .success();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let err = env
+        .run(&["render", ID, "ico-report", "--out", "../ico.md"])
+        .code(4);
+    assert!(stderr_of(&err).contains(".."), "{}", stderr_of(&err));
+}
