@@ -34,6 +34,27 @@ fn demo_runs_the_workflow_and_leaves_an_explorable_store() {
         "{text}"
     );
     assert!(text.contains("Priya Raman (DPO)"), "{text}");
+
+    // The ICO report was filed with its approved version, and the rendered files are there.
+    let ico = out["incident"]["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "uk-gdpr-art33/initial")
+        .unwrap()
+        .clone();
+    assert_eq!(ico["state"], "filed");
+    assert_eq!(ico["completion"]["document"]["document"], "ico-report");
+    assert!(ico["completion"].get("late_by_minutes").is_none());
+    let docs = out["documents"].as_array().unwrap();
+    assert!(docs.len() >= 8, "{docs:?}");
+    let html = docs
+        .iter()
+        .find(|p| p.as_str().unwrap().ends_with("ico-report-v1.html"))
+        .unwrap();
+    let html = std::fs::read_to_string(html.as_str().unwrap()).unwrap();
+    assert!(html.contains("Personal data breach report to the ICO"));
+    assert!(!html.contains("[MISSING"));
 }
 
 #[test]
