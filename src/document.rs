@@ -64,6 +64,10 @@ pub struct DocumentBody {
     pub text: String,
     pub html: String,
     pub facts: serde_json::Value,
+    /// The template source it was rendered from, so a personalised notice is rendered from
+    /// exactly what was approved even if the template file changes later.
+    #[serde(default)]
+    pub template_source: String,
 }
 
 /// A reference to the version filed or sent with an obligation.

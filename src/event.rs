@@ -81,6 +81,38 @@ pub enum EventKind {
         version: u32,
         approval: Approval,
     },
+    /// An outbox message changed state (queued, held, sending, sent, failed, uncertain).
+    MessageChanged {
+        message: String,
+        state: crate::outbox::MessageState,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        document: Option<crate::document::DocumentRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        /// The server's reply, or why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A run of bulk notices to data subjects started or ended, with its counts.
+    BulkNotices {
+        document: crate::document::DocumentRef,
+        /// SHA-256 of the recipients file.
+        recipients_sha256: String,
+        finished: bool,
+        sent: u64,
+        already_sent: u64,
+        failed: u64,
+        uncertain: u64,
+        bad_rows: u64,
+        batch_size: u32,
+    },
+    /// A reminder of an obligation's deadline went to its owner.
+    ReminderSent {
+        obligation: String,
+        level: String,
+        message: String,
+    },
     /// A manual lifecycle step.
     Transitioned {
         step: Step,
@@ -107,6 +139,9 @@ impl EventKind {
             EventKind::ObligationWaived { .. } => "obligation_waived",
             EventKind::DocumentRendered { .. } => "document_rendered",
             EventKind::DocumentApproved { .. } => "document_approved",
+            EventKind::MessageChanged { .. } => "message_changed",
+            EventKind::BulkNotices { .. } => "bulk_notices",
+            EventKind::ReminderSent { .. } => "reminder_sent",
             EventKind::Transitioned { .. } => "transitioned",
         }
     }

@@ -14,11 +14,13 @@
 //! - [`casefile`]: the facts a document is rendered from, and their names on the forms.
 //! - [`document`]: document versions, their hashes and approval.
 //! - [`template`]: the templates, the facts each needs, rendering to text and HTML.
+//! - [`outbox`]: messages and their states (at most once), and the disclosure order.
 //!
 //! The edges:
 //! - [`input`]: reading JSON files, validated against [`schema`]s generated from the types.
 //! - [`store`]: sled; one transaction and a flush per command.
 //! - [`clock`]: the only wall-clock read.
+//! - [`mail`]: building messages and handing them to SMTP or the outbox folder (lettre).
 //! - [`cli`]: the command line, output formats and exit codes.
 
 pub mod assessment;
@@ -32,8 +34,10 @@ pub mod event;
 pub mod incident;
 pub mod input;
 pub mod lifecycle;
+pub mod mail;
 pub mod obligation;
 pub mod organisation;
+pub mod outbox;
 pub mod record;
 pub mod regime;
 pub mod regimes;

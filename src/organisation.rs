@@ -35,6 +35,72 @@ pub struct Organisation {
     /// Stakeholders by role (dpo, legal, comms, board, insurer, ...). A role may have several people.
     #[serde(default)]
     pub contacts: Vec<Contact>,
+    /// The mail server notices go through. Without one, messages are written to the outbox
+    /// folder as `.eml` files. Credentials are never stored: they come from
+    /// `BREACHFLOW_SMTP_USER` and `BREACHFLOW_SMTP_PASSWORD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSettings>,
+    /// Which audiences must hear first (UK MAR Art 17: the market before anyone is told
+    /// selectively). Absent: for a listed company, the market announcement goes before staff,
+    /// customer and press messages; otherwise no order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure_order: Option<Vec<OrderRule>>,
+}
+
+/// How to reach the mail server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host name, e.g. "smtp.example.com".
+    #[schemars(length(min = 1))]
+    pub host: String,
+    /// Port; default 587 for starttls, 465 for tls, 25 for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `starttls` (upgrade required: nothing is sent if it fails), `tls` (implicit TLS), or
+    /// `none` (only for a server on this machine).
+    pub tls: TlsMode,
+    /// The sender, e.g. "Larkfield Veterinary Group <privacy@larkfield-vets.example>".
+    #[schemars(length(min = 3))]
+    pub from: String,
+    /// Where replies go, if not to the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// A PEM file of an extra certificate authority to trust (a company's own mail server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+}
+
+/// Transport security for SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    Starttls,
+    Tls,
+    None,
+}
+
+/// One ordering rule: messages to the `after` audiences are held until `before` has happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRule {
+    /// An audience whose message must have been sent first (`market`, `regulator`, ...), or
+    /// `obligation:<id>` for an obligation that must have been completed first, e.g.
+    /// `obligation:uk-gdpr-art33/initial`.
+    #[schemars(length(min = 1))]
+    pub before: String,
+    /// Audiences held until then: `staff`, `customers`, `press`, `board`, `regulator`,
+    /// `market`, `insurer`, `other`.
+    #[schemars(length(min = 1))]
+    pub after: Vec<String>,
+}
+
+/// Whether a host name is this machine, where an unencrypted connection stays on the machine.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn default_time_zone() -> String {
@@ -198,6 +264,55 @@ impl Organisation {
                 problems.push((format!("/contacts/{i}/name"), "a name is required".into()));
             }
         }
+        if let Some(smtp) = &self.smtp {
+            // Without TLS, credentials and personal data would cross the network in clear.
+            if smtp.tls == TlsMode::None && !is_loopback(&smtp.host) {
+                problems.push((
+                    "/smtp/tls".into(),
+                    format!(
+                        "tls \"none\" is refused for {:?}: only a server on this machine (localhost, 127.0.0.1, ::1) may be reached without TLS; use \"starttls\" or \"tls\"",
+                        smtp.host
+                    ),
+                ));
+            }
+            if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push((
+                    "/smtp/from".into(),
+                    format!(
+                        "{:?} is not a mail address; expected e.g. \"Name <privacy@example.com>\"",
+                        smtp.from
+                    ),
+                ));
+            }
+            if let Some(r) = &smtp.reply_to
+                && r.parse::<lettre::message::Mailbox>().is_err()
+            {
+                problems.push((
+                    "/smtp/reply_to".into(),
+                    format!("{r:?} is not a mail address"),
+                ));
+            }
+        }
+        for (i, rule) in self.disclosure_order.iter().flatten().enumerate() {
+            for (j, a) in rule.after.iter().enumerate() {
+                if !crate::outbox::AUDIENCES.contains(&a.as_str()) {
+                    problems.push((
+                        format!("/disclosure_order/{i}/after/{j}"),
+                        format!(
+                            "{a:?} is not an audience; expected one of {}",
+                            crate::outbox::AUDIENCES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            let b = rule.before.as_str();
+            if !b.starts_with("obligation:") && !crate::outbox::AUDIENCES.contains(&b) {
+                problems.push((
+                    format!("/disclosure_order/{i}/before"),
+                    format!("{b:?} is neither an audience nor obligation:<id>"),
+                ));
+            }
+        }
         problems
     }
 
@@ -210,6 +325,18 @@ impl Organisation {
     /// Whether any of its securities are admitted to a market (inside information rules apply).
     pub fn is_listed(&self) -> bool {
         !self.flags.markets.is_empty() || self.flags.sec_registrant
+    }
+
+    /// The disclosure order in force: the profile's own, else the default for a listed company.
+    pub fn order_rules(&self) -> Vec<OrderRule> {
+        match &self.disclosure_order {
+            Some(rules) => rules.clone(),
+            None if self.is_listed() => vec![OrderRule {
+                before: "market".into(),
+                after: vec!["staff".into(), "customers".into(), "press".into()],
+            }],
+            None => Vec::new(),
+        }
     }
 
     /// People in the address book with the given role.

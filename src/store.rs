@@ -12,7 +12,13 @@
 //!   incident key + obligation id for those whose clock has not started. Overdue and due-soon
 //!   queries are range scans whose cost follows the number of obligations returned;
 //! - `documents`: incident key + document name + 0 + version (big-endian) -> the version's text,
-//!   HTML and case file (JSON). The record holds their hashes.
+//!   HTML and case file (JSON). The record holds their hashes;
+//! - `messages`: incident key + message number (big-endian) -> the outbox record (JSON);
+//! - `recipients`: incident key + document name + 0 + SHA-256 of the address (16 bytes) -> one
+//!   bulk recipient's state (JSON), so a resumed run skips who already has the notice;
+//! - `reminders`: incident key + obligation id + 0 + warning level -> nothing, once sent;
+//! - `meta` also holds `inflight` + incident key + document name: the bulk batch being sent,
+//!   so the next run knows exactly which recipients a crash left uncertain.
 //!
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
@@ -29,6 +35,7 @@ use crate::document::DocumentBody;
 use crate::event::{Event, EventKind};
 use crate::incident::IncidentId;
 use crate::organisation::Organisation;
+use crate::outbox::OutMessage;
 use crate::record::{IncidentRecord, ReplayError};
 
 const FORMAT: &[u8] = b"breachflow-store-1";
@@ -93,6 +100,20 @@ pub struct Store {
     incident_events: sled::Tree,
     deadlines: sled::Tree,
     documents: sled::Tree,
+    messages: sled::Tree,
+    recipients: sled::Tree,
+    reminders: sled::Tree,
+}
+
+/// Writes that go in the same transaction as a command's events.
+#[derive(Default)]
+pub struct Writes<'a> {
+    /// Document bodies: incident, document name, version, body.
+    pub documents: &'a [(IncidentId, &'a str, u32, &'a DocumentBody)],
+    /// Outbox records to insert or replace.
+    pub messages: &'a [OutMessage],
+    /// Reminders to mark as sent: incident, obligation id, level.
+    pub reminders: &'a [(IncidentId, &'a str, &'a str)],
 }
 
 /// One entry of the deadline index.
@@ -191,6 +212,9 @@ impl Store {
             incident_events: tree("incident_events")?,
             deadlines: tree("deadlines")?,
             documents: tree("documents")?,
+            messages: tree("messages")?,
+            recipients: tree("recipients")?,
+            reminders: tree("reminders")?,
             dir: dir.to_path_buf(),
             db,
         };
@@ -375,11 +399,42 @@ impl Store {
         actor: &str,
         bodies: &[(IncidentId, &str, u32, &DocumentBody)],
     ) -> Result<Committed, StoreError> {
-        let mut encoded = Vec::with_capacity(bodies.len());
-        for (id, name, version, body) in bodies {
+        self.commit_with(
+            subject,
+            kinds,
+            at,
+            actor,
+            &Writes {
+                documents: bodies,
+                ..Writes::default()
+            },
+        )
+    }
+
+    /// `commit`, with other writes in the same transaction.
+    pub fn commit_with(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+        writes: &Writes<'_>,
+    ) -> Result<Committed, StoreError> {
+        let mut encoded = Vec::with_capacity(writes.documents.len());
+        for (id, name, version, body) in writes.documents {
             let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
             encoded.push((document_key(*id, name, *version), bytes));
         }
+        let mut messages = Vec::with_capacity(writes.messages.len());
+        for m in writes.messages {
+            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
+            messages.push((message_key(m.incident, m.number), bytes));
+        }
+        let reminders: Vec<Vec<u8>> = writes
+            .reminders
+            .iter()
+            .map(|(id, obligation, level)| reminder_key(*id, obligation, level))
+            .collect();
         let trees = (
             &self.meta,
             &self.incidents,
@@ -387,113 +442,123 @@ impl Store {
             &self.incident_events,
             &self.deadlines,
             &self.documents,
+            &self.messages,
+            &self.reminders,
         );
-        let result = trees.transaction(|(meta, incidents, events, index, deadlines, documents)| {
-            for (key, bytes) in &encoded {
-                documents.insert(key.as_slice(), bytes.as_slice())?;
-            }
-            let mut seq = match meta.get(KEY_NEXT_SEQ)? {
-                Some(v) => be_u64(&v),
-                None => 1,
-            };
-            let (id, mut record) = match &subject {
-                Subject::Organisation(org) => {
-                    let bytes = serde_json::to_vec(org).map_err(|e| {
+        let result = trees.transaction(
+            |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
+                for (key, bytes) in &encoded {
+                    documents.insert(key.as_slice(), bytes.as_slice())?;
+                }
+                for (key, bytes) in &messages {
+                    outbox.insert(key.as_slice(), bytes.as_slice())?;
+                }
+                for key in &reminders {
+                    sent_reminders.insert(key.as_slice(), &[])?;
+                }
+                let mut seq = match meta.get(KEY_NEXT_SEQ)? {
+                    Some(v) => be_u64(&v),
+                    None => 1,
+                };
+                let (id, mut record) = match &subject {
+                    Subject::Organisation(org) => {
+                        let bytes = serde_json::to_vec(org).map_err(|e| {
+                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        })?;
+                        meta.insert(KEY_ORGANISATION, bytes)?;
+                        (None, None)
+                    }
+                    Subject::NewIncident { year } => {
+                        let mut key = KEY_COUNTER.to_vec();
+                        key.extend_from_slice(&year.to_be_bytes());
+                        let number = match meta.get(&key)? {
+                            Some(v) => be_u32(&v) + 1,
+                            None => 1,
+                        };
+                        meta.insert(key, &number.to_be_bytes())?;
+                        (
+                            Some(IncidentId {
+                                year: *year,
+                                number,
+                            }),
+                            None,
+                        )
+                    }
+                    Subject::Incident(current) => {
+                        let stored: IncidentRecord = match incidents.get(current.id.key())? {
+                            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                            })?,
+                            None => {
+                                return Err(ConflictableTransactionError::Abort(Abort::Damaged(
+                                    format!("incident {} vanished", current.id),
+                                )));
+                            }
+                        };
+                        if stored.version != current.version {
+                            return Err(ConflictableTransactionError::Abort(Abort::Conflict {
+                                expected: current.version,
+                                found: stored.version,
+                            }));
+                        }
+                        (Some(current.id), Some(stored))
+                    }
+                };
+                let old_keys = record.as_ref().map(deadline_keys).unwrap_or_default();
+                let mut stored_events = Vec::with_capacity(kinds.len());
+                for kind in kinds {
+                    let version = match (&record, id) {
+                        (Some(r), _) => r.version + 1,
+                        (None, Some(_)) => 1,
+                        (None, None) => 0,
+                    };
+                    let event = Event {
+                        seq,
+                        incident: id,
+                        version,
+                        at,
+                        actor: actor.to_string(),
+                        what: kind.clone(),
+                    };
+                    if id.is_some() {
+                        record = Some(IncidentRecord::apply(record.take(), &event).map_err(
+                            |e: ReplayError| {
+                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                            },
+                        )?);
+                    }
+                    let bytes = serde_json::to_vec(&event).map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
-                    meta.insert(KEY_ORGANISATION, bytes)?;
-                    (None, None)
-                }
-                Subject::NewIncident { year } => {
-                    let mut key = KEY_COUNTER.to_vec();
-                    key.extend_from_slice(&year.to_be_bytes());
-                    let number = match meta.get(&key)? {
-                        Some(v) => be_u32(&v) + 1,
-                        None => 1,
-                    };
-                    meta.insert(key, &number.to_be_bytes())?;
-                    (
-                        Some(IncidentId {
-                            year: *year,
-                            number,
-                        }),
-                        None,
-                    )
-                }
-                Subject::Incident(current) => {
-                    let stored: IncidentRecord = match incidents.get(current.id.key())? {
-                        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                        })?,
-                        None => {
-                            return Err(ConflictableTransactionError::Abort(Abort::Damaged(
-                                format!("incident {} vanished", current.id),
-                            )));
-                        }
-                    };
-                    if stored.version != current.version {
-                        return Err(ConflictableTransactionError::Abort(Abort::Conflict {
-                            expected: current.version,
-                            found: stored.version,
-                        }));
+                    events.insert(&seq.to_be_bytes(), bytes)?;
+                    if let Some(id) = id {
+                        let mut key = id.key().to_vec();
+                        key.extend_from_slice(&seq.to_be_bytes());
+                        index.insert(key, &[])?;
                     }
-                    (Some(current.id), Some(stored))
+                    stored_events.push(event);
+                    seq += 1;
                 }
-            };
-            let old_keys = record.as_ref().map(deadline_keys).unwrap_or_default();
-            let mut stored_events = Vec::with_capacity(kinds.len());
-            for kind in kinds {
-                let version = match (&record, id) {
-                    (Some(r), _) => r.version + 1,
-                    (None, Some(_)) => 1,
-                    (None, None) => 0,
-                };
-                let event = Event {
-                    seq,
-                    incident: id,
-                    version,
-                    at,
-                    actor: actor.to_string(),
-                    what: kind.clone(),
-                };
-                if id.is_some() {
-                    record = Some(IncidentRecord::apply(record.take(), &event).map_err(
-                        |e: ReplayError| {
-                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                        },
-                    )?);
+                meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
+                if let (Some(id), Some(rec)) = (id, &record) {
+                    let bytes = serde_json::to_vec(rec).map_err(|e| {
+                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                    })?;
+                    incidents.insert(&id.key(), bytes)?;
+                    let new_keys = deadline_keys(rec);
+                    for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+                        deadlines.remove(key.as_slice())?;
+                    }
+                    for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                        deadlines.insert(key.as_slice(), &[])?;
+                    }
                 }
-                let bytes = serde_json::to_vec(&event).map_err(|e| {
-                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                })?;
-                events.insert(&seq.to_be_bytes(), bytes)?;
-                if let Some(id) = id {
-                    let mut key = id.key().to_vec();
-                    key.extend_from_slice(&seq.to_be_bytes());
-                    index.insert(key, &[])?;
-                }
-                stored_events.push(event);
-                seq += 1;
-            }
-            meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
-            if let (Some(id), Some(rec)) = (id, &record) {
-                let bytes = serde_json::to_vec(rec).map_err(|e| {
-                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                })?;
-                incidents.insert(&id.key(), bytes)?;
-                let new_keys = deadline_keys(rec);
-                for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
-                    deadlines.remove(key.as_slice())?;
-                }
-                for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
-                    deadlines.insert(key.as_slice(), &[])?;
-                }
-            }
-            Ok(Committed {
-                record,
-                events: stored_events,
-            })
-        });
+                Ok(Committed {
+                    record,
+                    events: stored_events,
+                })
+            },
+        );
         let committed = match result {
             Ok(c) => c,
             Err(TransactionError::Abort(Abort::Conflict { expected, found })) => {
@@ -601,4 +666,151 @@ fn document_key(id: IncidentId, name: &str, version: u32) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(&version.to_be_bytes());
     key
+}
+
+fn message_key(id: IncidentId, number: u32) -> Vec<u8> {
+    let mut key = id.key().to_vec();
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+fn reminder_key(id: IncidentId, obligation: &str, level: &str) -> Vec<u8> {
+    let mut key = id.key().to_vec();
+    key.extend_from_slice(obligation.as_bytes());
+    key.push(0);
+    key.extend_from_slice(level.as_bytes());
+    key
+}
+
+/// The key of one bulk recipient: the address is hashed so the key has a fixed length and the
+/// address itself is not repeated in the key.
+pub fn recipient_key(id: IncidentId, document: &str, address: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let mut key = id.key().to_vec();
+    key.extend_from_slice(document.as_bytes());
+    key.push(0);
+    let digest = sha2::Sha256::digest(address.trim().to_lowercase().as_bytes());
+    key.extend_from_slice(&digest[..16]);
+    key
+}
+
+fn inflight_key(id: IncidentId, document: &str) -> Vec<u8> {
+    let mut key = b"inflight".to_vec();
+    key.extend_from_slice(&id.key());
+    key.extend_from_slice(document.as_bytes());
+    key
+}
+
+impl Store {
+    /// One incident's outbox, oldest first (a prefix scan).
+    pub fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.messages.scan_prefix(id.key()) {
+            let (_, v) = item.map_err(|e| self.io(e))?;
+            out.push(self.decode("an outbox record", &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Every message in the store.
+    pub fn all_messages(&self) -> Result<Vec<OutMessage>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.messages.iter() {
+            let (_, v) = item.map_err(|e| self.io(e))?;
+            out.push(self.decode("an outbox record", &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The number the next message of `id` gets.
+    pub fn next_message_number(&self, id: IncidentId) -> Result<u32, StoreError> {
+        match self.messages.scan_prefix(id.key()).next_back() {
+            Some(item) => {
+                let (k, _) = item.map_err(|e| self.io(e))?;
+                let n = k.get(6..10).ok_or_else(|| self.damaged("bad outbox key"))?;
+                Ok(u32::from_be_bytes([n[0], n[1], n[2], n[3]]) + 1)
+            }
+            None => Ok(1),
+        }
+    }
+
+    /// Whether the reminder for (incident, obligation, level) has been sent.
+    pub fn reminded(
+        &self,
+        id: IncidentId,
+        obligation: &str,
+        level: &str,
+    ) -> Result<bool, StoreError> {
+        self.reminders
+            .contains_key(reminder_key(id, obligation, level))
+            .map_err(|e| self.io(e))
+    }
+
+    /// A bulk recipient's stored state.
+    pub fn recipient(&self, key: &[u8]) -> Result<Option<serde_json::Value>, StoreError> {
+        match self.recipients.get(key).map_err(|e| self.io(e))? {
+            Some(v) => Ok(Some(self.decode("a recipient record", &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records bulk recipients' states and the batch in flight (or none) in one transaction,
+    /// then flushes: what is marked `sending` is on disk before the first byte goes out.
+    pub fn put_recipients(
+        &self,
+        id: IncidentId,
+        document: &str,
+        states: &[(Vec<u8>, serde_json::Value)],
+        inflight: Option<&[Vec<u8>]>,
+    ) -> Result<(), StoreError> {
+        let mut encoded = Vec::with_capacity(states.len());
+        for (k, v) in states {
+            encoded.push((
+                k.clone(),
+                serde_json::to_vec(v).map_err(|e| self.damaged(e.to_string()))?,
+            ));
+        }
+        let marker = match inflight {
+            Some(keys) => Some(
+                serde_json::to_vec(&keys.iter().map(hex::encode).collect::<Vec<_>>())
+                    .map_err(|e| self.damaged(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let key = inflight_key(id, document);
+        let result: Result<(), TransactionError<()>> =
+            (&self.meta, &self.recipients).transaction(|(meta, recipients)| {
+                for (k, v) in &encoded {
+                    recipients.insert(k.as_slice(), v.as_slice())?;
+                }
+                match &marker {
+                    Some(m) => {
+                        meta.insert(key.as_slice(), m.as_slice())?;
+                    }
+                    None => {
+                        meta.remove(key.as_slice())?;
+                    }
+                }
+                Ok(())
+            });
+        result.map_err(|e| self.io(format!("{e:?}")))?;
+        self.flush()
+    }
+
+    /// The recipients a crashed run left mid-batch, if any.
+    pub fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        match self
+            .meta
+            .get(inflight_key(id, document))
+            .map_err(|e| self.io(e))?
+        {
+            Some(v) => {
+                let keys: Vec<String> = self.decode("the batch in flight", &v)?;
+                keys.iter()
+                    .map(|k| hex::decode(k).map_err(|e| self.damaged(e.to_string())))
+                    .collect()
+            }
+            None => Ok(Vec::new()),
+        }
+    }
 }

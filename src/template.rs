@@ -54,7 +54,7 @@ pub enum TemplateError {
 }
 
 /// A template's manifest: the TOML in its first comment.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// What the document is, e.g. "ICO personal data breach report (initial)".
@@ -64,6 +64,17 @@ pub struct Manifest {
     /// Obligations (`regime/phase`) the document discharges.
     #[serde(default)]
     pub serves: Vec<String>,
+    /// The audience for the disclosure order: market, regulator, board, staff, customers,
+    /// press, insurer or other.
+    #[serde(default = "other")]
+    pub group: String,
+    /// The email subject, itself a template over the same facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+fn other() -> String {
+    "other".into()
 }
 
 /// One template, with where it came from and its hash.
@@ -218,6 +229,8 @@ fn parse(path: &str, text: &str) -> Result<Template, TemplateError> {
             title: "HTML layout".into(),
             audience: "every HTML document".into(),
             serves: Vec::new(),
+            group: other(),
+            subject: None,
         }
     } else {
         toml::from_str(&manifest_text).map_err(|e| TemplateError::Manifest {
@@ -225,6 +238,16 @@ fn parse(path: &str, text: &str) -> Result<Template, TemplateError> {
             message: e.message().to_string(),
         })?
     };
+    if !crate::outbox::AUDIENCES.contains(&manifest.group.as_str()) {
+        return Err(TemplateError::Manifest {
+            file: path.to_string(),
+            message: format!(
+                "group {:?} is not an audience; expected one of {}",
+                manifest.group,
+                crate::outbox::AUDIENCES.join(", ")
+            ),
+        });
+    }
     Ok(Template {
         name,
         source: text.to_string(),
@@ -624,6 +647,24 @@ pub fn render(
                 })
         }
     }
+}
+
+/// Renders a one-line template (an email subject) over `facts`, with no escaping.
+pub fn render_line(source: &str, facts: &Value, zone: Tz) -> Result<String, TemplateError> {
+    let mut hb = registry(zone);
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.set_strict_mode(false);
+    hb.render_template(source, facts)
+        .map(|s| s.replace(['\r', '\n'], " "))
+        .map_err(|e| TemplateError::Render {
+            template: "subject".into(),
+            message: e.to_string(),
+        })
+}
+
+/// Compiles a stored template source (an approved version's), for personalised rendering.
+pub fn from_source(name: &str, source: &str) -> Result<Template, TemplateError> {
+    parse(&format!("{name}.hbs"), source)
 }
 
 /// Escapes a fact for Markdown that becomes HTML: HTML's specials as entities, every other ASCII

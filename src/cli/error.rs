@@ -34,6 +34,8 @@ pub enum CliError {
     Refused(#[from] TransitionRefused),
     #[error(transparent)]
     Template(#[from] crate::template::TemplateError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     /// A document lacks facts it needs; every one is listed.
     #[error("{0}")]
     Incomplete(String),
@@ -79,6 +81,10 @@ impl CliError {
                 _ => EXIT_INVALID_INPUT,
             },
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
+            CliError::Mail(e) => match e {
+                crate::mail::MailError::Folder { .. } => EXIT_FAILURE,
+                _ => EXIT_INVALID_INPUT,
+            },
         }
     }
 

@@ -82,6 +82,32 @@ pub enum DocumentsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Send queued messages, and held ones whose earlier disclosure has happened.
+    Deliver {
+        #[arg(long)]
+        incident: Option<IncidentId>,
+    },
+    /// Lift a disclosure-order hold on one message, on the record, and send it.
+    Release {
+        /// Message key, e.g. BR-2024-0001/3.
+        key: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Settle an uncertain (or failed) message: it was delivered, or send it again.
+    Resolve {
+        key: String,
+        #[arg(long, conflicts_with = "resend", required_unless_present = "resend")]
+        sent: bool,
+        #[arg(long)]
+        resend: bool,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store the organisation profile (refuses to replace one unless --force).
     Init {
@@ -195,6 +221,57 @@ pub enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Send an approved document by mail to address-book roles or addresses (at most once).
+    Send {
+        id: IncidentId,
+        /// The document (template name), e.g. staff-briefing.
+        document: String,
+        /// A role from the address book (board, staff, insurer, ...) or a mail address; repeat
+        /// for several.
+        #[arg(long, required = true, value_name = "ROLE|ADDRESS")]
+        to: Vec<String>,
+        /// The approved version to send (default: the latest approved).
+        #[arg(long)]
+        version: Option<u32>,
+        /// The audience for the disclosure order (default: the template's).
+        #[arg(long)]
+        audience: Option<String>,
+    },
+    /// The outbox: every message and its state; deliver, release a hold, resolve the uncertain.
+    #[command(args_conflicts_with_subcommands = true)]
+    Outbox {
+        #[arg(long)]
+        incident: Option<IncidentId>,
+        #[command(subcommand)]
+        command: Option<OutboxCommand>,
+    },
+    /// Send the approved Art 34 notice to every row of a CSV file (column `email`, and any the
+    /// notice uses, e.g. `name`), resumable, at most once per address.
+    NotifySubjects {
+        id: IncidentId,
+        /// CSV with a header row; streamed, so any length.
+        #[arg(long, value_name = "FILE.csv")]
+        recipients: PathBuf,
+        /// The document to send.
+        #[arg(long, default_value = "subject-notice")]
+        document: String,
+        /// Check every row and render each notice; send nothing, store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// At most this many messages per second.
+        #[arg(long, value_name = "PER_SECOND")]
+        rate: Option<f64>,
+        /// Recipients marked sending per durable write; a crash leaves at most one batch
+        /// uncertain.
+        #[arg(long, default_value_t = 50)]
+        batch: u32,
+        /// Send although the disclosure order holds these notices back, with the reason.
+        #[arg(long, value_name = "REASON")]
+        lift_hold: Option<String>,
+    },
+    /// Remind each open obligation's owner as its deadline passes each warning level (once per
+    /// level).
+    Remind,
     /// List the document templates and the obligations each discharges.
     Templates,
     /// The regimes in force: built-in and from --regimes-dir, with their unverified facts (†).
@@ -572,6 +649,42 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             note,
         } => document::approve(&ctx, id, &doc, version, note.as_deref()),
         Command::Templates => document::templates(&ctx),
+        Command::Send {
+            id,
+            document: doc,
+            to,
+            version,
+            audience,
+        } => send::send(&ctx, id, &doc, version, &to, audience.as_deref()),
+        Command::Outbox { incident, command } => match command {
+            None => send::list(&ctx, incident),
+            Some(OutboxCommand::Deliver { incident: i }) => send::deliver_all(&ctx, i.or(incident)),
+            Some(OutboxCommand::Release { key, reason }) => {
+                send::release(&ctx, &key, reason.as_deref())
+            }
+            Some(OutboxCommand::Resolve {
+                key, sent, note, ..
+            }) => send::resolve(&ctx, &key, sent, note.as_deref()),
+        },
+        Command::NotifySubjects {
+            id,
+            recipients,
+            document: doc,
+            dry_run,
+            rate,
+            batch,
+            lift_hold,
+        } => send::notify_subjects(
+            &ctx,
+            id,
+            &recipients,
+            &doc,
+            dry_run,
+            rate,
+            batch,
+            lift_hold.as_deref(),
+        ),
+        Command::Remind => send::remind(&ctx),
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
         Command::Demo => demo::run(&ctx),
         Command::Completions { shell } => {

@@ -13,6 +13,8 @@ mod incident;
 mod init;
 mod lifecycle;
 mod schema;
+mod send;
+mod smtp;
 mod store;
 
 #[test]

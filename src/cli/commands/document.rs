@@ -190,6 +190,7 @@ pub fn render_body(
         text: template::render(templates, t, facts, zone, Kind::Text)?,
         html: template::render(templates, t, facts, zone, Kind::Html)?,
         facts: facts.clone(),
+        template_source: t.source.clone(),
     })
 }
 

@@ -306,6 +306,38 @@ fn event_line(what: &EventKind) -> String {
             None => format!("{step}: {from} -> {to}"),
         },
         EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
+        EventKind::MessageChanged {
+            message,
+            state,
+            to,
+            note,
+            ..
+        } => match note {
+            Some(n) => format!("message {message} to {to}: {state} ({n})"),
+            None => format!("message {message} to {to}: {state}"),
+        },
+        EventKind::BulkNotices {
+            document,
+            finished,
+            sent,
+            already_sent,
+            failed,
+            uncertain,
+            bad_rows,
+            ..
+        } => format!(
+            "bulk {} of {} v{}: {sent} sent, {already_sent} already sent, {failed} failed, {uncertain} uncertain, {bad_rows} bad rows",
+            if *finished {
+                "notices finished"
+            } else {
+                "notices started"
+            },
+            document.document,
+            document.version
+        ),
+        EventKind::ReminderSent {
+            obligation, level, ..
+        } => format!("reminder for {obligation} ({level})"),
         EventKind::DocumentRendered { document: d } => format!(
             "{} version {} rendered{} (sha256 {})",
             d.document,

@@ -10,6 +10,7 @@ pub mod incident;
 pub mod init;
 pub mod obligation;
 pub mod schema;
+pub mod send;
 
 use crate::cli::{CliError, Ctx};
 use crate::event::EventKind;

@@ -1,0 +1,238 @@
+//! Mail: building a message from an approved document, and handing it to the SMTP server or,
+//! with no server configured, to the outbox folder as an `.eml` file.
+//!
+//! The only module that knows lettre. It reports each attempt as an `outbox::Outcome`, telling
+//! apart what proves the server did not take the message (a 4xx reply, a refused connection)
+//! from what leaves it unknown (a connection lost mid-transaction).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{FileTransport, Message, SmtpTransport, Transport};
+
+use crate::organisation::{Organisation, SmtpSettings, TlsMode};
+use crate::outbox::Outcome;
+
+/// Environment variables holding the SMTP credentials; they reach nothing but the server.
+pub const USER_VAR: &str = "BREACHFLOW_SMTP_USER";
+pub const PASSWORD_VAR: &str = "BREACHFLOW_SMTP_PASSWORD";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("SMTP settings: {0}")]
+    Settings(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("{dir}: {message}")]
+    Folder { dir: PathBuf, message: String },
+}
+
+/// Where messages go.
+pub enum Carrier {
+    Smtp(Box<SmtpTransport>),
+    /// No server configured: `.eml` files in a folder.
+    Folder(PathBuf),
+}
+
+impl Carrier {
+    /// The carrier the organisation's profile asks for; `outbox_dir` when it names no server.
+    pub fn for_organisation(org: &Organisation, outbox_dir: &Path) -> Result<Carrier, MailError> {
+        match &org.smtp {
+            Some(s) => Ok(Carrier::Smtp(Box::new(smtp(s)?))),
+            None => {
+                std::fs::create_dir_all(outbox_dir).map_err(|e| MailError::Folder {
+                    dir: outbox_dir.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+                Ok(Carrier::Folder(outbox_dir.to_path_buf()))
+            }
+        }
+    }
+
+    pub fn describe(&self, org: &Organisation) -> String {
+        match (self, &org.smtp) {
+            (Carrier::Smtp(_), Some(s)) => format!(
+                "SMTP {}:{} ({})",
+                s.host,
+                port(s),
+                match s.tls {
+                    TlsMode::Starttls => "STARTTLS required",
+                    TlsMode::Tls => "TLS",
+                    TlsMode::None => "no TLS, this machine only",
+                }
+            ),
+            (Carrier::Folder(dir), _) => format!("the outbox folder {}", dir.display()),
+            _ => "SMTP".into(),
+        }
+    }
+
+    /// One delivery attempt.
+    pub fn deliver(&self, message: &Message) -> Outcome {
+        match self {
+            Carrier::Folder(dir) => match FileTransport::new(dir).send(message) {
+                Ok(id) => Outcome::Accepted(format!("written to {}/{id}.eml", dir.display())),
+                // Nothing was written, or a partial file no one has read: safe to try again.
+                Err(e) => Outcome::Transient(e.to_string()),
+            },
+            Carrier::Smtp(t) => match t.send(message) {
+                Ok(reply) => Outcome::Accepted(
+                    format!(
+                        "{} {}",
+                        reply.code(),
+                        reply.message().collect::<Vec<_>>().join(" ")
+                    )
+                    .trim()
+                    .to_string(),
+                ),
+                Err(e) => classify(&e),
+            },
+        }
+    }
+}
+
+fn port(s: &SmtpSettings) -> u16 {
+    s.port.unwrap_or(match s.tls {
+        TlsMode::Starttls => 587,
+        TlsMode::Tls => 465,
+        TlsMode::None => 25,
+    })
+}
+
+fn smtp(s: &SmtpSettings) -> Result<SmtpTransport, MailError> {
+    let settings = |e: lettre::transport::smtp::Error| MailError::Settings(e.to_string());
+    let params = || -> Result<TlsParameters, MailError> {
+        let mut b = TlsParameters::builder(s.host.clone());
+        if let Some(ca) = &s.ca_file {
+            let pem =
+                std::fs::read(ca).map_err(|e| MailError::Settings(format!("ca_file {ca}: {e}")))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| MailError::Settings(format!("ca_file {ca}: {e}")))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build().map_err(settings)
+    };
+    // Upgrade failures are errors, never a fall-back to clear text.
+    let tls = match s.tls {
+        TlsMode::Starttls => Tls::Required(params()?),
+        TlsMode::Tls => Tls::Wrapper(params()?),
+        TlsMode::None => {
+            if !crate::organisation::is_loopback(&s.host) {
+                return Err(MailError::Settings(format!(
+                    "tls \"none\" is refused for {}: only a server on this machine may be reached without TLS",
+                    s.host
+                )));
+            }
+            Tls::None
+        }
+    };
+    let mut b = SmtpTransport::builder_dangerous(s.host.clone())
+        .port(port(s))
+        .tls(tls)
+        .timeout(Some(Duration::from_secs(30)));
+    if let (Ok(user), Ok(password)) = (std::env::var(USER_VAR), std::env::var(PASSWORD_VAR)) {
+        b = b.credentials(Credentials::new(user, password));
+    }
+    Ok(b.build())
+}
+
+/// Whether the server may have taken the message.
+fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
+    let words = e.to_string();
+    if e.is_permanent() {
+        return Outcome::Refused(words);
+    }
+    if e.is_transient() {
+        return Outcome::Transient(words);
+    }
+    if e.is_tls() {
+        // The upgrade failed before any mail was sent; retrying will not help.
+        return Outcome::Refused(words);
+    }
+    // A connection that was never made carried nothing.
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::AddrNotAvailable
+                    | std::io::ErrorKind::NotFound
+            )
+        {
+            return Outcome::Transient(words);
+        }
+        source = s.source();
+    }
+    if words.starts_with("Connection error") {
+        return Outcome::Transient(words);
+    }
+    Outcome::Unknown(words)
+}
+
+/// What a message is made of.
+pub struct Parts<'a> {
+    pub from: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub to: &'a str,
+    pub to_name: Option<&'a str>,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    pub date: SystemTime,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    /// File name and bytes of the attached document (HTML).
+    pub attachment: Option<(&'a str, &'a [u8])>,
+}
+
+/// Builds the message: text and HTML alternatives, the document attached.
+pub fn build(p: &Parts<'_>) -> Result<Message, MailError> {
+    let bad = |what: &str, e: String| MailError::Build(format!("{what}: {e}"));
+    let from: Mailbox = p
+        .from
+        .parse()
+        .map_err(|e: lettre::address::AddressError| bad("from", e.to_string()))?;
+    let to_address =
+        p.to.parse()
+            .map_err(|e: lettre::address::AddressError| bad("to", e.to_string()))?;
+    let to = Mailbox::new(p.to_name.map(str::to_string), to_address);
+    let mut b = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(p.subject)
+        .message_id(Some(p.message_id.to_string()))
+        .date(p.date);
+    if let Some(r) = p.reply_to {
+        b = b.reply_to(
+            r.parse()
+                .map_err(|e: lettre::address::AddressError| bad("reply_to", e.to_string()))?,
+        );
+    }
+    let body = match p.html {
+        Some(html) => MultiPart::alternative_plain_html(p.text.to_string(), html.to_string()),
+        None => MultiPart::alternative().singlepart(SinglePart::plain(p.text.to_string())),
+    };
+    let message = match p.attachment {
+        Some((name, bytes)) => {
+            let kind = ContentType::parse("text/html; charset=utf-8")
+                .map_err(|e| bad("attachment", e.to_string()))?;
+            b.multipart(
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Attachment::new(name.to_string()).body(bytes.to_vec(), kind)),
+            )
+        }
+        None => b.multipart(body),
+    };
+    message.map_err(|e| bad("message", e.to_string()))
+}
+
+/// The domain of the sender's address, for Message-IDs.
+pub fn domain_of(from: &str) -> String {
+    from.parse::<Mailbox>()
+        .map(|m| m.email.domain().to_string())
+        .unwrap_or_else(|_| "breachflow.invalid".into())
+}

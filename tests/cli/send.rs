@@ -1,0 +1,508 @@
+//! Sending through the binary to a real SMTP server on loopback: approved documents only, at
+//! most once, retries and refusals, the disclosure order, crashes mid-send, bulk notices that
+//! resume, and reminders once per warning level.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::smtp::Mailbox;
+use crate::support::*;
+
+const ID: &str = "BR-2024-0001";
+
+/// The example organisation sending through the test's SMTP server on `port`.
+fn env_with_smtp(port: u16, listed: bool) -> TestEnv {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["smtp"] = json!({
+        "host": "127.0.0.1",
+        "port": port,
+        "tls": "none",
+        "from": "Larkfield Privacy <privacy@larkfield-vets.example>",
+        "reply_to": "dpo@larkfield-vets.example"
+    });
+    if !listed {
+        org["flags"]["markets"] = json!([]);
+    }
+    let org = env.file("org.json", &org);
+    env.run(&["init", "--org", &org]).success();
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&["decide", ID, "--accept"]).success();
+    env.answer(ID);
+    env
+}
+
+fn outbox(env: &TestEnv) -> Vec<Value> {
+    env.json(&["outbox", "--incident", ID])["messages"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn fast(env: &TestEnv) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.env("BREACHFLOW_SMTP_BACKOFF_MS", "10");
+    c
+}
+
+#[test]
+fn an_approved_document_is_sent_once_with_both_parts_and_the_attachment() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    // Not approved yet: nothing goes out.
+    env.run(&["render", ID, "board-briefing"]).success();
+    let out = env
+        .run(&["send", ID, "board-briefing", "--to", "board"])
+        .code(5);
+    assert!(
+        stderr_of(&out).contains("no approved version"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(mailbox.messages().is_empty());
+    env.run(&["approve", ID, "board-briefing"]).success();
+    env.run(&["send", ID, "board-briefing", "--to", "board"])
+        .success();
+    let messages = mailbox.messages();
+    assert_eq!(messages.len(), 1);
+    let (to, raw) = &messages[0];
+    assert_eq!(to, &vec!["chair@larkfield-vets.example".to_string()]);
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+    assert!(raw.contains("text/plain"));
+    assert!(raw.contains("text/html"));
+    assert!(raw.contains("Content-Disposition: attachment"), "{raw}");
+    assert!(raw.contains("BR-2024-0001-board-briefing-v1.html"), "{raw}");
+    assert!(raw.contains("Subject: Board briefing: Ransomware on practice management servers"));
+    assert!(raw.contains("Reply-To: dpo@larkfield-vets.example"));
+    // The Message-ID we chose is the one recorded, with the server's reply.
+    let m = &outbox(&env)[0];
+    assert_eq!(m["state"], "sent");
+    let id = m["message_id"].as_str().unwrap();
+    assert!(raw.contains(&format!("Message-ID: {id}")), "{raw}");
+    assert!(m["reply"].as_str().unwrap().starts_with("250"), "{m}");
+    assert_eq!(m["document"]["version"], 1);
+    // Sending the same version to the same people again sends nothing.
+    let again = env
+        .run(&[
+            "send",
+            ID,
+            "board-briefing",
+            "--to",
+            "board",
+            "--to",
+            "chair@larkfield-vets.example",
+        ])
+        .success();
+    assert!(
+        stdout_of(&again).contains("skipped"),
+        "{}",
+        stdout_of(&again)
+    );
+    assert_eq!(mailbox.messages().len(), 1);
+    // The event log has it.
+    let shown = env.json(&["incident", "show", ID]);
+    assert!(
+        shown["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"]["type"] == "message_changed" && e["what"]["state"] == "sent")
+    );
+}
+
+#[test]
+fn refusals_fail_with_the_servers_words_and_busy_servers_are_retried() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    env.render_and_approve(NOW, ID, "board-briefing");
+    fast(&env)
+        .args([
+            "send",
+            ID,
+            "board-briefing",
+            "--to",
+            "reject@example.com",
+            "--to",
+            "busy@example.com",
+        ])
+        .assert()
+        .success();
+    let messages = outbox(&env);
+    let rejected = messages
+        .iter()
+        .find(|m| m["to"]["address"] == "reject@example.com")
+        .unwrap();
+    assert_eq!(rejected["state"], "failed");
+    assert!(
+        rejected["reply"].as_str().unwrap().contains("550"),
+        "{rejected}"
+    );
+    assert_eq!(
+        rejected["attempts"], 1,
+        "a permanent refusal is not retried"
+    );
+    let busy = messages
+        .iter()
+        .find(|m| m["to"]["address"] == "busy@example.com")
+        .unwrap();
+    assert_eq!(busy["state"], "sent", "{busy}");
+    assert_eq!(busy["attempts"], 3);
+    assert_eq!(mailbox.count_to("busy@example.com"), 1);
+    assert_eq!(mailbox.count_to("reject@example.com"), 0);
+}
+
+#[test]
+fn plain_smtp_is_refused_for_a_remote_host() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["smtp"] =
+        json!({ "host": "smtp.example.com", "tls": "none", "from": "privacy@example.com" });
+    let org = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &org]).code(4);
+    assert!(stderr_of(&out).contains("/smtp/tls"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn the_market_hears_first_and_lifting_a_hold_is_recorded() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, true);
+    env.render_and_approve(NOW, ID, "staff-briefing");
+    env.run(&["send", ID, "staff-briefing", "--to", "staff"])
+        .success();
+    assert!(
+        mailbox.messages().is_empty(),
+        "held until the market is told"
+    );
+    let m = outbox(&env)[0].clone();
+    assert_eq!(m["state"], "held");
+    assert!(m["waiting_on"].as_str().unwrap().contains("market"), "{m}");
+    // Releasing needs a reason.
+    env.run(&["outbox", "release", m["key"].as_str().unwrap()])
+        .code(4);
+    // Once the announcement is out, the held message goes.
+    env.run(&[
+        "incident",
+        "trigger",
+        ID,
+        "inside_information",
+        "--at",
+        "2024-03-30T21:40:00Z",
+    ])
+    .success();
+    env.render_and_approve(NOW, ID, "market-announcement");
+    for o in ["uk-mar-art17/announcement", "aim-rule-11/announcement"] {
+        env.run(&[
+            "obligation",
+            "complete",
+            ID,
+            o,
+            "--sent",
+            "--reference",
+            "RNS 1234X",
+        ])
+        .success();
+    }
+    env.run(&["outbox", "deliver", "--incident", ID]).success();
+    assert_eq!(mailbox.count_to("all-staff@larkfield-vets.example"), 1);
+    assert_eq!(outbox(&env)[0]["state"], "sent");
+
+    // A second held message, released by a named person with a reason.
+    env.render_and_approve(NOW, ID, "board-briefing");
+    let rules = json!({"disclosure_order": [{"before": "obligation:uk-gdpr-art33/initial", "after": ["board"]}]});
+    let mut org = example_json("organisation.json");
+    org["smtp"] = json!({"host": "127.0.0.1", "port": port, "tls": "none", "from": "privacy@larkfield-vets.example"});
+    org["disclosure_order"] = rules["disclosure_order"].clone();
+    let org = env.file("org2.json", &org);
+    env.run(&["init", "--org", &org, "--force"]).success();
+    env.run(&["send", ID, "board-briefing", "--to", "board"])
+        .success();
+    let held = outbox(&env)
+        .into_iter()
+        .find(|m| m["state"] == "held")
+        .unwrap();
+    assert!(
+        held["waiting_on"]
+            .as_str()
+            .unwrap()
+            .contains("uk-gdpr-art33/initial")
+    );
+    env.cmd()
+        .env("BREACHFLOW_ACTOR", "Margaret Ellis (Chair)")
+        .args([
+            "outbox",
+            "release",
+            held["key"].as_str().unwrap(),
+            "--reason",
+            "The board meets at 9",
+        ])
+        .assert()
+        .success();
+    let released = outbox(&env)
+        .into_iter()
+        .find(|m| m["key"] == held["key"])
+        .unwrap();
+    assert_eq!(released["state"], "sent");
+    assert_eq!(released["hold_lifted_by"], "Margaret Ellis (Chair)");
+    assert_eq!(mailbox.count_to("chair@larkfield-vets.example"), 1);
+}
+
+#[test]
+fn a_send_killed_mid_transaction_is_uncertain_and_never_resent_by_itself() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    env.render_and_approve(NOW, ID, "board-briefing");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breachflow"))
+        .env("BREACHFLOW_DATA_DIR", &env.data_dir)
+        .env("BREACHFLOW_NOW", NOW)
+        .env("BREACHFLOW_ACTOR", "tester")
+        .args(["send", ID, "board-briefing", "--to", "slow@example.com"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The server holds the final reply for 3 s: kill while the message is on the wire.
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let m = outbox(&env)[0].clone();
+    assert_eq!(m["state"], "uncertain", "{m}");
+    // Delivering again does not resend it.
+    env.run(&["outbox", "deliver", "--incident", ID]).success();
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(mailbox.count_to("slow@example.com") <= 1);
+    let delivered = mailbox.count_to("slow@example.com");
+    assert_eq!(outbox(&env)[0]["state"], "uncertain");
+    // A person confirms it arrived.
+    env.run(&[
+        "outbox",
+        "resolve",
+        m["key"].as_str().unwrap(),
+        "--sent",
+        "--note",
+        "seen in the server log",
+    ])
+    .success();
+    assert_eq!(outbox(&env)[0]["state"], "sent");
+    assert_eq!(mailbox.count_to("slow@example.com"), delivered);
+}
+
+fn csv(env: &TestEnv, name: &str, rows: &[&str]) -> String {
+    let path = env.tmp.path().join(name);
+    std::fs::write(&path, format!("email,name\n{}\n", rows.join("\n"))).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn bulk_notices_are_personalised_checked_and_never_sent_twice() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    env.render_and_approve(NOW, ID, "subject-notice");
+    let file = csv(
+        &env,
+        "r.csv",
+        &[
+            "alice@example.com,Alice Adams",
+            "not-an-address,Bob",
+            ",Carol",
+            "dan@example.com,Dan Dare",
+            "alice@example.com,Alice again",
+            "reject@example.com,Rita",
+            "erin@example.com",
+        ],
+    );
+    // A dry run checks every row, names the bad ones by line, sends and stores nothing.
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &file, "--dry-run"])
+        .code(4);
+    let text = stdout_of(&out);
+    for line in ["line 3:", "line 4:", "line 6:", "line 8:"] {
+        assert!(text.contains(line), "{line} not reported:\n{text}");
+    }
+    assert!(mailbox.messages().is_empty());
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &file, "--batch", "2"])
+        .success();
+    let text = stdout_of(&out);
+    assert!(text.contains("Sent 2,"), "{text}");
+    assert!(text.contains("failed 1"), "{text}");
+    assert_eq!(mailbox.count_to("alice@example.com"), 1);
+    assert_eq!(mailbox.count_to("dan@example.com"), 1);
+    let alice = mailbox
+        .messages()
+        .into_iter()
+        .find(|(to, _)| to[0] == "alice@example.com")
+        .unwrap()
+        .1;
+    assert!(alice.contains("Dear Alice Adams,"), "{alice}");
+    // Run again: nobody hears twice.
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &file])
+        .success();
+    assert!(
+        stdout_of(&out).contains("already sent before 2"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(mailbox.messages().len(), 2);
+    let shown = env.json(&["incident", "show", ID]);
+    let runs: Vec<&Value> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["type"] == "bulk_notices" && e["what"]["finished"] == true)
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["what"]["sent"], 2);
+}
+
+#[test]
+fn a_bulk_run_killed_mid_batch_resumes_without_sending_anyone_twice() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    env.render_and_approve(NOW, ID, "subject-notice");
+    let mut rows: Vec<String> = (1..=20)
+        .map(|i| format!("person{i}@example.com,Person {i}"))
+        .collect();
+    rows.insert(10, "slow@example.com,Slow".into());
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = csv(&env, "r.csv", &rows);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breachflow"))
+        .env("BREACHFLOW_DATA_DIR", &env.data_dir)
+        .env("BREACHFLOW_NOW", NOW)
+        .env("BREACHFLOW_ACTOR", "tester")
+        .args(["notify-subjects", ID, "--recipients", &file, "--batch", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let before = mailbox.messages().len();
+    assert!(before < 21, "the run was killed before the end");
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &file, "--batch", "4"])
+        .success();
+    let text = stdout_of(&out);
+    // Everyone but the interrupted batch's uncertain recipients has it exactly once.
+    for i in 1..=20 {
+        assert!(
+            mailbox.count_to(&format!("person{i}@example.com")) <= 1,
+            "person{i} twice"
+        );
+    }
+    assert!(mailbox.count_to("slow@example.com") <= 1);
+    let uncertain: usize = text
+        .lines()
+        .filter(|l| l.contains("uncertain from an interrupted run"))
+        .count();
+    assert!((1..=4).contains(&uncertain), "{text}");
+    let delivered = (1..=20)
+        .filter(|i| mailbox.count_to(&format!("person{i}@example.com")) == 1)
+        .count();
+    assert!(
+        delivered >= 20 - uncertain,
+        "{delivered} delivered, {uncertain} uncertain:\n{text}"
+    );
+}
+
+#[test]
+fn reminders_go_once_per_warning_level_and_secrets_stay_out_of_the_store() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&["decide", ID, "--accept"]).success();
+    // Aware 30 Mar 21:10 UTC; the ICO's 72 h: half gone at 1 Apr 09:10, final 10% from 2 Apr 14:00.
+    let secret = "s3cret-pa55word-xyz";
+    let remind = |now: &str| {
+        let out = env
+            .cmd()
+            .env("BREACHFLOW_NOW", now)
+            .env("BREACHFLOW_SMTP_USER", "user")
+            .env("BREACHFLOW_SMTP_PASSWORD", secret)
+            .args(["--format", "json", "remind"])
+            .assert()
+            .success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()["reminders"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let first = remind("2024-04-01T10:00:00Z");
+    let ico: Vec<&Value> = first
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap()
+                .contains("uk-gdpr-art33/initial")
+        })
+        .collect();
+    assert_eq!(ico.len(), 1, "{first:?}");
+    assert!(ico[0]["subject"].as_str().unwrap().contains("half"));
+    assert_eq!(ico[0]["to"]["address"], "dpo@larkfield-vets.example");
+    assert_eq!(ico[0]["state"], "sent");
+    assert!(remind("2024-04-01T11:00:00Z").iter().all(|m| {
+        !m["subject"]
+            .as_str()
+            .unwrap()
+            .contains("uk-gdpr-art33/initial")
+    }));
+    let later = remind("2024-04-02T15:00:00Z");
+    assert!(
+        later.iter().any(|m| m["subject"]
+            .as_str()
+            .unwrap()
+            .contains("uk-gdpr-art33/initial (final 10%)")),
+        "{later:?}"
+    );
+    // No server configured: the reminders are .eml files in the outbox folder.
+    let outbox = env.data_dir.join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    assert!(files.len() >= 2);
+    // The password reached nothing on disk.
+    for dir in [&env.data_dir, &outbox] {
+        for entry in walk(dir) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{}",
+                entry.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
