@@ -403,6 +403,13 @@ impl IncidentFacts {
         if blank(&self.title) {
             problems.push(("/title".into(), "a title is required".into()));
         }
+        if self.title.chars().any(char::is_control) {
+            // The title goes into email subjects, where a line break would start a new header.
+            problems.push((
+                "/title".into(),
+                "must be one line, without control characters".into(),
+            ));
+        }
         if blank(&self.summary) {
             problems.push(("/summary".into(), "a summary is required".into()));
         }

@@ -152,9 +152,16 @@ fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
         // The upgrade failed before any mail was sent; retrying will not help.
         return Outcome::Refused(words);
     }
-    // A connection that was never made carried nothing.
+    // A connection that was never made carried nothing; a TLS handshake that failed (rustls
+    // reports it as invalid data) happened before any mail was sent, and no retry will fix a
+    // certificate.
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+        {
+            return Outcome::Refused(format!("TLS: {words}"));
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && matches!(
                 io.kind(),
@@ -191,6 +198,20 @@ pub struct Parts<'a> {
 /// Builds the message: text and HTML alternatives, the document attached.
 pub fn build(p: &Parts<'_>) -> Result<Message, MailError> {
     let bad = |what: &str, e: String| MailError::Build(format!("{what}: {e}"));
+    // Defence in depth: inputs are checked on the way in, and nothing with a line break
+    // reaches a header here either.
+    for (what, value) in [
+        ("subject", Some(p.subject)),
+        ("recipient name", p.to_name),
+        ("message id", Some(p.message_id)),
+    ] {
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(bad(
+                what,
+                "contains a line break or control character".into(),
+            ));
+        }
+    }
     let from: Mailbox = p
         .from
         .parse()

@@ -264,6 +264,28 @@ impl Organisation {
                 problems.push((format!("/contacts/{i}/name"), "a name is required".into()));
             }
         }
+        // Names and addresses end up in mail headers: a line break would start a new header.
+        let mut one_line = |path: String, value: &str| {
+            if value.chars().any(char::is_control) {
+                problems.push((
+                    path,
+                    "must be one line, without control characters (it goes into mail headers)"
+                        .into(),
+                ));
+            }
+        };
+        one_line("/name".into(), &self.name);
+        one_line("/dpo/name".into(), &self.dpo.name);
+        one_line("/dpo/email".into(), &self.dpo.email);
+        for (i, c) in self.contacts.iter().enumerate() {
+            one_line(format!("/contacts/{i}/name"), &c.name);
+            one_line(format!("/contacts/{i}/email"), &c.email);
+            one_line(format!("/contacts/{i}/role"), &c.role);
+        }
+        if let Some(s) = &self.smtp {
+            one_line("/smtp/from".into(), &s.from);
+            one_line("/smtp/host".into(), &s.host);
+        }
         if let Some(smtp) = &self.smtp {
             // Without TLS, credentials and personal data would cross the network in clear.
             if smtp.tls == TlsMode::None && !is_loopback(&smtp.host) {

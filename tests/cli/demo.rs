@@ -55,6 +55,25 @@ fn demo_runs_the_workflow_and_leaves_an_explorable_store() {
     let html = std::fs::read_to_string(html.as_str().unwrap()).unwrap();
     assert!(html.contains("Personal data breach report to the ICO"));
     assert!(!html.contains("[MISSING"));
+    // The briefings went to the outbox folder as mail, after the market announcement.
+    let messages = out["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages.iter().all(|m| m["state"] == "sent"),
+        "{messages:?}"
+    );
+    let eml: Vec<_> = std::fs::read_dir(std::path::Path::new(&dir).join("outbox"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(eml.len(), 2);
+    let staff = eml
+        .iter()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .find(|t| t.contains("all-staff@larkfield-vets.example"))
+        .unwrap();
+    assert!(staff.contains("Subject: Staff briefing"), "{staff}");
 }
 
 #[test]

@@ -506,3 +506,128 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn starttls_with_our_own_authority_and_no_fall_back_to_clear_text() {
+    let env = TestEnv::new();
+    let (ca, chain, key) = crate::smtp::certificates(env.tmp.path());
+    let (port, mailbox) = Mailbox::start_tls(&chain, &key);
+    let setup = |env: &TestEnv, ca_file: Option<&str>| {
+        let mut org = example_json("organisation.json");
+        org["flags"]["markets"] = json!([]);
+        org["smtp"] = json!({ "host": "localhost", "port": port, "tls": "starttls", "from": "privacy@larkfield-vets.example" });
+        if let Some(ca) = ca_file {
+            org["smtp"]["ca_file"] = json!(ca);
+        }
+        let org = env.file("org.json", &org);
+        env.run(&["init", "--org", &org]).success();
+        env.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        env.run(&[
+            "assess",
+            ID,
+            "--file",
+            &example("assessment-ransomware.json"),
+        ])
+        .success();
+        env.run(&["decide", ID, "--accept"]).success();
+        env.answer(ID);
+        // A title in French, with a dash: the subject must travel as an encoded word.
+        let title = env.file(
+            "t.json",
+            &json!({ "title": "Rançongiciel sur les serveurs — cabinet" }),
+        );
+        env.run(&["incident", "update", ID, "--file", &title])
+            .success();
+        env.render_and_approve(NOW, ID, "staff-briefing");
+    };
+    setup(&env, Some(&ca));
+    env.run(&["send", ID, "staff-briefing", "--to", "staff"])
+        .success();
+    let messages = mailbox.messages();
+    assert_eq!(messages.len(), 1, "delivered over STARTTLS");
+    let raw = &messages[0].1;
+    let subject = raw.lines().find(|l| l.starts_with("Subject:")).unwrap();
+    assert!(
+        subject.is_ascii() && subject.contains("=?utf-8?"),
+        "{subject}"
+    );
+    assert!(
+        raw.contains("Rançongiciel") || raw.contains("=?utf-8?"),
+        "{raw}"
+    );
+    // Without our authority the certificate is not trusted: the message fails, nothing is sent
+    // in clear instead.
+    let other = TestEnv::new();
+    setup(&other, None);
+    other
+        .run(&["send", ID, "staff-briefing", "--to", "staff"])
+        .success();
+    let m = outbox(&other)[0].clone();
+    assert_eq!(m["state"], "failed", "{m}");
+    assert_eq!(mailbox.messages().len(), 1);
+}
+
+#[test]
+fn header_injection_through_names_titles_and_addresses_is_refused() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["contacts"][0]["name"] = json!("Priya\r\nBcc: attacker@example.com");
+    let file = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &file]).code(4);
+    assert!(
+        stderr_of(&out).contains("/contacts/0/name"),
+        "{}",
+        stderr_of(&out)
+    );
+    let env = TestEnv::with_incident();
+    let title = env.file(
+        "t.json",
+        &json!({ "title": "Breach\nBcc: attacker@example.com" }),
+    );
+    let out = env
+        .run(&["incident", "update", ID, "--file", &title])
+        .code(4);
+    assert!(stderr_of(&out).contains("/title"), "{}", stderr_of(&out));
+    env.run(&[
+        "assess",
+        ID,
+        "--file",
+        &example("assessment-ransomware.json"),
+    ])
+    .success();
+    env.run(&["decide", ID, "--accept"]).success();
+    env.answer(ID);
+    env.render_and_approve(NOW, ID, "board-briefing");
+    env.run(&[
+        "send",
+        ID,
+        "board-briefing",
+        "--to",
+        "x@example.com\r\nBcc: attacker@example.com",
+    ])
+    .code(4);
+    // A CSV name with a line break is a bad row, not a header.
+    env.render_and_approve(NOW, ID, "subject-notice");
+    let path = env.tmp.path().join("r.csv");
+    std::fs::write(
+        &path,
+        "email,name\nok@example.com,\"Ann\r\nBcc: attacker@example.com\"\n",
+    )
+    .unwrap();
+    let out = env
+        .run(&[
+            "notify-subjects",
+            ID,
+            "--recipients",
+            path.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .code(4);
+    assert!(stdout_of(&out).contains("line 2:"), "{}", stdout_of(&out));
+}

@@ -116,3 +116,68 @@ impl Mailbox {
             .count()
     }
 }
+
+/// A certificate authority and a `localhost` certificate it signed, written as PEM files in
+/// `dir`; returns (CA file, certificate chain file, key file).
+pub fn certificates(dir: &std::path::Path) -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "breachflow test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.is_ca = IsCa::NoCa;
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    (
+        write("ca.pem", ca.pem()),
+        write("chain.pem", format!("{}{}", leaf.pem(), ca.pem())),
+        write("key.pem", key.serialize_pem()),
+    )
+}
+
+impl Mailbox {
+    /// A server on 127.0.0.1 that offers STARTTLS with `cert` and `key`.
+    pub fn start_tls(cert: &str, key: &str) -> (u16, Mailbox) {
+        // Both ring and aws-lc-rs are in the test build; the server must be told which to use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mailbox = Mailbox::default();
+        let session = Session {
+            mailbox: mailbox.clone(),
+            to: Vec::new(),
+            data: Vec::new(),
+            slow: false,
+        };
+        let (cert, key) = (cert.to_string(), key.to_string());
+        std::thread::spawn(move || {
+            let mut server = Server::new(session);
+            server
+                .with_name("localhost")
+                .with_ssl(SslConfig::SelfSigned {
+                    cert_path: cert,
+                    key_path: key,
+                })
+                .unwrap()
+                .with_num_threads(2)
+                .with_tcp_listener(listener);
+            let _ = server.serve();
+        });
+        (port, mailbox)
+    }
+}

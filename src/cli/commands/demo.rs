@@ -307,6 +307,36 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             ));
         }
     }
+    // The briefings go by mail. The example profile names no SMTP server, so they are written
+    // to the outbox folder as .eml files, as they would be with the company's mail down.
+    let carrier = crate::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
+    for (when, who, doc, to) in [
+        ("2024-04-01T07:30:00Z", comms, "staff-briefing", "staff"),
+        ("2024-04-02T09:05:00Z", dpo, "board-briefing", "board"),
+    ] {
+        let c = step(when, who);
+        super::send::queue_and_deliver(
+            &store,
+            &c,
+            &org,
+            &carrier,
+            id,
+            doc,
+            None,
+            &[to.to_string()],
+            None,
+        )?;
+        let state = store
+            .messages_for(id)?
+            .last()
+            .map(|m| m.state.to_string())
+            .unwrap_or_default();
+        log.push(format!(
+            "Mailed the approved {doc} to the {to} role at {}: {state} (staff hear only after the market announcement).",
+            instant(c.now, zone)
+        ));
+    }
+    let messages = store.messages_for(id)?;
     let record = store.incident(id)?;
     let shown_at = at("2024-04-02T12:00:00Z");
 
@@ -317,6 +347,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "data_dir": dir,
             "steps": log,
             "documents": written,
+            "messages": messages,
             "incident": record,
             "events": events,
         })),
@@ -340,8 +371,10 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 }
             }
             text.push_str(&format!(
-                "\nDocuments written to {} (text and HTML; open the .html in a browser or print it).\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                "\nDocuments written to {} (text and HTML; open the .html in a browser or print it).\nMessages ({}) written to {} as .eml files.\nThe demo store is kept at {}.\nExplore it: {explore}\n",
                 out_dir.display(),
+                messages.len(),
+                super::send::outbox_dir(&base).display(),
                 dir.display()
             ));
             output::print(&text);

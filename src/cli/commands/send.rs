@@ -205,7 +205,26 @@ pub fn send(
     }
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    recover(&store, ctx, id)?;
+    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
+    let skipped = queue_and_deliver(&store, ctx, &org, &carrier, id, doc, version, to, audience)?;
+    report(ctx, &org, &store.messages_for(id)?, &skipped, &carrier)
+}
+
+/// Queues one message per recipient (held if the disclosure order says so) and delivers what
+/// may go. Returns what was skipped as already sent.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_and_deliver(
+    store: &Store,
+    ctx: &Ctx,
+    org: &Organisation,
+    carrier: &Carrier,
+    id: IncidentId,
+    doc: &str,
+    version: Option<u32>,
+    to: &[String],
+    audience: Option<&str>,
+) -> Result<Vec<String>, CliError> {
+    recover(store, ctx, id)?;
     let record = store.incident(id)?;
     let v = approved(&record, doc, version)?;
     let templates = super::templates(ctx)?;
@@ -213,7 +232,7 @@ pub fn send(
         .map(str::to_string)
         .or_else(|| templates.get(doc).ok().map(|t| t.manifest.group.clone()))
         .unwrap_or_else(|| "other".into());
-    let people = recipients(&org, to)?;
+    let people = recipients(org, to)?;
     let existing = store.messages_for(id)?;
     let hold = outbox::hold_for(
         &group,
@@ -222,8 +241,8 @@ pub fn send(
         &sent_audiences(&existing),
     );
     let body = store.document_body(id, doc, v.version)?;
-    let subject = subject_for(&templates, doc, &body, &org, v)?;
-    let from = from_address(&org);
+    let subject = subject_for(&templates, doc, &body, org, v)?;
+    let from = from_address(org);
     let domain = mail::domain_of(&from);
     let mut number = store.next_message_number(id)?;
     let mut new = Vec::new();
@@ -285,16 +304,14 @@ pub fn send(
             .iter()
             .map(|m| changed(m, m.history.last().and_then(|s| s.note.clone())))
             .collect();
-        commit_messages(&store, ctx, id, &new, &kinds)?;
+        commit_messages(store, ctx, id, &new, &kinds)?;
     }
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let mut done = Vec::new();
     for m in new.into_iter().filter(|m| m.state == MessageState::Queued) {
-        done.push(deliver(&store, ctx, &org, &carrier, m)?);
+        deliver(store, ctx, org, carrier, m)?;
     }
     // Anything this send unblocked goes too.
-    done.extend(deliver_ready(&store, ctx, &org, &carrier, id)?);
-    report(ctx, &org, &store.messages_for(id)?, &skipped, &carrier)
+    deliver_ready(store, ctx, org, carrier, id)?;
+    Ok(skipped)
 }
 
 fn from_address(org: &Organisation) -> String {
@@ -1097,7 +1114,7 @@ pub fn notify_subjects(
             hex::encode(&key[key.len() - 8..])
         );
         let name = facts["recipient"]["name"].as_str().map(str::to_string);
-        let built = mail::build(&Parts {
+        let built = match mail::build(&Parts {
             from: &from,
             reply_to: reply_to.as_deref(),
             to: &address,
@@ -1108,8 +1125,14 @@ pub fn notify_subjects(
             text: &text,
             html: Some(&html),
             attachment: None,
-        })
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        }) {
+            Ok(b) => b,
+            // A line break in a name, say: that row cannot be mailed safely.
+            Err(e) => {
+                tally.bad(format!("line {line}: {e}"));
+                continue;
+            }
+        };
         if dry_run {
             continue;
         }
