@@ -32,6 +32,9 @@ pub struct Event {
     pub actor: String,
     /// What happened.
     pub what: EventKind,
+    /// The hashes that chain it to the events before (see `audit`).
+    #[serde(default, skip_serializing_if = "crate::audit::Seal::is_empty")]
+    pub seal: crate::audit::Seal,
 }
 
 /// What an event records; the payload keeps enough to replay the change exactly.

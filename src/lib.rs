@@ -8,6 +8,8 @@
 //! - [`decision`]: the recommendation that follows from the risk level, and the DPO's decision.
 //! - [`lifecycle`]: the incident state machine.
 //! - [`event`]: the event log's entries.
+//! - [`adherence`]: deadline adherence per obligation and per regime.
+//! - [`audit`]: the hash chain that makes the log tamper-evident, and its verification.
 //! - [`record`]: an incident's current state as the fold of its events.
 //! - [`workflow`]: each command as (record, input) -> events or refusal.
 //! - [`organisation`]: the organisation profile.
@@ -23,7 +25,9 @@
 //! - [`mail`]: building messages and handing them to SMTP or the outbox folder (lettre).
 //! - [`cli`]: the command line, output formats and exit codes.
 
+pub mod adherence;
 pub mod assessment;
+pub mod audit;
 pub mod casefile;
 pub mod cli;
 pub mod clock;

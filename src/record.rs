@@ -40,6 +40,9 @@ pub struct IncidentRecord {
     pub documents: Vec<DocumentVersion>,
     /// Number of events applied.
     pub version: u64,
+    /// The head of the incident's hash chain: its last event's `chain` (see `audit`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chain: String,
 }
 
 /// An instant that starts a clock, recorded with who decided it, like `aware_at`.
@@ -123,6 +126,7 @@ impl IncidentRecord {
                     obligations: Vec::new(),
                     documents: Vec::new(),
                     version: 1,
+                    chain: event.seal.chain.clone(),
                 });
             }
             (None, _) => return Err(ReplayError::NotOpened { seq, kind }),
@@ -295,6 +299,7 @@ impl IncidentRecord {
         }
         rec.version = event.version;
         rec.updated_at = event.at;
+        rec.chain = event.seal.chain.clone();
         Ok(rec)
     }
 

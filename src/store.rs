@@ -42,6 +42,8 @@ const FORMAT: &[u8] = b"breachflow-store-1";
 const KEY_FORMAT: &[u8] = b"format";
 const KEY_ORGANISATION: &[u8] = b"organisation";
 const KEY_NEXT_SEQ: &[u8] = b"next_seq";
+/// The last event's hash, kept apart from the log so a log cut short shows.
+const KEY_LAST_HASH: &[u8] = b"last_hash";
 const KEY_COUNTER: &[u8] = b"counter";
 
 /// Why the store could not do what was asked.
@@ -456,6 +458,10 @@ impl Store {
                 for key in &reminders {
                     sent_reminders.insert(key.as_slice(), &[])?;
                 }
+                let mut last_hash = match meta.get(KEY_LAST_HASH)? {
+                    Some(v) => String::from_utf8_lossy(&v).to_string(),
+                    None => crate::audit::GENESIS.to_string(),
+                };
                 let mut seq = match meta.get(KEY_NEXT_SEQ)? {
                     Some(v) => be_u64(&v),
                     None => 1,
@@ -512,14 +518,21 @@ impl Store {
                         (None, Some(_)) => 1,
                         (None, None) => 0,
                     };
-                    let event = Event {
+                    let mut event = Event {
                         seq,
                         incident: id,
                         version,
                         at,
                         actor: actor.to_string(),
                         what: kind.clone(),
+                        seal: Default::default(),
                     };
+                    let prev_chain = match &record {
+                        Some(r) if !r.chain.is_empty() => r.chain.clone(),
+                        _ => crate::audit::GENESIS.to_string(),
+                    };
+                    crate::audit::seal(&mut event, &last_hash, &prev_chain);
+                    last_hash = event.seal.hash.clone();
                     if id.is_some() {
                         record = Some(IncidentRecord::apply(record.take(), &event).map_err(
                             |e: ReplayError| {
@@ -540,6 +553,7 @@ impl Store {
                     seq += 1;
                 }
                 meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
+                meta.insert(KEY_LAST_HASH, last_hash.as_bytes())?;
                 if let (Some(id), Some(rec)) = (id, &record) {
                     let bytes = serde_json::to_vec(rec).map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
@@ -812,5 +826,163 @@ impl Store {
             }
             None => Ok(Vec::new()),
         }
+    }
+}
+
+impl Store {
+    /// Walks the whole log and every record: the first place where the store is not what was
+    /// written, or the number of events checked.
+    pub fn verify(&self) -> Result<Result<u64, crate::audit::Break>, StoreError> {
+        use crate::audit::Break;
+        let mut v = crate::audit::Verifier::default();
+        for item in self.events.iter() {
+            let (k, bytes) = item.map_err(|e| self.io(e))?;
+            let key = if k.len() == 8 { be_u64(&k) } else { 0 };
+            let event: Event = match serde_json::from_slice(&bytes) {
+                Ok(e) => e,
+                Err(e) => {
+                    return Ok(Err(Break::Unreadable {
+                        seq: key,
+                        detail: e.to_string(),
+                    }));
+                }
+            };
+            if let Err(b) = v.next(key, &event) {
+                return Ok(Err(b));
+            }
+        }
+        let count = match self.meta.get(KEY_NEXT_SEQ).map_err(|e| self.io(e))? {
+            Some(n) => be_u64(&n) - 1,
+            None => 0,
+        };
+        let head = self
+            .meta
+            .get(KEY_LAST_HASH)
+            .map_err(|e| self.io(e))?
+            .map(|h| String::from_utf8_lossy(&h).to_string());
+        if let Err(b) = v.finish(count, head.as_deref()) {
+            return Ok(Err(b));
+        }
+        // Each stored record must be the replay of its events.
+        for item in self.incidents.iter() {
+            let (k, bytes) = item.map_err(|e| self.io(e))?;
+            let Some(id) = IncidentId::from_key(&k) else {
+                continue;
+            };
+            let stored: Result<IncidentRecord, _> = serde_json::from_slice(&bytes);
+            let replayed = IncidentRecord::replay(&self.events_for(id)?);
+            match (stored, replayed) {
+                (Ok(s), Ok(Some(r))) if s == r => {}
+                (Err(e), _) => {
+                    return Ok(Err(Break::Record {
+                        incident: id,
+                        detail: format!(": it cannot be read ({e})"),
+                    }));
+                }
+                (_, Err(e)) => {
+                    return Ok(Err(Break::Record {
+                        incident: id,
+                        detail: format!(": {e}"),
+                    }));
+                }
+                _ => {
+                    return Ok(Err(Break::Record {
+                        incident: id,
+                        detail: String::new(),
+                    }));
+                }
+            }
+        }
+        Ok(Ok(v.events))
+    }
+}
+
+impl Store {
+    /// Loads an incident from an evidence bundle: its events keep their digests and incident
+    /// chain and join this store's log with new sequence numbers, in one transaction with the
+    /// record, its indexes, document bodies and outbox records. Refuses an id already in use.
+    pub fn import_incident(
+        &self,
+        record: &IncidentRecord,
+        events: &[Event],
+        documents: &[(String, u32, DocumentBody)],
+        messages: &[OutMessage],
+    ) -> Result<(), StoreError> {
+        let id = record.id;
+        if self
+            .incidents
+            .contains_key(id.key())
+            .map_err(|e| self.io(e))?
+        {
+            return Err(StoreError::Conflict {
+                id,
+                expected: 0,
+                found: record.version,
+            });
+        }
+        let mut bodies = Vec::with_capacity(documents.len());
+        for (name, version, body) in documents {
+            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
+            bodies.push((document_key(id, name, *version), bytes));
+        }
+        let mut outbox = Vec::with_capacity(messages.len());
+        for m in messages {
+            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
+            outbox.push((message_key(m.incident, m.number), bytes));
+        }
+        let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
+        let trees = (
+            &self.meta,
+            &self.incidents,
+            &self.events,
+            &self.incident_events,
+            &self.deadlines,
+            &self.documents,
+            &self.messages,
+        );
+        let result: Result<(), TransactionError<()>> =
+            trees.transaction(|(meta, incidents, log, index, deadlines, docs, out)| {
+                let mut last_hash = match meta.get(KEY_LAST_HASH)? {
+                    Some(v) => String::from_utf8_lossy(&v).to_string(),
+                    None => crate::audit::GENESIS.to_string(),
+                };
+                let mut seq = match meta.get(KEY_NEXT_SEQ)? {
+                    Some(v) => be_u64(&v),
+                    None => 1,
+                };
+                for e in events {
+                    let mut e = e.clone();
+                    e.seq = seq;
+                    e.seal.hash = crate::audit::hash_link(&last_hash, seq, &e.seal.chain);
+                    last_hash = e.seal.hash.clone();
+                    let bytes = serde_json::to_vec(&e).unwrap_or_default();
+                    log.insert(&seq.to_be_bytes(), bytes)?;
+                    let mut key = id.key().to_vec();
+                    key.extend_from_slice(&seq.to_be_bytes());
+                    index.insert(key, &[])?;
+                    seq += 1;
+                }
+                meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
+                meta.insert(KEY_LAST_HASH, last_hash.as_bytes())?;
+                let mut counter = KEY_COUNTER.to_vec();
+                counter.extend_from_slice(&id.year.to_be_bytes());
+                let current = meta.get(&counter)?.map(|v| be_u32(&v)).unwrap_or(0);
+                if id.number > current {
+                    meta.insert(counter, &id.number.to_be_bytes())?;
+                }
+                incidents.insert(&id.key(), record_bytes.as_slice())?;
+                for key in deadline_keys(record) {
+                    deadlines.insert(key.as_slice(), &[])?;
+                }
+                for (k, v) in &bodies {
+                    docs.insert(k.as_slice(), v.as_slice())?;
+                }
+                for (k, v) in &outbox {
+                    out.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok(())
+            });
+        result.map_err(|e| self.io(format!("{e:?}")))?;
+        self.flush()
     }
 }

@@ -59,6 +59,7 @@ fn after(
             at: now,
             actor: actor.to_string(),
             what: kind.clone(),
+            seal: Default::default(),
         };
         // The events were just produced by the workflow from this record, so they apply.
         if let Ok(next) = IncidentRecord::apply(Some(rec.clone()), &event) {
@@ -752,14 +753,22 @@ mod tests {
             let mut log: Vec<Event> = Vec::new();
             let mut record: Option<IncidentRecord> = None;
             let push = |kind: EventKind, record: &mut Option<IncidentRecord>, log: &mut Vec<Event>| {
-                let event = Event {
+                let mut event = Event {
                     seq: log.len() as u64 + 1,
                     incident: Some(id),
                     version: log.len() as u64 + 1,
                     at: now,
                     actor: "dpo".into(),
                     what: kind,
+                    seal: Default::default(),
                 };
+                let prev = log.last().map(|e| e.seal.clone()).unwrap_or_default();
+                let (h, c) = if log.is_empty() {
+                    (crate::audit::GENESIS.to_string(), crate::audit::GENESIS.to_string())
+                } else {
+                    (prev.hash, prev.chain)
+                };
+                crate::audit::seal(&mut event, &h, &c);
                 *record = Some(IncidentRecord::apply(record.take(), &event).expect("apply"));
                 log.push(event);
             };
@@ -791,6 +800,12 @@ mod tests {
             }
             let replayed = IncidentRecord::replay(&log).unwrap();
             prop_assert_eq!(replayed.as_ref(), record.as_ref());
+            // The sealed log verifies, store-wide and as one incident's chain.
+            let mut verifier = crate::audit::Verifier::default();
+            for e in &log {
+                prop_assert!(verifier.next(e.seq, e).is_ok());
+            }
+            prop_assert!(crate::audit::verify_incident(&log).is_ok());
             // Derivation is at a fixed point: nothing more follows from the final record.
             prop_assert!(refresh(record.as_ref().unwrap(), &rules, now, "dpo").is_empty());
         }

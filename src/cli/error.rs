@@ -5,6 +5,7 @@
 //! 2 usage error (clap); 3 store locked by another process; 4 invalid input (file or flags);
 //! 5 lifecycle refused the step (or a document is not approved); 6 not found (incident,
 //! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
+//! 9 the event log or an evidence bundle does not verify;
 //! 70 internal error (a bug: please report it).
 
 use crate::input::InputError;
@@ -21,6 +22,8 @@ pub const EXIT_NOT_FOUND: u8 = 6;
 pub const EXIT_DAMAGED: u8 = 7;
 /// A document lacks facts it needs (render without --draft, check).
 pub const EXIT_INCOMPLETE: u8 = 8;
+/// The event log (or an evidence bundle) does not verify: something was changed.
+pub const EXIT_TAMPERED: u8 = 9;
 pub const EXIT_INTERNAL: u8 = 70;
 
 /// A failed command.
@@ -39,6 +42,9 @@ pub enum CliError {
     /// A document lacks facts it needs; every one is listed.
     #[error("{0}")]
     Incomplete(String),
+    /// The log or a bundle is not what was written.
+    #[error("{0}")]
+    Tampered(String),
     /// Input given on the command line (not a file) breaks a rule.
     #[error("{0}")]
     InvalidArgs(String),
@@ -81,6 +87,7 @@ impl CliError {
                 _ => EXIT_INVALID_INPUT,
             },
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
+            CliError::Tampered(_) => EXIT_TAMPERED,
             CliError::Mail(e) => match e {
                 crate::mail::MailError::Folder { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,

@@ -108,6 +108,47 @@ pub enum OutboxCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every event's digest and link; name the first that does not match.
+    Verify,
+    /// The events (all, or one incident's): a table, or JSON lines with --format json.
+    Log { id: Option<IncidentId> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Deadline adherence: per obligation and per regime (--format table|csv|json|html).
+    Adherence {
+        /// Incidents whose awareness is on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// ... and on or before this day.
+        #[arg(long)]
+        to: Option<String>,
+        /// One regime only, e.g. uk-gdpr-art33.
+        #[arg(long)]
+        regime: Option<String>,
+        /// Write to FILE (0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterCommand {
+    /// Export the register (--format csv|json).
+    Export,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write one incident's evidence bundle.
+    Export { id: IncidentId, file: PathBuf },
+    /// Verify a bundle and load it into this store.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store the organisation profile (refuses to replace one unless --force).
     Init {
@@ -272,6 +313,20 @@ pub enum Command {
     /// Remind each open obligation's owner as its deadline passes each warning level (once per
     /// level).
     Remind,
+    /// The tamper-evident event log: verify the chain of hashes, or list events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Reports for compliance.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// The breach register (UK GDPR Art 33(5)): every incident, notified or not.
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// An incident's facts, events, clocks and documents in time order.
+    Timeline { id: IncidentId },
+    /// Evidence bundles: one file with an incident, its events, documents and hash chain.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// List the document templates and the obligations each discharges.
     Templates,
     /// The regimes in force: built-in and from --regimes-dir, with their unverified facts (†).
@@ -535,6 +590,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         templates_dir: cli.templates_dir,
     };
     use commands::*;
+    let tabular = matches!(cli.command, Command::Report(_) | Command::Register(_));
+    if matches!(ctx.format, Format::Csv | Format::Html) && !tabular {
+        return Err(CliError::InvalidArgs(format!(
+            "--format {} is for `report adherence` and `register export`; use table or json here",
+            if ctx.format == Format::Csv {
+                "csv"
+            } else {
+                "html"
+            }
+        )));
+    }
     match cli.command {
         Command::Init { org, force } => init::run(&ctx, &org, force),
         Command::Org => init::show(&ctx),
@@ -649,6 +715,26 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             note,
         } => document::approve(&ctx, id, &doc, version, note.as_deref()),
         Command::Templates => document::templates(&ctx),
+        Command::Audit(AuditCommand::Verify) => audit::verify(&ctx),
+        Command::Audit(AuditCommand::Log { id }) => audit::log(&ctx, id),
+        Command::Report(ReportCommand::Adherence {
+            from,
+            to,
+            regime,
+            out,
+        }) => audit::adherence(
+            &ctx,
+            from.as_deref(),
+            to.as_deref(),
+            regime.as_deref(),
+            out.as_deref(),
+        ),
+        Command::Register(RegisterCommand::Export) => audit::register(&ctx),
+        Command::Timeline { id } => audit::timeline(&ctx, id),
+        Command::Bundle(BundleCommand::Export { id, file }) => {
+            audit::bundle_export(&ctx, id, &file)
+        }
+        Command::Bundle(BundleCommand::Import { file }) => audit::bundle_import(&ctx, &file),
         Command::Send {
             id,
             document: doc,

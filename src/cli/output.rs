@@ -15,6 +15,10 @@ pub enum Format {
     Table,
     /// One JSON document on stdout (shapes documented in the README).
     Json,
+    /// CSV (`report adherence`, `register export`).
+    Csv,
+    /// A self-contained HTML page (`report adherence`).
+    Html,
 }
 
 /// Prints text to stdout; a closed pipe is not an error.

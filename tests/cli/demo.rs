@@ -74,6 +74,15 @@ fn demo_runs_the_workflow_and_leaves_an_explorable_store() {
         .find(|t| t.contains("all-staff@larkfield-vets.example"))
         .unwrap();
     assert!(staff.contains("Subject: Staff briefing"), "{staff}");
+    // The adherence report was written and the log verified.
+    assert!(out["verified_events"].as_u64().unwrap() > 20);
+    let report = std::fs::read_to_string(out["adherence_report"].as_str().unwrap()).unwrap();
+    assert!(report.contains("<svg") && report.contains("uk-gdpr-art33/initial"));
+    env.cmd()
+        .env("BREACHFLOW_DATA_DIR", &dir)
+        .args(["audit", "verify"])
+        .assert()
+        .success();
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod support;
 
 mod assess_decide;
+mod audit;
 mod deadlines;
 mod demo;
 mod documents;

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
             "state": record.state,
             "assessment": current,
         })),
-        Format::Table => output::print(&format!(
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "{id} is {}.\n{}",
             record.state,
             describe(current, org.zone())

@@ -111,7 +111,7 @@ pub fn deadlines(
                 .collect();
             output::print_json(&list);
         }
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if rows.is_empty() {
                 output::print("No open obligations match.");
                 return Ok(());
@@ -171,7 +171,7 @@ fn explain_one(
         Format::Json => output::print_json(
             &json!({ "incident": id, "obligation": obligation_json(o, ctx.now), "explain": o.due.explain() }),
         ),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut s = format!(
                 "{id} {}: {} -> {}\n{}\n\n",
                 o.id, o.regime_name, o.recipient, o.citation
@@ -268,6 +268,7 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
                 at: now,
                 actor: ctx.actor.clone(),
                 what,
+                seal: Default::default(),
             };
             *record = Some(
                 IncidentRecord::apply(record.take(), &event)
@@ -297,7 +298,7 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
             "thresholds_assumed_met": assumed,
             "obligations": record.obligations.iter().map(|o| obligation_json(o, now)).collect::<Vec<_>>(),
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut s = format!(
                 "If {} became aware at {} (nothing is stored):\n",
                 org.name,
@@ -442,7 +443,7 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
             "sources": book.sources,
             "calendars": book.calendars.0.values().map(|c| json!({"id": c.id, "name": c.name, "first_year": c.first_year, "last_year": c.last_year, "unverified": c.unverified})).collect::<Vec<_>>(),
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut t = output::table(&["Regime", "Name", "In force", "Phases", "Source"]);
             for r in book.regimes.values() {
                 let phases: Vec<String> = r

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, id: IncidentId, request: &DecideRequest) -> Result<(), Cli
             "state": record.state,
             "decision": decision,
         })),
-        Format::Table => output::print(&format!(
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "{id} is {}.\n{}",
             record.state,
             describe(decision, org.zone())

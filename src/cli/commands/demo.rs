@@ -336,6 +336,73 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             instant(c.now, zone)
         ));
     }
+    // The ICO's follow-up, a week later, quoting the ICO's case reference.
+    let follow = step("2024-04-08T09:00:00Z", dpo);
+    let (v, body, _) = super::document::produce(
+        &store,
+        &follow,
+        &org,
+        &templates,
+        id,
+        "ico-follow-up",
+        None,
+        false,
+    )?;
+    let approve = step("2024-04-08T09:30:00Z", dpo);
+    apply_step(&store, &approve, id, None, |r| {
+        crate::document::approve(
+            r,
+            "ico-follow-up",
+            Some(v.version),
+            None,
+            &approve.actor,
+            approve.now,
+        )
+    })?;
+    for (ext, text) in [("md", &body.text), ("html", &body.html)] {
+        let path = out_dir.join(format!("ico-follow-up-v{}.{ext}", v.version));
+        super::document::write_private(&path, text)?;
+        written.push(path);
+    }
+    let filed = step("2024-04-08T10:00:00Z", dpo);
+    apply_step(&store, &filed, id, None, |r| {
+        let request = workflow::CompleteRequest {
+            obligation: "uk-gdpr-art33/follow-up".into(),
+            at: filed.now,
+            reference: Some("IC-301234-X9Y8".into()),
+            late_reason: None,
+            sent: false,
+            document_required: true,
+        };
+        workflow::complete(r, &request, &rules, filed.now, &filed.actor)
+    })?;
+    log.push(format!(
+        "Filed the ICO follow-up report (ico-follow-up version {}) at {}, quoting the ICO's reference.",
+        v.version,
+        instant(filed.now, zone)
+    ));
+
+    // What compliance opens later: the adherence report, and the log's hash chain checked.
+    let report_ctx = step("2024-04-08T12:00:00Z", dpo);
+    let report_path = dir.join("adherence.html");
+    let html = super::audit::adherence_report(
+        &store,
+        &Ctx {
+            format: Format::Html,
+            ..report_ctx.clone()
+        },
+        &crate::adherence::Filter::default(),
+    )?;
+    super::document::write_private(&report_path, &html)?;
+    written.push(report_path.clone());
+    let verified = match store.verify()? {
+        Ok(n) => n,
+        Err(b) => return Err(CliError::Tampered(b.to_string())),
+    };
+    log.push(format!(
+        "Wrote the deadline-adherence report and verified the event log: {verified} events, every hash intact."
+    ));
+
     let messages = store.messages_for(id)?;
     let record = store.incident(id)?;
     let shown_at = at("2024-04-02T12:00:00Z");
@@ -347,11 +414,13 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "data_dir": dir,
             "steps": log,
             "documents": written,
+            "adherence_report": report_path,
+            "verified_events": verified,
             "messages": messages,
             "incident": record,
             "events": events,
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut text = String::from(
                 "breachflow demo: a fictional AIM-listed veterinary group hit by ransomware over Easter 2024\n\n",
             );
@@ -371,7 +440,8 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 }
             }
             text.push_str(&format!(
-                "\nDocuments written to {} (text and HTML; open the .html in a browser or print it).\nMessages ({}) written to {} as .eml files.\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                "\nDeadline-adherence report (open in a browser): {}\nDocuments written to {} (text and HTML; open the .html in a browser or print it).\nMessages ({}) written to {} as .eml files.\nThe demo store is kept at {}.\nExplore it: {explore}\n",
+                report_path.display(),
                 out_dir.display(),
                 messages.len(),
                 super::send::outbox_dir(&base).display(),

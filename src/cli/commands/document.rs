@@ -107,7 +107,7 @@ pub fn render(
             "stored": is_new,
             "text": if out.is_none() { Some(&body.text) } else { None },
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if out.is_none() {
                 output::print(chosen.trim_end());
             }
@@ -281,7 +281,7 @@ pub fn check(
             "complete": missing.is_empty(),
             "missing": rows,
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut s = format!("{id}: {} ({})\n", t.manifest.title, t.name);
             if let Some((o, at)) = serving.and_then(|o| o.due.instant().map(|at| (o, at))) {
                 {
@@ -383,7 +383,7 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let record = store.incident(id)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "id": id, "documents": record.documents })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if record.documents.is_empty() {
                 output::print(&format!(
                     "{id} has no documents yet; `breachflow templates` lists what can be rendered"
@@ -465,7 +465,7 @@ pub fn show(
         Format::Json => output::print_json(
             &json!({ "document": v, "text": body.text, "html": body.html, "facts": body.facts }),
         ),
-        Format::Table => output::print(if html {
+        Format::Table | Format::Csv | Format::Html => output::print(if html {
             &body.html
         } else {
             body.text.trim_end()
@@ -488,7 +488,7 @@ pub fn diff(ctx: &Ctx, id: IncidentId, doc: &str, a: u32, b: u32) -> Result<(), 
         Format::Json => {
             output::print_json(&json!({ "document": doc, "from": a, "to": b, "diff": d }))
         }
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if d.is_empty() {
                 output::print(&format!("{doc}: versions {a} and {b} have the same text"));
             } else {
@@ -519,7 +519,7 @@ pub fn approve(
     let v = version_of(&record, doc, version)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "id": id, "document": v })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let serves: Vec<String> = record
                 .obligations
                 .iter()
@@ -557,7 +557,7 @@ pub fn templates(ctx: &Ctx) -> Result<(), CliError> {
                 })
                 .collect::<Vec<_>>(),
         ),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut tbl = table(&["Template", "Document", "For", "Discharges", "Source"]);
             for t in set.documents() {
                 tbl.add_row(vec![

@@ -23,7 +23,7 @@ pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let org = store.require_organisation()?;
     match ctx.format {
         Format::Json => output::print_json(&record),
-        Format::Table => output::print(&format!(
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "Opened {}: {}\nAware at {} (the UK GDPR Art 33 clock starts here).",
             record.id,
             record.facts.title,
@@ -68,7 +68,7 @@ pub fn list(ctx: &Ctx, state: Option<State>) -> Result<(), CliError> {
             let rows: Vec<_> = records.iter().map(summary_json).collect();
             output::print_json(&rows);
         }
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if records.is_empty() {
                 output::print("No incidents.");
                 return Ok(());
@@ -112,7 +112,9 @@ pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let events = store.events_for(id)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "incident": record, "events": events })),
-        Format::Table => output::print(&describe(&record, &events, org.zone(), ctx.now)),
+        Format::Table | Format::Csv | Format::Html => {
+            output::print(&describe(&record, &events, org.zone(), ctx.now))
+        }
     }
     Ok(())
 }
@@ -139,7 +141,7 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
         Format::Json => {
             output::print_json(&json!({ "incident": committed.record, "changes": changes }))
         }
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if changes.is_empty() {
                 output::print(&format!("{id}: no facts changed."));
             } else {
@@ -187,7 +189,9 @@ pub fn transition(
         Format::Json => output::print_json(&json!({
             "id": id, "step": step, "from": before.state, "to": after
         })),
-        Format::Table => output::print(&format!("{id}: {} -> {after}", before.state)),
+        Format::Table | Format::Csv | Format::Html => {
+            output::print(&format!("{id}: {} -> {after}", before.state))
+        }
     }
     Ok(())
 }
@@ -270,7 +274,7 @@ pub fn describe(
     s
 }
 
-fn event_line(what: &EventKind) -> String {
+pub fn event_line(what: &EventKind) -> String {
     match what {
         EventKind::IncidentOpened { .. } => "opened".into(),
         EventKind::FactsUpdated { changes, note } => {

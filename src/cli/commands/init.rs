@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
     let org = store.require_organisation()?;
     match ctx.format {
         Format::Json => output::print_json(&org),
-        Format::Table => output::print(&format!(
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "Organisation profile stored: {} (ICO registration {}), DPO {}, times shown in {}.\nStore: {}",
             org.name,
             org.ico_registration,
@@ -64,7 +64,7 @@ pub fn show(ctx: &Ctx) -> Result<(), CliError> {
     let org = store.require_organisation()?;
     match ctx.format {
         Format::Json => output::print_json(&org),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut text = format!(
                 "{}\nICO registration: {}\nRole: {:?}\nDPO: {} <{}>{}\nTime zone: {}\n",
                 org.name,

@@ -2,6 +2,7 @@
 //! step against an incident.
 
 pub mod assess;
+pub mod audit;
 pub mod deadlines;
 pub mod decide;
 pub mod demo;

@@ -23,7 +23,9 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
             "id": id,
             "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
         })),
-        Format::Table => output::print(&table(&record, ctx.now, org.zone())),
+        Format::Table | Format::Csv | Format::Html => {
+            output::print(&table(&record, ctx.now, org.zone()))
+        }
     }
     Ok(())
 }
@@ -186,7 +188,7 @@ pub fn complete(
         Format::Json => {
             output::print_json(&json!({ "id": id, "obligation": obligation_json(done, ctx.now) }))
         }
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let c = done.completion.as_ref();
             let verdict = match c.and_then(|c| c.late_by_minutes) {
                 Some(m) => format!("{} late", minutes(m)),
@@ -226,7 +228,9 @@ pub fn waive(
             "id": id,
             "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
         })),
-        Format::Table => output::print(&table(&record, ctx.now, org.zone())),
+        Format::Table | Format::Csv | Format::Html => {
+            output::print(&table(&record, ctx.now, org.zone()))
+        }
     }
     Ok(())
 }
@@ -259,7 +263,7 @@ pub fn trigger(
         Format::Json => output::print_json(
             &json!({ "id": id, "trigger": fact, "obligations": record.obligations }),
         ),
-        Format::Table => output::print(&format!(
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "{id}: {} recorded at {} (decided by {}).\n{}",
             crate::deadline::anchor_words(anchor),
             instant(fact.at, org.zone()),

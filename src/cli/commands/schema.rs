@@ -10,7 +10,7 @@ pub fn export(ctx: &Ctx, dir: &Path) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("cannot write schemas to {}: {e}", dir.display())))?;
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({ "written": written })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let list: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
             output::print(&list.join("\n"));
         }

@@ -485,7 +485,7 @@ fn report(
 ) -> Result<(), CliError> {
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages, "skipped": skipped })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut s = String::new();
             for k in skipped {
                 s.push_str(&format!("skipped: {k}\n"));
@@ -583,7 +583,7 @@ pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     };
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if messages.is_empty() {
                 output::print("The outbox is empty.");
             } else {
@@ -847,7 +847,7 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
     }
     match ctx.format {
         Format::Json => output::print_json(&json!({ "reminders": sent })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             if sent.is_empty() {
                 output::print(
                     "No reminders due: every open obligation's owner has heard at its current warning level.",
@@ -1197,7 +1197,7 @@ pub fn notify_subjects(
             "id": id, "document": doc_ref(&v), "dry_run": dry_run, "batch_size": batch,
             "seconds": elapsed, "tally": tally,
         })),
-        Format::Table => {
+        Format::Table | Format::Csv | Format::Html => {
             let mut s = format!(
                 "{id}: {} version {} {} {} rows of {} in {:.1} s.\n",
                 v.document,

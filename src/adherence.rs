@@ -1,0 +1,238 @@
+//! Deadline adherence: for each obligation, when its clock started, when it was due, when it was
+//! met, and whether on time; per regime, the share on time and the median and worst time to
+//! notify. What compliance reads months later. Pure: records in, rows out.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::deadline::Due;
+use crate::obligation::ObligationState;
+use crate::record::IncidentRecord;
+
+/// How an obligation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Met by its statutory deadline.
+    OnTime,
+    /// Met after its statutory deadline.
+    Late,
+    /// Met; the law sets no number ("without undue delay"), so neither on time nor late.
+    MetNoDeadline,
+    /// Decided not required, with a reason.
+    Waived,
+    /// Still owed, deadline not yet passed (or no statutory deadline).
+    Open,
+    /// Still owed, statutory deadline passed.
+    Overdue,
+    /// Waiting on an earlier step or decision.
+    NotStarted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::OnTime => "on time",
+            Status::Late => "late",
+            Status::MetNoDeadline => "met (no deadline in law)",
+            Status::Waived => "waived",
+            Status::Open => "open",
+            Status::Overdue => "overdue",
+            Status::NotStarted => "not started",
+        }
+    }
+}
+
+/// One obligation of one incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub incident: String,
+    pub incident_title: String,
+    pub aware_at: DateTime<Utc>,
+    pub obligation: String,
+    pub regime: String,
+    pub regime_name: String,
+    pub recipient: String,
+    /// When its clock started.
+    pub clock_start: Option<DateTime<Utc>>,
+    /// The deadline in law, or the internal target for a standard.
+    pub due: Option<DateTime<Utc>>,
+    pub statutory: bool,
+    pub met_at: Option<DateTime<Utc>>,
+    pub reference: Option<String>,
+    pub status: Status,
+    pub late_by_minutes: Option<i64>,
+    /// Hours from the clock's start to meeting it.
+    pub hours_to_notify: Option<f64>,
+    /// Hours the law allowed (deadline minus clock start).
+    pub hours_allowed: Option<f64>,
+    /// The late reason, or the waiver's reason.
+    pub reason: Option<String>,
+}
+
+/// The counts and times for one regime.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub regime: String,
+    pub regime_name: String,
+    pub obligations: usize,
+    pub on_time: usize,
+    pub late: usize,
+    pub met_no_deadline: usize,
+    pub waived: usize,
+    pub open: usize,
+    pub overdue: usize,
+    /// On time among those with a statutory deadline that were met; none if none were.
+    pub share_on_time: Option<f64>,
+    pub median_hours_to_notify: Option<f64>,
+    pub worst_hours_to_notify: Option<f64>,
+}
+
+/// Which incidents and regimes to report on.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Incidents whose awareness falls on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// ... and on or before this day.
+    pub to: Option<NaiveDate>,
+    pub regime: Option<String>,
+}
+
+fn hours(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+    (b - a).num_seconds() as f64 / 3600.0
+}
+
+/// The rows for `records`, as of `now`, incident by incident.
+pub fn rows<'a>(
+    records: impl IntoIterator<Item = &'a IncidentRecord>,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> Vec<Row> {
+    let mut out = Vec::new();
+    for r in records {
+        let day = r.facts.aware_at.date_naive();
+        if filter.from.is_some_and(|f| day < f) || filter.to.is_some_and(|t| day > t) {
+            continue;
+        }
+        for o in &r.obligations {
+            if o.state == ObligationState::Retired {
+                continue;
+            }
+            if filter.regime.as_ref().is_some_and(|g| g != &o.regime) {
+                continue;
+            }
+            // A filing judges against the due instant frozen with it.
+            let due = o.completion.as_ref().map(|c| &c.due).unwrap_or(&o.due);
+            let clock_start = due.from();
+            let statutory = due.is_statutory();
+            let at = due.instant();
+            let (status, met_at, reason) = match (&o.completion, &o.waiver) {
+                (Some(c), _) => (
+                    match (statutory, c.late_by_minutes) {
+                        (true, Some(_)) => Status::Late,
+                        (true, None) => Status::OnTime,
+                        (false, _) => Status::MetNoDeadline,
+                    },
+                    Some(c.at),
+                    c.late_reason.clone(),
+                ),
+                (None, Some(w)) => (Status::Waived, None, Some(w.reason.clone())),
+                (None, None) => (
+                    match due {
+                        Due::NotStarted { .. } | Due::Error { .. } => Status::NotStarted,
+                        Due::At { at, .. } if now > *at => Status::Overdue,
+                        _ => Status::Open,
+                    },
+                    None,
+                    None,
+                ),
+            };
+            out.push(Row {
+                incident: r.id.to_string(),
+                incident_title: r.facts.title.clone(),
+                aware_at: r.facts.aware_at,
+                obligation: o.id.clone(),
+                regime: o.regime.clone(),
+                regime_name: o.regime_name.clone(),
+                recipient: o.recipient.clone(),
+                clock_start,
+                due: at,
+                statutory,
+                met_at,
+                reference: o.completion.as_ref().and_then(|c| c.reference.clone()),
+                status,
+                late_by_minutes: o.completion.as_ref().and_then(|c| c.late_by_minutes),
+                hours_to_notify: match (clock_start, met_at) {
+                    (Some(s), Some(m)) => Some(hours(s, m)),
+                    _ => None,
+                },
+                hours_allowed: match (clock_start, at, statutory) {
+                    (Some(s), Some(d), true) => Some(hours(s, d)),
+                    _ => None,
+                },
+                reason,
+            });
+        }
+    }
+    out
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// One summary per regime, in regime order.
+pub fn summarise(rows: &[Row]) -> Vec<Summary> {
+    let mut regimes: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.regime.clone(), r.regime_name.clone()))
+        .collect();
+    regimes.sort();
+    regimes.dedup_by(|a, b| a.0 == b.0);
+    regimes
+        .into_iter()
+        .map(|(regime, regime_name)| {
+            let of: Vec<&Row> = rows.iter().filter(|r| r.regime == regime).collect();
+            let count = |s: Status| of.iter().filter(|r| r.status == s).count();
+            let (on_time, late) = (count(Status::OnTime), count(Status::Late));
+            let mut times: Vec<f64> = of.iter().filter_map(|r| r.hours_to_notify).collect();
+            let worst = times.iter().copied().reduce(f64::max);
+            Summary {
+                regime,
+                regime_name,
+                obligations: of.len(),
+                on_time,
+                late,
+                met_no_deadline: count(Status::MetNoDeadline),
+                waived: count(Status::Waived),
+                open: count(Status::Open) + count(Status::NotStarted),
+                overdue: count(Status::Overdue),
+                share_on_time: (on_time + late > 0)
+                    .then(|| on_time as f64 / (on_time + late) as f64),
+                median_hours_to_notify: median(&mut times),
+                worst_hours_to_notify: worst,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! The tamper-evident log: every event is sealed with SHA-256 hashes that chain it to the one
+//! before, store-wide and within its incident.
+//!
+//! - `digest`: SHA-256 of the event's content (incident, version, time, actor, what happened)
+//!   in a canonical encoding: JSON with object keys sorted, no whitespace.
+//! - `chain`: SHA-256 over the incident's previous `chain`, the version and the digest. It
+//!   depends only on the incident's own events, so an evidence bundle carries it to another
+//!   store unchanged.
+//! - `hash`: SHA-256 over the store's previous `hash`, the sequence number and the `chain`. The
+//!   last one is also kept apart from the log, so cutting events off the end shows.
+//!
+//! Changing, deleting, inserting or reordering any stored event breaks a digest or a link, and
+//! `verify` names the first event where that happens. Pure.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::event::Event;
+use crate::incident::IncidentId;
+
+/// The link before the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An event's seal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Seal {
+    pub digest: String,
+    pub chain: String,
+    pub hash: String,
+}
+
+impl Seal {
+    pub fn is_empty(&self) -> bool {
+        self.digest.is_empty()
+    }
+}
+
+fn sha256(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+/// SHA-256 of the event's content, canonically encoded.
+pub fn digest(e: &Event) -> String {
+    // serde_json's map is ordered by key, so converting to a Value sorts every object.
+    let content = serde_json::json!({
+        "incident": e.incident,
+        "version": e.version,
+        "at": e.at,
+        "actor": e.actor,
+        "what": e.what,
+    });
+    let bytes = serde_json::to_vec(&content).unwrap_or_default();
+    sha256(&[b"breachflow-event-v1", &bytes])
+}
+
+pub fn chain_link(prev_chain: &str, version: u64, digest: &str) -> String {
+    sha256(&[
+        prev_chain.as_bytes(),
+        &version.to_be_bytes(),
+        digest.as_bytes(),
+    ])
+}
+
+pub fn hash_link(prev_hash: &str, seq: u64, chain: &str) -> String {
+    sha256(&[prev_hash.as_bytes(), &seq.to_be_bytes(), chain.as_bytes()])
+}
+
+/// Seals `e` after `prev_hash` (store-wide) and `prev_chain` (its incident's).
+pub fn seal(e: &mut Event, prev_hash: &str, prev_chain: &str) {
+    let digest = digest(e);
+    let chain = chain_link(prev_chain, e.version, &digest);
+    let hash = hash_link(prev_hash, e.seq, &chain);
+    e.seal = Seal {
+        digest,
+        chain,
+        hash,
+    };
+}
+
+/// Where the log stops being what was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Break {
+    #[error("event {seq} cannot be read: {detail}")]
+    Unreadable { seq: u64, detail: String },
+    #[error("the event stored under number {key} says it is number {seq}: events were moved")]
+    Moved { key: u64, seq: u64 },
+    #[error("event {seq} is missing: the log goes from {before} to {after}")]
+    Missing { seq: u64, before: u64, after: u64 },
+    #[error("event {seq} was changed: its content no longer matches its digest")]
+    Changed { seq: u64 },
+    #[error("event {seq} does not follow event {before}: the chain of hashes is broken there")]
+    Unlinked { seq: u64, before: u64 },
+    #[error("event {seq} of {incident} does not follow that incident's previous event")]
+    IncidentUnlinked { seq: u64, incident: IncidentId },
+    #[error("event {seq} has no seal")]
+    Unsealed { seq: u64 },
+    #[error(
+        "the log ends at event {last} but the store recorded {expected} events: events were cut off the end"
+    )]
+    Truncated { last: u64, expected: u64 },
+    #[error(
+        "the last event's hash is not the one the store recorded: the end of the log was changed"
+    )]
+    Head,
+    #[error("{incident}: the stored record is not the replay of its events{detail}")]
+    Record {
+        incident: IncidentId,
+        detail: String,
+    },
+}
+
+impl Break {
+    /// The first event concerned, if the break is at one.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Break::Unreadable { seq, .. }
+            | Break::Moved { seq, .. }
+            | Break::Missing { seq, .. }
+            | Break::Changed { seq }
+            | Break::Unlinked { seq, .. }
+            | Break::IncidentUnlinked { seq, .. }
+            | Break::Unsealed { seq } => Some(*seq),
+            _ => None,
+        }
+    }
+}
+
+/// Walks the log in order, checking every digest and link.
+#[derive(Default)]
+pub struct Verifier {
+    prev_seq: u64,
+    prev_hash: Option<String>,
+    chains: HashMap<IncidentId, String>,
+    pub events: u64,
+}
+
+impl Verifier {
+    /// Checks the event stored under `key`.
+    pub fn next(&mut self, key: u64, e: &Event) -> Result<(), Break> {
+        if e.seq != key {
+            return Err(Break::Moved { key, seq: e.seq });
+        }
+        if e.seq != self.prev_seq + 1 {
+            return Err(Break::Missing {
+                seq: self.prev_seq + 1,
+                before: self.prev_seq,
+                after: e.seq,
+            });
+        }
+        if e.seal.is_empty() {
+            return Err(Break::Unsealed { seq: e.seq });
+        }
+        if digest(e) != e.seal.digest {
+            return Err(Break::Changed { seq: e.seq });
+        }
+        if let Some(id) = e.incident {
+            let prev = self.chains.get(&id).map(String::as_str).unwrap_or(GENESIS);
+            if chain_link(prev, e.version, &e.seal.digest) != e.seal.chain {
+                return Err(Break::IncidentUnlinked {
+                    seq: e.seq,
+                    incident: id,
+                });
+            }
+            self.chains.insert(id, e.seal.chain.clone());
+        } else if chain_link(GENESIS, e.version, &e.seal.digest) != e.seal.chain {
+            return Err(Break::Changed { seq: e.seq });
+        }
+        let prev = self.prev_hash.as_deref().unwrap_or(GENESIS);
+        if hash_link(prev, e.seq, &e.seal.chain) != e.seal.hash {
+            return Err(Break::Unlinked {
+                seq: e.seq,
+                before: self.prev_seq,
+            });
+        }
+        self.prev_seq = e.seq;
+        self.prev_hash = Some(e.seal.hash.clone());
+        self.events += 1;
+        Ok(())
+    }
+
+    /// Checks the end of the log against what the store recorded apart from it.
+    pub fn finish(&self, recorded_count: u64, recorded_head: Option<&str>) -> Result<(), Break> {
+        if self.prev_seq != recorded_count {
+            return Err(Break::Truncated {
+                last: self.prev_seq,
+                expected: recorded_count,
+            });
+        }
+        if recorded_head.unwrap_or(GENESIS) != self.prev_hash.as_deref().unwrap_or(GENESIS) {
+            return Err(Break::Head);
+        }
+        Ok(())
+    }
+}
+
+/// Checks one incident's events on their own (an evidence bundle): digests and the incident
+/// chain, from its first event. Returns the chain's head.
+pub fn verify_incident(events: &[Event]) -> Result<String, Break> {
+    let mut prev = GENESIS.to_string();
+    for (i, e) in events.iter().enumerate() {
+        if e.version != i as u64 + 1 {
+            return Err(Break::Missing {
+                seq: e.seq,
+                before: i as u64,
+                after: e.version,
+            });
+        }
+        if digest(e) != e.seal.digest {
+            return Err(Break::Changed { seq: e.seq });
+        }
+        if chain_link(&prev, e.version, &e.seal.digest) != e.seal.chain {
+            return Err(Break::IncidentUnlinked {
+                seq: e.seq,
+                incident: e.incident.unwrap_or(IncidentId { year: 0, number: 0 }),
+            });
+        }
+        prev = e.seal.chain.clone();
+    }
+    Ok(prev)
+}
