@@ -148,6 +148,11 @@ fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
     if e.is_transient() {
         return Outcome::Transient(words);
     }
+    if e.is_client() {
+        // Refused by our side before any mail was sent (no authentication mechanism in common,
+        // say): a setting to fix, not a message to retry.
+        return Outcome::Refused(words);
+    }
     if e.is_tls() {
         // The upgrade failed before any mail was sent; retrying will not help.
         return Outcome::Refused(words);

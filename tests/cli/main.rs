@@ -7,13 +7,16 @@ mod support;
 
 mod assess_decide;
 mod audit;
+mod crash;
 mod deadlines;
 mod demo;
 mod documents;
+mod fuzz;
 mod incident;
 mod init;
 mod lifecycle;
 mod schema;
+mod security;
 mod send;
 mod smtp;
 mod store;

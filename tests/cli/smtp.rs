@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
+
+/// The only credentials the TLS server accepts.
+pub const USER: &str = "breachflow";
+pub const PASSWORD: &str = "correct-horse-battery-staple-42";
 
 #[derive(Clone, Default)]
 pub struct Mailbox {
@@ -46,6 +50,14 @@ impl Handler for Session {
         self.slow |= to.starts_with("slow@");
         self.to.push(to);
         response::OK
+    }
+
+    fn auth_plain(&mut self, _: &str, user: &str, password: &str) -> Response {
+        if user == USER && password == PASSWORD {
+            response::AUTH_OK
+        } else {
+            response::INVALID_CREDENTIALS
+        }
     }
 
     fn data_start(&mut self, _: &str, _: &str, _: bool, _: &[String]) -> Response {
@@ -174,6 +186,7 @@ impl Mailbox {
                     key_path: key,
                 })
                 .unwrap()
+                .with_auth(AuthMechanism::Plain)
                 .with_num_threads(2)
                 .with_tcp_listener(listener);
             let _ = server.serve();
