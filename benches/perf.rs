@@ -1,0 +1,565 @@
+//! Performance against the machine's own limits, measured in one run: `cargo bench`.
+//!
+//! Every figure is a median of repeated runs, printed next to the floor it is judged against
+//! (a loop of small write + fdatasync calls on the same disk, and process start). Stores of
+//! 100,000 incidents take a while to build; `BREACHFLOW_BENCH_QUICK=1` uses 10,000.
+//! The bulk-mail figures need postfix's `smtp-sink` and `smtp-source` on the PATH (Debian
+//! package `postfix`); without them those lines are skipped.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use breachflow::assessment::AssessmentInput;
+use breachflow::incident::{IncidentFacts, IncidentUpdate};
+use breachflow::organisation::Organisation;
+use breachflow::regimes::Rulebook;
+use breachflow::store::{Store, Subject};
+use breachflow::workflow::{self, Rules};
+use chrono::{DateTime, Duration as Span, Utc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_breachflow");
+const ORG: &str = include_str!("../examples/organisation.json");
+const INCIDENT: &str = include_str!("../examples/incident-ransomware.json");
+const ASSESSMENT: &str = include_str!("../examples/assessment-ransomware.json");
+const ANSWERS: &str = include_str!("../examples/incident-update-report-answers.json");
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn line(what: &str, figure: String, note: String) {
+    println!("| {what} | {figure} | {note} |");
+}
+
+/// The disk's floor: small appends, each made durable with fdatasync.
+fn fdatasync_floor(dir: &Path, n: usize) -> Duration {
+    let path = dir.join("floor");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        f.write_all(format!("{i:064}").as_bytes()).unwrap();
+        // SAFETY: the descriptor is open for the life of `f`.
+        let rc = unsafe { libc::fdatasync(f.as_raw_fd()) };
+        assert_eq!(rc, 0);
+        times.push(start.elapsed());
+    }
+    let _ = std::fs::remove_file(path);
+    median(times)
+}
+
+fn run(data: &Path, now: &str, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .env("BREACHFLOW_DATA_DIR", data)
+        .env("BREACHFLOW_NOW", now)
+        .env("BREACHFLOW_ACTOR", "bench")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+fn now() -> DateTime<Utc> {
+    "2024-06-01T12:00:00Z".parse().unwrap()
+}
+
+/// A store of `n` incidents built through the library (each commit flushed, as the CLI does):
+/// `assessed` of them assessed with awareness an hour ago (deadlines ahead), `overdue` assessed
+/// with awareness in March (the ICO's 72 hours long gone).
+fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duration {
+    let start = Instant::now();
+    let store = Store::open(dir).unwrap();
+    let org: Organisation = serde_json::from_str(ORG).unwrap();
+    store
+        .commit(
+            Subject::Organisation(&org),
+            &[breachflow::event::EventKind::OrganisationRecorded {
+                organisation: org.clone(),
+                replaced: false,
+            }],
+            now(),
+            "bench",
+        )
+        .unwrap();
+    let book = Rulebook::load(None).unwrap();
+    let rules = Rules {
+        org: &org,
+        rulebook: &book,
+    };
+    let base: IncidentFacts = serde_json::from_str(INCIDENT).unwrap();
+    let assessment: AssessmentInput = serde_json::from_str(ASSESSMENT).unwrap();
+    for i in 0..n {
+        let mut facts = base.clone();
+        let recent = i >= overdue;
+        if recent {
+            facts.occurred.from = Some(now() - Span::hours(3));
+            facts.detected_at = now() - Span::hours(2);
+            facts.aware_at = now() - Span::hours(1);
+        }
+        let kinds = workflow::open(&facts, now()).unwrap();
+        let c = store
+            .commit(Subject::NewIncident { year: 2024 }, &kinds, now(), "bench")
+            .unwrap();
+        if i < overdue + assessed {
+            let record = c.record.unwrap();
+            let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
+            store
+                .commit(Subject::Incident(&record), &kinds, now(), "bench")
+                .unwrap();
+        }
+    }
+    start.elapsed()
+}
+
+fn update_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+    (0..n)
+        .map(|i| {
+            let p = dir.join(format!("u{i}.json"));
+            std::fs::write(&p, format!("{{\"title\": \"Ransomware, revision {i}\"}}")).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn durable_command(data: &Path, files: &[PathBuf], id: &str) -> Duration {
+    let times: Vec<Duration> = files
+        .iter()
+        .map(|f| {
+            run(
+                data,
+                "2024-06-01T12:00:00Z",
+                &["incident", "update", id, "--file", f.to_str().unwrap()],
+            )
+        })
+        .collect();
+    median(times)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let quick = std::env::var("BREACHFLOW_BENCH_QUICK").is_ok();
+    let big = if quick { 10_000 } else { 100_000 };
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    println!("| measurement | median | against |");
+    println!("| --- | --- | --- |");
+
+    let floor = fdatasync_floor(&root, 2000);
+    line(
+        "disk floor: 64-byte append + fdatasync",
+        ms(floor),
+        format!("{:.0} per second", 1.0 / floor.as_secs_f64()),
+    );
+    let start_times: Vec<Duration> = (0..40)
+        .map(|_| {
+            let t = Instant::now();
+            Command::new(BIN)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    let start = median(start_times);
+    line(
+        "process start (`breachflow --version`)",
+        ms(start),
+        String::new(),
+    );
+
+    // A durable command as a whole process, on stores of growing size.
+    let files = update_files(&root, 31);
+    for n in [0usize, 10_000, big] {
+        let dir = root.join(format!("store-{n}"));
+        let built = build_store(&dir, n.max(1), 0, 0);
+        let d = durable_command(&dir, &files, "BR-2024-0001");
+        line(
+            &format!("`incident update` (one transaction + flush), store of {n} incidents"),
+            ms(d),
+            format!(
+                "{:.1}x (disk floor + process start); target 3x (store built in {:.1} s)",
+                d.as_secs_f64() / (floor + start).as_secs_f64(),
+                built.as_secs_f64()
+            ),
+        );
+        if n == big {
+            let opens: Vec<Duration> = (0..20)
+                .map(|_| {
+                    let t = Instant::now();
+                    let s = Store::open(&dir).unwrap();
+                    let took = t.elapsed();
+                    drop(s);
+                    took
+                })
+                .collect();
+            line(
+                &format!("store open, {n} incidents"),
+                ms(median(opens)),
+                "target under 50 ms".into(),
+            );
+        }
+        if n != big {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    // Overdue query: many obligations, few overdue.
+    let dir = root.join("deadlines");
+    let built = build_store(&dir, big, big / 10, 100);
+    let times: Vec<Duration> = (0..31)
+        .map(|_| run(&dir, "2024-06-01T12:00:00Z", &["deadlines", "--overdue"]))
+        .collect();
+    line(
+        &format!(
+            "`deadlines --overdue`, {big} incidents, {} with obligations, 100 overdue (whole process)",
+            big / 10 + 100
+        ),
+        ms(median(times)),
+        format!(
+            "target under 20 ms (store built in {:.1} s)",
+            built.as_secs_f64()
+        ),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Durable state changes in one process (library, no process start).
+    let dir = root.join("library");
+    build_store(&dir, 1, 0, 0);
+    {
+        let store = Store::open(&dir).unwrap();
+        let org = store.require_organisation().unwrap();
+        let book = Rulebook::load(None).unwrap();
+        let rules = Rules {
+            org: &org,
+            rulebook: &book,
+        };
+        let id = "BR-2024-0001".parse().unwrap();
+        let n = 2000;
+        let t = Instant::now();
+        for i in 0..n {
+            let record = store.incident(id).unwrap();
+            let update = IncidentUpdate {
+                title: Some(format!("Ransomware, revision {i}")),
+                ..IncidentUpdate::default()
+            };
+            let kinds = workflow::update(&record, &update, &rules, now(), "bench").unwrap();
+            store
+                .commit(Subject::Incident(&record), &kinds, now(), "bench")
+                .unwrap();
+        }
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        line(
+            "durable state changes in one process (library)",
+            format!("{rate:.0} per second"),
+            format!(
+                "{:.2} of the floor's {:.0} fdatasync/s; target at least 0.5",
+                rate * floor.as_secs_f64(),
+                1.0 / floor.as_secs_f64()
+            ),
+        );
+    }
+
+    // Rendering the ICO report (text and HTML) from the case file.
+    {
+        let store = Store::open(&dir).unwrap();
+        let org = store.require_organisation().unwrap();
+        let book = Rulebook::load(None).unwrap();
+        let rules = Rules {
+            org: &org,
+            rulebook: &book,
+        };
+        let id = "BR-2024-0001".parse().unwrap();
+        let record = store.incident(id).unwrap();
+        let assessment: AssessmentInput = serde_json::from_str(ASSESSMENT).unwrap();
+        let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
+        store
+            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .unwrap();
+        let record = store.incident(id).unwrap();
+        let kinds = workflow::decide(
+            &record,
+            &workflow::DecideRequest {
+                accept: true,
+                ..Default::default()
+            },
+            &rules,
+            now(),
+            "bench",
+        )
+        .unwrap();
+        store
+            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .unwrap();
+        let record = store.incident(id).unwrap();
+        let answers: IncidentUpdate = serde_json::from_str(ANSWERS).unwrap();
+        let kinds = workflow::update(&record, &answers, &rules, now(), "bench").unwrap();
+        store
+            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .unwrap();
+        let record = store.incident(id).unwrap();
+        let set = breachflow::template::TemplateSet::load(None).unwrap();
+        let t = set.get("ico-report").unwrap();
+        let o = record
+            .obligations
+            .iter()
+            .find(|o| o.id == "uk-gdpr-art33/initial");
+        let n = 2000;
+        let start = Instant::now();
+        for _ in 0..n {
+            let facts = breachflow::casefile::build(&record, &org, o, now());
+            assert!(breachflow::template::needed(t, &facts).is_empty());
+            let a = breachflow::template::render(
+                &set,
+                t,
+                &facts,
+                org.zone(),
+                breachflow::template::Kind::Text,
+            )
+            .unwrap();
+            let b = breachflow::template::render(
+                &set,
+                t,
+                &facts,
+                org.zone(),
+                breachflow::template::Kind::Html,
+            )
+            .unwrap();
+            assert!(a.len() + b.len() > 0);
+        }
+        line(
+            "ICO report: case file + completeness walk + text and HTML",
+            format!(
+                "{:.0} documents per second",
+                n as f64 / start.elapsed().as_secs_f64()
+            ),
+            "(library)".into(),
+        );
+    }
+
+    bulk(&root);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(cmd);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Bulk notices to postfix's smtp-sink, against smtp-source into the same sink; peak memory
+/// for a long recipients file against a short one.
+fn bulk(root: &Path) {
+    let (Some(sink), Some(source)) = (which("smtp-sink"), which("smtp-source")) else {
+        line(
+            "bulk notices",
+            "skipped".into(),
+            "smtp-sink / smtp-source not installed (Debian package postfix)".into(),
+        );
+        return;
+    };
+    let port = free_port();
+    let mut sink_proc = Command::new(&sink)
+        .args(["-c", &format!("127.0.0.1:{port}"), "1024"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let n = 20_000;
+    // The ceiling: postfix's own client, one connection, n messages.
+    let t = Instant::now();
+    let status = Command::new(&source)
+        .args([
+            "-s",
+            "1",
+            "-m",
+            &n.to_string(),
+            "-f",
+            "privacy@example.com",
+            "-t",
+            "x@example.com",
+            "-l",
+            "4000",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ceiling = n as f64 / t.elapsed().as_secs_f64();
+    line(
+        "smtp-source into smtp-sink, one connection, 4 kB messages",
+        format!("{ceiling:.0} messages per second"),
+        "the ceiling".into(),
+    );
+
+    let data = root.join("bulk");
+    let org_file = root.join("org.json");
+    let mut org: serde_json::Value = serde_json::from_str(ORG).unwrap();
+    org["flags"]["markets"] = serde_json::json!([]);
+    org["smtp"] = serde_json::json!({"host": "127.0.0.1", "port": port, "tls": "none", "from": "privacy@larkfield-vets.example"});
+    std::fs::write(&org_file, org.to_string()).unwrap();
+    let at = "2024-03-31T12:00:00Z";
+    let ex = |f: &str| format!("{}/examples/{f}", env!("CARGO_MANIFEST_DIR"));
+    run(&data, at, &["init", "--org", org_file.to_str().unwrap()]);
+    run(
+        &data,
+        at,
+        &[
+            "incident",
+            "open",
+            "--file",
+            &ex("incident-ransomware.json"),
+        ],
+    );
+    run(
+        &data,
+        at,
+        &[
+            "assess",
+            "BR-2024-0001",
+            "--file",
+            &ex("assessment-ransomware.json"),
+        ],
+    );
+    run(&data, at, &["decide", "BR-2024-0001", "--accept"]);
+    run(
+        &data,
+        at,
+        &[
+            "incident",
+            "update",
+            "BR-2024-0001",
+            "--file",
+            &ex("incident-update-report-answers.json"),
+        ],
+    );
+    run(&data, at, &["render", "BR-2024-0001", "subject-notice"]);
+    run(&data, at, &["approve", "BR-2024-0001", "subject-notice"]);
+    let csv = |rows: usize, name: &str| {
+        let p = root.join(name);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+        writeln!(w, "email,name").unwrap();
+        for i in 0..rows {
+            writeln!(w, "person{i}@example.com,Person {i}").unwrap();
+        }
+        w.flush().unwrap();
+        p
+    };
+    for batch in [50u32, 500] {
+        // Different people for each run: a notice reaches each address at most once.
+        let file = {
+            let p = root.join(format!("r{batch}.csv"));
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+            writeln!(w, "email,name").unwrap();
+            for i in 0..n {
+                writeln!(w, "b{batch}-person{i}@example.com,Person {i}").unwrap();
+            }
+            w.flush().unwrap();
+            p
+        };
+        let doc = "subject-notice";
+        let t = Instant::now();
+        let out = Command::new(BIN)
+            .env("BREACHFLOW_DATA_DIR", &data)
+            .env("BREACHFLOW_NOW", at)
+            .args([
+                "notify-subjects",
+                "BR-2024-0001",
+                "--recipients",
+                file.to_str().unwrap(),
+                "--batch",
+                &batch.to_string(),
+                "--document",
+                doc,
+            ])
+            .output()
+            .unwrap();
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(&format!("Sent {n},")),
+            "{text}"
+        );
+        line(
+            &format!(
+                "`notify-subjects` to smtp-sink, {n} recipients, batch {batch}, state durable"
+            ),
+            format!("{rate:.0} messages per second"),
+            format!("{:.2} of the ceiling; target at least 0.5", rate / ceiling),
+        );
+    }
+    let _ = sink_proc.kill();
+    let _ = sink_proc.wait();
+
+    // Peak memory: a dry run streams the file and renders every notice.
+    for rows in [10_000usize, 1_000_000] {
+        let file = csv(rows, &format!("m{rows}.csv"));
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(BIN)
+            .env("BREACHFLOW_DATA_DIR", &data)
+            .env("BREACHFLOW_NOW", at)
+            .args([
+                "notify-subjects",
+                "BR-2024-0001",
+                "--recipients",
+                file.to_str().unwrap(),
+                "--dry-run",
+            ])
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        let kb: u64 = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        line(
+            &format!("peak memory, `notify-subjects --dry-run`, {rows} rows"),
+            format!("{:.1} MB", kb as f64 / 1024.0),
+            "target: 1,000,000 rows within a few MB of 10,000".into(),
+        );
+        let _ = std::fs::remove_file(file);
+    }
+}
