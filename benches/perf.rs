@@ -398,7 +398,7 @@ fn bulk(root: &Path) {
     };
     let port = free_port();
     let mut sink_proc = Command::new(&sink)
-        .args(["-c", &format!("127.0.0.1:{port}"), "1024"])
+        .args(["-u", "nobody", "-c", &format!("127.0.0.1:{port}"), "1024"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

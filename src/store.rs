@@ -190,7 +190,11 @@ impl Store {
         prepare_dir(dir)?;
         let path = dir.to_path_buf();
         // sled may panic on some damaged files; a damaged store must be an error, not a crash.
-        let opened = std::panic::catch_unwind(|| sled::Config::new().path(&path).open());
+        let opened = std::panic::catch_unwind(|| {
+            // Every commit flushes itself; a background flusher thread would only add start-up
+            // and shut-down time to each short-lived command.
+            sled::Config::new().path(&path).flush_every_ms(None).open()
+        });
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => return Err(map_open_error(dir, e)),

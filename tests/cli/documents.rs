@@ -12,17 +12,7 @@ const ID: &str = "BR-2024-0001";
 
 /// The example incident, decided and answered: every fact the ICO report needs is recorded.
 fn answered() -> TestEnv {
-    let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
-    env.run(&["decide", ID, "--accept"]).success();
-    env.answer(ID);
-    env
+    TestEnv::prepared(&example_json("organisation.json"))
 }
 
 fn render_text(env: &TestEnv, now: &str, doc: &str) -> String {

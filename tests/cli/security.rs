@@ -28,24 +28,7 @@ fn credentials_authenticate_over_tls_and_are_found_nowhere_else() {
     let mut org = example_json("organisation.json");
     org["flags"]["markets"] = json!([]);
     org["smtp"] = json!({ "host": "localhost", "port": port, "tls": "starttls", "from": "privacy@larkfield-vets.example", "ca_file": ca });
-    let org = env.file("org.json", &org);
-    env.run(&["init", "--org", &org]).success();
-    env.run(&[
-        "incident",
-        "open",
-        "--file",
-        &example("incident-ransomware.json"),
-    ])
-    .success();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
-    env.run(&["decide", ID, "--accept"]).success();
-    env.answer(ID);
+    env.prepare(&org);
     env.render_and_approve(NOW, ID, "board-briefing");
     // Wrong password: the server refuses, nothing is delivered, the message fails.
     let out = env

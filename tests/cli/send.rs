@@ -26,24 +26,7 @@ fn env_with_smtp(port: u16, listed: bool) -> TestEnv {
     if !listed {
         org["flags"]["markets"] = json!([]);
     }
-    let org = env.file("org.json", &org);
-    env.run(&["init", "--org", &org]).success();
-    env.run(&[
-        "incident",
-        "open",
-        "--file",
-        &example("incident-ransomware.json"),
-    ])
-    .success();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
-    env.run(&["decide", ID, "--accept"]).success();
-    env.answer(ID);
+    env.prepare(&org);
     env
 }
 
@@ -519,24 +502,7 @@ fn starttls_with_our_own_authority_and_no_fall_back_to_clear_text() {
         if let Some(ca) = ca_file {
             org["smtp"]["ca_file"] = json!(ca);
         }
-        let org = env.file("org.json", &org);
-        env.run(&["init", "--org", &org]).success();
-        env.run(&[
-            "incident",
-            "open",
-            "--file",
-            &example("incident-ransomware.json"),
-        ])
-        .success();
-        env.run(&[
-            "assess",
-            ID,
-            "--file",
-            &example("assessment-ransomware.json"),
-        ])
-        .success();
-        env.run(&["decide", ID, "--accept"]).success();
-        env.answer(ID);
+        env.prepare(&org);
         // A title in French, with a dash: the subject must travel as an encoded word.
         let title = env.file(
             "t.json",
@@ -547,7 +513,12 @@ fn starttls_with_our_own_authority_and_no_fall_back_to_clear_text() {
         env.render_and_approve(NOW, ID, "staff-briefing");
     };
     setup(&env, Some(&ca));
-    env.run(&["send", ID, "staff-briefing", "--to", "staff"])
+    // The TLS server wants authentication; the credentials come from the environment.
+    env.cmd()
+        .env("BREACHFLOW_SMTP_USER", crate::smtp::USER)
+        .env("BREACHFLOW_SMTP_PASSWORD", crate::smtp::PASSWORD)
+        .args(["send", ID, "staff-briefing", "--to", "staff"])
+        .assert()
         .success();
     let messages = mailbox.messages();
     assert_eq!(messages.len(), 1, "delivered over STARTTLS");

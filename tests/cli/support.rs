@@ -42,6 +42,36 @@ impl TestEnv {
         env
     }
 
+    /// Initialises this store with `org` and takes the example incident (BR-2024-0001) through
+    /// assessment, the DPO's decision and the answers the reports ask for.
+    pub fn prepare(&self, org: &Value) {
+        let org = self.file("org.json", org);
+        self.run(&["init", "--org", &org]).success();
+        self.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        self.run(&[
+            "assess",
+            "BR-2024-0001",
+            "--file",
+            &example("assessment-ransomware.json"),
+        ])
+        .success();
+        self.run(&["decide", "BR-2024-0001", "--accept"]).success();
+        self.answer("BR-2024-0001");
+    }
+
+    /// A new store prepared as `prepare` does.
+    pub fn prepared(org: &Value) -> TestEnv {
+        let env = TestEnv::new();
+        env.prepare(org);
+        env
+    }
+
     /// Records the example answers the reports ask for (`details`) on `id`.
     pub fn answer(&self, id: &str) {
         self.run(&[

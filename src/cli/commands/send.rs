@@ -75,6 +75,24 @@ fn changed(m: &OutMessage, note: Option<String>) -> EventKind {
     }
 }
 
+/// Moves a message to `state` with a note, and commits the change with its event.
+fn set_and_commit(
+    store: &Store,
+    ctx: &Ctx,
+    m: &mut OutMessage,
+    state: MessageState,
+    note: String,
+) -> Result<(), CliError> {
+    m.set(state, ctx.now, &ctx.actor, Some(note.clone()));
+    commit_messages(
+        store,
+        ctx,
+        m.incident,
+        std::slice::from_ref(m),
+        &[changed(m, Some(note))],
+    )
+}
+
 /// Messages a dead process left `sending`: their outcome is unknown, so they become
 /// `uncertain`, never retried by themselves.
 pub fn recover(store: &Store, ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
@@ -655,23 +673,11 @@ pub fn release(ctx: &Ctx, key: &str, reason: Option<&str>) -> Result<(), CliErro
     }
     let waited = m.waiting_on.take().unwrap_or_default();
     m.hold_lifted_by = Some(ctx.actor.clone());
-    m.set(
-        MessageState::Queued,
-        ctx.now,
-        &ctx.actor,
-        Some(format!(
-            "hold (waiting for {waited}) lifted by {}: {reason}",
-            ctx.actor
-        )),
+    let note = format!(
+        "hold (waiting for {waited}) lifted by {}: {reason}",
+        ctx.actor
     );
-    let note = m.history.last().and_then(|s| s.note.clone());
-    commit_messages(
-        &store,
-        ctx,
-        m.incident,
-        std::slice::from_ref(&m),
-        &[changed(&m, note)],
-    )?;
+    set_and_commit(&store, ctx, &mut m, MessageState::Queued, note)?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
     let id = m.incident;
     deliver(&store, ctx, &org, &carrier, m)?;
@@ -695,44 +701,18 @@ pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(
     }
     let why = note.map(str::trim).filter(|n| !n.is_empty());
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    if sent {
-        m.set(
-            MessageState::Sent,
-            ctx.now,
-            &ctx.actor,
-            Some(format!(
-                "confirmed delivered by {}{}",
-                ctx.actor,
-                why.map(|w| format!(": {w}")).unwrap_or_default()
-            )),
-        );
-        let note = m.history.last().and_then(|s| s.note.clone());
-        commit_messages(
-            &store,
-            ctx,
-            m.incident,
-            std::slice::from_ref(&m),
-            &[changed(&m, note)],
-        )?;
+    let (state, words) = if sent {
+        (MessageState::Sent, "confirmed delivered by")
     } else {
-        m.set(
-            MessageState::Queued,
-            ctx.now,
-            &ctx.actor,
-            Some(format!(
-                "resend decided by {}{}",
-                ctx.actor,
-                why.map(|w| format!(": {w}")).unwrap_or_default()
-            )),
-        );
-        let note = m.history.last().and_then(|s| s.note.clone());
-        commit_messages(
-            &store,
-            ctx,
-            m.incident,
-            std::slice::from_ref(&m),
-            &[changed(&m, note)],
-        )?;
+        (MessageState::Queued, "resend decided by")
+    };
+    let note = format!(
+        "{words} {}{}",
+        ctx.actor,
+        why.map(|w| format!(": {w}")).unwrap_or_default()
+    );
+    set_and_commit(&store, ctx, &mut m, state, note)?;
+    if !sent {
         deliver(&store, ctx, &org, &carrier, m.clone())?;
     }
     report(ctx, &org, &store.messages_for(m.incident)?, &[], &carrier)
