@@ -332,12 +332,12 @@ fn bulk_notices_are_personalised_checked_and_never_sent_twice() {
         .unwrap()
         .1;
     assert!(alice.contains("Dear Alice Adams,"), "{alice}");
-    // Run again: nobody hears twice.
+    // Run again: nobody hears twice (Alice's second line counts as already having it).
     let out = env
         .run(&["notify-subjects", ID, "--recipients", &file])
         .success();
     assert!(
-        stdout_of(&out).contains("already sent before 2"),
+        stdout_of(&out).contains("already sent before 3"),
         "{}",
         stdout_of(&out)
     );

@@ -804,6 +804,9 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     for d in bundle["documents"].as_array().cloned().unwrap_or_default() {
         let name = d["document"].as_str().unwrap_or_default().to_string();
         let version = d["version"].as_u64().unwrap_or_default() as u32;
+        // Names are only ever keys in the store, but a name that is not a template name is not
+        // one we wrote.
+        crate::template::check_name(&name).map_err(|e| bad(e.to_string()))?;
         let body: DocumentBody = serde_json::from_value(d["body"].clone())
             .map_err(|e| bad(format!("{name} v{version} cannot be read: {e}")))?;
         let recorded = record.versions(&name).find(|v| v.version == version);
