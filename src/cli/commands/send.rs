@@ -968,12 +968,7 @@ pub fn notify_subjects(
         )?;
     }
 
-    let reader = std::fs::File::open(file)
-        .map_err(|e| CliError::InvalidArgs(format!("{}: {e}", file.display())))?;
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(reader));
+    let mut csv = open_recipients(file)?;
     let headers: Vec<String> = csv
         .headers()
         .map_err(|e| CliError::InvalidArgs(format!("{}: line 1: {e}", file.display())))?
@@ -1011,6 +1006,19 @@ pub fn notify_subjects(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let started = Instant::now();
+    let flush = |pending: &mut Vec<Pending>, tally: &mut Tally| {
+        send_batch(
+            &store,
+            ctx,
+            id,
+            doc,
+            carrier.as_ref(),
+            pending,
+            tally,
+            rate,
+            started,
+        )
+    };
     let mut pending: Vec<Pending> = Vec::with_capacity(batch as usize);
     // Addresses seen earlier in the file, in a fixed 4 MB filter whatever the file's length.
     let mut seen = Seen::new();
@@ -1133,32 +1141,12 @@ pub fn notify_subjects(
             message: built,
         });
         if pending.len() as u32 >= batch {
-            send_batch(
-                &store,
-                ctx,
-                id,
-                doc,
-                carrier.as_ref(),
-                &mut pending,
-                &mut tally,
-                rate,
-                started,
-            )?;
+            flush(&mut pending, &mut tally)?;
             progress.set_message(format!("{} sent", tally.sent));
         }
     }
     if !pending.is_empty() {
-        send_batch(
-            &store,
-            ctx,
-            id,
-            doc,
-            carrier.as_ref(),
-            &mut pending,
-            &mut tally,
-            rate,
-            started,
-        )?;
+        flush(&mut pending, &mut tally)?;
     }
     progress.finish_and_clear();
     if dry_run && !maybe_repeated.is_empty() {
@@ -1298,12 +1286,7 @@ fn repeats(
 ) -> Result<Vec<(u64, u64, String)>, CliError> {
     let wanted: std::collections::HashSet<[u8; 16]> = candidates.iter().map(|c| c.1).collect();
     let mut first: std::collections::HashMap<[u8; 16], u64> = std::collections::HashMap::new();
-    let reader = std::fs::File::open(file)
-        .map_err(|e| CliError::InvalidArgs(format!("{}: {e}", file.display())))?;
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(reader));
+    let mut csv = open_recipients(file)?;
     for (i, row) in csv.records().enumerate() {
         let Ok(row) = row else { continue };
         let address = row.get(address_col).unwrap_or_default();
@@ -1325,6 +1308,19 @@ fn repeats(
                 .map(|f| (*line, *f, address.clone()))
         })
         .collect())
+}
+
+/// The recipients file as a streaming CSV reader (rows of different lengths are reported, not
+/// refused wholesale).
+fn open_recipients(
+    file: &Path,
+) -> Result<csv::Reader<std::io::BufReader<std::fs::File>>, CliError> {
+    let reader = std::fs::File::open(file)
+        .map_err(|e| CliError::InvalidArgs(format!("{}: {e}", file.display())))?;
+    Ok(csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(reader)))
 }
 
 struct Pending {
