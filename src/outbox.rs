@@ -124,6 +124,36 @@ pub struct OutMessage {
 }
 
 impl OutMessage {
+    /// A new message, queued, with no history yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        incident: IncidentId,
+        number: u32,
+        document: Option<DocumentRef>,
+        audience: &str,
+        to: Recipient,
+        subject: String,
+        message_id: String,
+    ) -> OutMessage {
+        OutMessage {
+            key: format!("{incident}/{number}"),
+            incident,
+            number,
+            document,
+            audience: audience.to_string(),
+            to,
+            subject,
+            message_id,
+            state: MessageState::Queued,
+            waiting_on: None,
+            hold_lifted_by: None,
+            attempts: 0,
+            bytes_sha256: None,
+            reply: None,
+            history: Vec::new(),
+        }
+    }
+
     /// Moves to `state`, keeping the step in the history.
     pub fn set(&mut self, state: MessageState, at: DateTime<Utc>, by: &str, note: Option<String>) {
         self.state = state;

@@ -280,28 +280,20 @@ pub fn queue_and_deliver(
             ));
             continue;
         }
-        let mut m = OutMessage {
-            key: format!("{id}/{number}"),
-            incident: id,
+        let mut m = OutMessage::new(
+            id,
             number,
-            document: Some(doc_ref(v)),
-            audience: group.clone(),
-            to: r,
-            subject: subject.clone(),
-            message_id: outbox::message_id(
+            Some(doc_ref(v)),
+            &group,
+            r,
+            subject.clone(),
+            outbox::message_id(
                 id,
                 number,
                 &format!("{}-v{}", v.document, v.version),
                 &domain,
             ),
-            state: MessageState::Queued,
-            waiting_on: None,
-            hold_lifted_by: None,
-            attempts: 0,
-            bytes_sha256: None,
-            reply: None,
-            history: Vec::new(),
-        };
+        );
         match &hold {
             Some(w) => {
                 m.waiting_on = Some(w.clone());
@@ -773,28 +765,20 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
         let first = store.next_message_number(record.id)?;
         let mut messages = Vec::new();
         for (number, r) in (first..).zip(people) {
-            let mut m = OutMessage {
-                key: format!("{}/{number}", record.id),
-                incident: record.id,
+            let mut m = OutMessage::new(
+                record.id,
                 number,
-                document: None,
-                audience: "other".into(),
-                to: r,
-                subject: format!("Reminder: {} {} ({level_name})", record.id, o.id),
-                message_id: outbox::message_id(
+                None,
+                "other",
+                r,
+                format!("Reminder: {} {} ({level_name})", record.id, o.id),
+                outbox::message_id(
                     record.id,
                     number,
                     &format!("reminder-{level_name}"),
                     &domain,
                 ),
-                state: MessageState::Queued,
-                waiting_on: None,
-                hold_lifted_by: None,
-                attempts: 0,
-                bytes_sha256: None,
-                reply: None,
-                history: Vec::new(),
-            };
+            );
             m.set(
                 MessageState::Queued,
                 ctx.now,
