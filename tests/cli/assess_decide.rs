@@ -31,13 +31,7 @@ fn example_assessment_is_medium_severity_and_a_risk() {
 #[test]
 fn reassessment_keeps_every_version() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     let mut worse = example_json("assessment-ransomware.json");
     worse["data_categories"] = json!(["basic_identifiers", "health"]);
     worse["circumstances"]["confidentiality"] = "disclosure".into();
@@ -106,13 +100,7 @@ fn decide_before_assessment_is_refused_with_the_allowed_steps() {
 #[test]
 fn accepting_the_recommendation_records_it_with_its_reasoning() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     let out = env.json(&["decide", ID, "--accept"]);
     let d = &out["decision"]["decision"];
     assert_eq!(out["state"], "decided");
@@ -133,13 +121,7 @@ fn accepting_the_recommendation_records_it_with_its_reasoning() {
 #[test]
 fn overriding_the_recommendation_needs_a_reason() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     let out = env.run(&["decide", ID, "--subjects", "yes"]).code(4);
     assert!(stderr_of(&out).contains("--reason"), "{}", stderr_of(&out));
     let out = env
@@ -171,13 +153,7 @@ fn overriding_the_recommendation_needs_a_reason() {
 #[test]
 fn decide_needs_accept_or_an_answer_but_not_both() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     env.run(&["decide", ID]).code(4);
     env.run(&["decide", ID, "--accept", "--ico", "yes"]).code(4);
     env.run(&["decide", ID, "--ico", "maybe"]).code(2);

@@ -265,13 +265,7 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
 #[test]
 fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     assert_eq!(
         due_at(&obligation(&env, "uk-gdpr-art33/initial")),
         "2024-04-02T21:10:00Z"
@@ -374,13 +368,7 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
 #[test]
 fn deadlines_overdue_and_within_use_the_clock() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     // At 21:00 UTC on 2 Apr: ten minutes before the ICO deadline.
     let before = env
         .cmd()
@@ -529,13 +517,7 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
         &example("incident-ransomware.json"),
     ])
     .success();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     // 30 Dec 2027 + 4 business days reaches into 2028, beyond the shipped US calendar.
     let now = "2027-12-30T20:00:00Z";
     env.run_at(
@@ -588,13 +570,7 @@ fn whatif_stores_nothing() {
 #[test]
 fn the_calendar_is_valid_icalendar_with_stable_uids() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     let first = stdout_of(&env.run(&["calendar"]).success());
     let second = stdout_of(
         &env.run_at("2024-03-31T09:00:00Z", &["calendar", ID])

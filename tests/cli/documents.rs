@@ -245,13 +245,7 @@ fn facts_are_escaped_in_html_and_verbatim_in_text() {
 #[test]
 fn every_missing_fact_is_listed_including_those_in_conditions() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     let out = env.run(&["render", ID, "ico-report"]).code(8);
     let err = stderr_of(&out);
     for path in [
@@ -286,13 +280,7 @@ fn every_missing_fact_is_listed_including_those_in_conditions() {
 #[test]
 fn check_says_which_answers_may_follow_in_a_later_report() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     env.run(&["decide", ID, "--accept"]).success();
     let checked = env
         .cmd()

@@ -140,7 +140,7 @@ proptest! {
     #[test]
     fn recipient_files_never_panic(rows in prop::collection::vec("[a-z@.,\" \\r\\n\\u{e9}]{0,30}", 0..8)) {
         let env = TestEnv::with_incident();
-        env.run(&["assess", "BR-2024-0001", "--file", &example("assessment-ransomware.json")]).success();
+        env.assess("BR-2024-0001");
         env.run(&["decide", "BR-2024-0001", "--accept"]).success();
         env.answer("BR-2024-0001");
         env.render_and_approve(NOW, "BR-2024-0001", "subject-notice");

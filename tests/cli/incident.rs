@@ -254,13 +254,7 @@ fn list_filters_by_state_and_prints_a_table() {
         &example("incident-ransomware.json"),
     ])
     .success();
-    env.run(&[
-        "assess",
-        "BR-2024-0002",
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess("BR-2024-0002");
     let assessing = env.json(&["incident", "list", "--state", "assessing"]);
     assert_eq!(assessing.as_array().unwrap().len(), 1);
     assert_eq!(assessing[0]["id"], "BR-2024-0002");

@@ -33,13 +33,7 @@ fn refused_steps_change_nothing(env: &TestEnv, state: &str, allowed: &[&str]) {
 fn full_lifecycle_with_every_refusal() {
     let env = TestEnv::with_incident();
     refused_steps_change_nothing(&env, "detected", &[]);
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     refused_steps_change_nothing(&env, "assessing", &[]);
     env.run(&["decide", ID, "--accept"]).success();
     refused_steps_change_nothing(&env, "decided", &["notify", "monitor", "close"]);
@@ -162,13 +156,7 @@ fn assess_and_decide_are_not_manual_steps() {
 #[test]
 fn decided_not_notifiable_can_close_directly() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     env.run(&[
         "decide",
         ID,

@@ -408,13 +408,7 @@ fn a_bulk_run_killed_mid_batch_resumes_without_sending_anyone_twice() {
 #[test]
 fn reminders_go_once_per_warning_level_and_secrets_stay_out_of_the_store() {
     let env = TestEnv::with_incident();
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     env.run(&["decide", ID, "--accept"]).success();
     // Aware 30 Mar 21:10 UTC; the ICO's 72 h: half gone at 1 Apr 09:10, final 10% from 2 Apr 14:00.
     let secret = "s3cret-pa55word-xyz";
@@ -565,13 +559,7 @@ fn header_injection_through_names_titles_and_addresses_is_refused() {
         .run(&["incident", "update", ID, "--file", &title])
         .code(4);
     assert!(stderr_of(&out).contains("/title"), "{}", stderr_of(&out));
-    env.run(&[
-        "assess",
-        ID,
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess(ID);
     env.run(&["decide", ID, "--accept"]).success();
     env.answer(ID);
     env.render_and_approve(NOW, ID, "board-briefing");

@@ -32,13 +32,7 @@ fn replaying_the_event_log_rebuilds_the_stored_record() {
         &example("incident-update-containment.json"),
     ])
     .success();
-    env.run(&[
-        "assess",
-        "BR-2024-0001",
-        "--file",
-        &example("assessment-ransomware.json"),
-    ])
-    .success();
+    env.assess("BR-2024-0001");
     env.run(&["decide", "BR-2024-0001", "--accept"]).success();
     env.run(&["incident", "transition", "BR-2024-0001", "notify"])
         .success();

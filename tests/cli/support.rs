@@ -54,13 +54,7 @@ impl TestEnv {
             &example("incident-ransomware.json"),
         ])
         .success();
-        self.run(&[
-            "assess",
-            "BR-2024-0001",
-            "--file",
-            &example("assessment-ransomware.json"),
-        ])
-        .success();
+        self.assess("BR-2024-0001");
         self.run(&["decide", "BR-2024-0001", "--accept"]).success();
         self.answer("BR-2024-0001");
     }
@@ -70,6 +64,17 @@ impl TestEnv {
         let env = TestEnv::new();
         env.prepare(org);
         env
+    }
+
+    /// Records the example assessment on `id`.
+    pub fn assess(&self, id: &str) {
+        self.run(&[
+            "assess",
+            id,
+            "--file",
+            &example("assessment-ransomware.json"),
+        ])
+        .success();
     }
 
     /// Records the example answers the reports ask for (`details`) on `id`.
