@@ -290,18 +290,8 @@ fn main() {
                 1.0 / floor.as_secs_f64()
             ),
         );
-    }
 
-    // Rendering the ICO report (text and HTML) from the case file.
-    {
-        let store = Store::open(&dir).unwrap();
-        let org = store.require_organisation().unwrap();
-        let book = Rulebook::load(None).unwrap();
-        let rules = Rules {
-            org: &org,
-            rulebook: &book,
-        };
-        let id = "BR-2024-0001".parse().unwrap();
+        // Rendering the ICO report (text and HTML) from the case file, on the same incident.
         let record = store.incident(id).unwrap();
         let assessment: AssessmentInput = serde_json::from_str(ASSESSMENT).unwrap();
         let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
