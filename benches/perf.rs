@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use breachflow::assessment::AssessmentInput;
-use breachflow::incident::{IncidentFacts, IncidentUpdate};
-use breachflow::organisation::Organisation;
-use breachflow::regimes::Rulebook;
-use breachflow::store::{Store, Subject};
-use breachflow::workflow::{self, Rules};
+use breachflow::adapters::regimes::Rulebook;
+use breachflow::adapters::store::{Store, Subject};
+use breachflow::domain::assessment::AssessmentInput;
+use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};
+use breachflow::domain::organisation::Organisation;
+use breachflow::domain::workflow::{self, Rules};
 use chrono::{DateTime, Duration as Span, Utc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_breachflow");
@@ -97,7 +97,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
     store
         .commit(
             Subject::Organisation(&org),
-            &[breachflow::event::EventKind::OrganisationRecorded {
+            &[breachflow::domain::event::EventKind::OrganisationRecorded {
                 organisation: org.clone(),
                 replaced: false,
             }],
@@ -320,7 +320,7 @@ fn main() {
             .commit(Subject::Incident(&record), &kinds, now(), "bench")
             .unwrap();
         let record = store.incident(id).unwrap();
-        let set = breachflow::template::TemplateSet::load(None).unwrap();
+        let set = breachflow::render::template::TemplateSet::load(None).unwrap();
         let t = set.get("ico-report").unwrap();
         let o = record
             .obligations
@@ -329,22 +329,22 @@ fn main() {
         let n = 2000;
         let start = Instant::now();
         for _ in 0..n {
-            let facts = breachflow::casefile::build(&record, &org, o, now());
-            assert!(breachflow::template::needed(t, &facts).is_empty());
-            let a = breachflow::template::render(
+            let facts = breachflow::domain::casefile::build(&record, &org, o, now());
+            assert!(breachflow::render::template::needed(t, &facts).is_empty());
+            let a = breachflow::render::template::render(
                 &set,
                 t,
                 &facts,
                 org.zone(),
-                breachflow::template::Kind::Text,
+                breachflow::render::template::Kind::Text,
             )
             .unwrap();
-            let b = breachflow::template::render(
+            let b = breachflow::render::template::render(
                 &set,
                 t,
                 &facts,
                 org.zone(),
-                breachflow::template::Kind::Html,
+                breachflow::render::template::Kind::Html,
             )
             .unwrap();
             assert!(a.len() + b.len() > 0);

@@ -25,27 +25,8 @@
 //! - [`mail`]: building messages and handing them to SMTP or the outbox folder (lettre).
 //! - [`cli`]: the command line, output formats and exit codes.
 
-pub mod adherence;
-pub mod assessment;
-pub mod audit;
-pub mod casefile;
+pub mod adapters;
+pub mod app;
 pub mod cli;
-pub mod clock;
-pub mod deadline;
-pub mod decision;
-pub mod document;
-pub mod event;
-pub mod incident;
-pub mod input;
-pub mod lifecycle;
-pub mod mail;
-pub mod obligation;
-pub mod organisation;
-pub mod outbox;
-pub mod record;
-pub mod regime;
-pub mod regimes;
-pub mod schema;
-pub mod store;
-pub mod template;
-pub mod workflow;
+pub mod domain;
+pub mod render;

@@ -8,10 +8,10 @@
 //! 9 the event log or an evidence bundle does not verify;
 //! 70 internal error (a bug: please report it).
 
-use crate::input::InputError;
-use crate::lifecycle::TransitionRefused;
-use crate::store::StoreError;
-use crate::workflow::WorkflowError;
+use crate::adapters::input::InputError;
+use crate::adapters::store::StoreError;
+use crate::domain::lifecycle::TransitionRefused;
+use crate::domain::workflow::WorkflowError;
 
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -36,9 +36,9 @@ pub enum CliError {
     #[error(transparent)]
     Refused(#[from] TransitionRefused),
     #[error(transparent)]
-    Template(#[from] crate::template::TemplateError),
+    Template(#[from] crate::render::template::TemplateError),
     #[error(transparent)]
-    Mail(#[from] crate::mail::MailError),
+    Mail(#[from] crate::adapters::mail::MailError),
     /// A document lacks facts it needs; every one is listed.
     #[error("{0}")]
     Incomplete(String),
@@ -82,14 +82,14 @@ impl CliError {
             },
             CliError::Failed(_) => EXIT_FAILURE,
             CliError::Template(e) => match e {
-                crate::template::TemplateError::Unknown { .. } => EXIT_NOT_FOUND,
-                crate::template::TemplateError::Render { .. } => EXIT_FAILURE,
+                crate::render::template::TemplateError::Unknown { .. } => EXIT_NOT_FOUND,
+                crate::render::template::TemplateError::Render { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,
             },
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
             CliError::Tampered(_) => EXIT_TAMPERED,
             CliError::Mail(e) => match e {
-                crate::mail::MailError::Folder { .. } => EXIT_FAILURE,
+                crate::adapters::mail::MailError::Folder { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,
             },
         }

@@ -14,9 +14,9 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::incident::IncidentId;
-use crate::lifecycle::{State, Step};
-use crate::regime::Anchor;
+use crate::domain::incident::IncidentId;
+use crate::domain::lifecycle::{State, Step};
+use crate::domain::regime::Anchor;
 pub use error::CliError;
 use output::Format;
 
@@ -580,7 +580,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx {
         data_dir_given: cli.data_dir.is_some(),
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
-        now: crate::clock::now_or(cli.now),
+        now: crate::adapters::clock::now_or(cli.now),
         actor: cli
             .actor
             .filter(|a| !a.trim().is_empty())
@@ -630,7 +630,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => decide::run(
             &ctx,
             id,
-            &crate::workflow::DecideRequest {
+            &crate::domain::workflow::DecideRequest {
                 accept,
                 notify_ico: ico,
                 tell_subjects: subjects,

@@ -9,10 +9,10 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use breachflow::assessment::AssessmentInput;
-use breachflow::incident::{IncidentFacts, IncidentUpdate};
-use breachflow::organisation::Organisation;
-use breachflow::regime::Regime;
+use breachflow::domain::assessment::AssessmentInput;
+use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};
+use breachflow::domain::organisation::Organisation;
+use breachflow::domain::regime::Regime;
 
 use crate::support::*;
 
@@ -68,38 +68,38 @@ proptest! {
     #[test]
     fn json_inputs_never_panic(org in mutated(ORG), inc in mutated(INCIDENT), upd in mutated(UPDATE), ass in mutated(ASSESSMENT), junk in ".{0,200}") {
         for text in [&org, &junk] {
-            if let Ok(o) = breachflow::input::parse::<Organisation>("org.json", text) {
+            if let Ok(o) = breachflow::adapters::input::parse::<Organisation>("org.json", text) {
                 let _ = o.check();
             }
         }
         for text in [&inc, &junk] {
-            if let Ok(f) = breachflow::input::parse::<IncidentFacts>("incident.json", text) {
+            if let Ok(f) = breachflow::adapters::input::parse::<IncidentFacts>("incident.json", text) {
                 let _ = f.check(chrono::Utc::now());
             }
         }
-        let _ = breachflow::input::parse::<IncidentUpdate>("update.json", &upd);
-        if let Ok(a) = breachflow::input::parse::<AssessmentInput>("assessment.json", &ass)
-            && breachflow::assessment::check(&a).is_empty()
+        let _ = breachflow::adapters::input::parse::<IncidentUpdate>("update.json", &upd);
+        if let Ok(a) = breachflow::adapters::input::parse::<AssessmentInput>("assessment.json", &ass)
+            && breachflow::domain::assessment::check(&a).is_empty()
         {
-            let _ = breachflow::assessment::assess(&a);
+            let _ = breachflow::domain::assessment::assess(&a);
         }
     }
 
     #[test]
     fn regime_files_never_panic(text in mutated(REGIME), junk in ".{0,200}") {
-        let _ = breachflow::regimes::parse_toml::<Regime>("r.toml", &text);
-        let _ = breachflow::regimes::parse_toml::<Regime>("r.toml", &junk);
+        let _ = breachflow::adapters::regimes::parse_toml::<Regime>("r.toml", &text);
+        let _ = breachflow::adapters::regimes::parse_toml::<Regime>("r.toml", &junk);
     }
 
     #[test]
     fn templates_never_panic(text in mutated(TEMPLATE), junk in "[{}#/a-z. !-]{0,80}") {
-        let set = breachflow::template::TemplateSet::load(None).unwrap();
+        let set = breachflow::render::template::TemplateSet::load(None).unwrap();
         let facts = json!({"org": {"name": "x"}, "incident": {"aware_at": "2024-01-01T00:00:00Z"}, "report": {"late": true}});
         for src in [text, format!("{{{{!--\ntitle = \"t\"\naudience = \"a\"\n--}}}}\n{junk}")] {
-            if let Ok(t) = breachflow::template::from_source("fuzz", &src) {
-                let (draft, _) = breachflow::template::draft(&t, &facts);
-                let _ = breachflow::template::render(&set, &t, &draft, chrono_tz::Europe::London, breachflow::template::Kind::Html);
-                let _ = breachflow::template::render(&set, &t, &draft, chrono_tz::Europe::London, breachflow::template::Kind::Text);
+            if let Ok(t) = breachflow::render::template::from_source("fuzz", &src) {
+                let (draft, _) = breachflow::render::template::draft(&t, &facts);
+                let _ = breachflow::render::template::render(&set, &t, &draft, chrono_tz::Europe::London, breachflow::render::template::Kind::Html);
+                let _ = breachflow::render::template::render(&set, &t, &draft, chrono_tz::Europe::London, breachflow::render::template::Kind::Text);
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The store itself: locking, replay, and what a second process sees.
 
-use breachflow::incident::IncidentId;
-use breachflow::record::IncidentRecord;
-use breachflow::store::Store;
+use breachflow::adapters::store::Store;
+use breachflow::domain::incident::IncidentId;
+use breachflow::domain::record::IncidentRecord;
 
 use crate::support::*;
 

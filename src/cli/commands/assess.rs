@@ -6,14 +6,14 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::assessment::AssessmentInput;
+use crate::adapters::input;
+use crate::adapters::store::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::incident::IncidentId;
-use crate::input;
-use crate::record::{AssessmentVersion, IncidentRecord};
-use crate::store::Store;
-use crate::workflow;
+use crate::domain::assessment::AssessmentInput;
+use crate::domain::incident::IncidentId;
+use crate::domain::record::{AssessmentVersion, IncidentRecord};
+use crate::domain::workflow;
 
 pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let assessment: AssessmentInput = input::load(file)?;

@@ -9,15 +9,15 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::open_store;
-use crate::adherence::{self, Filter, Row, Status, Summary};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
-use crate::document::DocumentBody;
-use crate::event::Event;
-use crate::incident::IncidentId;
-use crate::outbox::OutMessage;
-use crate::record::IncidentRecord;
-use crate::template::sha256_hex;
+use crate::domain::adherence::{self, Filter, Row, Status, Summary};
+use crate::domain::document::DocumentBody;
+use crate::domain::event::Event;
+use crate::domain::incident::IncidentId;
+use crate::domain::outbox::OutMessage;
+use crate::domain::record::IncidentRecord;
+use crate::render::template::sha256_hex;
 
 /// `breachflow audit verify`.
 pub fn verify(ctx: &Ctx) -> Result<(), CliError> {
@@ -86,7 +86,7 @@ fn parse_day(s: &str, flag: &str) -> Result<NaiveDate, CliError> {
         .map_err(|e| CliError::InvalidArgs(format!("{flag} {s:?}: {e}; expected YYYY-MM-DD")))
 }
 
-fn records(store: &crate::store::Store) -> Result<Vec<IncidentRecord>, CliError> {
+fn records(store: &crate::adapters::store::Store) -> Result<Vec<IncidentRecord>, CliError> {
     Ok(store.incidents().collect::<Result<Vec<_>, _>>()?)
 }
 
@@ -127,7 +127,7 @@ pub fn adherence(
 
 /// The adherence report in the context's format.
 pub fn adherence_report(
-    store: &crate::store::Store,
+    store: &crate::adapters::store::Store,
     ctx: &Ctx,
     filter: &Filter,
 ) -> Result<String, CliError> {
@@ -747,7 +747,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::InvalidArgs(format!("{name}: {e}")))?;
     let mut bundle: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::Input(crate::input::InputError::Syntax {
+        CliError::Input(crate::adapters::input::InputError::Syntax {
             file: name.clone(),
             line: e.line(),
             column: e.column(),
@@ -781,7 +781,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
             .map_err(|e| bad(format!("the incident cannot be read: {e}")))?;
     let events: Vec<Event> = serde_json::from_value(parse(&bundle["events"], "the events")?)
         .map_err(|e| bad(format!("the events cannot be read: {e}")))?;
-    let org: crate::organisation::Organisation =
+    let org: crate::domain::organisation::Organisation =
         serde_json::from_value(parse(&bundle["organisation"], "the organisation")?)
             .map_err(|e| bad(format!("the organisation cannot be read: {e}")))?;
     let messages: Vec<OutMessage> = serde_json::from_value(bundle["messages"].clone())
@@ -792,7 +792,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
             record.id
         )));
     }
-    let head = crate::audit::verify_incident(&events).map_err(|b| bad(b.to_string()))?;
+    let head = crate::domain::audit::verify_incident(&events).map_err(|b| bad(b.to_string()))?;
     if head != record.chain || bundle["chain_head"] != json!(head) {
         return Err(bad("its chain head does not match its events".into()));
     }
@@ -806,7 +806,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
         let version = d["version"].as_u64().unwrap_or_default() as u32;
         // Names are only ever keys in the store, but a name that is not a template name is not
         // one we wrote.
-        crate::template::check_name(&name).map_err(|e| bad(e.to_string()))?;
+        crate::render::template::check_name(&name).map_err(|e| bad(e.to_string()))?;
         let body: DocumentBody = serde_json::from_value(d["body"].clone())
             .map_err(|e| bad(format!("{name} v{version} cannot be read: {e}")))?;
         let recorded = record.versions(&name).find(|v| v.version == version);
@@ -824,7 +824,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     store
         .import_incident(&record, &events, &documents, &messages)
         .map_err(|e| match e {
-            crate::store::StoreError::Conflict { .. } => CliError::Failed(format!(
+            crate::adapters::store::StoreError::Conflict { .. } => CliError::Failed(format!(
                 "{} is already in this store; nothing was imported",
                 record.id
             )),

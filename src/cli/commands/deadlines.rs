@@ -8,16 +8,18 @@ use serde_json::json;
 
 use super::obligation::{due_words, obligation_json, remaining};
 use super::open_store;
-use crate::assessment::AssessmentInput;
+use crate::adapters::input;
+use crate::adapters::store::{DeadlineEntry, Store};
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::event::Event;
-use crate::incident::{Impact, IncidentFacts, IncidentId, Occurrence, Reporter, YesNoUnknown};
-use crate::input;
-use crate::obligation::{self, Obligation};
-use crate::record::IncidentRecord;
-use crate::store::{DeadlineEntry, Store};
-use crate::workflow;
+use crate::domain::assessment::AssessmentInput;
+use crate::domain::event::Event;
+use crate::domain::incident::{
+    Impact, IncidentFacts, IncidentId, Occurrence, Reporter, YesNoUnknown,
+};
+use crate::domain::obligation::{self, Obligation};
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow;
 
 /// Reads "72h", "3d", "90m", "2w" (and combinations such as "1d12h").
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -256,7 +258,7 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     let now = ctx.now.max(aware_at);
     let id = IncidentId { year: 0, number: 0 };
     let mut record: Option<IncidentRecord> = None;
-    let apply = |kinds: Vec<crate::event::EventKind>,
+    let apply = |kinds: Vec<crate::domain::event::EventKind>,
                  record: &mut Option<IncidentRecord>|
      -> Result<(), CliError> {
         for what in kinds {
@@ -485,8 +487,8 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
     Ok(())
 }
 
-fn deadline_short(d: &crate::regime::Deadline) -> String {
-    use crate::regime::Deadline::*;
+fn deadline_short(d: &crate::domain::regime::Deadline) -> String {
+    use crate::domain::regime::Deadline::*;
     match d {
         Hours { hours } => format!("{hours} h"),
         Days {

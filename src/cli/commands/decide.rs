@@ -3,12 +3,12 @@
 use chrono_tz::Tz;
 
 use super::{apply_step, open_store};
+use crate::adapters::store::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::incident::IncidentId;
-use crate::record::{DecisionVersion, IncidentRecord};
-use crate::store::Store;
-use crate::workflow::{self, DecideRequest};
+use crate::domain::incident::IncidentId;
+use crate::domain::record::{DecisionVersion, IncidentRecord};
+use crate::domain::workflow::{self, DecideRequest};
 
 pub fn run(ctx: &Ctx, id: IncidentId, request: &DecideRequest) -> Result<(), CliError> {
     let store = open_store(ctx)?;

@@ -12,15 +12,15 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{apply_step, open_store};
+use crate::adapters::input;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::incident::{IncidentFacts, IncidentUpdate};
-use crate::input;
-use crate::lifecycle::Step;
-use crate::organisation::Organisation;
-use crate::record::TriggerFact;
-use crate::regime::Anchor;
-use crate::workflow::{self, DecideRequest};
+use crate::domain::incident::{IncidentFacts, IncidentUpdate};
+use crate::domain::lifecycle::Step;
+use crate::domain::organisation::Organisation;
+use crate::domain::record::TriggerFact;
+use crate::domain::regime::Anchor;
+use crate::domain::workflow::{self, DecideRequest};
 
 const ORGANISATION: &str = include_str!("../../../examples/organisation.json");
 const INCIDENT: &str = include_str!("../../../examples/incident-ransomware.json");
@@ -189,7 +189,10 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             .obligations
             .iter()
             .find(|o| o.id == "uk-gdpr-art33/initial");
-        crate::template::needed(t, &crate::casefile::build(&r, &org, o, check_ctx.now))
+        crate::render::template::needed(
+            t,
+            &crate::domain::casefile::build(&r, &org, o, check_ctx.now),
+        )
     };
     log.push(format!(
         "Checked the ICO report at {}: {} answers missing ({}).",
@@ -273,7 +276,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             super::document::produce(&store, &c, &org, &templates, id, name, None, false)?;
         let a = step(approved, approver);
         apply_step(&store, &a, id, None, |r| {
-            crate::document::approve(r, name, Some(v.version), None, &a.actor, a.now)
+            crate::domain::document::approve(r, name, Some(v.version), None, &a.actor, a.now)
         })?;
         for (ext, text) in [("md", &body.text), ("html", &body.html)] {
             let path = out_dir.join(format!("{name}-v{}.{ext}", v.version));
@@ -309,7 +312,8 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     }
     // The briefings go by mail. The example profile names no SMTP server, so they are written
     // to the outbox folder as .eml files, as they would be with the company's mail down.
-    let carrier = crate::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
+    let carrier =
+        crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
     for (when, who, doc, to) in [
         ("2024-04-01T07:30:00Z", comms, "staff-briefing", "staff"),
         ("2024-04-02T09:05:00Z", dpo, "board-briefing", "board"),
@@ -350,7 +354,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     )?;
     let approve = step("2024-04-08T09:30:00Z", dpo);
     apply_step(&store, &approve, id, None, |r| {
-        crate::document::approve(
+        crate::domain::document::approve(
             r,
             "ico-follow-up",
             Some(v.version),
@@ -391,7 +395,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             format: Format::Html,
             ..report_ctx.clone()
         },
-        &crate::adherence::Filter::default(),
+        &crate::domain::adherence::Filter::default(),
     )?;
     super::document::write_private(&report_path, &html)?;
     written.push(report_path.clone());

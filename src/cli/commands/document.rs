@@ -8,16 +8,16 @@ use std::path::{Component, Path};
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::casefile;
+use crate::adapters::store::Subject;
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
-use crate::document::{self, DocumentBody, DocumentVersion};
-use crate::incident::IncidentId;
-use crate::obligation::Obligation;
-use crate::record::IncidentRecord;
-use crate::store::Subject;
-use crate::template::{self, Kind, Template, TemplateSet};
-use crate::workflow;
+use crate::domain::casefile;
+use crate::domain::document::{self, DocumentBody, DocumentVersion};
+use crate::domain::incident::IncidentId;
+use crate::domain::obligation::Obligation;
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow;
+use crate::render::template::{self, Kind, Template, TemplateSet};
 
 /// The obligation a rendering is measured against: the one named, else the first still owed
 /// among those the template serves, else the last of them.
@@ -121,9 +121,9 @@ pub fn render(
 /// its body, and whether it is new.
 #[allow(clippy::too_many_arguments)]
 pub fn produce(
-    store: &crate::store::Store,
+    store: &crate::adapters::store::Store,
     ctx: &Ctx,
-    org: &crate::organisation::Organisation,
+    org: &crate::domain::organisation::Organisation,
     templates: &TemplateSet,
     id: IncidentId,
     name: &str,
@@ -453,13 +453,15 @@ pub fn show(
     let body = store.document_body(id, doc, v.version)?;
     // What is shown is what was hashed: a mismatch means the store was altered.
     if template::sha256_hex(body.text.as_bytes()) != v.sha256 {
-        return Err(CliError::Store(crate::store::StoreError::Damaged {
-            dir: ctx.data_dir.clone(),
-            detail: format!(
-                "{doc} version {} does not match its recorded SHA-256",
-                v.version
-            ),
-        }));
+        return Err(CliError::Store(
+            crate::adapters::store::StoreError::Damaged {
+                dir: ctx.data_dir.clone(),
+                detail: format!(
+                    "{doc} version {} does not match its recorded SHA-256",
+                    v.version
+                ),
+            },
+        ));
     }
     match ctx.format {
         Format::Json => output::print_json(

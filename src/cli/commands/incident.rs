@@ -6,15 +6,15 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::{apply_step, open_store};
+use crate::adapters::input;
+use crate::adapters::store::{Store, Subject};
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::event::{Event, EventKind};
-use crate::incident::{IncidentFacts, IncidentId, IncidentUpdate};
-use crate::input;
-use crate::lifecycle::{State, Step};
-use crate::record::IncidentRecord;
-use crate::store::{Store, Subject};
-use crate::workflow;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::incident::{IncidentFacts, IncidentId, IncidentUpdate};
+use crate::domain::lifecycle::{State, Step};
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow;
 
 pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let facts: IncidentFacts = input::load(file)?;

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
+use crate::adapters::input::{self, InputError};
+use crate::adapters::store::{Store, Subject};
 use crate::cli::output::{self, Format};
 use crate::cli::{CliError, Ctx};
-use crate::event::EventKind;
-use crate::input::{self, InputError};
-use crate::organisation::Organisation;
-use crate::store::{Store, Subject};
+use crate::domain::event::EventKind;
+use crate::domain::organisation::Organisation;
 
 pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
     let org: Organisation = input::load(file)?;

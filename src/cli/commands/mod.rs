@@ -13,14 +13,14 @@ pub mod obligation;
 pub mod schema;
 pub mod send;
 
+use crate::adapters::regimes::Rulebook;
+use crate::adapters::store::{Committed, Store, Subject};
 use crate::cli::{CliError, Ctx};
-use crate::event::EventKind;
-use crate::incident::IncidentId;
-use crate::organisation::Organisation;
-use crate::record::IncidentRecord;
-use crate::regimes::Rulebook;
-use crate::store::{Committed, Store, Subject};
-use crate::workflow::{Rules, WorkflowError};
+use crate::domain::event::EventKind;
+use crate::domain::incident::IncidentId;
+use crate::domain::organisation::Organisation;
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow::{Rules, WorkflowError};
 
 /// Opens the store named by the context.
 pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
@@ -33,8 +33,8 @@ pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
 }
 
 /// The built-in templates plus the user's override folder.
-pub fn templates(ctx: &Ctx) -> Result<crate::template::TemplateSet, CliError> {
-    Ok(crate::template::TemplateSet::load(
+pub fn templates(ctx: &Ctx) -> Result<crate::render::template::TemplateSet, CliError> {
+    Ok(crate::render::template::TemplateSet::load(
         ctx.templates_dir.as_deref(),
     )?)
 }

@@ -7,12 +7,12 @@ use serde_json::json;
 use super::{apply_step, open_store};
 use crate::cli::output::{self, Format, instant, minutes};
 use crate::cli::{CliError, Ctx};
-use crate::deadline::Due;
-use crate::incident::IncidentId;
-use crate::obligation::{self, Obligation};
-use crate::record::{IncidentRecord, TriggerFact};
-use crate::regime::Anchor;
-use crate::workflow::{self, CompleteRequest};
+use crate::domain::deadline::Due;
+use crate::domain::incident::IncidentId;
+use crate::domain::obligation::{self, Obligation};
+use crate::domain::record::{IncidentRecord, TriggerFact};
+use crate::domain::regime::Anchor;
+use crate::domain::workflow::{self, CompleteRequest};
 
 pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
@@ -76,7 +76,7 @@ pub fn remaining(due: &Due, now: DateTime<Utc>) -> String {
         },
         Due::NotStarted { waiting_on } => format!(
             "not started: waits on {}",
-            crate::deadline::anchor_words(*waiting_on)
+            crate::domain::deadline::anchor_words(*waiting_on)
         ),
         Due::Error { message } => format!("CANNOT COMPUTE: {message}"),
     }
@@ -96,7 +96,7 @@ pub fn due_words(due: &Due, zone: Tz) -> String {
 }
 
 /// On time, late by how long, or (for a standard) where it stands against the internal target.
-pub fn verdict(c: &crate::obligation::Completion) -> String {
+pub fn verdict(c: &crate::domain::obligation::Completion) -> String {
     match (&c.due, c.late_by_minutes) {
         (_, Some(m)) => format!("{} LATE", minutes(m)),
         (Due::At { .. }, None) => "on time".into(),
@@ -265,7 +265,7 @@ pub fn trigger(
         ),
         Format::Table | Format::Csv | Format::Html => output::print(&format!(
             "{id}: {} recorded at {} (decided by {}).\n{}",
-            crate::deadline::anchor_words(anchor),
+            crate::domain::deadline::anchor_words(anchor),
             instant(fact.at, org.zone()),
             fact.decided_by,
             table(&record, ctx.now, org.zone())

@@ -6,7 +6,7 @@ use crate::cli::output::{self, Format};
 use crate::cli::{CliError, Ctx};
 
 pub fn export(ctx: &Ctx, dir: &Path) -> Result<(), CliError> {
-    let written = crate::schema::export(dir)
+    let written = crate::adapters::schema::export(dir)
         .map_err(|e| CliError::Failed(format!("cannot write schemas to {}: {e}", dir.display())))?;
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({ "written": written })),

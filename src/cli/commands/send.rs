@@ -13,18 +13,18 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::open_store;
+use crate::adapters::mail::{self, Carrier, Parts};
+use crate::adapters::store::{Store, Subject, Writes};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
-use crate::document::{DocumentBody, DocumentRef, DocumentVersion};
-use crate::event::EventKind;
-use crate::incident::IncidentId;
-use crate::mail::{self, Carrier, Parts};
-use crate::obligation;
-use crate::organisation::Organisation;
-use crate::outbox::{self, MessageState, OutMessage, Outcome, Recipient};
-use crate::record::IncidentRecord;
-use crate::store::{Store, Subject, Writes};
-use crate::template::{self, Kind};
+use crate::domain::document::{DocumentBody, DocumentRef, DocumentVersion};
+use crate::domain::event::EventKind;
+use crate::domain::incident::IncidentId;
+use crate::domain::obligation;
+use crate::domain::organisation::Organisation;
+use crate::domain::outbox::{self, MessageState, OutMessage, Outcome, Recipient};
+use crate::domain::record::IncidentRecord;
+use crate::render::template::{self, Kind};
 
 /// Attempts per message for replies that prove it was not taken (4xx, connection refused).
 const ATTEMPTS: u32 = 3;
@@ -612,7 +612,9 @@ fn find_message(store: &Store, key: &str) -> Result<OutMessage, CliError> {
     })?;
     let id: IncidentId = id
         .parse()
-        .map_err(|e: crate::incident::BadIncidentId| CliError::InvalidArgs(e.to_string()))?;
+        .map_err(|e: crate::domain::incident::BadIncidentId| {
+            CliError::InvalidArgs(e.to_string())
+        })?;
     store
         .messages_for(id)?
         .into_iter()
@@ -1039,7 +1041,7 @@ pub fn notify_subjects(
             ));
             continue;
         }
-        let key = crate::store::recipient_key(id, doc, &address);
+        let key = crate::adapters::store::recipient_key(id, doc, &address);
         let digest = address_digest(&key);
         if seen.insert(&digest) {
             // Possibly a repeat. In this batch: certainly, and it is not sent twice. In an
@@ -1278,7 +1280,7 @@ fn repeats(
         if address.parse::<lettre::Address>().is_err() || row.len() < columns {
             continue;
         }
-        let d = address_digest(&crate::store::recipient_key(id, doc, address));
+        let d = address_digest(&crate::adapters::store::recipient_key(id, doc, address));
         if wanted.contains(&d) {
             first.entry(d).or_insert(i as u64 + 2);
         }

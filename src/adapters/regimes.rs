@@ -12,9 +12,9 @@ use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::deadline::Calendars;
-use crate::input::{InputError, Problem};
-use crate::regime::{Anchor, Deadline, HolidayCalendar, Regime};
+use crate::adapters::input::{InputError, Problem};
+use crate::domain::deadline::Calendars;
+use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Regime};
 
 pub(crate) mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -201,7 +201,7 @@ pub fn parse_toml<T: DeserializeOwned + JsonSchema>(
         }
     })?;
     let value = to_json(toml::Value::Table(table));
-    crate::input::validate::<T>(file, &value)?;
+    crate::adapters::input::validate::<T>(file, &value)?;
     serde_json::from_value(value).map_err(|e| InputError::Invalid {
         file: file.to_string(),
         problems: vec![Problem {
@@ -236,7 +236,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deadline::business_days;
+    use crate::domain::deadline::business_days;
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

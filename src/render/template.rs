@@ -26,8 +26,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::assessment::thousands;
-use crate::regimes::embedded;
+use crate::adapters::regimes::embedded;
+use crate::domain::assessment::thousands;
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).
 pub const LAYOUT: &str = "_layout";
@@ -238,13 +238,13 @@ fn parse(path: &str, text: &str) -> Result<Template, TemplateError> {
             message: e.message().to_string(),
         })?
     };
-    if !crate::outbox::AUDIENCES.contains(&manifest.group.as_str()) {
+    if !crate::domain::outbox::AUDIENCES.contains(&manifest.group.as_str()) {
         return Err(TemplateError::Manifest {
             file: path.to_string(),
             message: format!(
                 "group {:?} is not an audience; expected one of {}",
                 manifest.group,
-                crate::outbox::AUDIENCES.join(", ")
+                crate::domain::outbox::AUDIENCES.join(", ")
             ),
         });
     }
@@ -569,7 +569,7 @@ fn path_raw(path: &handlebars::Path) -> &str {
 
 /// The marker a draft shows where a fact is missing.
 pub fn marker(path: &str) -> String {
-    let label = crate::casefile::info(path)
+    let label = crate::domain::casefile::info(path)
         .filter(|i| i.path == path)
         .map(|i| i.label)
         .unwrap_or(path);

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::lifecycle::Step;
-use crate::record::IncidentRecord;
-use crate::workflow::WorkflowError;
+use crate::domain::event::EventKind;
+use crate::domain::lifecycle::Step;
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow::WorkflowError;
 
 /// One rendered version of one document of one incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -101,7 +101,7 @@ pub fn record_version(
     record: &IncidentRecord,
     mut version: DocumentVersion,
 ) -> Result<(Vec<EventKind>, DocumentVersion), WorkflowError> {
-    crate::workflow::refuse_if_closed(record, Step::Notify)?;
+    crate::domain::workflow::refuse_if_closed(record, Step::Notify)?;
     let latest = record.versions(&version.document).last();
     if let Some(l) = latest
         && l.sha256 == version.sha256
@@ -131,7 +131,7 @@ pub fn approve(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<EventKind>, WorkflowError> {
-    crate::workflow::refuse_if_closed(record, Step::Notify)?;
+    crate::domain::workflow::refuse_if_closed(record, Step::Notify)?;
     let invalid = |m: String| WorkflowError::Invalid(vec![(String::new(), m)]);
     let found = match version {
         Some(n) => record.versions(document).find(|d| d.version == n),

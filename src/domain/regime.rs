@@ -14,7 +14,7 @@ use chrono::{NaiveDate, NaiveTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::RiskLevel;
+use crate::domain::assessment::RiskLevel;
 
 /// A notification regime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -6,16 +6,16 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::assessment::{self, AssessmentInput};
-use crate::decision::{self, Decision};
-use crate::event::EventKind;
-use crate::incident::{IncidentFacts, IncidentUpdate};
-use crate::lifecycle::{self, State, Step, TransitionRefused};
-use crate::obligation::{self, Completion, Exposure, ObligationState, Waiver};
-use crate::organisation::{ControllerRole, Organisation};
-use crate::record::{IncidentRecord, TriggerFact};
-use crate::regime::Anchor;
-use crate::regimes::Rulebook;
+use crate::adapters::regimes::Rulebook;
+use crate::domain::assessment::{self, AssessmentInput};
+use crate::domain::decision::{self, Decision};
+use crate::domain::event::EventKind;
+use crate::domain::incident::{IncidentFacts, IncidentUpdate};
+use crate::domain::lifecycle::{self, State, Step, TransitionRefused};
+use crate::domain::obligation::{self, Completion, Exposure, ObligationState, Waiver};
+use crate::domain::organisation::{ControllerRole, Organisation};
+use crate::domain::record::{IncidentRecord, TriggerFact};
+use crate::domain::regime::Anchor;
 
 /// Why the workflow refused a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -52,7 +52,7 @@ fn after(
 ) -> IncidentRecord {
     let mut rec = record.clone();
     for kind in kinds {
-        let event = crate::event::Event {
+        let event = crate::domain::event::Event {
             seq: 0,
             incident: Some(rec.id),
             version: rec.version + 1,
@@ -469,7 +469,7 @@ pub fn complete(
         )]));
     }
     let late_by_minutes = match &o.due {
-        crate::deadline::Due::At { at, .. } if request.at > *at => {
+        crate::domain::deadline::Due::At { at, .. } if request.at > *at => {
             Some(((request.at - *at).num_seconds() + 59) / 60)
         }
         _ => None,
@@ -477,7 +477,7 @@ pub fn complete(
     // What is filed is what was approved: the latest approved version of its document.
     let document = record
         .approved_for(&o.id)
-        .map(|d| crate::document::DocumentRef {
+        .map(|d| crate::domain::document::DocumentRef {
             document: d.document.clone(),
             version: d.version,
             sha256: d.sha256.clone(),
@@ -567,17 +567,18 @@ mod tests {
     //! the record exactly.
 
     use super::*;
-    use crate::event::Event;
-    use crate::incident::IncidentId;
+    use crate::domain::event::Event;
+    use crate::domain::incident::IncidentId;
     use proptest::prelude::*;
 
     fn facts() -> IncidentFacts {
-        serde_json::from_str(include_str!("../examples/incident-ransomware.json")).unwrap()
+        serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap()
     }
 
     fn assessment(variant: u8) -> AssessmentInput {
         let mut a: serde_json::Value =
-            serde_json::from_str(include_str!("../examples/assessment-ransomware.json")).unwrap();
+            serde_json::from_str(include_str!("../../examples/assessment-ransomware.json"))
+                .unwrap();
         match variant % 4 {
             0 => {}
             1 => a["data_categories"] = serde_json::json!(["health"]),
@@ -635,7 +636,7 @@ mod tests {
     }
 
     fn org() -> Organisation {
-        serde_json::from_str(include_str!("../examples/organisation.json")).unwrap()
+        serde_json::from_str(include_str!("../../examples/organisation.json")).unwrap()
     }
 
     fn run(
@@ -764,11 +765,11 @@ mod tests {
                 };
                 let prev = log.last().map(|e| e.seal.clone()).unwrap_or_default();
                 let (h, c) = if log.is_empty() {
-                    (crate::audit::GENESIS.to_string(), crate::audit::GENESIS.to_string())
+                    (crate::domain::audit::GENESIS.to_string(), crate::domain::audit::GENESIS.to_string())
                 } else {
                     (prev.hash, prev.chain)
                 };
-                crate::audit::seal(&mut event, &h, &c);
+                crate::domain::audit::seal(&mut event, &h, &c);
                 *record = Some(IncidentRecord::apply(record.take(), &event).expect("apply"));
                 log.push(event);
             };
@@ -801,11 +802,11 @@ mod tests {
             let replayed = IncidentRecord::replay(&log).unwrap();
             prop_assert_eq!(replayed.as_ref(), record.as_ref());
             // The sealed log verifies, store-wide and as one incident's chain.
-            let mut verifier = crate::audit::Verifier::default();
+            let mut verifier = crate::domain::audit::Verifier::default();
             for e in &log {
                 prop_assert!(verifier.next(e.seq, e).is_ok());
             }
-            prop_assert!(crate::audit::verify_incident(&log).is_ok());
+            prop_assert!(crate::domain::audit::verify_incident(&log).is_ok());
             // Derivation is at a fixed point: nothing more follows from the final record.
             prop_assert!(refresh(record.as_ref().unwrap(), &rules, now, "dpo").is_empty());
         }

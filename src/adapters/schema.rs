@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::assessment::AssessmentInput;
-use crate::incident::{IncidentFacts, IncidentUpdate};
-use crate::input::schema_of;
-use crate::organisation::Organisation;
-use crate::regime::{HolidayCalendar, Regime};
+use crate::adapters::input::schema_of;
+use crate::domain::assessment::AssessmentInput;
+use crate::domain::incident::{IncidentFacts, IncidentUpdate};
+use crate::domain::organisation::Organisation;
+use crate::domain::regime::{HolidayCalendar, Regime};
 
 /// (file name, schema) for every input type.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {

@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::document::DocumentRef;
-use crate::incident::IncidentId;
-use crate::obligation::ObligationState;
-use crate::organisation::OrderRule;
-use crate::record::IncidentRecord;
+use crate::domain::document::DocumentRef;
+use crate::domain::incident::IncidentId;
+use crate::domain::obligation::ObligationState;
+use crate::domain::organisation::OrderRule;
+use crate::domain::record::IncidentRecord;
 
 /// The audiences a message can be for; the disclosure order is written in these words.
 pub const AUDIENCES: &[&str] = &[

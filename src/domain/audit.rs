@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::event::Event;
-use crate::incident::IncidentId;
+use crate::domain::event::Event;
+use crate::domain::incident::IncidentId;
 
 /// The link before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -317,18 +317,18 @@ impl Organisation {
         }
         for (i, rule) in self.disclosure_order.iter().flatten().enumerate() {
             for (j, a) in rule.after.iter().enumerate() {
-                if !crate::outbox::AUDIENCES.contains(&a.as_str()) {
+                if !crate::domain::outbox::AUDIENCES.contains(&a.as_str()) {
                     problems.push((
                         format!("/disclosure_order/{i}/after/{j}"),
                         format!(
                             "{a:?} is not an audience; expected one of {}",
-                            crate::outbox::AUDIENCES.join(", ")
+                            crate::domain::outbox::AUDIENCES.join(", ")
                         ),
                     ));
                 }
             }
             let b = rule.before.as_str();
-            if !b.starts_with("obligation:") && !crate::outbox::AUDIENCES.contains(&b) {
+            if !b.starts_with("obligation:") && !crate::domain::outbox::AUDIENCES.contains(&b) {
                 problems.push((
                     format!("/disclosure_order/{i}/before"),
                     format!("{b:?} is neither an audience nor obligation:<id>"),

@@ -14,8 +14,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
-use crate::organisation::{Organisation, SmtpSettings, TlsMode};
-use crate::outbox::Outcome;
+use crate::domain::organisation::{Organisation, SmtpSettings, TlsMode};
+use crate::domain::outbox::Outcome;
 
 /// Environment variables holding the SMTP credentials; they reach nothing but the server.
 pub const USER_VAR: &str = "BREACHFLOW_SMTP_USER";
@@ -167,7 +167,7 @@ fn smtp(s: &SmtpSettings) -> Result<SmtpTransport, MailError> {
         TlsMode::Starttls => Tls::Required(params()?),
         TlsMode::Tls => Tls::Wrapper(params()?),
         TlsMode::None => {
-            if !crate::organisation::is_loopback(&s.host) {
+            if !crate::domain::organisation::is_loopback(&s.host) {
                 return Err(MailError::Settings(format!(
                     "tls \"none\" is refused for {}: only a server on this machine may be reached without TLS",
                     s.host

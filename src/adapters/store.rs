@@ -31,12 +31,12 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::document::DocumentBody;
-use crate::event::{Event, EventKind};
-use crate::incident::IncidentId;
-use crate::organisation::Organisation;
-use crate::outbox::OutMessage;
-use crate::record::{IncidentRecord, ReplayError};
+use crate::domain::document::DocumentBody;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::incident::IncidentId;
+use crate::domain::organisation::Organisation;
+use crate::domain::outbox::OutMessage;
+use crate::domain::record::{IncidentRecord, ReplayError};
 
 const FORMAT: &[u8] = b"breachflow-store-1";
 const KEY_FORMAT: &[u8] = b"format";
@@ -464,7 +464,7 @@ impl Store {
                 }
                 let mut last_hash = match meta.get(KEY_LAST_HASH)? {
                     Some(v) => String::from_utf8_lossy(&v).to_string(),
-                    None => crate::audit::GENESIS.to_string(),
+                    None => crate::domain::audit::GENESIS.to_string(),
                 };
                 let mut seq = match meta.get(KEY_NEXT_SEQ)? {
                     Some(v) => be_u64(&v),
@@ -533,9 +533,9 @@ impl Store {
                     };
                     let prev_chain = match &record {
                         Some(r) if !r.chain.is_empty() => r.chain.clone(),
-                        _ => crate::audit::GENESIS.to_string(),
+                        _ => crate::domain::audit::GENESIS.to_string(),
                     };
-                    crate::audit::seal(&mut event, &last_hash, &prev_chain);
+                    crate::domain::audit::seal(&mut event, &last_hash, &prev_chain);
                     last_hash = event.seal.hash.clone();
                     if id.is_some() {
                         record = Some(IncidentRecord::apply(record.take(), &event).map_err(
@@ -836,9 +836,9 @@ impl Store {
 impl Store {
     /// Walks the whole log and every record: the first place where the store is not what was
     /// written, or the number of events checked.
-    pub fn verify(&self) -> Result<Result<u64, crate::audit::Break>, StoreError> {
-        use crate::audit::Break;
-        let mut v = crate::audit::Verifier::default();
+    pub fn verify(&self) -> Result<Result<u64, crate::domain::audit::Break>, StoreError> {
+        use crate::domain::audit::Break;
+        let mut v = crate::domain::audit::Verifier::default();
         for item in self.events.iter() {
             let (k, bytes) = item.map_err(|e| self.io(e))?;
             let key = if k.len() == 8 { be_u64(&k) } else { 0 };
@@ -948,7 +948,7 @@ impl Store {
             trees.transaction(|(meta, incidents, log, index, deadlines, docs, out)| {
                 let mut last_hash = match meta.get(KEY_LAST_HASH)? {
                     Some(v) => String::from_utf8_lossy(&v).to_string(),
-                    None => crate::audit::GENESIS.to_string(),
+                    None => crate::domain::audit::GENESIS.to_string(),
                 };
                 let mut seq = match meta.get(KEY_NEXT_SEQ)? {
                     Some(v) => be_u64(&v),
@@ -957,7 +957,7 @@ impl Store {
                 for e in events {
                     let mut e = e.clone();
                     e.seq = seq;
-                    e.seal.hash = crate::audit::hash_link(&last_hash, seq, &e.seal.chain);
+                    e.seal.hash = crate::domain::audit::hash_link(&last_hash, seq, &e.seal.chain);
                     last_hash = e.seal.hash.clone();
                     let bytes = serde_json::to_vec(&e).unwrap_or_default();
                     log.insert(&seq.to_be_bytes(), bytes)?;

@@ -5,9 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::deadline::Due;
-use crate::obligation::ObligationState;
-use crate::record::IncidentRecord;
+use crate::domain::deadline::Due;
+use crate::domain::obligation::ObligationState;
+use crate::domain::record::IncidentRecord;
 
 /// How an obligation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -25,7 +25,7 @@ use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::regime::{Anchor, Deadline, HolidayCalendar, Phase};
+use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Phase};
 
 /// When an obligation is due.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -425,7 +425,7 @@ fn outside(day: NaiveDate, calendar: &HolidayCalendar) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::regime::Holiday;
+    use crate::domain::regime::Holiday;
     use chrono_tz::Europe::London;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -630,7 +630,7 @@ mod tests {
     fn dora_backstop_binds_before_classification_and_the_earlier_limit_wins() {
         let aware = at("2025-02-03T08:00:00Z");
         let mut p = phase(Anchor::ClassifiedMajor, Deadline::Hours { hours: 4 });
-        p.also_within = Some(crate::regime::Limit {
+        p.also_within = Some(crate::domain::regime::Limit {
             anchor: Anchor::Aware,
             deadline: Deadline::Hours { hours: 24 },
         });

@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::{AssessmentInput, Severity};
-use crate::decision::Decision;
-use crate::document::DocumentVersion;
-use crate::event::{Event, EventKind};
-use crate::incident::{IncidentFacts, IncidentId};
-use crate::lifecycle::{self, State, Step};
-use crate::obligation::{Obligation, ObligationState};
-use crate::regime::Anchor;
+use crate::domain::assessment::{AssessmentInput, Severity};
+use crate::domain::decision::Decision;
+use crate::domain::document::DocumentVersion;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::incident::{IncidentFacts, IncidentId};
+use crate::domain::lifecycle::{self, State, Step};
+use crate::domain::obligation::{Obligation, ObligationState};
+use crate::domain::regime::Anchor;
 
 /// The current state of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

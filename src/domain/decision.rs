@@ -6,8 +6,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::RiskLevel;
-use crate::organisation::ControllerRole;
+use crate::domain::assessment::RiskLevel;
+use crate::domain::organisation::ControllerRole;
 
 /// What the risk level calls for, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -14,11 +14,13 @@ use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::RiskLevel;
-use crate::deadline::{self, Calendars, Due};
-use crate::decision::Decision;
-use crate::organisation::{ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation};
-use crate::regime::{Anchor, DecisionLink, OrgFlag, Phase, Regime};
+use crate::domain::assessment::RiskLevel;
+use crate::domain::deadline::{self, Calendars, Due};
+use crate::domain::decision::Decision;
+use crate::domain::organisation::{
+    ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation,
+};
+use crate::domain::regime::{Anchor, DecisionLink, OrgFlag, Phase, Regime};
 
 /// Where an obligation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -124,7 +126,7 @@ pub struct Completion {
     pub late_reason: Option<String>,
     /// The approved document version filed or sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document: Option<crate::document::DocumentRef>,
+    pub document: Option<crate::domain::document::DocumentRef>,
 }
 
 /// A decision that an obligation is not required.

@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::assessment::{AssessmentInput, Severity};
-use crate::decision::Decision;
-use crate::document::{Approval, DocumentVersion};
-use crate::incident::{FactChange, IncidentFacts, IncidentId};
-use crate::lifecycle::{State, Step};
-use crate::obligation::{Completion, DueChange, ObligationChanges, ObligationState, Waiver};
-use crate::organisation::Organisation;
-use crate::record::TriggerFact;
+use crate::domain::assessment::{AssessmentInput, Severity};
+use crate::domain::decision::Decision;
+use crate::domain::document::{Approval, DocumentVersion};
+use crate::domain::incident::{FactChange, IncidentFacts, IncidentId};
+use crate::domain::lifecycle::{State, Step};
+use crate::domain::obligation::{
+    Completion, DueChange, ObligationChanges, ObligationState, Waiver,
+};
+use crate::domain::organisation::Organisation;
+use crate::domain::record::TriggerFact;
 
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -33,8 +35,8 @@ pub struct Event {
     /// What happened.
     pub what: EventKind,
     /// The hashes that chain it to the events before (see `audit`).
-    #[serde(default, skip_serializing_if = "crate::audit::Seal::is_empty")]
-    pub seal: crate::audit::Seal,
+    #[serde(default, skip_serializing_if = "crate::domain::audit::Seal::is_empty")]
+    pub seal: crate::domain::audit::Seal,
 }
 
 /// What an event records; the payload keeps enough to replay the change exactly.
@@ -87,10 +89,10 @@ pub enum EventKind {
     /// An outbox message changed state (queued, held, sending, sent, failed, uncertain).
     MessageChanged {
         message: String,
-        state: crate::outbox::MessageState,
+        state: crate::domain::outbox::MessageState,
         to: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        document: Option<crate::document::DocumentRef>,
+        document: Option<crate::domain::document::DocumentRef>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message_id: Option<String>,
         /// The server's reply, or why.
@@ -99,7 +101,7 @@ pub enum EventKind {
     },
     /// A run of bulk notices to data subjects started or ended, with its counts.
     BulkNotices {
-        document: crate::document::DocumentRef,
+        document: crate::domain::document::DocumentRef,
         /// SHA-256 of the recipients file.
         recipients_sha256: String,
         finished: bool,

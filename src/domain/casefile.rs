@@ -8,13 +8,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::assessment::RiskLevel;
-use crate::deadline::Due;
-use crate::incident::{OrganisationImpact, RecoveryTime, SubjectsTold, YesNoUnknown};
-use crate::obligation::Obligation;
-use crate::organisation::{ControllerRole, Market, Organisation};
-use crate::record::IncidentRecord;
-use crate::regime::Anchor;
+use crate::domain::assessment::RiskLevel;
+use crate::domain::deadline::Due;
+use crate::domain::incident::{OrganisationImpact, RecoveryTime, SubjectsTold, YesNoUnknown};
+use crate::domain::obligation::Obligation;
+use crate::domain::organisation::{ControllerRole, Market, Organisation};
+use crate::domain::record::IncidentRecord;
+use crate::domain::regime::Anchor;
 
 /// Which report a document is: the first, or one following an earlier filing (Art 33(4)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,14 @@
+//! The edges: everything that touches the disk, the network or the wall clock.
+//!
+//! - [`store`]: sled, the only implementation of the `app::Store` port today;
+//! - [`mail`]: lettre, SMTP or the outbox folder, the implementations of `app::Mailer`;
+//! - [`regimes`], [`input`], [`schema`]: regime and calendar files, input files checked
+//!   against the JSON Schemas generated from the domain types;
+//! - [`clock`]: the only wall-clock read.
+
+pub mod clock;
+pub mod input;
+pub mod mail;
+pub mod regimes;
+pub mod schema;
+pub mod store;

@@ -1,0 +1,22 @@
+//! The pure core: the law, the incident and its log, with no I/O, no clock and no printing.
+//!
+//! Nothing here imports sled, lettre, `std::fs`, `std::net`, the wall clock or an outer layer
+//! (`app`, `adapters`, `render`, `cli`); `tests/cli/architecture.rs` fails if anything does.
+//! Time arrives as a parameter, so every function here is a function of its arguments.
+
+pub mod adherence;
+pub mod assessment;
+pub mod audit;
+pub mod casefile;
+pub mod deadline;
+pub mod decision;
+pub mod document;
+pub mod event;
+pub mod incident;
+pub mod lifecycle;
+pub mod obligation;
+pub mod organisation;
+pub mod outbox;
+pub mod record;
+pub mod regime;
+pub mod workflow;
