@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use breachflow::adapters::regimes::Rulebook;
-use breachflow::adapters::store::{Store, Subject};
+use breachflow::adapters::store::SledStore;
+use breachflow::app::ports::{Store, Subject, Writes};
 use breachflow::domain::assessment::AssessmentInput;
 use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};
 use breachflow::domain::organisation::Organisation;
+use breachflow::domain::regime::Rulebook;
 use breachflow::domain::workflow::{self, Rules};
 use chrono::{DateTime, Duration as Span, Utc};
 
@@ -92,7 +93,7 @@ fn now() -> DateTime<Utc> {
 /// with awareness in March (the ICO's 72 hours long gone).
 fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duration {
     let start = Instant::now();
-    let store = Store::open(dir).unwrap();
+    let store = SledStore::open(dir).unwrap();
     let org: Organisation = serde_json::from_str(ORG).unwrap();
     store
         .commit(
@@ -103,6 +104,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
             }],
             now(),
             "bench",
+            &Writes::default(),
         )
         .unwrap();
     let book = Rulebook::load(None).unwrap();
@@ -122,13 +124,25 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
         }
         let kinds = workflow::open(&facts, now()).unwrap();
         let c = store
-            .commit(Subject::NewIncident { year: 2024 }, &kinds, now(), "bench")
+            .commit(
+                Subject::NewIncident { year: 2024 },
+                &kinds,
+                now(),
+                "bench",
+                &Writes::default(),
+            )
             .unwrap();
         if i < overdue + assessed {
             let record = c.record.unwrap();
             let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
             store
-                .commit(Subject::Incident(&record), &kinds, now(), "bench")
+                .commit(
+                    Subject::Incident(&record),
+                    &kinds,
+                    now(),
+                    "bench",
+                    &Writes::default(),
+                )
                 .unwrap();
         }
     }
@@ -219,7 +233,7 @@ fn main() {
             let opens: Vec<Duration> = (0..20)
                 .map(|_| {
                     let t = Instant::now();
-                    let s = Store::open(&dir).unwrap();
+                    let s = SledStore::open(&dir).unwrap();
                     let took = t.elapsed();
                     drop(s);
                     took
@@ -259,7 +273,7 @@ fn main() {
     let dir = root.join("library");
     build_store(&dir, 1, 0, 0);
     {
-        let store = Store::open(&dir).unwrap();
+        let store = SledStore::open(&dir).unwrap();
         let org = store.require_organisation().unwrap();
         let book = Rulebook::load(None).unwrap();
         let rules = Rules {
@@ -277,7 +291,13 @@ fn main() {
             };
             let kinds = workflow::update(&record, &update, &rules, now(), "bench").unwrap();
             store
-                .commit(Subject::Incident(&record), &kinds, now(), "bench")
+                .commit(
+                    Subject::Incident(&record),
+                    &kinds,
+                    now(),
+                    "bench",
+                    &Writes::default(),
+                )
                 .unwrap();
         }
         let rate = n as f64 / t.elapsed().as_secs_f64();
@@ -296,7 +316,13 @@ fn main() {
         let assessment: AssessmentInput = serde_json::from_str(ASSESSMENT).unwrap();
         let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
         store
-            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .commit(
+                Subject::Incident(&record),
+                &kinds,
+                now(),
+                "bench",
+                &Writes::default(),
+            )
             .unwrap();
         let record = store.incident(id).unwrap();
         let kinds = workflow::decide(
@@ -311,13 +337,25 @@ fn main() {
         )
         .unwrap();
         store
-            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .commit(
+                Subject::Incident(&record),
+                &kinds,
+                now(),
+                "bench",
+                &Writes::default(),
+            )
             .unwrap();
         let record = store.incident(id).unwrap();
         let answers: IncidentUpdate = serde_json::from_str(ANSWERS).unwrap();
         let kinds = workflow::update(&record, &answers, &rules, now(), "bench").unwrap();
         store
-            .commit(Subject::Incident(&record), &kinds, now(), "bench")
+            .commit(
+                Subject::Incident(&record),
+                &kinds,
+                now(),
+                "bench",
+                &Writes::default(),
+            )
             .unwrap();
         let record = store.incident(id).unwrap();
         let set = breachflow::render::template::TemplateSet::load(None).unwrap();

@@ -29,4 +29,5 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod domain;
+mod embedded;
 pub mod render;

@@ -14,22 +14,13 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
+use crate::app::ports::MailError;
 use crate::domain::organisation::{Organisation, SmtpSettings, TlsMode};
 use crate::domain::outbox::Outcome;
 
 /// Environment variables holding the SMTP credentials; they reach nothing but the server.
 pub const USER_VAR: &str = "BREACHFLOW_SMTP_USER";
 pub const PASSWORD_VAR: &str = "BREACHFLOW_SMTP_PASSWORD";
-
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error("SMTP settings: {0}")]
-    Settings(String),
-    #[error("cannot build the message: {0}")]
-    Build(String),
-    #[error("{dir}: {message}")]
-    Folder { dir: PathBuf, message: String },
-}
 
 /// Where messages go.
 pub enum Carrier {

@@ -2,12 +2,12 @@
 //!
 //! - [`store`]: sled, the only implementation of the `app::Store` port today;
 //! - [`mail`]: lettre, SMTP or the outbox folder, the implementations of `app::Mailer`;
-//! - [`regimes`], [`input`], [`schema`]: regime and calendar files, input files checked
-//!   against the JSON Schemas generated from the domain types;
+//! - [`regimes`], [`files`], [`schema`]: regime and calendar files, input files (checked by
+//!   `app::input` against the JSON Schemas generated from the domain types), schema export;
 //! - [`clock`]: the only wall-clock read.
 
 pub mod clock;
-pub mod input;
+pub mod files;
 pub mod mail;
 pub mod regimes;
 pub mod schema;

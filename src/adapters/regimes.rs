@@ -5,30 +5,15 @@
 //! Every file is TOML, checked against the JSON Schema of its Rust type like any other input,
 //! so an error names the file and the path inside it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::adapters::input::{InputError, Problem};
-use crate::domain::deadline::Calendars;
-use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Regime};
+use crate::app::input::{InputError, Problem};
+use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Regime, Rulebook};
 
-pub(crate) mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
-
-/// Every regime and calendar in force for this run.
-#[derive(Debug, Clone, Default)]
-pub struct Rulebook {
-    /// By id.
-    pub regimes: BTreeMap<String, Regime>,
-    pub calendars: Calendars,
-    /// Where each regime came from (file path), for `regimes` listings.
-    pub sources: BTreeMap<String, String>,
-}
+use crate::embedded;
 
 impl Rulebook {
     /// The built-in rulebook plus, if given, the override folder (`*.toml` regimes, and
@@ -127,13 +112,6 @@ impl Rulebook {
         }
         Ok(())
     }
-
-    /// The regimes in force on `day` (the day the organisation became aware).
-    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
-        self.regimes
-            .values()
-            .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
-    }
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
@@ -201,7 +179,7 @@ pub fn parse_toml<T: DeserializeOwned + JsonSchema>(
         }
     })?;
     let value = to_json(toml::Value::Table(table));
-    crate::adapters::input::validate::<T>(file, &value)?;
+    crate::app::input::validate::<T>(file, &value)?;
     serde_json::from_value(value).map_err(|e| InputError::Invalid {
         file: file.to_string(),
         problems: vec![Problem {
@@ -237,6 +215,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
     use crate::domain::deadline::business_days;
+    use chrono::NaiveDate;
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

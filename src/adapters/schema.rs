@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::adapters::input::schema_of;
+use crate::app::input::schema_of;
 use crate::domain::assessment::AssessmentInput;
 use crate::domain::incident::{IncidentFacts, IncidentUpdate};
 use crate::domain::organisation::Organisation;

@@ -31,12 +31,16 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+use crate::app::ports::{
+    Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject, Writes,
+};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
+use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
-use crate::domain::outbox::OutMessage;
-use crate::domain::record::{IncidentRecord, ReplayError};
+use crate::domain::outbox::{OutMessage, RecipientState};
+use crate::domain::record::IncidentRecord;
 
 const FORMAT: &[u8] = b"breachflow-store-1";
 const KEY_FORMAT: &[u8] = b"format";
@@ -46,54 +50,8 @@ const KEY_NEXT_SEQ: &[u8] = b"next_seq";
 const KEY_LAST_HASH: &[u8] = b"last_hash";
 const KEY_COUNTER: &[u8] = b"counter";
 
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(
-        "the store at {0} is in use by another breachflow process; wait for it to finish and try again"
-    )]
-    Locked(PathBuf),
-    #[error(
-        "the store at {dir} is damaged: {detail}; restore it from a backup or an exported bundle"
-    )]
-    Damaged { dir: PathBuf, detail: String },
-    #[error("{0} is not empty and is not a breachflow store; choose an empty or new directory")]
-    NotAStore(PathBuf),
-    #[error("store I/O error at {dir}: {detail}")]
-    Io { dir: PathBuf, detail: String },
-    #[error("no organisation profile in the store at {0}; run `breachflow init --org FILE` first")]
-    NotInitialised(PathBuf),
-    #[error("incident {0} not found")]
-    UnknownIncident(IncidentId),
-    #[error(
-        "incident {id} changed while this command ran (expected version {expected}, found {found}); run the command again"
-    )]
-    Conflict {
-        id: IncidentId,
-        expected: u64,
-        found: u64,
-    },
-}
-
-/// The subject of a commit.
-pub enum Subject<'a> {
-    /// The organisation profile (the event must be `OrganisationRecorded`).
-    Organisation(&'a Organisation),
-    /// A new incident, numbered in `year`.
-    NewIncident { year: u16 },
-    /// An existing incident at the version it was read.
-    Incident(&'a IncidentRecord),
-}
-
-/// What a commit stored.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub record: Option<IncidentRecord>,
-    pub events: Vec<Event>,
-}
-
 /// An open store. Holds sled's exclusive lock on the directory until dropped.
-pub struct Store {
+pub struct SledStore {
     dir: PathBuf,
     db: sled::Db,
     meta: sled::Tree,
@@ -105,26 +63,6 @@ pub struct Store {
     messages: sled::Tree,
     recipients: sled::Tree,
     reminders: sled::Tree,
-}
-
-/// Writes that go in the same transaction as a command's events.
-#[derive(Default)]
-pub struct Writes<'a> {
-    /// Document bodies: incident, document name, version, body.
-    pub documents: &'a [(IncidentId, &'a str, u32, &'a DocumentBody)],
-    /// Outbox records to insert or replace.
-    pub messages: &'a [OutMessage],
-    /// Reminders to mark as sent: incident, obligation id, level.
-    pub reminders: &'a [(IncidentId, &'a str, &'a str)],
-}
-
-/// One entry of the deadline index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadlineEntry {
-    /// The deadline or internal target; none when the clock has not started.
-    pub at: Option<DateTime<Utc>>,
-    pub incident: IncidentId,
-    pub obligation: String,
 }
 
 /// Index keys of a record's open obligations.
@@ -184,9 +122,9 @@ enum Abort {
     Damaged(String),
 }
 
-impl Store {
+impl SledStore {
     /// Opens (creating if needed) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         prepare_dir(dir)?;
         let path = dir.to_path_buf();
         // sled may panic on some damaged files; a damaged store must be an error, not a crash.
@@ -211,7 +149,7 @@ impl Store {
                 detail: e.to_string(),
             })
         };
-        let store = Store {
+        let store = SledStore {
             meta: tree("meta")?,
             incidents: tree("incidents")?,
             events: tree("events")?,
@@ -383,42 +321,8 @@ impl Store {
         }
     }
 
-    /// Records `kinds` against `subject` in one transaction, then flushes. Returns the new record
-    /// (for incidents) and the stored events.
-    pub fn commit(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
-    ) -> Result<Committed, StoreError> {
-        self.commit_with_documents(subject, kinds, at, actor, &[])
-    }
-
-    /// `commit`, also storing document bodies (incident, document name, version, body) in the
-    /// same transaction, so a version's events never exist without its text.
-    pub fn commit_with_documents(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
-        bodies: &[(IncidentId, &str, u32, &DocumentBody)],
-    ) -> Result<Committed, StoreError> {
-        self.commit_with(
-            subject,
-            kinds,
-            at,
-            actor,
-            &Writes {
-                documents: bodies,
-                ..Writes::default()
-            },
-        )
-    }
-
-    /// `commit`, with other writes in the same transaction.
-    pub fn commit_with(
+    /// The transaction behind `Store::commit`.
+    fn commit_with(
         &self,
         subject: Subject<'_>,
         kinds: &[EventKind],
@@ -462,21 +366,14 @@ impl Store {
                 for key in &reminders {
                     sent_reminders.insert(key.as_slice(), &[])?;
                 }
-                let mut last_hash = match meta.get(KEY_LAST_HASH)? {
-                    Some(v) => String::from_utf8_lossy(&v).to_string(),
-                    None => crate::domain::audit::GENESIS.to_string(),
-                };
-                let mut seq = match meta.get(KEY_NEXT_SEQ)? {
-                    Some(v) => be_u64(&v),
-                    None => 1,
-                };
-                let (id, mut record) = match &subject {
+                let mut head = read_head(meta)?;
+                let target = match &subject {
                     Subject::Organisation(org) => {
                         let bytes = serde_json::to_vec(org).map_err(|e| {
                             ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                         })?;
                         meta.insert(KEY_ORGANISATION, bytes)?;
-                        (None, None)
+                        Target::Organisation
                     }
                     Subject::NewIncident { year } => {
                         let mut key = KEY_COUNTER.to_vec();
@@ -485,14 +382,18 @@ impl Store {
                             Some(v) => be_u32(&v) + 1,
                             None => 1,
                         };
+                        let id = IncidentId {
+                            year: *year,
+                            number,
+                        };
+                        // An id already in use is never overwritten, whatever the counter says.
+                        if incidents.get(id.key())?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(Abort::Damaged(
+                                format!("the incident counter gives {id}, which is already in use"),
+                            )));
+                        }
                         meta.insert(key, &number.to_be_bytes())?;
-                        (
-                            Some(IncidentId {
-                                year: *year,
-                                number,
-                            }),
-                            None,
-                        )
+                        Target::New(id)
                     }
                     Subject::Incident(current) => {
                         let stored: IncidentRecord = match incidents.get(current.id.key())? {
@@ -511,54 +412,32 @@ impl Store {
                                 found: stored.version,
                             }));
                         }
-                        (Some(current.id), Some(stored))
+                        Target::Existing(Box::new(stored))
                     }
                 };
-                let old_keys = record.as_ref().map(deadline_keys).unwrap_or_default();
-                let mut stored_events = Vec::with_capacity(kinds.len());
-                for kind in kinds {
-                    let version = match (&record, id) {
-                        (Some(r), _) => r.version + 1,
-                        (None, Some(_)) => 1,
-                        (None, None) => 0,
-                    };
-                    let mut event = Event {
-                        seq,
-                        incident: id,
-                        version,
-                        at,
-                        actor: actor.to_string(),
-                        what: kind.clone(),
-                        seal: Default::default(),
-                    };
-                    let prev_chain = match &record {
-                        Some(r) if !r.chain.is_empty() => r.chain.clone(),
-                        _ => crate::domain::audit::GENESIS.to_string(),
-                    };
-                    crate::domain::audit::seal(&mut event, &last_hash, &prev_chain);
-                    last_hash = event.seal.hash.clone();
-                    if id.is_some() {
-                        record = Some(IncidentRecord::apply(record.take(), &event).map_err(
-                            |e: ReplayError| {
-                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                            },
-                        )?);
-                    }
-                    let bytes = serde_json::to_vec(&event).map_err(|e| {
+                let old_keys = match &target {
+                    Target::Existing(r) => deadline_keys(r),
+                    _ => Vec::new(),
+                };
+                let prepared =
+                    log::prepare_commit(&mut head, target, kinds, at, actor).map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
-                    events.insert(&seq.to_be_bytes(), bytes)?;
-                    if let Some(id) = id {
+                for event in &prepared.events {
+                    let bytes = serde_json::to_vec(event).map_err(|e| {
+                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                    })?;
+                    events.insert(&event.seq.to_be_bytes(), bytes)?;
+                    if let Some(id) = event.incident {
                         let mut key = id.key().to_vec();
-                        key.extend_from_slice(&seq.to_be_bytes());
+                        key.extend_from_slice(&event.seq.to_be_bytes());
                         index.insert(key, &[])?;
                     }
-                    stored_events.push(event);
-                    seq += 1;
                 }
-                meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
-                meta.insert(KEY_LAST_HASH, last_hash.as_bytes())?;
-                if let (Some(id), Some(rec)) = (id, &record) {
+                write_head(meta, &head)?;
+                let record = prepared.record;
+                if let Some(rec) = &record {
+                    let id = rec.id;
                     let bytes = serde_json::to_vec(rec).map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
@@ -573,7 +452,7 @@ impl Store {
                 }
                 Ok(Committed {
                     record,
-                    events: stored_events,
+                    events: prepared.events,
                 })
             },
         );
@@ -702,13 +581,11 @@ fn reminder_key(id: IncidentId, obligation: &str, level: &str) -> Vec<u8> {
 
 /// The key of one bulk recipient: the address is hashed so the key has a fixed length and the
 /// address itself is not repeated in the key.
-pub fn recipient_key(id: IncidentId, document: &str, address: &str) -> Vec<u8> {
-    use sha2::Digest;
+fn recipient_key(id: IncidentId, document: &str, address: &str) -> Vec<u8> {
     let mut key = id.key().to_vec();
     key.extend_from_slice(document.as_bytes());
     key.push(0);
-    let digest = sha2::Sha256::digest(address.trim().to_lowercase().as_bytes());
-    key.extend_from_slice(&digest[..16]);
+    key.extend_from_slice(&crate::domain::outbox::address_digest(address));
     key
 }
 
@@ -719,9 +596,31 @@ fn inflight_key(id: IncidentId, document: &str) -> Vec<u8> {
     key
 }
 
-impl Store {
+fn read_head(
+    meta: &sled::transaction::TransactionalTree,
+) -> Result<Head, ConflictableTransactionError<Abort>> {
+    let mut head = Head::default();
+    if let Some(v) = meta.get(KEY_LAST_HASH)? {
+        head.last_hash = String::from_utf8_lossy(&v).to_string();
+    }
+    if let Some(v) = meta.get(KEY_NEXT_SEQ)? {
+        head.next_seq = be_u64(&v);
+    }
+    Ok(head)
+}
+
+fn write_head(
+    meta: &sled::transaction::TransactionalTree,
+    head: &Head,
+) -> Result<(), ConflictableTransactionError<Abort>> {
+    meta.insert(KEY_NEXT_SEQ, &head.next_seq.to_be_bytes())?;
+    meta.insert(KEY_LAST_HASH, head.last_hash.as_bytes())?;
+    Ok(())
+}
+
+impl SledStore {
     /// One incident's outbox, oldest first (a prefix scan).
-    pub fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
+    fn messages_in(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
         let mut out = Vec::new();
         for item in self.messages.scan_prefix(id.key()) {
             let (_, v) = item.map_err(|e| self.io(e))?;
@@ -730,8 +629,165 @@ impl Store {
         Ok(out)
     }
 
-    /// Every message in the store.
-    pub fn all_messages(&self) -> Result<Vec<OutMessage>, StoreError> {
+    fn abort_to_error(&self, e: TransactionError<Abort>, id: Option<IncidentId>) -> StoreError {
+        match e {
+            TransactionError::Abort(Abort::Conflict { expected, found }) => StoreError::Conflict {
+                id: id.unwrap_or(IncidentId { year: 0, number: 0 }),
+                expected,
+                found,
+            },
+            TransactionError::Abort(Abort::Damaged(detail)) => self.damaged(detail),
+            TransactionError::Storage(e) => self.io(e),
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn location(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn organisation(&self) -> Result<Option<Organisation>, StoreError> {
+        SledStore::organisation(self)
+    }
+
+    fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
+        SledStore::incident(self, id)
+    }
+
+    fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {
+        Box::new(SledStore::incidents(self))
+    }
+
+    fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError> {
+        SledStore::events_for(self, id)
+    }
+
+    fn log(&self) -> LogEntries<'_> {
+        Box::new(self.events.iter().map(move |item| {
+            let (k, bytes) = item.map_err(|e| self.io(e))?;
+            let key = if k.len() == 8 { be_u64(&k) } else { 0 };
+            Ok((
+                key,
+                serde_json::from_slice::<Event>(&bytes).map_err(|e| e.to_string()),
+            ))
+        }))
+    }
+
+    fn recorded(&self) -> Result<Recorded, StoreError> {
+        let count = match self.meta.get(KEY_NEXT_SEQ).map_err(|e| self.io(e))? {
+            Some(n) => be_u64(&n).saturating_sub(1),
+            None => 0,
+        };
+        let last_hash = self
+            .meta
+            .get(KEY_LAST_HASH)
+            .map_err(|e| self.io(e))?
+            .map(|h| String::from_utf8_lossy(&h).to_string());
+        Ok(Recorded { count, last_hash })
+    }
+
+    fn due_until(&self, until: DateTime<Utc>) -> Result<Vec<DeadlineEntry>, StoreError> {
+        SledStore::due_until(self, until)
+    }
+
+    fn all_due(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        SledStore::all_due(self)
+    }
+
+    fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        SledStore::waiting(self)
+    }
+
+    fn document_body(
+        &self,
+        id: IncidentId,
+        name: &str,
+        version: u32,
+    ) -> Result<DocumentBody, StoreError> {
+        SledStore::document_body(self, id, name, version)
+    }
+
+    fn commit(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+        writes: &Writes<'_>,
+    ) -> Result<Committed, StoreError> {
+        self.commit_with(subject, kinds, at, actor, writes)
+    }
+
+    fn import(&self, import: &Import<'_>) -> Result<(), StoreError> {
+        let record = import.record;
+        let id = record.id;
+        let mut bodies = Vec::with_capacity(import.documents.len());
+        for (name, version, body) in import.documents {
+            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
+            bodies.push((document_key(id, name, *version), bytes));
+        }
+        let mut outbox = Vec::with_capacity(import.messages.len());
+        for m in import.messages {
+            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
+            outbox.push((message_key(m.incident, m.number), bytes));
+        }
+        let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
+        let trees = (
+            &self.meta,
+            &self.incidents,
+            &self.events,
+            &self.incident_events,
+            &self.deadlines,
+            &self.documents,
+            &self.messages,
+        );
+        let result = trees.transaction(|(meta, incidents, events, index, deadlines, docs, out)| {
+            // Checked inside the transaction, so two imports of one id cannot both pass.
+            if incidents.get(id.key())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(Abort::Conflict {
+                    expected: 0,
+                    found: record.version,
+                }));
+            }
+            let mut head = read_head(meta)?;
+            for e in log::prepare_import(&mut head, import.events) {
+                let bytes = serde_json::to_vec(&e).map_err(|e| {
+                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                })?;
+                events.insert(&e.seq.to_be_bytes(), bytes)?;
+                let mut key = id.key().to_vec();
+                key.extend_from_slice(&e.seq.to_be_bytes());
+                index.insert(key, &[])?;
+            }
+            write_head(meta, &head)?;
+            let mut counter = KEY_COUNTER.to_vec();
+            counter.extend_from_slice(&id.year.to_be_bytes());
+            let current = meta.get(&counter)?.map(|v| be_u32(&v)).unwrap_or(0);
+            if id.number > current {
+                meta.insert(counter, &id.number.to_be_bytes())?;
+            }
+            incidents.insert(&id.key(), record_bytes.as_slice())?;
+            for key in deadline_keys(record) {
+                deadlines.insert(key.as_slice(), &[])?;
+            }
+            for (k, v) in &bodies {
+                docs.insert(k.as_slice(), v.as_slice())?;
+            }
+            for (k, v) in &outbox {
+                out.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| self.abort_to_error(e, Some(id)))?;
+        self.flush()
+    }
+
+    fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
+        self.messages_in(id)
+    }
+
+    fn all_messages(&self) -> Result<Vec<OutMessage>, StoreError> {
         let mut out = Vec::new();
         for item in self.messages.iter() {
             let (_, v) = item.map_err(|e| self.io(e))?;
@@ -740,8 +796,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The number the next message of `id` gets.
-    pub fn next_message_number(&self, id: IncidentId) -> Result<u32, StoreError> {
+    fn next_message_number(&self, id: IncidentId) -> Result<u32, StoreError> {
         match self.messages.scan_prefix(id.key()).next_back() {
             Some(item) => {
                 let (k, _) = item.map_err(|e| self.io(e))?;
@@ -752,46 +807,52 @@ impl Store {
         }
     }
 
-    /// Whether the reminder for (incident, obligation, level) has been sent.
-    pub fn reminded(
-        &self,
-        id: IncidentId,
-        obligation: &str,
-        level: &str,
-    ) -> Result<bool, StoreError> {
+    fn reminded(&self, id: IncidentId, obligation: &str, level: &str) -> Result<bool, StoreError> {
         self.reminders
             .contains_key(reminder_key(id, obligation, level))
             .map_err(|e| self.io(e))
     }
 
-    /// A bulk recipient's stored state.
-    pub fn recipient(&self, key: &[u8]) -> Result<Option<serde_json::Value>, StoreError> {
-        match self.recipients.get(key).map_err(|e| self.io(e))? {
+    fn recipient(
+        &self,
+        id: IncidentId,
+        document: &str,
+        address: &str,
+    ) -> Result<Option<RecipientState>, StoreError> {
+        match self
+            .recipients
+            .get(recipient_key(id, document, address))
+            .map_err(|e| self.io(e))?
+        {
             Some(v) => Ok(Some(self.decode("a recipient record", &v)?)),
             None => Ok(None),
         }
     }
 
-    /// Records bulk recipients' states and the batch in flight (or none) in one transaction,
-    /// then flushes: what is marked `sending` is on disk before the first byte goes out.
-    pub fn put_recipients(
+    fn put_recipients(
         &self,
         id: IncidentId,
         document: &str,
-        states: &[(Vec<u8>, serde_json::Value)],
-        inflight: Option<&[Vec<u8>]>,
+        states: &[RecipientState],
+        inflight: Option<&[String]>,
     ) -> Result<(), StoreError> {
         let mut encoded = Vec::with_capacity(states.len());
-        for (k, v) in states {
+        for state in states {
             encoded.push((
-                k.clone(),
-                serde_json::to_vec(v).map_err(|e| self.damaged(e.to_string()))?,
+                recipient_key(id, document, &state.address),
+                serde_json::to_vec(state).map_err(|e| self.damaged(e.to_string()))?,
             ));
         }
+        // The batch in flight is kept as the hex of its recipient keys, as 0.1.0 stored it.
         let marker = match inflight {
-            Some(keys) => Some(
-                serde_json::to_vec(&keys.iter().map(hex::encode).collect::<Vec<_>>())
-                    .map_err(|e| self.damaged(e.to_string()))?,
+            Some(addresses) => Some(
+                serde_json::to_vec(
+                    &addresses
+                        .iter()
+                        .map(|a| hex::encode(recipient_key(id, document, a)))
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(|e| self.damaged(e.to_string()))?,
             ),
             None => None,
         };
@@ -815,178 +876,28 @@ impl Store {
         self.flush()
     }
 
-    /// The recipients a crashed run left mid-batch, if any.
-    pub fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        match self
+    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError> {
+        let Some(v) = self
             .meta
             .get(inflight_key(id, document))
             .map_err(|e| self.io(e))?
-        {
-            Some(v) => {
-                let keys: Vec<String> = self.decode("the batch in flight", &v)?;
-                keys.iter()
-                    .map(|k| hex::decode(k).map_err(|e| self.damaged(e.to_string())))
-                    .collect()
-            }
-            None => Ok(Vec::new()),
-        }
-    }
-}
-
-impl Store {
-    /// Walks the whole log and every record: the first place where the store is not what was
-    /// written, or the number of events checked.
-    pub fn verify(&self) -> Result<Result<u64, crate::domain::audit::Break>, StoreError> {
-        use crate::domain::audit::Break;
-        let mut v = crate::domain::audit::Verifier::default();
-        for item in self.events.iter() {
-            let (k, bytes) = item.map_err(|e| self.io(e))?;
-            let key = if k.len() == 8 { be_u64(&k) } else { 0 };
-            let event: Event = match serde_json::from_slice(&bytes) {
-                Ok(e) => e,
-                Err(e) => {
-                    return Ok(Err(Break::Unreadable {
-                        seq: key,
-                        detail: e.to_string(),
-                    }));
-                }
-            };
-            if let Err(b) = v.next(key, &event) {
-                return Ok(Err(b));
-            }
-        }
-        let count = match self.meta.get(KEY_NEXT_SEQ).map_err(|e| self.io(e))? {
-            Some(n) => be_u64(&n) - 1,
-            None => 0,
+        else {
+            return Ok(Vec::new());
         };
-        let head = self
-            .meta
-            .get(KEY_LAST_HASH)
-            .map_err(|e| self.io(e))?
-            .map(|h| String::from_utf8_lossy(&h).to_string());
-        if let Err(b) = v.finish(count, head.as_deref()) {
-            return Ok(Err(b));
-        }
-        // Each stored record must be the replay of its events.
-        for item in self.incidents.iter() {
-            let (k, bytes) = item.map_err(|e| self.io(e))?;
-            let Some(id) = IncidentId::from_key(&k) else {
-                continue;
+        let keys: Vec<String> = self.decode("the batch in flight", &v)?;
+        let mut addresses = Vec::with_capacity(keys.len());
+        for k in keys {
+            let key = hex::decode(&k).map_err(|e| self.damaged(e.to_string()))?;
+            let state: RecipientState = match self.recipients.get(&key).map_err(|e| self.io(e))? {
+                Some(v) => self.decode("a recipient record", &v)?,
+                None => {
+                    return Err(self.damaged(format!(
+                        "the batch in flight names a recipient that has no record ({k})"
+                    )));
+                }
             };
-            let stored: Result<IncidentRecord, _> = serde_json::from_slice(&bytes);
-            let replayed = IncidentRecord::replay(&self.events_for(id)?);
-            match (stored, replayed) {
-                (Ok(s), Ok(Some(r))) if s == r => {}
-                (Err(e), _) => {
-                    return Ok(Err(Break::Record {
-                        incident: id,
-                        detail: format!(": it cannot be read ({e})"),
-                    }));
-                }
-                (_, Err(e)) => {
-                    return Ok(Err(Break::Record {
-                        incident: id,
-                        detail: format!(": {e}"),
-                    }));
-                }
-                _ => {
-                    return Ok(Err(Break::Record {
-                        incident: id,
-                        detail: String::new(),
-                    }));
-                }
-            }
+            addresses.push(state.address);
         }
-        Ok(Ok(v.events))
-    }
-}
-
-impl Store {
-    /// Loads an incident from an evidence bundle: its events keep their digests and incident
-    /// chain and join this store's log with new sequence numbers, in one transaction with the
-    /// record, its indexes, document bodies and outbox records. Refuses an id already in use.
-    pub fn import_incident(
-        &self,
-        record: &IncidentRecord,
-        events: &[Event],
-        documents: &[(String, u32, DocumentBody)],
-        messages: &[OutMessage],
-    ) -> Result<(), StoreError> {
-        let id = record.id;
-        if self
-            .incidents
-            .contains_key(id.key())
-            .map_err(|e| self.io(e))?
-        {
-            return Err(StoreError::Conflict {
-                id,
-                expected: 0,
-                found: record.version,
-            });
-        }
-        let mut bodies = Vec::with_capacity(documents.len());
-        for (name, version, body) in documents {
-            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
-            bodies.push((document_key(id, name, *version), bytes));
-        }
-        let mut outbox = Vec::with_capacity(messages.len());
-        for m in messages {
-            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
-            outbox.push((message_key(m.incident, m.number), bytes));
-        }
-        let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
-        let trees = (
-            &self.meta,
-            &self.incidents,
-            &self.events,
-            &self.incident_events,
-            &self.deadlines,
-            &self.documents,
-            &self.messages,
-        );
-        let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(meta, incidents, log, index, deadlines, docs, out)| {
-                let mut last_hash = match meta.get(KEY_LAST_HASH)? {
-                    Some(v) => String::from_utf8_lossy(&v).to_string(),
-                    None => crate::domain::audit::GENESIS.to_string(),
-                };
-                let mut seq = match meta.get(KEY_NEXT_SEQ)? {
-                    Some(v) => be_u64(&v),
-                    None => 1,
-                };
-                for e in events {
-                    let mut e = e.clone();
-                    e.seq = seq;
-                    e.seal.hash = crate::domain::audit::hash_link(&last_hash, seq, &e.seal.chain);
-                    last_hash = e.seal.hash.clone();
-                    let bytes = serde_json::to_vec(&e).unwrap_or_default();
-                    log.insert(&seq.to_be_bytes(), bytes)?;
-                    let mut key = id.key().to_vec();
-                    key.extend_from_slice(&seq.to_be_bytes());
-                    index.insert(key, &[])?;
-                    seq += 1;
-                }
-                meta.insert(KEY_NEXT_SEQ, &seq.to_be_bytes())?;
-                meta.insert(KEY_LAST_HASH, last_hash.as_bytes())?;
-                let mut counter = KEY_COUNTER.to_vec();
-                counter.extend_from_slice(&id.year.to_be_bytes());
-                let current = meta.get(&counter)?.map(|v| be_u32(&v)).unwrap_or(0);
-                if id.number > current {
-                    meta.insert(counter, &id.number.to_be_bytes())?;
-                }
-                incidents.insert(&id.key(), record_bytes.as_slice())?;
-                for key in deadline_keys(record) {
-                    deadlines.insert(key.as_slice(), &[])?;
-                }
-                for (k, v) in &bodies {
-                    docs.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &outbox {
-                    out.insert(k.as_slice(), v.as_slice())?;
-                }
-                Ok(())
-            });
-        result.map_err(|e| self.io(format!("{e:?}")))?;
-        self.flush()
+        Ok(addresses)
     }
 }

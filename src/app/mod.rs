@@ -1,2 +1,20 @@
 //! Use-cases over ports: what a front end (the command line today, the team server next) asks
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
+
+pub mod audit;
+pub mod error;
+pub mod input;
+pub mod ports;
+
+pub use error::AppError;
+pub use ports::{Mailer, Store, StoreError};
+
+use chrono::{DateTime, Utc};
+
+/// Who is acting, and the effective time of what they record.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The effective time: the clock, or `--now`.
+    pub now: DateTime<Utc>,
+    pub actor: String,
+}

@@ -8,9 +8,9 @@
 //! 9 the event log or an evidence bundle does not verify;
 //! 70 internal error (a bug: please report it).
 
-use crate::adapters::input::InputError;
-use crate::adapters::store::StoreError;
-use crate::domain::lifecycle::TransitionRefused;
+use crate::app::AppError;
+use crate::app::input::InputError;
+use crate::app::ports::StoreError;
 use crate::domain::workflow::WorkflowError;
 
 pub const EXIT_FAILURE: u8 = 1;
@@ -26,34 +26,8 @@ pub const EXIT_INCOMPLETE: u8 = 8;
 pub const EXIT_TAMPERED: u8 = 9;
 pub const EXIT_INTERNAL: u8 = 70;
 
-/// A failed command.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Input(#[from] InputError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Refused(#[from] TransitionRefused),
-    #[error(transparent)]
-    Template(#[from] crate::render::template::TemplateError),
-    #[error(transparent)]
-    Mail(#[from] crate::adapters::mail::MailError),
-    /// A document lacks facts it needs; every one is listed.
-    #[error("{0}")]
-    Incomplete(String),
-    /// The log or a bundle is not what was written.
-    #[error("{0}")]
-    Tampered(String),
-    /// Input given on the command line (not a file) breaks a rule.
-    #[error("{0}")]
-    InvalidArgs(String),
-    #[error("{0}")]
-    Failed(String),
-    /// The step is refused while something is still owed.
-    #[error("{0}")]
-    Blocked(String),
-}
+/// The CLI reports the application layer's error; this file adds its exit code and hint.
+pub type CliError = AppError;
 
 impl CliError {
     /// A workflow refusal; `file` names the input file the problems belong to, if any.
@@ -89,7 +63,7 @@ impl CliError {
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
             CliError::Tampered(_) => EXIT_TAMPERED,
             CliError::Mail(e) => match e {
-                crate::adapters::mail::MailError::Folder { .. } => EXIT_FAILURE,
+                crate::app::ports::MailError::Folder { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,
             },
         }

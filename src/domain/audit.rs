@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::event::Event;
@@ -22,20 +21,6 @@ use crate::domain::incident::IncidentId;
 
 /// The link before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// An event's seal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Seal {
-    pub digest: String,
-    pub chain: String,
-    pub hash: String,
-}
-
-impl Seal {
-    pub fn is_empty(&self) -> bool {
-        self.digest.is_empty()
-    }
-}
 
 fn sha256(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
@@ -48,7 +33,6 @@ fn sha256(parts: &[&[u8]]) -> String {
 
 /// SHA-256 of the event's content, canonically encoded.
 pub fn digest(e: &Event) -> String {
-    // serde_json's map is ordered by key, so converting to a Value sorts every object.
     let content = serde_json::json!({
         "incident": e.incident,
         "version": e.version,
@@ -56,8 +40,45 @@ pub fn digest(e: &Event) -> String {
         "actor": e.actor,
         "what": e.what,
     });
-    let bytes = serde_json::to_vec(&content).unwrap_or_default();
+    let mut bytes = Vec::new();
+    canonical(&content, &mut bytes);
     sha256(&[b"breachflow-event-v1", &bytes])
+}
+
+/// JSON with every object's keys in byte order and no whitespace, written here rather than
+/// left to serde_json's map type: a dependency enabling serde_json's `preserve_order` feature
+/// would otherwise change every digest and fail every existing log.
+/// `tests::a_known_event_has_a_known_digest` pins the encoding.
+fn canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(&Value::String(k.clone()), out);
+                out.push(b':');
+                canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(v, out);
+            }
+            out.push(b']');
+        }
+        // Scalars have one encoding in serde_json whatever the map type.
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
 }
 
 pub fn chain_link(prev_chain: &str, version: u64, digest: &str) -> String {
@@ -72,16 +93,12 @@ pub fn hash_link(prev_hash: &str, seq: u64, chain: &str) -> String {
     sha256(&[prev_hash.as_bytes(), &seq.to_be_bytes(), chain.as_bytes()])
 }
 
-/// Seals `e` after `prev_hash` (store-wide) and `prev_chain` (its incident's).
-pub fn seal(e: &mut Event, prev_hash: &str, prev_chain: &str) {
+/// Sets `e`'s digest and incident chain after `prev_chain`, its incident's previous link. The
+/// store-wide link is `log::Head::link`'s.
+pub fn seal_incident(e: &mut Event, prev_chain: &str) {
     let digest = digest(e);
-    let chain = chain_link(prev_chain, e.version, &digest);
-    let hash = hash_link(prev_hash, e.seq, &chain);
-    e.seal = Seal {
-        digest,
-        chain,
-        hash,
-    };
+    e.seal.chain = chain_link(prev_chain, e.version, &digest);
+    e.seal.digest = digest;
 }
 
 /// Where the log stops being what was written.
@@ -109,6 +126,8 @@ pub enum Break {
         "the last event's hash is not the one the store recorded: the end of the log was changed"
     )]
     Head,
+    #[error("a stored record cannot be read: {detail}")]
+    UnreadableRecord { detail: String },
     #[error("{incident}: the stored record is not the replay of its events{detail}")]
     Record {
         incident: IncidentId,

@@ -16,7 +16,7 @@ use crate::domain::obligation::{
     Completion, DueChange, ObligationChanges, ObligationState, Waiver,
 };
 use crate::domain::organisation::Organisation;
-use crate::domain::record::TriggerFact;
+use crate::domain::regime::Anchor;
 
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -35,8 +35,8 @@ pub struct Event {
     /// What happened.
     pub what: EventKind,
     /// The hashes that chain it to the events before (see `audit`).
-    #[serde(default, skip_serializing_if = "crate::domain::audit::Seal::is_empty")]
-    pub seal: crate::domain::audit::Seal,
+    #[serde(default, skip_serializing_if = "Seal::is_empty")]
+    pub seal: Seal,
 }
 
 /// What an event records; the payload keeps enough to replay the change exactly.
@@ -150,4 +150,29 @@ impl EventKind {
             EventKind::Transitioned { .. } => "transitioned",
         }
     }
+}
+
+/// An event's seal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Seal {
+    pub digest: String,
+    pub chain: String,
+    pub hash: String,
+}
+
+impl Seal {
+    pub fn is_empty(&self) -> bool {
+        self.digest.is_empty()
+    }
+}
+
+/// An instant that starts a clock, recorded with who decided it, like `aware_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TriggerFact {
+    pub anchor: Anchor,
+    pub at: DateTime<Utc>,
+    /// The named person who decided (e.g. who classified the incident as major).
+    pub decided_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

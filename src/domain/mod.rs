@@ -14,6 +14,7 @@ pub mod document;
 pub mod event;
 pub mod incident;
 pub mod lifecycle;
+pub mod log;
 pub mod obligation;
 pub mod organisation;
 pub mod outbox;

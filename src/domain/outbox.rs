@@ -169,6 +169,48 @@ impl OutMessage {
     }
 }
 
+/// One data subject's bulk notice: where it stands, kept by address so a resumed run skips
+/// whoever already has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientState {
+    /// The line of the recipients file it came from.
+    pub line: u64,
+    pub address: String,
+    pub message_id: String,
+    pub state: MessageState,
+    /// The server's reply, or why.
+    #[serde(default)]
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A message to be composed: everything the wire format needs, in the domain's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Letter {
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub to: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub message_id: String,
+    /// The `Date:` header.
+    pub date: DateTime<Utc>,
+    pub text: String,
+    pub html: Option<String>,
+    /// File name and bytes.
+    pub attachment: Option<(String, Vec<u8>)>,
+}
+
+/// The first 16 bytes of the SHA-256 of an address, compared without case or surrounding
+/// spaces: how a bulk recipient is known, so the address itself need not be repeated in keys.
+pub fn address_digest(address: &str) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(address.trim().to_lowercase().as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
 /// The Message-ID for a message: stable for the record, so a resend carries the same id and a
 /// receiving system can recognise it.
 pub fn message_id(incident: IncidentId, number: u32, salt: &str, from_domain: &str) -> String {

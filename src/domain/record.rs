@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::assessment::{AssessmentInput, Severity};
 use crate::domain::decision::Decision;
 use crate::domain::document::DocumentVersion;
+use crate::domain::event::TriggerFact;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::{IncidentFacts, IncidentId};
 use crate::domain::lifecycle::{self, State, Step};
@@ -43,17 +44,6 @@ pub struct IncidentRecord {
     /// The head of the incident's hash chain: its last event's `chain` (see `audit`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub chain: String,
-}
-
-/// An instant that starts a clock, recorded with who decided it, like `aware_at`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TriggerFact {
-    pub anchor: Anchor,
-    pub at: DateTime<Utc>,
-    /// The named person who decided (e.g. who classified the incident as major).
-    pub decided_by: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 /// One version of the exposure assessment.

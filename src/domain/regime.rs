@@ -10,11 +10,14 @@
 //! This module holds the types and the selection rule (`Regime::applies_to`); loading them is in
 //! `regimes.rs`, the clock arithmetic in `deadline.rs`.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDate, NaiveTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::assessment::RiskLevel;
+use crate::domain::deadline::Calendars;
 
 /// A notification regime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -294,4 +297,23 @@ pub struct HolidayCalendar {
 pub struct Holiday {
     pub date: NaiveDate,
     pub name: String,
+}
+
+/// Every regime and calendar in force for this run.
+#[derive(Debug, Clone, Default)]
+pub struct Rulebook {
+    /// By id.
+    pub regimes: BTreeMap<String, Regime>,
+    pub calendars: Calendars,
+    /// Where each regime came from (file path), for `regimes` listings.
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Rulebook {
+    /// The regimes in force on `day` (the day the organisation became aware).
+    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
+        self.regimes
+            .values()
+            .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
+    }
 }

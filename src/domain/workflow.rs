@@ -6,16 +6,17 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::adapters::regimes::Rulebook;
 use crate::domain::assessment::{self, AssessmentInput};
 use crate::domain::decision::{self, Decision};
 use crate::domain::event::EventKind;
+use crate::domain::event::TriggerFact;
 use crate::domain::incident::{IncidentFacts, IncidentUpdate};
 use crate::domain::lifecycle::{self, State, Step, TransitionRefused};
 use crate::domain::obligation::{self, Completion, Exposure, ObligationState, Waiver};
 use crate::domain::organisation::{ControllerRole, Organisation};
-use crate::domain::record::{IncidentRecord, TriggerFact};
+use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Anchor;
+use crate::domain::regime::Rulebook;
 
 /// Why the workflow refused a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -769,7 +770,8 @@ mod tests {
                 } else {
                     (prev.hash, prev.chain)
                 };
-                crate::domain::audit::seal(&mut event, &h, &c);
+                crate::domain::audit::seal_incident(&mut event, &c);
+                crate::domain::log::Head { next_seq: event.seq, last_hash: h }.link(&mut event);
                 *record = Some(IncidentRecord::apply(record.take(), &event).expect("apply"));
                 log.push(event);
             };

@@ -26,8 +26,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::adapters::regimes::embedded;
 use crate::domain::assessment::thousands;
+use crate::embedded;
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).
 pub const LAYOUT: &str = "_layout";

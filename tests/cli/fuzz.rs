@@ -68,17 +68,17 @@ proptest! {
     #[test]
     fn json_inputs_never_panic(org in mutated(ORG), inc in mutated(INCIDENT), upd in mutated(UPDATE), ass in mutated(ASSESSMENT), junk in ".{0,200}") {
         for text in [&org, &junk] {
-            if let Ok(o) = breachflow::adapters::input::parse::<Organisation>("org.json", text) {
+            if let Ok(o) = breachflow::app::input::parse::<Organisation>("org.json", text) {
                 let _ = o.check();
             }
         }
         for text in [&inc, &junk] {
-            if let Ok(f) = breachflow::adapters::input::parse::<IncidentFacts>("incident.json", text) {
+            if let Ok(f) = breachflow::app::input::parse::<IncidentFacts>("incident.json", text) {
                 let _ = f.check(chrono::Utc::now());
             }
         }
-        let _ = breachflow::adapters::input::parse::<IncidentUpdate>("update.json", &upd);
-        if let Ok(a) = breachflow::adapters::input::parse::<AssessmentInput>("assessment.json", &ass)
+        let _ = breachflow::app::input::parse::<IncidentUpdate>("update.json", &upd);
+        if let Ok(a) = breachflow::app::input::parse::<AssessmentInput>("assessment.json", &ass)
             && breachflow::domain::assessment::check(&a).is_empty()
         {
             let _ = breachflow::domain::assessment::assess(&a);

@@ -1,6 +1,6 @@
 //! The store itself: locking, replay, and what a second process sees.
 
-use breachflow::adapters::store::Store;
+use breachflow::adapters::store::SledStore;
 use breachflow::domain::incident::IncidentId;
 use breachflow::domain::record::IncidentRecord;
 
@@ -10,7 +10,7 @@ use crate::support::*;
 fn a_store_held_by_another_process_gives_its_own_exit_code() {
     let env = TestEnv::with_incident();
     // This test process holds sled's exclusive lock; the binary must say so, not panic.
-    let held = Store::open(&env.data_dir).unwrap();
+    let held = SledStore::open(&env.data_dir).unwrap();
     let out = env.run(&["incident", "list"]).code(3);
     assert!(
         stderr_of(&out).contains("in use by another breachflow process"),
@@ -37,7 +37,7 @@ fn replaying_the_event_log_rebuilds_the_stored_record() {
     env.run(&["incident", "transition", "BR-2024-0001", "notify"])
         .success();
 
-    let store = Store::open(&env.data_dir).unwrap();
+    let store = SledStore::open(&env.data_dir).unwrap();
     let id: IncidentId = "BR-2024-0001".parse().unwrap();
     let events = store.events_for(id).unwrap();
     // opened, updated, assessed, obligations derived, decided, transitioned (at least).
@@ -55,7 +55,7 @@ fn replaying_the_event_log_rebuilds_the_stored_record() {
 fn refused_commands_write_nothing() {
     let env = TestEnv::with_incident();
     let before: Vec<_> = {
-        let store = Store::open(&env.data_dir).unwrap();
+        let store = SledStore::open(&env.data_dir).unwrap();
         store.events().map(|e| e.unwrap()).collect()
     };
     env.run(&["decide", "BR-2024-0001", "--accept"]).code(5);
@@ -63,7 +63,7 @@ fn refused_commands_write_nothing() {
         .code(5);
     let bad = env.text_file("bad.json", "{");
     env.run(&["assess", "BR-2024-0001", "--file", &bad]).code(4);
-    let store = Store::open(&env.data_dir).unwrap();
+    let store = SledStore::open(&env.data_dir).unwrap();
     let after: Vec<_> = store.events().map(|e| e.unwrap()).collect();
     assert_eq!(before, after);
 }

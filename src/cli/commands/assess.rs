@@ -6,8 +6,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::adapters::input;
-use crate::adapters::store::Store;
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::assessment::AssessmentInput;
@@ -16,7 +15,7 @@ use crate::domain::record::{AssessmentVersion, IncidentRecord};
 use crate::domain::workflow;
 
 pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
-    let assessment: AssessmentInput = input::load(file)?;
+    let assessment: AssessmentInput = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let record = record(&store, ctx, id, &file.display().to_string(), &assessment)?;
@@ -40,7 +39,7 @@ pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
 
 /// Checks and stores an assessment; shared with the demo.
 pub fn record(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     id: IncidentId,
     file: &str,

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::open_store;
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
 use crate::domain::adherence::{self, Filter, Row, Status, Summary};
@@ -22,7 +23,7 @@ use crate::render::template::sha256_hex;
 /// `breachflow audit verify`.
 pub fn verify(ctx: &Ctx) -> Result<(), CliError> {
     let store = open_store(ctx)?;
-    match store.verify()? {
+    match crate::app::audit::verify(&store)? {
         Ok(n) => {
             match ctx.format {
                 Format::Json => output::print_json(&json!({ "verified": true, "events": n })),
@@ -86,7 +87,7 @@ fn parse_day(s: &str, flag: &str) -> Result<NaiveDate, CliError> {
         .map_err(|e| CliError::InvalidArgs(format!("{flag} {s:?}: {e}; expected YYYY-MM-DD")))
 }
 
-fn records(store: &crate::adapters::store::Store) -> Result<Vec<IncidentRecord>, CliError> {
+fn records(store: &crate::adapters::store::SledStore) -> Result<Vec<IncidentRecord>, CliError> {
     Ok(store.incidents().collect::<Result<Vec<_>, _>>()?)
 }
 
@@ -127,7 +128,7 @@ pub fn adherence(
 
 /// The adherence report in the context's format.
 pub fn adherence_report(
-    store: &crate::adapters::store::Store,
+    store: &crate::adapters::store::SledStore,
     ctx: &Ctx,
     filter: &Filter,
 ) -> Result<String, CliError> {
@@ -747,7 +748,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::InvalidArgs(format!("{name}: {e}")))?;
     let mut bundle: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::Input(crate::adapters::input::InputError::Syntax {
+        CliError::Input(crate::app::input::InputError::Syntax {
             file: name.clone(),
             line: e.line(),
             column: e.column(),
@@ -822,9 +823,14 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
         super::init::record(&store, ctx, &name, org, false)?;
     }
     store
-        .import_incident(&record, &events, &documents, &messages)
+        .import(&crate::app::ports::Import {
+            record: &record,
+            events: &events,
+            documents: &documents,
+            messages: &messages,
+        })
         .map_err(|e| match e {
-            crate::adapters::store::StoreError::Conflict { .. } => CliError::Failed(format!(
+            crate::app::ports::StoreError::Conflict { .. } => CliError::Failed(format!(
                 "{} is already in this store; nothing was imported",
                 record.id
             )),

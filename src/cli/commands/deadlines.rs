@@ -8,8 +8,7 @@ use serde_json::json;
 
 use super::obligation::{due_words, obligation_json, remaining};
 use super::open_store;
-use crate::adapters::input;
-use crate::adapters::store::{DeadlineEntry, Store};
+use crate::app::ports::{DeadlineEntry, Store};
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::assessment::AssessmentInput;
@@ -51,7 +50,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Loads each incident once for a list of index entries.
 fn records(
-    store: &Store,
+    store: &dyn Store,
     entries: &[DeadlineEntry],
 ) -> Result<BTreeMap<IncidentId, IncidentRecord>, CliError> {
     let mut map = BTreeMap::new();
@@ -147,7 +146,7 @@ pub fn deadlines(
 
 fn explain_one(
     ctx: &Ctx,
-    store: &Store,
+    store: &dyn Store,
     incident: Option<IncidentId>,
     wanted: &str,
     zone: chrono_tz::Tz,
@@ -219,7 +218,7 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     let rules = super::rules(&org, &book);
     let assumed = file.is_none();
     let assessment: AssessmentInput = match file {
-        Some(path) => input::load(path)?,
+        Some(path) => crate::adapters::files::load(path)?,
         // No assessment given: assume every threshold is met, so every clock the organisation's
         // profile can start is shown.
         None => serde_json::from_value(json!({

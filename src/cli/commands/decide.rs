@@ -3,7 +3,7 @@
 use chrono_tz::Tz;
 
 use super::{apply_step, open_store};
-use crate::adapters::store::Store;
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::incident::IncidentId;
@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, id: IncidentId, request: &DecideRequest) -> Result<(), Cli
 
 /// Records a decision; shared with the demo.
 pub fn record(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     id: IncidentId,
     request: &DecideRequest,

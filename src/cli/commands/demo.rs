@@ -12,13 +12,14 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::adapters::input;
+use crate::app::input;
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
+use crate::domain::event::TriggerFact;
 use crate::domain::incident::{IncidentFacts, IncidentUpdate};
 use crate::domain::lifecycle::Step;
 use crate::domain::organisation::Organisation;
-use crate::domain::record::TriggerFact;
 use crate::domain::regime::Anchor;
 use crate::domain::workflow::{self, DecideRequest};
 
@@ -399,7 +400,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     )?;
     super::document::write_private(&report_path, &html)?;
     written.push(report_path.clone());
-    let verified = match store.verify()? {
+    let verified = match crate::app::audit::verify(&store)? {
         Ok(n) => n,
         Err(b) => return Err(CliError::Tampered(b.to_string())),
     };

@@ -8,7 +8,7 @@ use std::path::{Component, Path};
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::adapters::store::Subject;
+use crate::app::ports::{Store, Subject, Writes};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
 use crate::domain::casefile;
@@ -121,7 +121,7 @@ pub fn render(
 /// its body, and whether it is new.
 #[allow(clippy::too_many_arguments)]
 pub fn produce(
-    store: &crate::adapters::store::Store,
+    store: &crate::adapters::store::SledStore,
     ctx: &Ctx,
     org: &crate::domain::organisation::Organisation,
     templates: &TemplateSet,
@@ -168,12 +168,15 @@ pub fn produce(
         document::record_version(&record, version).map_err(|e| CliError::from_workflow(e, None))?;
     let is_new = !kinds.is_empty();
     if is_new {
-        store.commit_with_documents(
+        store.commit(
             Subject::Incident(&record),
             &kinds,
             ctx.now,
             &ctx.actor,
-            &[(id, &stored.document, stored.version, &body)],
+            &Writes {
+                documents: &[(id, &stored.document, stored.version, &body)],
+                ..Writes::default()
+            },
         )?;
     }
     Ok((stored, body, is_new))
@@ -453,15 +456,13 @@ pub fn show(
     let body = store.document_body(id, doc, v.version)?;
     // What is shown is what was hashed: a mismatch means the store was altered.
     if template::sha256_hex(body.text.as_bytes()) != v.sha256 {
-        return Err(CliError::Store(
-            crate::adapters::store::StoreError::Damaged {
-                dir: ctx.data_dir.clone(),
-                detail: format!(
-                    "{doc} version {} does not match its recorded SHA-256",
-                    v.version
-                ),
-            },
-        ));
+        return Err(CliError::Store(crate::app::ports::StoreError::Damaged {
+            dir: ctx.data_dir.clone(),
+            detail: format!(
+                "{doc} version {} does not match its recorded SHA-256",
+                v.version
+            ),
+        }));
     }
     match ctx.format {
         Format::Json => output::print_json(

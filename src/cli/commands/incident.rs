@@ -6,8 +6,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::{apply_step, open_store};
-use crate::adapters::input;
-use crate::adapters::store::{Store, Subject};
+use crate::app::ports::{Store, Subject, Writes};
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::event::{Event, EventKind};
@@ -17,7 +16,7 @@ use crate::domain::record::IncidentRecord;
 use crate::domain::workflow;
 
 pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
-    let facts: IncidentFacts = input::load(file)?;
+    let facts: IncidentFacts = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
     let record = open_facts(&store, ctx, &file.display().to_string(), &facts)?;
     let org = store.require_organisation()?;
@@ -35,7 +34,7 @@ pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
 
 /// Checks and stores a new incident; shared with the demo.
 pub fn open_facts(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     file: &str,
     facts: &IncidentFacts,
@@ -47,7 +46,13 @@ pub fn open_facts(
     // 1 January is a new year's incident to the people handling it.
     let year = ctx.now.with_timezone(&org.zone()).format("%Y").to_string();
     let year: u16 = year.parse().unwrap_or(0);
-    let committed = store.commit(Subject::NewIncident { year }, &kinds, ctx.now, &ctx.actor)?;
+    let committed = store.commit(
+        Subject::NewIncident { year },
+        &kinds,
+        ctx.now,
+        &ctx.actor,
+        &Writes::default(),
+    )?;
     committed
         .record
         .ok_or_else(|| CliError::Failed("the incident was not recorded".into()))
@@ -120,7 +125,7 @@ pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
 }
 
 pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
-    let update: IncidentUpdate = input::load(file)?;
+    let update: IncidentUpdate = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let name = file.display().to_string();

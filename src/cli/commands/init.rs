@@ -2,15 +2,15 @@
 
 use std::path::Path;
 
-use crate::adapters::input::{self, InputError};
-use crate::adapters::store::{Store, Subject};
+use crate::app::input::InputError;
+use crate::app::ports::{Store, Subject, Writes};
 use crate::cli::output::{self, Format};
 use crate::cli::{CliError, Ctx};
 use crate::domain::event::EventKind;
 use crate::domain::organisation::Organisation;
 
 pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
-    let org: Organisation = input::load(file)?;
+    let org: Organisation = crate::adapters::files::load(file)?;
     let store = super::open_store(ctx)?;
     record(&store, ctx, &file.display().to_string(), org, force)?;
     let org = store.require_organisation()?;
@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
             org.ico_registration,
             org.dpo.name,
             org.time_zone,
-            store.dir().display()
+            store.location().display()
         )),
     }
     Ok(())
@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
 
 /// Checks and stores a profile; shared with the demo.
 pub fn record(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     file: &str,
     org: Organisation,
@@ -44,7 +44,7 @@ pub fn record(
     if existing.is_some() && !force {
         return Err(CliError::Failed(format!(
             "the store at {} already has an organisation profile; use --force to replace it (the old one stays in the event log)",
-            store.dir().display()
+            store.location().display()
         )));
     }
     store.commit(
@@ -55,6 +55,7 @@ pub fn record(
         }],
         ctx.now,
         &ctx.actor,
+        &Writes::default(),
     )?;
     Ok(())
 }

@@ -13,18 +13,19 @@ pub mod obligation;
 pub mod schema;
 pub mod send;
 
-use crate::adapters::regimes::Rulebook;
-use crate::adapters::store::{Committed, Store, Subject};
+use crate::adapters::store::SledStore;
+use crate::app::ports::{Committed, Store, Subject, Writes};
 use crate::cli::{CliError, Ctx};
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::Organisation;
 use crate::domain::record::IncidentRecord;
+use crate::domain::regime::Rulebook;
 use crate::domain::workflow::{Rules, WorkflowError};
 
 /// Opens the store named by the context.
-pub fn open_store(ctx: &Ctx) -> Result<Store, CliError> {
-    Ok(Store::open(&ctx.data_dir)?)
+pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
+    Ok(SledStore::open(&ctx.data_dir)?)
 }
 
 /// The built-in regimes plus the user's override folder.
@@ -47,7 +48,7 @@ pub fn rules<'a>(org: &'a Organisation, rulebook: &'a Rulebook) -> Rules<'a> {
 /// Runs a workflow step against an incident and commits what it yields.
 /// `file` names the input file problems belong to, if the step read one.
 pub fn apply_step(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     id: IncidentId,
     file: Option<&str>,
@@ -62,6 +63,12 @@ pub fn apply_step(
         };
         return Ok((record, committed));
     }
-    let committed = store.commit(Subject::Incident(&record), &kinds, ctx.now, &ctx.actor)?;
+    let committed = store.commit(
+        Subject::Incident(&record),
+        &kinds,
+        ctx.now,
+        &ctx.actor,
+        &Writes::default(),
+    )?;
     Ok((record, committed))
 }

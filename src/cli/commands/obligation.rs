@@ -8,9 +8,10 @@ use super::{apply_step, open_store};
 use crate::cli::output::{self, Format, instant, minutes};
 use crate::cli::{CliError, Ctx};
 use crate::domain::deadline::Due;
+use crate::domain::event::TriggerFact;
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
-use crate::domain::record::{IncidentRecord, TriggerFact};
+use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Anchor;
 use crate::domain::workflow::{self, CompleteRequest};
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::open_store;
 use crate::adapters::mail::{self, Carrier, Parts};
-use crate::adapters::store::{Store, Subject, Writes};
+use crate::app::ports::{Store, Subject, Writes};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
 use crate::domain::document::{DocumentBody, DocumentRef, DocumentVersion};
@@ -22,7 +22,7 @@ use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation;
 use crate::domain::organisation::Organisation;
-use crate::domain::outbox::{self, MessageState, OutMessage, Outcome, Recipient};
+use crate::domain::outbox::{self, MessageState, OutMessage, Outcome, Recipient, RecipientState};
 use crate::domain::record::IncidentRecord;
 use crate::render::template::{self, Kind};
 
@@ -44,14 +44,14 @@ pub fn outbox_dir(ctx: &Ctx) -> PathBuf {
 }
 
 fn commit_messages(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     id: IncidentId,
     messages: &[OutMessage],
     kinds: &[EventKind],
 ) -> Result<(), CliError> {
     let record = store.incident(id)?;
-    store.commit_with(
+    store.commit(
         Subject::Incident(&record),
         kinds,
         ctx.now,
@@ -77,7 +77,7 @@ fn changed(m: &OutMessage, note: Option<String>) -> EventKind {
 
 /// Moves a message to `state` with a note, and commits the change with its event.
 fn set_and_commit(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     m: &mut OutMessage,
     state: MessageState,
@@ -95,7 +95,7 @@ fn set_and_commit(
 
 /// Messages a dead process left `sending`: their outcome is unknown, so they become
 /// `uncertain`, never retried by themselves.
-pub fn recover(store: &Store, ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
+pub fn recover(store: &dyn Store, ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let stuck: Vec<OutMessage> = store
         .messages_for(id)?
         .into_iter()
@@ -232,7 +232,7 @@ pub fn send(
 /// may go. Returns what was skipped as already sent.
 #[allow(clippy::too_many_arguments)]
 pub fn queue_and_deliver(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     org: &Organisation,
     carrier: &Carrier,
@@ -348,7 +348,7 @@ fn subject_for(
 
 /// Builds and hands one message to the carrier: `sending` committed first, the outcome after.
 fn deliver(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     org: &Organisation,
     carrier: &Carrier,
@@ -399,7 +399,7 @@ fn deliver(
 }
 
 fn build_for(
-    store: &Store,
+    store: &dyn Store,
     org: &Organisation,
     m: &OutMessage,
     now: DateTime<Utc>,
@@ -446,7 +446,7 @@ fn build_for(
 
 /// Delivers the incident's queued messages, and held ones whose earlier disclosure has happened.
 fn deliver_ready(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     org: &Organisation,
     carrier: &Carrier,
@@ -604,7 +604,7 @@ pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     Ok(())
 }
 
-fn find_message(store: &Store, key: &str) -> Result<OutMessage, CliError> {
+fn find_message(store: &dyn Store, key: &str) -> Result<OutMessage, CliError> {
     let (id, _) = key.split_once('/').ok_or_else(|| {
         CliError::InvalidArgs(format!(
             "{key:?} is not a message key; expected e.g. BR-2024-0001/3"
@@ -796,7 +796,7 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
             message: m.key.clone(),
         }));
         // The reminder is marked in the same transaction as its messages: once per level.
-        store.commit_with(
+        store.commit(
             Subject::Incident(&record),
             &kinds,
             ctx.now,
@@ -904,7 +904,13 @@ pub fn notify_subjects(
                             ctx.actor
                         )),
                     };
-                    store.commit(Subject::Incident(&record), &[kind], ctx.now, &ctx.actor)?;
+                    store.commit(
+                        Subject::Incident(&record),
+                        &[kind],
+                        ctx.now,
+                        &ctx.actor,
+                        &Writes::default(),
+                    )?;
                 }
             }
         }
@@ -914,14 +920,15 @@ pub fn notify_subjects(
     let inflight = store.inflight(id, doc)?;
     if !inflight.is_empty() && !dry_run {
         let mut states = Vec::new();
-        for k in &inflight {
-            if let Some(mut s) = store.recipient(k)?
-                && s["state"] == "sending"
+        for address in &inflight {
+            if let Some(mut s) = store.recipient(id, doc, address)?
+                && s.state == MessageState::Sending
             {
-                s["state"] = json!("uncertain");
-                s["note"] =
-                    json!("the sending process stopped before the server's reply was recorded");
-                states.push((k.clone(), s));
+                s.state = MessageState::Uncertain;
+                s.note = Some(
+                    "the sending process stopped before the server's reply was recorded".into(),
+                );
+                states.push(s);
             }
         }
         store.put_recipients(id, doc, &states, None)?;
@@ -951,6 +958,7 @@ pub fn notify_subjects(
             &[start],
             ctx.now,
             &ctx.actor,
+            &Writes::default(),
         )?;
     }
 
@@ -1041,13 +1049,12 @@ pub fn notify_subjects(
             ));
             continue;
         }
-        let key = crate::adapters::store::recipient_key(id, doc, &address);
-        let digest = address_digest(&key);
+        let digest = outbox::address_digest(&address);
         if seen.insert(&digest) {
             // Possibly a repeat. In this batch: certainly, and it is not sent twice. In an
             // earlier batch: its stored state below says it has the notice. A dry run, which
             // stores nothing, confirms candidates in a second pass over the file.
-            if pending.iter().any(|p| p.key == key) {
+            if pending.iter().any(|p| p.digest == digest) {
                 tally.bad(format!(
                     "line {line}: {address} appears earlier in the file; not sent twice"
                 ));
@@ -1057,18 +1064,18 @@ pub fn notify_subjects(
                 maybe_repeated.push((line, digest, address.clone()));
             }
         }
-        if let Some(state) = store.recipient(&key)? {
-            match state["state"].as_str() {
-                Some("sent") => {
+        if let Some(state) = store.recipient(id, doc, &address)? {
+            match state.state {
+                MessageState::Sent => {
                     tally.already_sent += 1;
                     continue;
                 }
-                Some("uncertain") => {
+                MessageState::Uncertain => {
                     tally.uncertain += 1;
                     tally.problem(format!("line {line}: {address}: uncertain from an interrupted run; not resent (resolve by hand)"));
                     continue;
                 }
-                Some("failed") => {
+                MessageState::Failed => {
                     tally.failed += 1;
                     continue;
                 }
@@ -1094,7 +1101,7 @@ pub fn notify_subjects(
         let message_id = format!(
             "<{id}.{doc}.v{}.{}@{domain}>",
             v.version,
-            hex::encode(&key[key.len() - 8..])
+            hex::encode(&digest[8..])
         );
         let name = facts["recipient"]["name"].as_str().map(str::to_string);
         let built = match mail::build(&Parts {
@@ -1120,7 +1127,7 @@ pub fn notify_subjects(
             continue;
         }
         pending.push(Pending {
-            key,
+            digest,
             line,
             address,
             message_id,
@@ -1162,6 +1169,7 @@ pub fn notify_subjects(
             &[end],
             ctx.now,
             &ctx.actor,
+            &Writes::default(),
         )?;
     }
     match ctx.format {
@@ -1254,20 +1262,14 @@ impl Seen {
     }
 }
 
-fn address_digest(key: &[u8]) -> [u8; 16] {
-    let mut d = [0u8; 16];
-    d.copy_from_slice(&key[key.len() - 16..]);
-    d
-}
-
 /// The second pass of a dry run: which candidate lines repeat an address from an earlier line,
 /// with that line. Holds only the candidates' digests.
 fn repeats(
     file: &Path,
     address_col: usize,
     columns: usize,
-    id: IncidentId,
-    doc: &str,
+    _id: IncidentId,
+    _doc: &str,
     candidates: &[(u64, [u8; 16], String)],
 ) -> Result<Vec<(u64, u64, String)>, CliError> {
     let wanted: std::collections::HashSet<[u8; 16]> = candidates.iter().map(|c| c.1).collect();
@@ -1280,7 +1282,7 @@ fn repeats(
         if address.parse::<lettre::Address>().is_err() || row.len() < columns {
             continue;
         }
-        let d = address_digest(&crate::adapters::store::recipient_key(id, doc, address));
+        let d = outbox::address_digest(address);
         if wanted.contains(&d) {
             first.entry(d).or_insert(i as u64 + 2);
         }
@@ -1310,29 +1312,34 @@ fn open_recipients(
 }
 
 struct Pending {
-    key: Vec<u8>,
+    digest: [u8; 16],
     line: u64,
     address: String,
     message_id: String,
     message: lettre::Message,
 }
 
-fn recipient_state(p: &Pending, state: &str, note: Option<&str>, at: DateTime<Utc>) -> Value {
-    json!({
-        "line": p.line,
-        "address": p.address,
-        "message_id": p.message_id,
-        "state": state,
-        "note": note,
-        "at": at,
-    })
+fn recipient_state(
+    p: &Pending,
+    state: MessageState,
+    note: Option<&str>,
+    at: DateTime<Utc>,
+) -> RecipientState {
+    RecipientState {
+        line: p.line,
+        address: p.address.clone(),
+        message_id: p.message_id.clone(),
+        state,
+        note: note.map(str::to_string),
+        at,
+    }
 }
 
 /// One batch: all marked `sending` and flushed, then sent over the one connection, then all
 /// outcomes recorded and flushed. A crash leaves at most this batch uncertain.
 #[allow(clippy::too_many_arguments)]
 fn send_batch(
-    store: &Store,
+    store: &dyn Store,
     ctx: &Ctx,
     id: IncidentId,
     doc: &str,
@@ -1346,12 +1353,12 @@ fn send_batch(
         pending.clear();
         return Ok(());
     };
-    let keys: Vec<Vec<u8>> = pending.iter().map(|p| p.key.clone()).collect();
-    let marks: Vec<(Vec<u8>, Value)> = pending
+    let addresses: Vec<String> = pending.iter().map(|p| p.address.clone()).collect();
+    let marks: Vec<RecipientState> = pending
         .iter()
-        .map(|p| (p.key.clone(), recipient_state(p, "sending", None, ctx.now)))
+        .map(|p| recipient_state(p, MessageState::Sending, None, ctx.now))
         .collect();
-    store.put_recipients(id, doc, &marks, Some(&keys))?;
+    store.put_recipients(id, doc, &marks, Some(&addresses))?;
     let mut outcomes = Vec::with_capacity(pending.len());
     for p in pending.iter() {
         if let Some(r) = rate {
@@ -1377,12 +1384,12 @@ fn send_batch(
         let (state, note) = match o {
             Outcome::Accepted(r) => {
                 tally.sent += 1;
-                ("sent", r)
+                (MessageState::Sent, r)
             }
             Outcome::Refused(r) => {
                 tally.failed += 1;
                 tally.problem(format!("line {}: {}: refused: {r}", p.line, p.address));
-                ("failed", r)
+                (MessageState::Failed, r)
             }
             Outcome::Transient(r) => {
                 tally.deferred += 1;
@@ -1390,18 +1397,15 @@ fn send_batch(
                     "line {}: {}: not accepted yet: {r}",
                     p.line, p.address
                 ));
-                ("queued", r)
+                (MessageState::Queued, r)
             }
             Outcome::Unknown(r) => {
                 tally.uncertain += 1;
                 tally.problem(format!("line {}: {}: uncertain: {r}", p.line, p.address));
-                ("uncertain", r)
+                (MessageState::Uncertain, r)
             }
         };
-        states.push((
-            p.key.clone(),
-            recipient_state(p, state, Some(note), ctx.now),
-        ));
+        states.push(recipient_state(p, state, Some(note), ctx.now));
     }
     store.put_recipients(id, doc, &states, None)?;
     pending.clear();

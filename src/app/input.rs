@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use schemars::JsonSchema;
@@ -77,16 +76,6 @@ impl InputError {
 /// The JSON Schema of an input type, as `serde_json::Value`.
 pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
-}
-
-/// Reads and validates a JSON file as `T`.
-pub fn load<T: DeserializeOwned + JsonSchema>(path: &Path) -> Result<T, InputError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    parse(&file, &text)
 }
 
 /// Validates JSON text as `T`; `file` names the source in errors.

@@ -1,0 +1,36 @@
+//! The application layer's one error: every failure from the layers below, and the refusals
+//! of the use-cases themselves.
+
+use crate::app::input::InputError;
+use crate::app::ports::StoreError;
+use crate::domain::lifecycle::TransitionRefused;
+
+/// Why a use-case did not do what was asked. Front ends map it to what they speak: the CLI to
+/// exit codes (`cli::error`), the server to HTTP statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Refused(#[from] TransitionRefused),
+    #[error(transparent)]
+    Template(#[from] crate::render::template::TemplateError),
+    #[error(transparent)]
+    Mail(#[from] crate::app::ports::MailError),
+    /// A document lacks facts it needs; every one is listed.
+    #[error("{0}")]
+    Incomplete(String),
+    /// The log or a bundle is not what was written.
+    #[error("{0}")]
+    Tampered(String),
+    /// Input given on the command line (not a file) breaks a rule.
+    #[error("{0}")]
+    InvalidArgs(String),
+    #[error("{0}")]
+    Failed(String),
+    /// The step is refused while something is still owed.
+    #[error("{0}")]
+    Blocked(String),
+}

@@ -1,0 +1,245 @@
+//! The ports: what the use-cases need from storage and from mail, as traits.
+//!
+//! `adapters::store::SledStore` implements [`Store`] and `adapters::mail::Carrier` implements
+//! [`Mailer`]; unit tests implement both in memory. A second backend (PostgreSQL, for a hosted
+//! service) implements these traits and nothing in `domain` or `app` changes: ARCHITECTURE.md
+//! says what each method must guarantee.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::document::DocumentBody;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::incident::IncidentId;
+use crate::domain::organisation::Organisation;
+use crate::domain::outbox::{OutMessage, Outcome, RecipientState};
+use crate::domain::record::IncidentRecord;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {0} is in use by another breachflow process; wait for it to finish and try again"
+    )]
+    Locked(PathBuf),
+    #[error(
+        "the store at {dir} is damaged: {detail}; restore it from a backup or an exported bundle"
+    )]
+    Damaged { dir: PathBuf, detail: String },
+    #[error("{0} is not empty and is not a breachflow store; choose an empty or new directory")]
+    NotAStore(PathBuf),
+    #[error("store I/O error at {dir}: {detail}")]
+    Io { dir: PathBuf, detail: String },
+    #[error("no organisation profile in the store at {0}; run `breachflow init --org FILE` first")]
+    NotInitialised(PathBuf),
+    #[error("incident {0} not found")]
+    UnknownIncident(IncidentId),
+    #[error(
+        "incident {id} changed while this command ran (expected version {expected}, found {found}); run the command again"
+    )]
+    Conflict {
+        id: IncidentId,
+        expected: u64,
+        found: u64,
+    },
+}
+
+/// The subject of a commit.
+pub enum Subject<'a> {
+    /// The organisation profile (the event must be `OrganisationRecorded`).
+    Organisation(&'a Organisation),
+    /// A new incident, numbered in `year`.
+    NewIncident { year: u16 },
+    /// An existing incident at the version it was read.
+    Incident(&'a IncidentRecord),
+}
+
+/// What a commit stored.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub record: Option<IncidentRecord>,
+    pub events: Vec<Event>,
+}
+
+/// Writes that go in the same transaction as a command's events.
+#[derive(Default)]
+pub struct Writes<'a> {
+    /// Document bodies: incident, document name, version, body.
+    pub documents: &'a [(IncidentId, &'a str, u32, &'a DocumentBody)],
+    /// Outbox records to insert or replace.
+    pub messages: &'a [OutMessage],
+    /// Reminders to mark as sent: incident, obligation id, level.
+    pub reminders: &'a [(IncidentId, &'a str, &'a str)],
+}
+
+/// One entry of the deadline index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineEntry {
+    /// The deadline or internal target; none when the clock has not started.
+    pub at: Option<DateTime<Utc>>,
+    pub incident: IncidentId,
+    pub obligation: String,
+}
+
+/// An incident brought in from an evidence bundle, already verified.
+pub struct Import<'a> {
+    pub record: &'a IncidentRecord,
+    /// Its events, with their digests and incident chain as the bundle carried them.
+    pub events: &'a [Event],
+    pub documents: &'a [(String, u32, DocumentBody)],
+    pub messages: &'a [OutMessage],
+}
+
+/// Where the log stands, as the store recorded it apart from the log itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// How many events the store says it holds.
+    pub count: u64,
+    /// The last event's hash, if any event was ever stored.
+    pub last_hash: Option<String>,
+}
+
+/// The log as a store reads it back: each entry's key and its event, or why it cannot be read.
+pub type LogEntries<'a> =
+    Box<dyn Iterator<Item = Result<(u64, Result<Event, String>), StoreError>> + 'a>;
+
+/// The event store: the log, the records folded from it, and the indexes and bodies kept with
+/// them. Every write is one atomic, durable step: when a method returns `Ok`, what it wrote is
+/// on disk, and when it returns an error, nothing of it is.
+pub trait Store {
+    /// Where the store lives, for messages.
+    fn location(&self) -> PathBuf;
+
+    /// The organisation profile, if `init` has run.
+    fn organisation(&self) -> Result<Option<Organisation>, StoreError>;
+
+    /// The organisation profile, or the error telling the user to run `init`.
+    fn require_organisation(&self) -> Result<Organisation, StoreError> {
+        self.organisation()?
+            .ok_or_else(|| StoreError::NotInitialised(self.location()))
+    }
+
+    /// One incident's current record.
+    fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError>;
+
+    /// Every incident, in the order of their ids.
+    fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_>;
+
+    /// One incident's events, oldest first. Its cost follows that incident's events alone.
+    fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError>;
+
+    /// The whole event log, oldest first: each entry's key (the sequence number it is stored
+    /// under, which `audit verify` compares with the number the event carries) and the event,
+    /// or why it cannot be decoded.
+    fn log(&self) -> LogEntries<'_>;
+
+    /// The count and head the store recorded apart from the log.
+    fn recorded(&self) -> Result<Recorded, StoreError>;
+
+    /// Open obligations due (deadline or internal target) at or before `until`, soonest first.
+    /// Its cost follows the number returned, not the size of the store.
+    fn due_until(&self, until: DateTime<Utc>) -> Result<Vec<DeadlineEntry>, StoreError>;
+
+    /// Every open obligation with an instant, soonest first.
+    fn all_due(&self) -> Result<Vec<DeadlineEntry>, StoreError>;
+
+    /// Open obligations whose clock has not started.
+    fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError>;
+
+    /// A stored document version's text, HTML and case file.
+    fn document_body(
+        &self,
+        id: IncidentId,
+        name: &str,
+        version: u32,
+    ) -> Result<DocumentBody, StoreError>;
+
+    /// Records `kinds` against `subject`, with `writes`, as one atomic and durable step:
+    /// numbering (for a new incident), sealing each event after the store's head
+    /// (`domain::audit::prepare_commit`), folding them into the record, and updating the
+    /// deadline index, all against the state read inside the step. Refuses with `Conflict`
+    /// when the incident's version is no longer the one `subject` was read at.
+    fn commit(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+        writes: &Writes<'_>,
+    ) -> Result<Committed, StoreError>;
+
+    /// Brings in an incident from a verified bundle: its events join this store's log
+    /// (`domain::audit::prepare_import`) with the record, indexes, bodies and outbox records,
+    /// in one atomic step. Refuses an id already in use.
+    fn import(&self, import: &Import<'_>) -> Result<(), StoreError>;
+
+    /// One incident's outbox, oldest first.
+    fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError>;
+
+    /// Every message in the store.
+    fn all_messages(&self) -> Result<Vec<OutMessage>, StoreError>;
+
+    /// The number the next message of `id` gets.
+    fn next_message_number(&self, id: IncidentId) -> Result<u32, StoreError>;
+
+    /// Whether the reminder for (incident, obligation, level) has been sent.
+    fn reminded(&self, id: IncidentId, obligation: &str, level: &str) -> Result<bool, StoreError>;
+
+    /// A bulk recipient's stored state, by address (compared without case or spaces).
+    fn recipient(
+        &self,
+        id: IncidentId,
+        document: &str,
+        address: &str,
+    ) -> Result<Option<RecipientState>, StoreError>;
+
+    /// Records bulk recipients' states and the batch in flight (its addresses, or none when the
+    /// batch is over) as one atomic, durable step: what is marked `sending` is on disk before
+    /// the first byte goes out.
+    fn put_recipients(
+        &self,
+        id: IncidentId,
+        document: &str,
+        states: &[RecipientState],
+        inflight: Option<&[String]>,
+    ) -> Result<(), StoreError>;
+
+    /// The addresses a crashed bulk run left mid-batch, if any.
+    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// Why mail could not be set up or built (not a delivery outcome: those are `Outcome`s).
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("SMTP settings: {0}")]
+    Settings(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("{dir}: {message}")]
+    Folder { dir: PathBuf, message: String },
+}
+
+/// A message ready for the wire: its envelope and its exact bytes (RFC 5322), so the SHA-256
+/// of what was sent is known before it goes.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub from: String,
+    pub to: Vec<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Where messages go: an SMTP server, or the outbox folder. Building a message's bytes from a
+/// [`crate::domain::outbox::Letter`] is the mailer's job because the wire format is.
+pub trait Mailer {
+    /// Words for where messages go ("the SMTP server mail.example.com:587 (STARTTLS)").
+    fn describe(&self, org: &Organisation) -> String;
+
+    /// The exact bytes of a letter.
+    fn compose(&self, letter: &crate::domain::outbox::Letter) -> Result<Composed, String>;
+
+    /// Hands one message over and says what is known of its fate. Never retries by itself:
+    /// the retry policy is the outbox's (`domain::outbox`).
+    fn deliver(&self, message: &Composed) -> Outcome;
+}
