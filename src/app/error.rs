@@ -4,6 +4,7 @@
 use crate::app::input::InputError;
 use crate::app::ports::StoreError;
 use crate::domain::lifecycle::TransitionRefused;
+use crate::domain::workflow::WorkflowError;
 
 /// Why a use-case did not do what was asked. Front ends map it to what they speak: the CLI to
 /// exit codes (`cli::error`), the server to HTTP statuses.
@@ -33,4 +34,20 @@ pub enum AppError {
     /// The step is refused while something is still owed.
     #[error("{0}")]
     Blocked(String),
+}
+
+impl AppError {
+    /// A workflow refusal; `file` names the input file the problems belong to, if any.
+    pub fn from_workflow(e: WorkflowError, file: Option<&str>) -> AppError {
+        match (e, file) {
+            (WorkflowError::Refused(r), _) => AppError::Refused(r),
+            (WorkflowError::Invalid(problems), Some(file)) => {
+                AppError::Input(InputError::invalid(file, problems))
+            }
+            (e @ WorkflowError::Invalid(_), None) => AppError::InvalidArgs(e.to_string()),
+            (WorkflowError::ReasonRequired(msg), _) => AppError::InvalidArgs(msg),
+            (e @ WorkflowError::Blocked(_), _) => AppError::Blocked(e.to_string()),
+            (WorkflowError::NotApproved(msg), _) => AppError::Blocked(msg),
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
 pub mod audit;
+pub mod documents;
 pub mod error;
+pub mod incident;
 pub mod input;
 pub mod ports;
 

@@ -11,7 +11,6 @@
 use crate::app::AppError;
 use crate::app::input::InputError;
 use crate::app::ports::StoreError;
-use crate::domain::workflow::WorkflowError;
 
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -30,20 +29,6 @@ pub const EXIT_INTERNAL: u8 = 70;
 pub type CliError = AppError;
 
 impl CliError {
-    /// A workflow refusal; `file` names the input file the problems belong to, if any.
-    pub fn from_workflow(e: WorkflowError, file: Option<&str>) -> CliError {
-        match (e, file) {
-            (WorkflowError::Refused(r), _) => CliError::Refused(r),
-            (WorkflowError::Invalid(problems), Some(file)) => {
-                CliError::Input(InputError::invalid(file, problems))
-            }
-            (e @ WorkflowError::Invalid(_), None) => CliError::InvalidArgs(e.to_string()),
-            (WorkflowError::ReasonRequired(msg), _) => CliError::InvalidArgs(msg),
-            (e @ WorkflowError::Blocked(_), _) => CliError::Blocked(e.to_string()),
-            (WorkflowError::NotApproved(msg), _) => CliError::Blocked(msg),
-        }
-    }
-
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,

@@ -494,6 +494,16 @@ pub struct Ctx {
     pub templates_dir: Option<PathBuf>,
 }
 
+impl Ctx {
+    /// Who acts and when, for the application layer.
+    pub fn app(&self) -> crate::app::Context {
+        crate::app::Context {
+            now: self.now,
+            actor: self.actor.clone(),
+        }
+    }
+}
+
 fn default_data_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("breachflow");

@@ -5,20 +5,27 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::{apply_step, open_store};
-use crate::app::ports::Store;
+use super::open_store;
+use crate::app;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::assessment::AssessmentInput;
 use crate::domain::incident::IncidentId;
-use crate::domain::record::{AssessmentVersion, IncidentRecord};
-use crate::domain::workflow;
+use crate::domain::record::AssessmentVersion;
 
 pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let assessment: AssessmentInput = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let record = record(&store, ctx, id, &file.display().to_string(), &assessment)?;
+    let book = super::rulebook(ctx)?;
+    let record = app::incident::assess(
+        &store,
+        &ctx.app(),
+        &book,
+        id,
+        &file.display().to_string(),
+        &assessment,
+    )?;
     let Some(current) = record.current_assessment() else {
         return Err(CliError::Failed("the assessment was not recorded".into()));
     };
@@ -35,23 +42,6 @@ pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
         )),
     }
     Ok(())
-}
-
-/// Checks and stores an assessment; shared with the demo.
-pub fn record(
-    store: &dyn Store,
-    ctx: &Ctx,
-    id: IncidentId,
-    file: &str,
-    assessment: &AssessmentInput,
-) -> Result<IncidentRecord, CliError> {
-    let org = store.require_organisation()?;
-    let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
-    let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
-        workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
-    })?;
-    Ok(committed.record.unwrap_or(before))
 }
 
 /// The human-readable view of one assessment version.

@@ -820,7 +820,7 @@ pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     }
     let store = open_store(ctx)?;
     if store.organisation()?.is_none() {
-        super::init::record(&store, ctx, &name, org, false)?;
+        crate::app::incident::record_organisation(&store, &ctx.app(), &name, org, false)?;
     }
     store
         .import(&crate::app::ports::Import {

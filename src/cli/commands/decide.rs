@@ -2,18 +2,19 @@
 
 use chrono_tz::Tz;
 
-use super::{apply_step, open_store};
-use crate::app::ports::Store;
+use super::open_store;
+use crate::app;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::incident::IncidentId;
-use crate::domain::record::{DecisionVersion, IncidentRecord};
-use crate::domain::workflow::{self, DecideRequest};
+use crate::domain::record::DecisionVersion;
+use crate::domain::workflow::DecideRequest;
 
 pub fn run(ctx: &Ctx, id: IncidentId, request: &DecideRequest) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let record = record(&store, ctx, id, request)?;
+    let book = super::rulebook(ctx)?;
+    let record = app::incident::decide(&store, &ctx.app(), &book, id, request)?;
     let Some(decision) = record.current_decision() else {
         return Err(CliError::Failed("the decision was not recorded".into()));
     };
@@ -30,22 +31,6 @@ pub fn run(ctx: &Ctx, id: IncidentId, request: &DecideRequest) -> Result<(), Cli
         )),
     }
     Ok(())
-}
-
-/// Records a decision; shared with the demo.
-pub fn record(
-    store: &dyn Store,
-    ctx: &Ctx,
-    id: IncidentId,
-    request: &DecideRequest,
-) -> Result<IncidentRecord, CliError> {
-    let org = store.require_organisation()?;
-    let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
-    let (before, committed) = apply_step(store, ctx, id, None, |r| {
-        workflow::decide(r, request, &rules, ctx.now, &ctx.actor)
-    })?;
-    Ok(committed.record.unwrap_or(before))
 }
 
 /// The human-readable view of a decision.

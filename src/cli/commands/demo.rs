@@ -11,17 +11,17 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{apply_step, open_store};
+use super::open_store;
+use crate::app;
 use crate::app::input;
 use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::domain::event::TriggerFact;
 use crate::domain::incident::{IncidentFacts, IncidentUpdate};
 use crate::domain::lifecycle::Step;
 use crate::domain::organisation::Organisation;
 use crate::domain::regime::Anchor;
-use crate::domain::workflow::{self, DecideRequest};
+use crate::domain::workflow::DecideRequest;
 
 const ORGANISATION: &str = include_str!("../../../examples/organisation.json");
 const INCIDENT: &str = include_str!("../../../examples/incident-ransomware.json");
@@ -77,9 +77,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
 
     let org: Organisation = input::parse("examples/organisation.json", ORGANISATION)?;
     let zone = org.zone();
-    super::init::record(
+    app::incident::record_organisation(
         &store,
-        &step("2024-03-30T21:20:00Z", dpo),
+        &step("2024-03-30T21:20:00Z", dpo).app(),
         "examples/organisation.json",
         org.clone(),
         false,
@@ -90,9 +90,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     ));
 
     let facts: IncidentFacts = input::parse("examples/incident-ransomware.json", INCIDENT)?;
-    let record = super::incident::open_facts(
+    let record = app::incident::open(
         &store,
-        &step("2024-03-30T21:45:00Z", security),
+        &step("2024-03-30T21:45:00Z", security).app(),
         "examples/incident-ransomware.json",
         &facts,
     )?;
@@ -104,22 +104,22 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     ));
 
     let book = super::rulebook(&base)?;
-    let rules = super::rules(&org, &book);
     let update: IncidentUpdate = input::parse("examples/incident-update-containment.json", UPDATE)?;
-    let update_ctx = step("2024-03-31T08:30:00Z", security);
-    apply_step(
+    app::incident::update(
         &store,
-        &update_ctx,
+        &step("2024-03-31T08:30:00Z", security).app(),
+        &book,
         id,
-        Some("examples/incident-update-containment.json"),
-        |r| workflow::update(r, &update, &rules, update_ctx.now, &update_ctx.actor),
+        "examples/incident-update-containment.json",
+        &update,
     )?;
     log.push("Updated containment and systems affected after forensic triage.".into());
 
     let assessment = input::parse("examples/assessment-ransomware.json", ASSESSMENT)?;
-    let record = super::assess::record(
+    let record = app::incident::assess(
         &store,
-        &step("2024-03-31T11:00:00Z", dpo),
+        &step("2024-03-31T11:00:00Z", dpo).app(),
+        &book,
         id,
         "examples/assessment-ransomware.json",
         &assessment,
@@ -133,9 +133,10 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         severity.score, severity.band, severity.level
     ));
 
-    let record = super::decide::record(
+    let record = app::incident::decide(
         &store,
-        &step("2024-03-31T14:00:00Z", dpo),
+        &step("2024-03-31T14:00:00Z", dpo).app(),
+        &book,
         id,
         &DecideRequest {
             accept: true,
@@ -156,29 +157,26 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     // The board confirms the incident is inside information; the clock for the market
     // announcement starts, and the announcement goes out the next morning.
     let comms = "Sophie Turner (Head of Communications)";
-    let mar_ctx = step("2024-03-31T16:00:00Z", "Margaret Ellis (Chair)");
-    apply_step(&store, &mar_ctx, id, None, |r| {
-        workflow::trigger(
-            r,
-            TriggerFact {
-                anchor: Anchor::InsideInformation,
-                at: at("2024-03-31T15:30:00Z"),
-                decided_by: "Margaret Ellis (Chair), on the nominated adviser's advice".into(),
-                note: Some("Board call: disruption to practices is price-sensitive.".into()),
-            },
-            &rules,
-            mar_ctx.now,
-            &mar_ctx.actor,
-        )
-    })?;
+    app::incident::trigger(
+        &store,
+        &step("2024-03-31T16:00:00Z", "Margaret Ellis (Chair)").app(),
+        &book,
+        id,
+        Anchor::InsideInformation,
+        Some(at("2024-03-31T15:30:00Z")),
+        Some("Margaret Ellis (Chair), on the nominated adviser's advice"),
+        Some("Board call: disruption to practices is price-sensitive.".into()),
+    )?;
     log.push("Recorded that the incident became inside information (Sun 31 Mar 16:30 BST).".into());
 
-    let notify_ctx = step("2024-03-31T14:05:00Z", dpo);
-    let (_, committed) = apply_step(&store, &notify_ctx, id, None, |r| {
-        workflow::transition(r, Step::Notify, None)
-    })?;
-    let record = committed.record.unwrap_or(record);
-    log.push(format!("Moved {id} to {}.", record.state));
+    let (_, state) = app::incident::transition(
+        &store,
+        &step("2024-03-31T14:05:00Z", dpo).app(),
+        id,
+        Step::Notify,
+        None,
+    )?;
+    log.push(format!("Moved {id} to {state}."));
 
     // The DPO's completeness check on Easter Sunday evening: what the ICO report still lacks.
     let templates = super::templates(&base)?;
@@ -203,13 +201,13 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     ));
     let answers: IncidentUpdate =
         input::parse("examples/incident-update-report-answers.json", ANSWERS)?;
-    let answers_ctx = step("2024-03-31T19:30:00Z", dpo);
-    apply_step(
+    app::incident::update(
         &store,
-        &answers_ctx,
+        &step("2024-03-31T19:30:00Z", dpo).app(),
+        &book,
         id,
-        Some("examples/incident-update-report-answers.json"),
-        |r| workflow::update(r, &answers, &rules, answers_ctx.now, &answers_ctx.actor),
+        "examples/incident-update-report-answers.json",
+        &answers,
     )?;
     log.push(
         "Recorded the answers the ICO form asks for (cause, measures, prevention, ...).".into(),
@@ -274,11 +272,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     ] {
         let c = step(rendered, author);
         let (v, body, _) =
-            super::document::produce(&store, &c, &org, &templates, id, name, None, false)?;
+            app::documents::produce(&store, &c.app(), &org, &templates, id, name, None, false)?;
         let a = step(approved, approver);
-        apply_step(&store, &a, id, None, |r| {
-            crate::domain::document::approve(r, name, Some(v.version), None, &a.actor, a.now)
-        })?;
+        app::documents::approve(&store, &a.app(), id, name, Some(v.version), None)?;
         for (ext, text) in [("md", &body.text), ("html", &body.html)] {
             let path = out_dir.join(format!("{name}-v{}.{ext}", v.version));
             super::document::write_private(&path, text)?;
@@ -292,17 +288,20 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         ));
         for (when, obligation, reference, sent) in completes {
             let c = step(when, author);
-            apply_step(&store, &c, id, None, |r| {
-                let request = workflow::CompleteRequest {
+            app::incident::complete(
+                &store,
+                &c.app(),
+                &book,
+                &templates,
+                id,
+                app::incident::Completion {
                     obligation: obligation.into(),
-                    at: c.now,
+                    at: Some(c.now),
                     reference: Some(reference.into()),
                     late_reason: None,
                     sent,
-                    document_required: true,
-                };
-                workflow::complete(r, &request, &rules, c.now, &c.actor)
-            })?;
+                },
+            )?;
             log.push(format!(
                 "{} {obligation} at {} with {name} version {} (reference {reference}).",
                 if sent { "Sent" } else { "Filed" },
@@ -343,9 +342,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     }
     // The ICO's follow-up, a week later, quoting the ICO's case reference.
     let follow = step("2024-04-08T09:00:00Z", dpo);
-    let (v, body, _) = super::document::produce(
+    let (v, body, _) = app::documents::produce(
         &store,
-        &follow,
+        &follow.app(),
         &org,
         &templates,
         id,
@@ -354,33 +353,34 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         false,
     )?;
     let approve = step("2024-04-08T09:30:00Z", dpo);
-    apply_step(&store, &approve, id, None, |r| {
-        crate::domain::document::approve(
-            r,
-            "ico-follow-up",
-            Some(v.version),
-            None,
-            &approve.actor,
-            approve.now,
-        )
-    })?;
+    app::documents::approve(
+        &store,
+        &approve.app(),
+        id,
+        "ico-follow-up",
+        Some(v.version),
+        None,
+    )?;
     for (ext, text) in [("md", &body.text), ("html", &body.html)] {
         let path = out_dir.join(format!("ico-follow-up-v{}.{ext}", v.version));
         super::document::write_private(&path, text)?;
         written.push(path);
     }
     let filed = step("2024-04-08T10:00:00Z", dpo);
-    apply_step(&store, &filed, id, None, |r| {
-        let request = workflow::CompleteRequest {
+    app::incident::complete(
+        &store,
+        &filed.app(),
+        &book,
+        &templates,
+        id,
+        app::incident::Completion {
             obligation: "uk-gdpr-art33/follow-up".into(),
-            at: filed.now,
+            at: Some(filed.now),
             reference: Some("IC-301234-X9Y8".into()),
             late_reason: None,
             sent: false,
-            document_required: true,
-        };
-        workflow::complete(r, &request, &rules, filed.now, &filed.actor)
-    })?;
+        },
+    )?;
     log.push(format!(
         "Filed the ICO follow-up report (ico-follow-up version {}) at {}, quoting the ICO's reference.",
         v.version,

@@ -7,52 +7,11 @@ use std::path::{Component, Path};
 
 use serde_json::json;
 
-use super::{apply_step, open_store};
-use crate::app::ports::{Store, Subject, Writes};
+use super::open_store;
+use crate::app;
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
-use crate::domain::casefile;
-use crate::domain::document::{self, DocumentBody, DocumentVersion};
 use crate::domain::incident::IncidentId;
-use crate::domain::obligation::Obligation;
-use crate::domain::record::IncidentRecord;
-use crate::domain::workflow;
-use crate::render::template::{self, Kind, Template, TemplateSet};
-
-/// The obligation a rendering is measured against: the one named, else the first still owed
-/// among those the template serves, else the last of them.
-fn obligation_for<'r>(
-    record: &'r IncidentRecord,
-    t: &Template,
-    named: Option<&str>,
-) -> Result<Option<&'r Obligation>, CliError> {
-    if let Some(n) = named {
-        return workflow::find_obligation(record, n)
-            .map(Some)
-            .map_err(|e| CliError::from_workflow(e, None));
-    }
-    let serving: Vec<&Obligation> = record
-        .obligations
-        .iter()
-        .filter(|o| t.manifest.serves.contains(&o.id))
-        .collect();
-    Ok(serving
-        .iter()
-        .find(|o| o.state.is_open())
-        .or(serving.last())
-        .copied())
-}
-
-fn describe_missing(missing: &[String]) -> String {
-    missing
-        .iter()
-        .map(|p| match casefile::info(p).filter(|i| i.path == p) {
-            Some(i) => format!("  - {} ({p})", i.label),
-            None => format!("  - {p}"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// `breachflow render ID TEMPLATE`.
 #[allow(clippy::too_many_arguments)]
@@ -71,8 +30,16 @@ pub fn render(
     let templates = super::templates(ctx)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let (stored, body, is_new) =
-        produce(&store, ctx, &org, &templates, id, name, obligation, draft)?;
+    let (stored, body, is_new) = app::documents::produce(
+        &store,
+        &ctx.app(),
+        &org,
+        &templates,
+        id,
+        name,
+        obligation,
+        draft,
+    )?;
     let missing = stored.missing.clone();
     let chosen = if html || out.is_some_and(|o| o.extension().is_some_and(|e| e == "html")) {
         &body.html
@@ -115,86 +82,6 @@ pub fn render(
         }
     }
     Ok(())
-}
-
-/// Renders a document and stores the version unless it equals the latest. Returns the version,
-/// its body, and whether it is new.
-#[allow(clippy::too_many_arguments)]
-pub fn produce(
-    store: &crate::adapters::store::SledStore,
-    ctx: &Ctx,
-    org: &crate::domain::organisation::Organisation,
-    templates: &TemplateSet,
-    id: IncidentId,
-    name: &str,
-    obligation: Option<&str>,
-    draft: bool,
-) -> Result<(DocumentVersion, DocumentBody, bool), CliError> {
-    let t = templates.get(name)?;
-    let record = store.incident(id)?;
-    let serving = obligation_for(&record, t, obligation)?;
-    let facts = casefile::build(&record, org, serving, ctx.now);
-    let (facts, missing) = template::draft(t, &facts);
-    if !missing.is_empty() && !draft {
-        return Err(CliError::Incomplete(format!(
-            "{name} for {id} lacks {} {}:\n{}",
-            missing.len(),
-            if missing.len() == 1 { "fact" } else { "facts" },
-            describe_missing(&missing)
-        )));
-    }
-    let body = render_body(templates, t, &facts, org.zone())?;
-    let version = DocumentVersion {
-        document: t.name.clone(),
-        version: 0,
-        rendered_at: ctx.now,
-        rendered_by: ctx.actor.clone(),
-        title: t.manifest.title.clone(),
-        template_origin: t.origin.clone(),
-        template_sha256: t.sha256.clone(),
-        sha256: template::sha256_hex(body.text.as_bytes()),
-        html_sha256: template::sha256_hex(body.html.as_bytes()),
-        facts_sha256: template::sha256_hex(
-            serde_json::to_string(&body.facts)
-                .unwrap_or_default()
-                .as_bytes(),
-        ),
-        serves: t.manifest.serves.clone(),
-        obligation: serving.map(|o| o.id.clone()),
-        missing,
-        approval: None,
-    };
-    let (kinds, stored) =
-        document::record_version(&record, version).map_err(|e| CliError::from_workflow(e, None))?;
-    let is_new = !kinds.is_empty();
-    if is_new {
-        store.commit(
-            Subject::Incident(&record),
-            &kinds,
-            ctx.now,
-            &ctx.actor,
-            &Writes {
-                documents: &[(id, &stored.document, stored.version, &body)],
-                ..Writes::default()
-            },
-        )?;
-    }
-    Ok((stored, body, is_new))
-}
-
-/// Renders both kinds from the same facts.
-pub fn render_body(
-    templates: &TemplateSet,
-    t: &Template,
-    facts: &serde_json::Value,
-    zone: chrono_tz::Tz,
-) -> Result<DocumentBody, CliError> {
-    Ok(DocumentBody {
-        text: template::render(templates, t, facts, zone, Kind::Text)?,
-        html: template::render(templates, t, facts, zone, Kind::Html)?,
-        facts: facts.clone(),
-        template_source: t.source.clone(),
-    })
 }
 
 /// `--out` names a new or existing plain file, never through `..`.
@@ -254,25 +141,12 @@ pub fn check(
     let t = templates.get(name)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let record = store.incident(id)?;
-    let serving = obligation_for(&record, t, obligation)?;
-    let facts = casefile::build(&record, &org, serving, ctx.now);
-    let missing = template::needed(t, &facts);
+    let found = app::documents::check(&store, &ctx.app(), &templates, id, name, obligation)?;
+    let serving = found.obligation.as_ref();
+    let missing = &found.missing;
     let rows: Vec<serde_json::Value> = missing
         .iter()
-        .map(|p| {
-            let info = casefile::info(p);
-            let label = info
-                .filter(|i| i.path == p)
-                .map(|i| i.label.to_string())
-                .unwrap_or_else(|| p.clone());
-            let (may_follow, basis) = classify(
-                info.and_then(|i| i.content),
-                serving,
-                !t.manifest.serves.is_empty(),
-            );
-            json!({ "fact": label, "path": p, "may_follow": may_follow, "basis": basis })
-        })
+        .map(|m| json!({ "fact": m.label, "path": m.path, "may_follow": m.may_follow, "basis": m.basis }))
         .collect();
     let now_needed = rows.iter().filter(|r| r["may_follow"] == false).count();
     match ctx.format {
@@ -337,48 +211,6 @@ pub fn check(
     Ok(())
 }
 
-/// Whether a missing fact may follow in a later phase, and why, from the obligation's own
-/// required content (copied from the regime when the obligation arose).
-fn classify(
-    content: Option<&str>,
-    serving: Option<&Obligation>,
-    serves_any: bool,
-) -> (bool, String) {
-    let Some(o) = serving else {
-        return (
-            false,
-            if serves_any {
-                "no obligation has arisen yet (assess and decide first)".into()
-            } else {
-                "used by this document".into()
-            },
-        );
-    };
-    let Some(key) = content else {
-        return (
-            true,
-            format!("asked by the form; not in the required content of {}", o.id),
-        );
-    };
-    match o.phase.content.iter().find(|c| c.key == key) {
-        Some(c) if c.may_follow => (
-            true,
-            format!(
-                "may be provided in phases ({})",
-                c.citation.clone().unwrap_or_else(|| o.citation.clone())
-            ),
-        ),
-        Some(c) => (
-            false,
-            format!(
-                "required in this report ({})",
-                c.citation.clone().unwrap_or_else(|| o.citation.clone())
-            ),
-        ),
-        None => (true, format!("not in the required content of {}", o.id)),
-    }
-}
-
 /// `breachflow documents ID`: every version, with its hash and approval.
 pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
@@ -415,32 +247,6 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     Ok(())
 }
 
-fn version_of<'r>(
-    record: &'r IncidentRecord,
-    doc: &'r str,
-    version: Option<u32>,
-) -> Result<&'r DocumentVersion, CliError> {
-    let found = match version {
-        Some(n) => record.versions(doc).find(|d| d.version == n),
-        None => record.versions(doc).last(),
-    };
-    found.ok_or_else(|| {
-        let have: Vec<String> = record
-            .versions(doc)
-            .map(|d| d.version.to_string())
-            .collect();
-        CliError::InvalidArgs(if have.is_empty() {
-            format!("{} has no version of {doc}", record.id)
-        } else {
-            format!(
-                "{doc} has no version {}; versions: {}",
-                version.unwrap_or_default(),
-                have.join(", ")
-            )
-        })
-    })
-}
-
 /// `breachflow documents show ID DOC [--version N] [--html]`.
 pub fn show(
     ctx: &Ctx,
@@ -449,21 +255,8 @@ pub fn show(
     version: Option<u32>,
     html: bool,
 ) -> Result<(), CliError> {
-    template::check_name(doc)?;
     let store = open_store(ctx)?;
-    let record = store.incident(id)?;
-    let v = version_of(&record, doc, version)?;
-    let body = store.document_body(id, doc, v.version)?;
-    // What is shown is what was hashed: a mismatch means the store was altered.
-    if template::sha256_hex(body.text.as_bytes()) != v.sha256 {
-        return Err(CliError::Store(crate::app::ports::StoreError::Damaged {
-            dir: ctx.data_dir.clone(),
-            detail: format!(
-                "{doc} version {} does not match its recorded SHA-256",
-                v.version
-            ),
-        }));
-    }
+    let (v, body) = app::documents::body_of(&store, id, doc, version)?;
     match ctx.format {
         Format::Json => output::print_json(
             &json!({ "document": v, "text": body.text, "html": body.html, "facts": body.facts }),
@@ -479,14 +272,8 @@ pub fn show(
 
 /// `breachflow documents diff ID DOC V1 V2`.
 pub fn diff(ctx: &Ctx, id: IncidentId, doc: &str, a: u32, b: u32) -> Result<(), CliError> {
-    template::check_name(doc)?;
     let store = open_store(ctx)?;
-    let record = store.incident(id)?;
-    let va = version_of(&record, doc, Some(a))?;
-    let vb = version_of(&record, doc, Some(b))?;
-    let ba = store.document_body(id, doc, va.version)?;
-    let bb = store.document_body(id, doc, vb.version)?;
-    let d = document::diff(doc, (a, &ba.text), (b, &bb.text));
+    let d = app::documents::diff(&store, id, doc, a, b)?;
     match ctx.format {
         Format::Json => {
             output::print_json(&json!({ "document": doc, "from": a, "to": b, "diff": d }))
@@ -510,16 +297,10 @@ pub fn approve(
     version: Option<u32>,
     note: Option<&str>,
 ) -> Result<(), CliError> {
-    template::check_name(doc)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let (_, committed) = apply_step(&store, ctx, id, None, |r| {
-        document::approve(r, doc, version, note, &ctx.actor, ctx.now)
-    })?;
-    let record = committed
-        .record
-        .ok_or_else(|| CliError::Failed("not recorded".into()))?;
-    let v = version_of(&record, doc, version)?;
+    let record = app::documents::approve(&store, &ctx.app(), id, doc, version, note)?;
+    let v = app::documents::version_of(&record, doc, version)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "id": id, "document": v })),
         Format::Table | Format::Csv | Format::Html => {

@@ -5,20 +5,19 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::{apply_step, open_store};
-use crate::app::ports::{Store, Subject, Writes};
+use super::open_store;
+use crate::app;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::{IncidentFacts, IncidentId, IncidentUpdate};
 use crate::domain::lifecycle::{State, Step};
 use crate::domain::record::IncidentRecord;
-use crate::domain::workflow;
 
 pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let facts: IncidentFacts = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
-    let record = open_facts(&store, ctx, &file.display().to_string(), &facts)?;
+    let record = app::incident::open(&store, &ctx.app(), &file.display().to_string(), &facts)?;
     let org = store.require_organisation()?;
     match ctx.format {
         Format::Json => output::print_json(&record),
@@ -32,42 +31,10 @@ pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Checks and stores a new incident; shared with the demo.
-pub fn open_facts(
-    store: &dyn Store,
-    ctx: &Ctx,
-    file: &str,
-    facts: &IncidentFacts,
-) -> Result<IncidentRecord, CliError> {
-    let org = store.require_organisation()?;
-    let kinds =
-        workflow::open(facts, ctx.now).map_err(|e| CliError::from_workflow(e, Some(file)))?;
-    // Numbered by the year in the organisation's zone: an incident opened at 00:30 BST on
-    // 1 January is a new year's incident to the people handling it.
-    let year = ctx.now.with_timezone(&org.zone()).format("%Y").to_string();
-    let year: u16 = year.parse().unwrap_or(0);
-    let committed = store.commit(
-        Subject::NewIncident { year },
-        &kinds,
-        ctx.now,
-        &ctx.actor,
-        &Writes::default(),
-    )?;
-    committed
-        .record
-        .ok_or_else(|| CliError::Failed("the incident was not recorded".into()))
-}
-
 pub fn list(ctx: &Ctx, state: Option<State>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let mut records = Vec::new();
-    for record in store.incidents() {
-        let record = record?;
-        if state.is_none_or(|s| s == record.state) {
-            records.push(record);
-        }
-    }
+    let records = app::incident::list(&store, state)?;
     match ctx.format {
         Format::Json => {
             let rows: Vec<_> = records.iter().map(summary_json).collect();
@@ -113,8 +80,7 @@ fn summary_json(r: &IncidentRecord) -> serde_json::Value {
 pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let record = store.incident(id)?;
-    let events = store.events_for(id)?;
+    let (record, events) = app::incident::show(&store, id)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "incident": record, "events": events })),
         Format::Table | Format::Csv | Format::Html => {
@@ -128,24 +94,20 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let update: IncidentUpdate = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let name = file.display().to_string();
     let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
-    let (_, committed) = apply_step(&store, ctx, id, Some(&name), |r| {
-        workflow::update(r, &update, &rules, ctx.now, &ctx.actor)
-    })?;
-    let changes: Vec<_> = committed
-        .events
-        .iter()
-        .flat_map(|e| match &e.what {
-            EventKind::FactsUpdated { changes, .. } => changes.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
+    let app::incident::Updated {
+        record: updated,
+        changes,
+    } = app::incident::update(
+        &store,
+        &ctx.app(),
+        &book,
+        id,
+        &file.display().to_string(),
+        &update,
+    )?;
     match ctx.format {
-        Format::Json => {
-            output::print_json(&json!({ "incident": committed.record, "changes": changes }))
-        }
+        Format::Json => output::print_json(&json!({ "incident": updated, "changes": changes })),
         Format::Table | Format::Csv | Format::Html => {
             if changes.is_empty() {
                 output::print(&format!("{id}: no facts changed."));
@@ -158,8 +120,7 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
                 if changes.iter().any(|c| c.field == "aware_at") {
                     output::print(&format!(
                         "Awareness is now {}.",
-                        committed
-                            .record
+                        updated
                             .as_ref()
                             .map(|r| instant(r.facts.aware_at, org.zone()))
                             .unwrap_or_default()
@@ -186,16 +147,13 @@ pub fn transition(
     reason: Option<&str>,
 ) -> Result<(), CliError> {
     let store = open_store(ctx)?;
-    let (before, committed) = apply_step(&store, ctx, id, None, |r| {
-        workflow::transition(r, step, reason)
-    })?;
-    let after = committed.record.map(|r| r.state).unwrap_or(before.state);
+    let (from, after) = app::incident::transition(&store, &ctx.app(), id, step, reason)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({
-            "id": id, "step": step, "from": before.state, "to": after
+            "id": id, "step": step, "from": from, "to": after
         })),
         Format::Table | Format::Csv | Format::Html => {
-            output::print(&format!("{id}: {} -> {after}", before.state))
+            output::print(&format!("{id}: {from} -> {after}"))
         }
     }
     Ok(())

@@ -2,18 +2,21 @@
 
 use std::path::Path;
 
-use crate::app::input::InputError;
-use crate::app::ports::{Store, Subject, Writes};
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format};
 use crate::cli::{CliError, Ctx};
-use crate::domain::event::EventKind;
 use crate::domain::organisation::Organisation;
 
 pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
     let org: Organisation = crate::adapters::files::load(file)?;
     let store = super::open_store(ctx)?;
-    record(&store, ctx, &file.display().to_string(), org, force)?;
-    let org = store.require_organisation()?;
+    let org = crate::app::incident::record_organisation(
+        &store,
+        &ctx.app(),
+        &file.display().to_string(),
+        org,
+        force,
+    )?;
     match ctx.format {
         Format::Json => output::print_json(&org),
         Format::Table | Format::Csv | Format::Html => output::print(&format!(
@@ -25,38 +28,6 @@ pub fn run(ctx: &Ctx, file: &Path, force: bool) -> Result<(), CliError> {
             store.location().display()
         )),
     }
-    Ok(())
-}
-
-/// Checks and stores a profile; shared with the demo.
-pub fn record(
-    store: &dyn Store,
-    ctx: &Ctx,
-    file: &str,
-    org: Organisation,
-    force: bool,
-) -> Result<(), CliError> {
-    let problems = org.check();
-    if !problems.is_empty() {
-        return Err(InputError::invalid(file, problems).into());
-    }
-    let existing = store.organisation()?;
-    if existing.is_some() && !force {
-        return Err(CliError::Failed(format!(
-            "the store at {} already has an organisation profile; use --force to replace it (the old one stays in the event log)",
-            store.location().display()
-        )));
-    }
-    store.commit(
-        Subject::Organisation(&org),
-        &[EventKind::OrganisationRecorded {
-            organisation: org.clone(),
-            replaced: existing.is_some(),
-        }],
-        ctx.now,
-        &ctx.actor,
-        &Writes::default(),
-    )?;
     Ok(())
 }
 

@@ -14,14 +14,10 @@ pub mod schema;
 pub mod send;
 
 use crate::adapters::store::SledStore;
-use crate::app::ports::{Committed, Store, Subject, Writes};
 use crate::cli::{CliError, Ctx};
-use crate::domain::event::EventKind;
-use crate::domain::incident::IncidentId;
 use crate::domain::organisation::Organisation;
-use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Rulebook;
-use crate::domain::workflow::{Rules, WorkflowError};
+use crate::domain::workflow::Rules;
 
 /// Opens the store named by the context.
 pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
@@ -43,32 +39,4 @@ pub fn templates(ctx: &Ctx) -> Result<crate::render::template::TemplateSet, CliE
 /// The organisation and the regimes, for workflow steps that derive obligations.
 pub fn rules<'a>(org: &'a Organisation, rulebook: &'a Rulebook) -> Rules<'a> {
     Rules { org, rulebook }
-}
-
-/// Runs a workflow step against an incident and commits what it yields.
-/// `file` names the input file problems belong to, if the step read one.
-pub fn apply_step(
-    store: &dyn Store,
-    ctx: &Ctx,
-    id: IncidentId,
-    file: Option<&str>,
-    step: impl FnOnce(&IncidentRecord) -> Result<Vec<EventKind>, WorkflowError>,
-) -> Result<(IncidentRecord, Committed), CliError> {
-    let record = store.incident(id)?;
-    let kinds = step(&record).map_err(|e| CliError::from_workflow(e, file))?;
-    if kinds.is_empty() {
-        let committed = Committed {
-            record: Some(record.clone()),
-            events: Vec::new(),
-        };
-        return Ok((record, committed));
-    }
-    let committed = store.commit(
-        Subject::Incident(&record),
-        &kinds,
-        ctx.now,
-        &ctx.actor,
-        &Writes::default(),
-    )?;
-    Ok((record, committed))
 }

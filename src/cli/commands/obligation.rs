@@ -4,16 +4,16 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::{apply_step, open_store};
+use super::open_store;
+use crate::app;
 use crate::cli::output::{self, Format, instant, minutes};
 use crate::cli::{CliError, Ctx};
 use crate::domain::deadline::Due;
-use crate::domain::event::TriggerFact;
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Anchor;
-use crate::domain::workflow::{self, CompleteRequest};
+use crate::domain::workflow::{self};
 
 pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
@@ -163,26 +163,21 @@ pub fn complete(
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
     let templates = super::templates(ctx)?;
-    let (_, committed) = apply_step(&store, ctx, id, None, |r| {
-        let o = workflow::find_obligation(r, obligation)?;
-        // A duty one of our templates discharges is filed only with an approved version.
-        let document_required = templates.serving(&o.id).next().is_some()
-            || r.documents.iter().any(|d| d.serves.contains(&o.id));
-        let request = CompleteRequest {
-            obligation: o.id.clone(),
-            at: at.unwrap_or(ctx.now),
+    let record = app::incident::complete(
+        &store,
+        &ctx.app(),
+        &book,
+        &templates,
+        id,
+        app::incident::Completion {
+            obligation: obligation.to_string(),
+            at,
             reference,
             late_reason,
             sent,
-            document_required,
-        };
-        workflow::complete(r, &request, &rules, ctx.now, &ctx.actor)
-    })?;
-    let record = committed
-        .record
-        .ok_or_else(|| CliError::Failed("not recorded".into()))?;
+        },
+    )?;
     let done = workflow::find_obligation(&record, obligation)
         .map_err(|e| CliError::from_workflow(e, None))?;
     match ctx.format {
@@ -217,13 +212,7 @@ pub fn waive(
 ) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let by = by.unwrap_or(&ctx.actor);
-    let (_, committed) = apply_step(&store, ctx, id, None, |r| {
-        workflow::waive(r, obligation, reason, by, ctx.now)
-    })?;
-    let record = committed
-        .record
-        .ok_or_else(|| CliError::Failed("not recorded".into()))?;
+    let record = app::incident::waive(&store, &ctx.app(), id, obligation, reason, by)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({
             "id": id,
@@ -247,19 +236,8 @@ pub fn trigger(
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
-    let fact = TriggerFact {
-        anchor,
-        at: at.unwrap_or(ctx.now),
-        decided_by: by.unwrap_or(&ctx.actor).to_string(),
-        note,
-    };
-    let (_, committed) = apply_step(&store, ctx, id, None, |r| {
-        workflow::trigger(r, fact.clone(), &rules, ctx.now, &ctx.actor)
-    })?;
-    let record = committed
-        .record
-        .ok_or_else(|| CliError::Failed("not recorded".into()))?;
+    let (fact, record) =
+        app::incident::trigger(&store, &ctx.app(), &book, id, anchor, at, by, note)?;
     match ctx.format {
         Format::Json => output::print_json(
             &json!({ "id": id, "trigger": fact, "obligations": record.obligations }),

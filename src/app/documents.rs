@@ -1,0 +1,314 @@
+//! Documents: rendering a version from the case file, what it still lacks (and what may follow
+//! in a later report), versions, approval.
+//!
+//! Rendering is `render::template`'s; deciding what a version is measured against, storing it
+//! with its body in the same commit as its event, and approval are here.
+
+use chrono_tz::Tz;
+
+use crate::app::incident::apply_step;
+use crate::app::ports::{Store, StoreError, Subject, Writes};
+use crate::app::{AppError, Context};
+use crate::domain::casefile;
+use crate::domain::document::{self, DocumentBody, DocumentVersion};
+use crate::domain::incident::IncidentId;
+use crate::domain::obligation::Obligation;
+use crate::domain::organisation::Organisation;
+use crate::domain::record::IncidentRecord;
+use crate::domain::workflow;
+use crate::render::template::{self, Kind, Template, TemplateSet};
+
+/// The obligation a rendering is measured against: the one named, else the first still owed
+/// among those the template serves, else the last of them.
+pub fn obligation_for<'r>(
+    record: &'r IncidentRecord,
+    t: &Template,
+    named: Option<&str>,
+) -> Result<Option<&'r Obligation>, AppError> {
+    if let Some(n) = named {
+        return workflow::find_obligation(record, n)
+            .map(Some)
+            .map_err(|e| AppError::from_workflow(e, None));
+    }
+    let serving: Vec<&Obligation> = record
+        .obligations
+        .iter()
+        .filter(|o| t.manifest.serves.contains(&o.id))
+        .collect();
+    Ok(serving
+        .iter()
+        .find(|o| o.state.is_open())
+        .or(serving.last())
+        .copied())
+}
+
+fn describe_missing(missing: &[String]) -> String {
+    missing
+        .iter()
+        .map(|p| match casefile::info(p).filter(|i| i.path == p) {
+            Some(i) => format!("  - {} ({p})", i.label),
+            None => format!("  - {p}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Renders a document and stores the version unless it equals the latest. Returns the version,
+/// its body, and whether it is new.
+#[allow(clippy::too_many_arguments)]
+pub fn produce(
+    store: &dyn Store,
+    ctx: &Context,
+    org: &Organisation,
+    templates: &TemplateSet,
+    id: IncidentId,
+    name: &str,
+    obligation: Option<&str>,
+    draft: bool,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
+    let t = templates.get(name)?;
+    let record = store.incident(id)?;
+    let serving = obligation_for(&record, t, obligation)?;
+    let facts = casefile::build(&record, org, serving, ctx.now);
+    let (facts, missing) = template::draft(t, &facts);
+    if !missing.is_empty() && !draft {
+        return Err(AppError::Incomplete(format!(
+            "{name} for {id} lacks {} {}:\n{}",
+            missing.len(),
+            if missing.len() == 1 { "fact" } else { "facts" },
+            describe_missing(&missing)
+        )));
+    }
+    let body = render_body(templates, t, &facts, org.zone())?;
+    let version = DocumentVersion {
+        document: t.name.clone(),
+        version: 0,
+        rendered_at: ctx.now,
+        rendered_by: ctx.actor.clone(),
+        title: t.manifest.title.clone(),
+        template_origin: t.origin.clone(),
+        template_sha256: t.sha256.clone(),
+        sha256: template::sha256_hex(body.text.as_bytes()),
+        html_sha256: template::sha256_hex(body.html.as_bytes()),
+        facts_sha256: template::sha256_hex(
+            serde_json::to_string(&body.facts)
+                .unwrap_or_default()
+                .as_bytes(),
+        ),
+        serves: t.manifest.serves.clone(),
+        obligation: serving.map(|o| o.id.clone()),
+        missing,
+        approval: None,
+    };
+    let (kinds, stored) =
+        document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
+    let is_new = !kinds.is_empty();
+    if is_new {
+        store.commit(
+            Subject::Incident(&record),
+            &kinds,
+            ctx.now,
+            &ctx.actor,
+            &Writes {
+                documents: &[(id, &stored.document, stored.version, &body)],
+                ..Writes::default()
+            },
+        )?;
+    }
+    Ok((stored, body, is_new))
+}
+
+/// Renders both kinds from the same facts.
+pub fn render_body(
+    templates: &TemplateSet,
+    t: &Template,
+    facts: &serde_json::Value,
+    zone: Tz,
+) -> Result<DocumentBody, AppError> {
+    Ok(DocumentBody {
+        text: template::render(templates, t, facts, zone, Kind::Text)?,
+        html: template::render(templates, t, facts, zone, Kind::Html)?,
+        facts: facts.clone(),
+        template_source: t.source.clone(),
+    })
+}
+
+/// Whether a missing fact may follow in a later phase, and why, from the obligation's own
+/// required content (copied from the regime when the obligation arose).
+pub fn classify(
+    content: Option<&str>,
+    serving: Option<&Obligation>,
+    serves_any: bool,
+) -> (bool, String) {
+    let Some(o) = serving else {
+        return (
+            false,
+            if serves_any {
+                "no obligation has arisen yet (assess and decide first)".into()
+            } else {
+                "used by this document".into()
+            },
+        );
+    };
+    let Some(key) = content else {
+        return (
+            true,
+            format!("asked by the form; not in the required content of {}", o.id),
+        );
+    };
+    match o.phase.content.iter().find(|c| c.key == key) {
+        Some(c) if c.may_follow => (
+            true,
+            format!(
+                "may be provided in phases ({})",
+                c.citation.clone().unwrap_or_else(|| o.citation.clone())
+            ),
+        ),
+        Some(c) => (
+            false,
+            format!(
+                "required in this report ({})",
+                c.citation.clone().unwrap_or_else(|| o.citation.clone())
+            ),
+        ),
+        None => (true, format!("not in the required content of {}", o.id)),
+    }
+}
+
+pub fn version_of<'r>(
+    record: &'r IncidentRecord,
+    doc: &'r str,
+    version: Option<u32>,
+) -> Result<&'r DocumentVersion, AppError> {
+    let found = match version {
+        Some(n) => record.versions(doc).find(|d| d.version == n),
+        None => record.versions(doc).last(),
+    };
+    found.ok_or_else(|| {
+        let have: Vec<String> = record
+            .versions(doc)
+            .map(|d| d.version.to_string())
+            .collect();
+        AppError::InvalidArgs(if have.is_empty() {
+            format!("{} has no version of {doc}", record.id)
+        } else {
+            format!(
+                "{doc} has no version {}; versions: {}",
+                version.unwrap_or_default(),
+                have.join(", ")
+            )
+        })
+    })
+}
+
+/// A stored version's body, checked against the hash its event recorded: what is shown is what
+/// was hashed, and a mismatch means the store was altered.
+pub fn body_of(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+    version: Option<u32>,
+) -> Result<(DocumentVersion, DocumentBody), AppError> {
+    template::check_name(doc)?;
+    let record = store.incident(id)?;
+    let v = version_of(&record, doc, version)?.clone();
+    let body = store.document_body(id, doc, v.version)?;
+    if template::sha256_hex(body.text.as_bytes()) != v.sha256 {
+        return Err(AppError::Store(StoreError::Damaged {
+            dir: store.location(),
+            detail: format!(
+                "{doc} version {} does not match its recorded SHA-256",
+                v.version
+            ),
+        }));
+    }
+    Ok((v, body))
+}
+
+/// The unified diff between two versions' texts.
+pub fn diff(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+    a: u32,
+    b: u32,
+) -> Result<String, AppError> {
+    template::check_name(doc)?;
+    let record = store.incident(id)?;
+    let va = version_of(&record, doc, Some(a))?;
+    let vb = version_of(&record, doc, Some(b))?;
+    let ba = store.document_body(id, doc, va.version)?;
+    let bb = store.document_body(id, doc, vb.version)?;
+    Ok(document::diff(doc, (a, &ba.text), (b, &bb.text)))
+}
+
+/// Approves a version (the latest if none is named); returns the record after.
+pub fn approve(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    version: Option<u32>,
+    note: Option<&str>,
+) -> Result<IncidentRecord, AppError> {
+    template::check_name(doc)?;
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        document::approve(r, doc, version, note, &ctx.actor, ctx.now)
+    })?;
+    Ok(committed.record.unwrap_or(before))
+}
+
+/// One missing fact, with whether it may follow in a later report and why.
+pub struct Missing {
+    pub label: String,
+    pub path: String,
+    pub may_follow: bool,
+    pub basis: String,
+}
+
+/// What `check` finds.
+pub struct Check {
+    pub obligation: Option<Obligation>,
+    pub missing: Vec<Missing>,
+}
+
+/// What a document still lacks for the obligation it serves, and what of that may follow.
+pub fn check(
+    store: &dyn Store,
+    ctx: &Context,
+    templates: &TemplateSet,
+    id: IncidentId,
+    name: &str,
+    obligation: Option<&str>,
+) -> Result<Check, AppError> {
+    let t = templates.get(name)?;
+    let org = store.require_organisation()?;
+    let record = store.incident(id)?;
+    let serving = obligation_for(&record, t, obligation)?;
+    let facts = casefile::build(&record, &org, serving, ctx.now);
+    let missing = template::needed(t, &facts)
+        .into_iter()
+        .map(|p| {
+            let info = casefile::info(&p);
+            let label = info
+                .filter(|i| i.path == p)
+                .map(|i| i.label.to_string())
+                .unwrap_or_else(|| p.clone());
+            let (may_follow, basis) = classify(
+                info.and_then(|i| i.content),
+                serving,
+                !t.manifest.serves.is_empty(),
+            );
+            Missing {
+                label,
+                path: p,
+                may_follow,
+                basis,
+            }
+        })
+        .collect();
+    Ok(Check {
+        obligation: serving.cloned(),
+        missing,
+    })
+}

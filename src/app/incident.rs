@@ -1,0 +1,307 @@
+//! The incident's use-cases: the organisation profile, intake, fact updates, lifecycle steps,
+//! assessment, decision, obligations filed or waived, clock-starting facts.
+//!
+//! Each is [`apply_step`]: load the record, ask the pure `domain::workflow` for the events (or
+//! its refusal), commit them through the `Store` port. Nothing here prints or reads a file.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::input::InputError;
+use crate::app::ports::{Committed, Store, Subject, Writes};
+use crate::app::{AppError, Context};
+use crate::domain::assessment::AssessmentInput;
+use crate::domain::event::{Event, EventKind, TriggerFact};
+use crate::domain::incident::{FactChange, IncidentFacts, IncidentId, IncidentUpdate};
+use crate::domain::lifecycle::{State, Step};
+use crate::domain::organisation::Organisation;
+use crate::domain::record::IncidentRecord;
+use crate::domain::regime::{Anchor, Rulebook};
+use crate::domain::workflow::{self, CompleteRequest, DecideRequest, Rules, WorkflowError};
+use crate::render::template::TemplateSet;
+
+/// Runs a workflow step against an incident and commits what it yields.
+/// `file` names the input file problems belong to, if the step read one.
+pub fn apply_step(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    file: Option<&str>,
+    step: impl FnOnce(&IncidentRecord) -> Result<Vec<EventKind>, WorkflowError>,
+) -> Result<(IncidentRecord, Committed), AppError> {
+    let record = store.incident(id)?;
+    let kinds = step(&record).map_err(|e| AppError::from_workflow(e, file))?;
+    if kinds.is_empty() {
+        let committed = Committed {
+            record: Some(record.clone()),
+            events: Vec::new(),
+        };
+        return Ok((record, committed));
+    }
+    let committed = store.commit(
+        Subject::Incident(&record),
+        &kinds,
+        ctx.now,
+        &ctx.actor,
+        &Writes::default(),
+    )?;
+    Ok((record, committed))
+}
+
+/// The record a step left, which a commit of no events leaves as it was.
+fn after(before: IncidentRecord, committed: Committed) -> IncidentRecord {
+    committed.record.unwrap_or(before)
+}
+
+/// Checks and stores the organisation profile. `file` names where it came from, for errors.
+pub fn record_organisation(
+    store: &dyn Store,
+    ctx: &Context,
+    file: &str,
+    org: Organisation,
+    force: bool,
+) -> Result<Organisation, AppError> {
+    let problems = org.check();
+    if !problems.is_empty() {
+        return Err(InputError::invalid(file, problems).into());
+    }
+    let existing = store.organisation()?;
+    if existing.is_some() && !force {
+        return Err(AppError::Failed(format!(
+            "the store at {} already has an organisation profile; use --force to replace it (the old one stays in the event log)",
+            store.location().display()
+        )));
+    }
+    store.commit(
+        Subject::Organisation(&org),
+        &[EventKind::OrganisationRecorded {
+            organisation: org.clone(),
+            replaced: existing.is_some(),
+        }],
+        ctx.now,
+        &ctx.actor,
+        &Writes::default(),
+    )?;
+    Ok(org)
+}
+
+/// Checks and stores a new incident, numbered by the year in the organisation's zone: an
+/// incident opened at 00:30 BST on 1 January is a new year's incident to the people handling it.
+pub fn open(
+    store: &dyn Store,
+    ctx: &Context,
+    file: &str,
+    facts: &IncidentFacts,
+) -> Result<IncidentRecord, AppError> {
+    let org = store.require_organisation()?;
+    let kinds =
+        workflow::open(facts, ctx.now).map_err(|e| AppError::from_workflow(e, Some(file)))?;
+    let year = ctx.now.with_timezone(&org.zone()).format("%Y").to_string();
+    let year: u16 = year
+        .parse()
+        .map_err(|_| AppError::InvalidArgs(format!("the year {year} cannot number an incident")))?;
+    let committed = store.commit(
+        Subject::NewIncident { year },
+        &kinds,
+        ctx.now,
+        &ctx.actor,
+        &Writes::default(),
+    )?;
+    committed
+        .record
+        .ok_or_else(|| AppError::Failed("the incident was not recorded".into()))
+}
+
+/// Every incident, or those in `state`, in the order of their ids.
+pub fn list(store: &dyn Store, state: Option<State>) -> Result<Vec<IncidentRecord>, AppError> {
+    let mut records = Vec::new();
+    for record in store.incidents() {
+        let record = record?;
+        if state.is_none_or(|s| s == record.state) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
+/// One incident and its events.
+pub fn show(store: &dyn Store, id: IncidentId) -> Result<(IncidentRecord, Vec<Event>), AppError> {
+    Ok((store.incident(id)?, store.events_for(id)?))
+}
+
+/// What `update` changed.
+pub struct Updated {
+    pub record: Option<IncidentRecord>,
+    pub changes: Vec<FactChange>,
+}
+
+/// Corrects facts; obligations and due instants follow.
+pub fn update(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    file: &str,
+    update: &IncidentUpdate,
+) -> Result<Updated, AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let (_, committed) = apply_step(store, ctx, id, Some(file), |r| {
+        workflow::update(r, update, &rules, ctx.now, &ctx.actor)
+    })?;
+    let changes = committed
+        .events
+        .iter()
+        .flat_map(|e| match &e.what {
+            EventKind::FactsUpdated { changes, .. } => changes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    Ok(Updated {
+        record: committed.record,
+        changes,
+    })
+}
+
+/// A manual lifecycle step; the states before and after.
+pub fn transition(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    step: Step,
+    reason: Option<&str>,
+) -> Result<(State, State), AppError> {
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::transition(r, step, reason)
+    })?;
+    let from = before.state;
+    Ok((from, after(before, committed).state))
+}
+
+/// A new version of the exposure assessment.
+pub fn assess(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    file: &str,
+    assessment: &AssessmentInput,
+) -> Result<IncidentRecord, AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
+        workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// The DPO's decision on notification.
+pub fn decide(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    request: &DecideRequest,
+) -> Result<IncidentRecord, AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::decide(r, request, &rules, ctx.now, &ctx.actor)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// What `complete` is told about a filing or sending.
+pub struct Completion {
+    pub obligation: String,
+    /// When it happened; the effective time if not given.
+    pub at: Option<DateTime<Utc>>,
+    pub reference: Option<String>,
+    pub late_reason: Option<String>,
+    pub sent: bool,
+}
+
+/// Records an obligation as filed or sent. A duty one of the templates discharges is filed only
+/// with an approved version.
+pub fn complete(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    templates: &TemplateSet,
+    id: IncidentId,
+    completion: Completion,
+) -> Result<IncidentRecord, AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        let o = workflow::find_obligation(r, &completion.obligation)?;
+        let document_required = templates.serving(&o.id).next().is_some()
+            || r.documents.iter().any(|d| d.serves.contains(&o.id));
+        let request = CompleteRequest {
+            obligation: o.id.clone(),
+            at: completion.at.unwrap_or(ctx.now),
+            reference: completion.reference,
+            late_reason: completion.late_reason,
+            sent: completion.sent,
+            document_required,
+        };
+        workflow::complete(r, &request, &rules, ctx.now, &ctx.actor)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// Records an obligation as not required, with the reason and who decided.
+pub fn waive(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    obligation: &str,
+    reason: Option<&str>,
+    by: Option<&str>,
+) -> Result<IncidentRecord, AppError> {
+    let by = by.unwrap_or(&ctx.actor);
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::waive(r, obligation, reason, by, ctx.now)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// Records a clock-starting fact (classified as major, materiality determined, ...).
+#[allow(clippy::too_many_arguments)]
+pub fn trigger(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    anchor: Anchor,
+    at: Option<DateTime<Utc>>,
+    by: Option<&str>,
+    note: Option<String>,
+) -> Result<(TriggerFact, IncidentRecord), AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let fact = TriggerFact {
+        anchor,
+        at: at.unwrap_or(ctx.now),
+        decided_by: by.unwrap_or(&ctx.actor).to_string(),
+        note,
+    };
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::trigger(r, fact.clone(), &rules, ctx.now, &ctx.actor)
+    })?;
+    Ok((fact, after(before, committed)))
+}
