@@ -2,6 +2,7 @@
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
 pub mod audit;
+pub mod deadlines;
 pub mod documents;
 pub mod error;
 pub mod incident;

@@ -1,4 +1,5 @@
 //! Documents from templates: the template set, the facts each template needs, drafts with
-//! markers, and rendering to text and to HTML.
+//! markers, rendering to text and to HTML, and the calendar export.
 
+pub mod calendar;
 pub mod template;

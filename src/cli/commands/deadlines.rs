@@ -1,6 +1,5 @@
 //! `breachflow deadlines`, `whatif`, `calendar` and `regimes`: the clocks, across incidents.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
@@ -8,17 +7,14 @@ use serde_json::json;
 
 use super::obligation::{due_words, obligation_json, remaining};
 use super::open_store;
-use crate::app::ports::{DeadlineEntry, Store};
+use crate::app;
+use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
 use crate::domain::assessment::AssessmentInput;
-use crate::domain::event::Event;
-use crate::domain::incident::{
-    Impact, IncidentFacts, IncidentId, Occurrence, Reporter, YesNoUnknown,
-};
+use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
-use crate::domain::workflow;
 
 /// Reads "72h", "3d", "90m", "2w" (and combinations such as "1d12h").
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -48,20 +44,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// Loads each incident once for a list of index entries.
-fn records(
-    store: &dyn Store,
-    entries: &[DeadlineEntry],
-) -> Result<BTreeMap<IncidentId, IncidentRecord>, CliError> {
-    let mut map = BTreeMap::new();
-    for e in entries {
-        if let std::collections::btree_map::Entry::Vacant(slot) = map.entry(e.incident) {
-            slot.insert(store.incident(e.incident)?);
-        }
-    }
-    Ok(map)
-}
-
 pub fn deadlines(
     ctx: &Ctx,
     within: Option<Duration>,
@@ -75,30 +57,16 @@ pub fn deadlines(
     if let Some(wanted) = explain {
         return explain_one(ctx, &store, incident, wanted, zone);
     }
-    // Overdue and due-soon are range scans of the index; only a plain listing reads it all.
-    let mut entries = if overdue {
-        store.due_until(ctx.now - Duration::milliseconds(1))?
-    } else if let Some(w) = within {
-        store.due_until(ctx.now + w)?
-    } else {
-        let mut all = store.all_due()?;
-        all.extend(store.waiting()?);
-        all
-    };
-    if let Some(id) = incident {
-        entries.retain(|e| e.incident == id);
-    }
-    let records = records(&store, &entries)?;
-    let rows: Vec<(&IncidentRecord, &Obligation)> = entries
-        .iter()
-        .filter_map(|e| {
-            let r = records.get(&e.incident)?;
-            let o = r.obligations.iter().find(|o| o.id == e.obligation)?;
-            Some((r, o))
-        })
-        // `--overdue` means past a deadline in law; a passed internal target is not "overdue".
-        .filter(|(_, o)| !overdue || o.due.is_statutory())
-        .collect();
+    let found = app::deadlines::due(
+        &store,
+        ctx.now,
+        app::deadlines::Query {
+            within,
+            overdue,
+            incident,
+        },
+    )?;
+    let rows: Vec<(&IncidentRecord, &Obligation)> = found.iter().map(|(r, o)| (r, o)).collect();
     match ctx.format {
         Format::Json => {
             let list: Vec<_> = rows
@@ -151,23 +119,8 @@ fn explain_one(
     wanted: &str,
     zone: chrono_tz::Tz,
 ) -> Result<(), CliError> {
-    let (id, obl) = match (wanted.split_once(':'), incident) {
-        (Some((id, obl)), _) => (
-            id.parse::<IncidentId>()
-                .map_err(|e| CliError::InvalidArgs(e.to_string()))?,
-            obl,
-        ),
-        (None, Some(id)) => (id, wanted),
-        (None, None) => {
-            return Err(CliError::InvalidArgs(
-                "--explain needs the incident: --incident ID --explain OBL, or --explain ID:OBL"
-                    .into(),
-            ));
-        }
-    };
-    let record = store.incident(id)?;
-    let o =
-        workflow::find_obligation(&record, obl).map_err(|e| CliError::from_workflow(e, None))?;
+    let (id, o) = app::deadlines::find(store, incident, wanted)?;
+    let o = &o;
     match ctx.format {
         Format::Json => output::print_json(
             &json!({ "incident": id, "obligation": obligation_json(o, ctx.now), "explain": o.due.explain() }),
@@ -215,83 +168,21 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
-    let rules = super::rules(&org, &book);
-    let assumed = file.is_none();
-    let assessment: AssessmentInput = match file {
-        Some(path) => crate::adapters::files::load(path)?,
-        // No assessment given: assume every threshold is met, so every clock the organisation's
-        // profile can start is shown.
-        None => serde_json::from_value(json!({
-            "data_categories": ["not_yet_known"],
-            "subject_categories": ["not_yet_known"],
-            "subjects": { "estimate": u64::MAX },
-            "identifiability": "maximum",
-            "circumstances": { "confidentiality": "disclosure", "integrity": "irrecoverable", "availability": "permanent", "malicious": true }
-        }))
-        .map_err(|e| CliError::Failed(e.to_string()))?,
+    let assessment = match file {
+        Some(path) => Some((
+            path.display().to_string(),
+            crate::adapters::files::load::<AssessmentInput>(path)?,
+        )),
+        None => None,
     };
-    let facts = IncidentFacts {
-        title: "What if".into(),
-        summary: "A hypothetical incident for `breachflow whatif`.".into(),
-        occurred: Occurrence::default(),
-        detected_at: aware_at,
+    let found = app::deadlines::whatif(
+        &store,
+        &ctx.app(),
+        &book,
         aware_at,
-        awareness_justification: None,
-        discovery: "hypothetical".into(),
-        systems_affected: Vec::new(),
-        containment: None,
-        impact: Impact {
-            confidentiality: true,
-            integrity: false,
-            availability: false,
-        },
-        cyber_incident: YesNoUnknown::Unknown,
-        reporter: Reporter {
-            name: ctx.actor.clone(),
-            role: None,
-            email: None,
-            phone: None,
-        },
-        details: Default::default(),
-    };
-    let now = ctx.now.max(aware_at);
-    let id = IncidentId { year: 0, number: 0 };
-    let mut record: Option<IncidentRecord> = None;
-    let apply = |kinds: Vec<crate::domain::event::EventKind>,
-                 record: &mut Option<IncidentRecord>|
-     -> Result<(), CliError> {
-        for what in kinds {
-            let version = record.as_ref().map_or(1, |r| r.version + 1);
-            let event = Event {
-                seq: 0,
-                incident: Some(id),
-                version,
-                at: now,
-                actor: ctx.actor.clone(),
-                what,
-                seal: Default::default(),
-            };
-            *record = Some(
-                IncidentRecord::apply(record.take(), &event)
-                    .map_err(|e| CliError::Failed(e.to_string()))?,
-            );
-        }
-        Ok(())
-    };
-    apply(
-        workflow::open(&facts, now).map_err(|e| CliError::from_workflow(e, None))?,
-        &mut record,
+        assessment.as_ref().map(|(n, a)| (n.as_str(), a.clone())),
     )?;
-    let opened = record
-        .clone()
-        .ok_or_else(|| CliError::Failed("no record".into()))?;
-    let file_name = file.map(|p| p.display().to_string());
-    apply(
-        workflow::assess(&opened, &assessment, &rules, now, &ctx.actor)
-            .map_err(|e| CliError::from_workflow(e, file_name.as_deref()))?,
-        &mut record,
-    )?;
-    let record = record.ok_or_else(|| CliError::Failed("no record".into()))?;
+    let (record, assumed, now) = (found.record, found.thresholds_assumed_met, found.now);
     let zone = org.zone();
     match ctx.format {
         Format::Json => output::print_json(&json!({
@@ -315,124 +206,11 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     Ok(())
 }
 
-/// RFC 5545 text: escape, then fold lines at 75 octets.
-fn ics_text(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace("\r\n", "\\n")
-        .replace('\n', "\\n")
-}
-
-fn fold(line: &str) -> String {
-    let mut out = String::new();
-    let mut width = 0;
-    for c in line.chars() {
-        let len = c.len_utf8();
-        if width + len > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += len;
-    }
-    out.push_str("\r\n");
-    out
-}
-
-fn ics_time(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// The iCalendar document of open obligations with an instant.
-pub fn ics(rows: &[(&IncidentRecord, &Obligation)], now: DateTime<Utc>) -> String {
-    let mut out = String::new();
-    for line in [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//breachflow//breachflow//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-    ] {
-        out.push_str(&fold(line));
-    }
-    for (r, o) in rows {
-        let Some(at) = o.due.instant() else { continue };
-        let kind = if o.due.is_statutory() {
-            "Deadline"
-        } else {
-            "Internal target"
-        };
-        let summary = format!("{kind}: {} to {} ({})", o.phase.name, o.recipient, r.id);
-        let mut description = format!(
-            "{} {}\n{}\n{}",
-            r.id, r.facts.title, o.regime_name, o.citation
-        );
-        if !o.due.is_statutory() {
-            description.push_str("\nNo deadline in law: this is breachflow's internal target.");
-        }
-        let uid = format!("{}.{}@breachflow", r.id, o.id.replace('/', "."));
-        let lines = [
-            "BEGIN:VEVENT".to_string(),
-            format!("UID:{uid}"),
-            format!("DTSTAMP:{}", ics_time(now)),
-            // Re-importing an updated file replaces the event: same UID, higher SEQUENCE.
-            format!("SEQUENCE:{}", r.version),
-            format!("DTSTART:{}", ics_time(at)),
-            "DURATION:PT15M".to_string(),
-            format!("SUMMARY:{}", ics_text(&summary)),
-            format!("DESCRIPTION:{}", ics_text(&description)),
-            "BEGIN:VALARM".to_string(),
-            "ACTION:DISPLAY".to_string(),
-            format!(
-                "DESCRIPTION:{}",
-                ics_text(&format!("12 hours left: {summary}"))
-            ),
-            "TRIGGER:-PT12H".to_string(),
-            "END:VALARM".to_string(),
-            "BEGIN:VALARM".to_string(),
-            "ACTION:DISPLAY".to_string(),
-            format!(
-                "DESCRIPTION:{}",
-                ics_text(&format!("2 hours left: {summary}"))
-            ),
-            "TRIGGER:-PT2H".to_string(),
-            "END:VALARM".to_string(),
-            "END:VEVENT".to_string(),
-        ];
-        for line in lines {
-            out.push_str(&fold(&line));
-        }
-    }
-    out.push_str(&fold("END:VCALENDAR"));
-    out
-}
-
 pub fn calendar(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
-    store.require_organisation()?;
-    let entries = match incident {
-        Some(id) => {
-            let r = store.incident(id)?;
-            r.open_obligations()
-                .map(|o| DeadlineEntry {
-                    at: o.due.instant(),
-                    incident: id,
-                    obligation: o.id.clone(),
-                })
-                .collect()
-        }
-        None => store.all_due()?,
-    };
-    let records = records(&store, &entries)?;
-    let rows: Vec<(&IncidentRecord, &Obligation)> = entries
-        .iter()
-        .filter_map(|e| {
-            let r = records.get(&e.incident)?;
-            Some((r, r.obligations.iter().find(|o| o.id == e.obligation)?))
-        })
-        .collect();
-    output::print(&ics(&rows, ctx.now));
+    let found = app::deadlines::calendar(&store, incident)?;
+    let rows: Vec<(&IncidentRecord, &Obligation)> = found.iter().map(|(r, o)| (r, o)).collect();
+    output::print(&crate::render::calendar::ics(&rows, ctx.now));
     Ok(())
 }
 
