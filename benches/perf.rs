@@ -358,7 +358,7 @@ fn main() {
             )
             .unwrap();
         let record = store.incident(id).unwrap();
-        let set = breachflow::render::template::TemplateSet::load(None).unwrap();
+        let set = breachflow::render::template::TemplateSet::builtin().unwrap();
         let t = set.get("ico-report").unwrap();
         let o = record
             .obligations

@@ -300,3 +300,42 @@ pub fn domain_of(from: &str) -> String {
         .map(|m| m.email.domain().to_string())
         .unwrap_or_else(|_| "breachflow.invalid".into())
 }
+
+#[cfg(test)]
+mod address_tests {
+    use crate::domain::organisation::is_mailbox;
+
+    /// The domain's own address check must agree with lettre's parser, which sends the mail.
+    #[test]
+    fn the_domain_address_check_agrees_with_the_mail_library() {
+        let cases = [
+            "privacy@example.com",
+            "Privacy Team <privacy@example.com>",
+            "\"Larkfield, DPO\" <dpo@larkfield.example>",
+            "Zoë Ångström <zoe@example.co.uk>",
+            "first.last+tag@sub.example.org",
+            "user@[127.0.0.1]",
+            "user@localhost",
+            "not-an-address",
+            "@example.com",
+            "user@",
+            "user@-bad.example",
+            "user@exa mple.com",
+            "Name <user@example.com",
+            "Name user@example.com>",
+            "a@b@c",
+            "",
+            "<>",
+            "Name <>",
+            "user@example..com",
+        ];
+        let mut disagree = Vec::new();
+        for c in cases {
+            let lettre = c.parse::<lettre::message::Mailbox>().is_ok();
+            if is_mailbox(c) != lettre {
+                disagree.push(format!("{c:?}: lettre {lettre}, ours {}", !lettre));
+            }
+        }
+        assert!(disagree.is_empty(), "{disagree:#?}");
+    }
+}

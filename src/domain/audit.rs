@@ -244,3 +244,53 @@ pub fn verify_incident(events: &[Event]) -> Result<String, Break> {
     }
     Ok(prev)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventKind;
+    use crate::domain::incident::{FactChange, IncidentId};
+
+    /// Pins the canonical event encoding. The expected digest was computed outside Rust, by a
+    /// few lines of Python implementing the documented encoding (`json.dumps(content,
+    /// sort_keys=True, separators=(',', ':'), ensure_ascii=False)`, then SHA-256 over the
+    /// length-prefixed parts `breachflow-event-v1` and those bytes). If this fails, every stored
+    /// log would stop verifying: change the encoding only with a new version tag.
+    #[test]
+    fn a_known_event_has_a_known_digest() {
+        let event = Event {
+            seq: 7,
+            incident: Some(IncidentId {
+                year: 2024,
+                number: 1,
+            }),
+            version: 2,
+            at: "2024-03-31T08:30:00Z".parse().unwrap(),
+            actor: "Tom Okafor (Head of IT Security)".into(),
+            what: EventKind::FactsUpdated {
+                changes: vec![FactChange {
+                    field: "containment".into(),
+                    old: serde_json::Value::Null,
+                    new: "Isolated the practice-management servers; Zürich backups intact".into(),
+                }],
+                note: Some("after triage".into()),
+            },
+            seal: Default::default(),
+        };
+        assert_eq!(
+            digest(&event),
+            "8f42e4a07fec62d1147fc50f627f4d98a1f246c1555069c5afc6444f7bebc18a"
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth_whatever_the_map_order() {
+        let value = serde_json::json!({"b": {"z": 1, "a": [ {"y": true, "x": null} ]}, "a": "é"});
+        let mut out = Vec::new();
+        canonical(&value, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":"é","b":{"a":[{"x":null,"y":true}],"z":1}}"#
+        );
+    }
+}

@@ -99,8 +99,52 @@ pub struct OrderRule {
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
-            .parse::<std::net::IpAddr>()
+            .parse::<core::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `s` is a mail address, bare (`privacy@example.com`) or with a display name
+/// (`Privacy Team <privacy@example.com>`, the name quoted or not). The rules are those of the
+/// mail library's parser (RFC 5322 dot-atoms, a host name as domain),
+/// written here so the domain stays free of it.
+pub fn is_mailbox(s: &str) -> bool {
+    let s = s.trim();
+    match (s.rfind('<'), s.strip_suffix('>')) {
+        (Some(open), Some(inner)) => {
+            let name = s[..open].trim();
+            let name_ok = if let Some(q) = name.strip_prefix('"') {
+                q.strip_suffix('"').is_some()
+            } else {
+                !name.contains(['"', '<', '>', '@', ',', ';', ':'])
+            };
+            name_ok && !name.chars().any(char::is_control) && is_address(&inner[open + 1..])
+        }
+        (None, None) => is_address(s),
+        _ => false,
+    }
+}
+
+/// `local@domain`, as the mail library accepts it.
+pub fn is_address(s: &str) -> bool {
+    let Some((user, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let user_ok = !user.is_empty()
+        && user.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || "!#$%&'*+/=?^_`{|}~-.".contains(c)
+                || !c.is_ascii() && !c.is_control()
+        });
+    // Address literals (`user@[127.0.0.1]`) are refused, as the mail library refuses them.
+    let domain_ok = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    user_ok && domain_ok
 }
 
 fn default_time_zone() -> String {
@@ -297,7 +341,7 @@ impl Organisation {
                     ),
                 ));
             }
-            if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            if !is_mailbox(&smtp.from) {
                 problems.push((
                     "/smtp/from".into(),
                     format!(
@@ -307,7 +351,7 @@ impl Organisation {
                 ));
             }
             if let Some(r) = &smtp.reply_to
-                && r.parse::<lettre::message::Mailbox>().is_err()
+                && !is_mailbox(r)
             {
                 problems.push((
                     "/smtp/reply_to".into(),

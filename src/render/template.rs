@@ -124,38 +124,22 @@ pub fn check_name(name: &str) -> Result<(), TemplateError> {
 }
 
 impl TemplateSet {
-    /// The built-in templates, with those in `overrides` (`NAME.hbs`) replacing or adding.
-    pub fn load(overrides: Option<&Path>) -> Result<TemplateSet, TemplateError> {
+    /// The built-in templates.
+    pub fn builtin() -> Result<TemplateSet, TemplateError> {
+        TemplateSet::with_overrides(&[])
+    }
+
+    /// The built-in templates, with `overrides` (file name, text; read from the override
+    /// folder by `adapters::files::templates`) replacing or adding.
+    pub fn with_overrides(overrides: &[(String, String)]) -> Result<TemplateSet, TemplateError> {
         let mut templates = BTreeMap::new();
-        for (path, text) in embedded::TEMPLATES {
+        for (path, text) in embedded::TEMPLATES
+            .iter()
+            .map(|(p, t)| (*p, *t))
+            .chain(overrides.iter().map(|(p, t)| (p.as_str(), t.as_str())))
+        {
             let t = parse(path, text)?;
             templates.insert(t.name.clone(), t);
-        }
-        if let Some(dir) = overrides {
-            let folder = |message: String| TemplateError::Folder {
-                dir: dir.to_path_buf(),
-                message,
-            };
-            let entries = std::fs::read_dir(dir).map_err(|e| folder(e.to_string()))?;
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "hbs"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                // Symbolic links could point anywhere; only plain files in the folder count.
-                let meta = std::fs::symlink_metadata(&path).map_err(|e| folder(e.to_string()))?;
-                if !meta.is_file() {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).map_err(|e| TemplateError::Syntax {
-                    file: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                let t = parse(&path.display().to_string(), &text)?;
-                templates.insert(t.name.clone(), t);
-            }
         }
         if !templates.contains_key(LAYOUT) {
             return Err(TemplateError::Unknown {
@@ -955,7 +939,7 @@ mod tests {
     #[test]
     fn a_draft_marks_every_gap_and_still_renders() {
         let t = template("{{a.b}} / {{#each l}}{{this}}{{/each}} / {{date d}}");
-        let set = TemplateSet::load(None).unwrap();
+        let set = TemplateSet::builtin().unwrap();
         let (facts, missing) = draft(&t, &json!({"a": null, "l": null, "d": null}));
         assert_eq!(missing, vec!["a", "l", "d"]);
         let text = render(&set, &t, &facts, chrono_tz::Europe::London, Kind::Text).unwrap();
@@ -986,7 +970,7 @@ mod tests {
 
     #[test]
     fn every_built_in_template_has_a_manifest_and_a_layout() {
-        let set = TemplateSet::load(None).unwrap();
+        let set = TemplateSet::builtin().unwrap();
         assert!(set.documents().count() >= 10);
         for t in set.documents() {
             assert!(!t.manifest.title.is_empty(), "{}", t.name);

@@ -93,7 +93,7 @@ proptest! {
 
     #[test]
     fn templates_never_panic(text in mutated(TEMPLATE), junk in "[{}#/a-z. !-]{0,80}") {
-        let set = breachflow::render::template::TemplateSet::load(None).unwrap();
+        let set = breachflow::render::template::TemplateSet::builtin().unwrap();
         let facts = json!({"org": {"name": "x"}, "incident": {"aware_at": "2024-01-01T00:00:00Z"}, "report": {"late": true}});
         for src in [text, format!("{{{{!--\ntitle = \"t\"\naudience = \"a\"\n--}}}}\n{junk}")] {
             if let Ok(t) = breachflow::render::template::from_source("fuzz", &src) {

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod architecture;
 mod assess_decide;
 mod audit;
 mod crash;
@@ -20,6 +21,7 @@ mod security;
 mod send;
 mod smtp;
 mod store;
+mod upgrade;
 
 #[test]
 fn every_test_file_is_declared() {

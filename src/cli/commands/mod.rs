@@ -31,9 +31,7 @@ pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
 
 /// The built-in templates plus the user's override folder.
 pub fn templates(ctx: &Ctx) -> Result<crate::render::template::TemplateSet, CliError> {
-    Ok(crate::render::template::TemplateSet::load(
-        ctx.templates_dir.as_deref(),
-    )?)
+    crate::adapters::files::templates(ctx.templates_dir.as_deref()).map_err(Into::into)
 }
 
 /// The organisation and the regimes, for workflow steps that derive obligations.
