@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use breachflow::adapters::store::SledStore;
+use breachflow::SledStore;
 use breachflow::app::ports::{Store, Subject, Writes};
 use breachflow::domain::assessment::AssessmentInput;
 use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};

@@ -209,3 +209,53 @@ fn strip_position(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+/// TOML -> JSON -> schema -> type, with TOML syntax errors at their line and column.
+pub fn parse_toml<T: DeserializeOwned + JsonSchema>(
+    file: &str,
+    text: &str,
+) -> Result<T, InputError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|span| line_col(text, span.start))
+            .unwrap_or((0, 0));
+        InputError::Syntax {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.message().to_string(),
+        }
+    })?;
+    let value = to_json(toml::Value::Table(table));
+    crate::app::input::validate::<T>(file, &value)?;
+    serde_json::from_value(value).map_err(|e| InputError::Invalid {
+        file: file.to_string(),
+        problems: vec![Problem {
+            pointer: String::new(),
+            message: e.to_string(),
+        }],
+    })
+}
+
+/// TOML's own date and time literals (`effective_from = 2024-01-01`) become the strings the
+/// schema expects, so a user may write dates either way.
+fn to_json(value: toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => J::from(f),
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.into_iter().map(to_json).collect()),
+        toml::Value::Table(t) => J::Object(t.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}

@@ -3,9 +3,11 @@
 //! Arguments are parsed and checked before the store is opened, so a usage error never touches
 //! the store. Each subcommand lives in its own file under `commands/`.
 
-pub mod commands;
-pub mod error;
-pub mod output;
+pub(crate) mod commands;
+pub(crate) mod error;
+pub(crate) mod output;
+
+pub use commands::deadlines::parse_duration;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -87,8 +87,8 @@ proptest! {
 
     #[test]
     fn regime_files_never_panic(text in mutated(REGIME), junk in ".{0,200}") {
-        let _ = breachflow::adapters::regimes::parse_toml::<Regime>("r.toml", &text);
-        let _ = breachflow::adapters::regimes::parse_toml::<Regime>("r.toml", &junk);
+        let _ = breachflow::app::input::parse_toml::<Regime>("r.toml", &text);
+        let _ = breachflow::app::input::parse_toml::<Regime>("r.toml", &junk);
     }
 
     #[test]
@@ -107,8 +107,8 @@ proptest! {
     #[test]
     fn clocks_and_durations_never_panic(s in ".{0,40}", n in any::<i64>()) {
         use clap::Parser;
-        let _ = breachflow::cli::commands::deadlines::parse_duration(&s);
-        let _ = breachflow::cli::commands::deadlines::parse_duration(&format!("{n}h"));
+        let _ = breachflow::cli::parse_duration(&s);
+        let _ = breachflow::cli::parse_duration(&format!("{n}h"));
         let _ = breachflow::cli::Cli::try_parse_from(["breachflow", "--now", &s, "org"]);
         let _ = breachflow::cli::Cli::try_parse_from(["breachflow", "deadlines", "--within", &s]);
         let _ = breachflow::cli::Cli::try_parse_from(["breachflow", "incident", "show", &s]);

@@ -1,6 +1,6 @@
 //! The store itself: locking, replay, and what a second process sees.
 
-use breachflow::adapters::store::SledStore;
+use breachflow::SledStore;
 use breachflow::domain::incident::IncidentId;
 use breachflow::domain::record::IncidentRecord;
 

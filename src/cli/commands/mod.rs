@@ -15,9 +15,7 @@ pub mod send;
 
 use crate::adapters::store::SledStore;
 use crate::cli::{CliError, Ctx};
-use crate::domain::organisation::Organisation;
 use crate::domain::regime::Rulebook;
-use crate::domain::workflow::Rules;
 
 /// Opens the store named by the context.
 pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
@@ -32,9 +30,4 @@ pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
 /// The built-in templates plus the user's override folder.
 pub fn templates(ctx: &Ctx) -> Result<crate::render::template::TemplateSet, CliError> {
     crate::adapters::files::templates(ctx.templates_dir.as_deref()).map_err(Into::into)
-}
-
-/// The organisation and the regimes, for workflow steps that derive obligations.
-pub fn rules<'a>(org: &'a Organisation, rulebook: &'a Rulebook) -> Rules<'a> {
-    Rules { org, rulebook }
 }
