@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-
 use crate::app::input::{InputError, parse_toml};
 use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Regime, Rulebook};
 

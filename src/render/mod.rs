@@ -2,4 +2,7 @@
 //! markers, rendering to text and to HTML, and the calendar export.
 
 pub mod calendar;
+mod helpers;
+mod needed;
+mod rendering;
 pub mod template;
