@@ -1,12 +1,38 @@
 //! The one place that reads the wall clock.
 //!
-//! Every deadline and every event timestamp in breachflow is a function of an injected instant, so
-//! that tests, the demo and "what if" questions can fix time with `--now` / `BREACHFLOW_NOW`.
+//! Two times matter (README, "Times in the log"). The effective time of what a command records
+//! is the `--now` override when given, otherwise this clock. The recorded time of each event is
+//! always this clock, read by the store at commit: no flag sets it. Only a build with the
+//! `test-clock` feature (never a release) lets a test fix it, through
+//! `BREACHFLOW_TEST_RECORDED_CLOCK` (an RFC 3339 instant, or `effective` to follow
+//! `BREACHFLOW_NOW`), so that tests are repeatable.
 //! Nothing outside this module may call `Utc::now()`.
 
 use chrono::{DateTime, Utc};
 
 /// The instant a command acts at: the `--now` override when given, otherwise the system clock.
 pub fn now_or(fixed: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    fixed.unwrap_or_else(Utc::now)
+    fixed.unwrap_or_else(recorded_now)
+}
+
+/// The system clock, as the store stamps recorded times with it.
+pub fn recorded_now() -> DateTime<Utc> {
+    #[cfg(feature = "test-clock")]
+    if let Some(fixed) = test_clock() {
+        return fixed;
+    }
+    Utc::now()
+}
+
+#[cfg(feature = "test-clock")]
+fn test_clock() -> Option<DateTime<Utc>> {
+    let value = std::env::var("BREACHFLOW_TEST_RECORDED_CLOCK").ok()?;
+    let value = if value == "effective" {
+        std::env::var("BREACHFLOW_NOW").ok()?
+    } else {
+        value
+    };
+    DateTime::parse_from_rfc3339(&value)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }

@@ -49,6 +49,8 @@ const KEY_NEXT_SEQ: &[u8] = b"next_seq";
 /// The last event's hash, kept apart from the log so a log cut short shows.
 const KEY_LAST_HASH: &[u8] = b"last_hash";
 const KEY_COUNTER: &[u8] = b"counter";
+/// The last event's recorded time (RFC 3339), so the next one can be later whatever the clock.
+const KEY_LAST_RECORDED: &[u8] = b"last_recorded";
 
 /// An open store. Holds sled's exclusive lock on the directory until dropped.
 pub struct SledStore {
@@ -63,6 +65,20 @@ pub struct SledStore {
     messages: sled::Tree,
     recipients: sled::Tree,
     reminders: sled::Tree,
+    /// The system clock (or, in `test-clock` builds, the test's), read at each commit.
+    clock: fn() -> DateTime<Utc>,
+    /// Things an operator should know, printed to stderr when the store is closed.
+    warnings: std::sync::Mutex<Vec<String>>,
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        if let Ok(warnings) = self.warnings.lock() {
+            for w in warnings.iter() {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
 }
 
 /// Index keys of a record's open obligations.
@@ -161,6 +177,8 @@ impl SledStore {
             reminders: tree("reminders")?,
             dir: dir.to_path_buf(),
             db,
+            clock: crate::adapters::clock::recorded_now,
+            warnings: std::sync::Mutex::new(Vec::new()),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
             Some(v) if v.as_ref() == FORMAT => {}
@@ -330,6 +348,12 @@ impl SledStore {
         actor: &str,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError> {
+        let stamp = log::Stamp {
+            at,
+            actor: actor.to_string(),
+            identity: crate::domain::event::Identity::SelfDeclared,
+        };
+        let clock = (self.clock)();
         let mut encoded = Vec::with_capacity(writes.documents.len());
         for (id, name, version, body) in writes.documents {
             let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
@@ -419,8 +443,8 @@ impl SledStore {
                     Target::Existing(r) => deadline_keys(r),
                     _ => Vec::new(),
                 };
-                let prepared =
-                    log::prepare_commit(&mut head, target, kinds, at, actor).map_err(|e| {
+                let prepared = log::prepare_commit(&mut head, target, kinds, &stamp, clock)
+                    .map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
                 for event in &prepared.events {
@@ -600,6 +624,11 @@ fn read_head(
     meta: &sled::transaction::TransactionalTree,
 ) -> Result<Head, ConflictableTransactionError<Abort>> {
     let mut head = Head::default();
+    if let Some(v) = meta.get(KEY_LAST_RECORDED)? {
+        head.last_recorded = DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v))
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+    }
     if let Some(v) = meta.get(KEY_LAST_HASH)? {
         head.last_hash = String::from_utf8_lossy(&v).to_string();
     }
@@ -615,6 +644,13 @@ fn write_head(
 ) -> Result<(), ConflictableTransactionError<Abort>> {
     meta.insert(KEY_NEXT_SEQ, &head.next_seq.to_be_bytes())?;
     meta.insert(KEY_LAST_HASH, head.last_hash.as_bytes())?;
+    if let Some(at) = head.last_recorded {
+        meta.insert(
+            KEY_LAST_RECORDED,
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .as_bytes(),
+        )?;
+    }
     Ok(())
 }
 

@@ -210,6 +210,8 @@ pub fn whatif(
                     at: now,
                     actor: ctx.actor.clone(),
                     what,
+                    recorded_at: None,
+                    identity: None,
                     seal: Default::default(),
                 };
                 *record = Some(

@@ -33,13 +33,20 @@ fn sha256(parts: &[&[u8]]) -> String {
 
 /// SHA-256 of the event's content, canonically encoded.
 pub fn digest(e: &Event) -> String {
-    let content = serde_json::json!({
+    let mut content = serde_json::json!({
         "incident": e.incident,
         "version": e.version,
         "at": e.at,
         "actor": e.actor,
         "what": e.what,
     });
+    // Sealed when present; an event written before they existed keeps its digest.
+    if let Some(recorded_at) = e.recorded_at {
+        content["recorded_at"] = serde_json::json!(recorded_at);
+    }
+    if let Some(identity) = e.identity {
+        content["identity"] = serde_json::json!(identity);
+    }
     let mut bytes = Vec::new();
     canonical(&content, &mut bytes);
     sha256(&[b"breachflow-event-v1", &bytes])
@@ -116,6 +123,16 @@ pub enum Break {
     Unlinked { seq: u64, before: u64 },
     #[error("event {seq} of {incident} does not follow that incident's previous event")]
     IncidentUnlinked { seq: u64, incident: IncidentId },
+    #[error(
+        "event {seq} was recorded at {recorded_at}, not after the event before it ({previous}): recorded time must only move forward"
+    )]
+    RecordedOutOfOrder {
+        seq: u64,
+        recorded_at: String,
+        previous: String,
+    },
+    #[error("event {seq} has no recorded time although an earlier event has one")]
+    RecordedMissing { seq: u64 },
     #[error("event {seq} has no seal")]
     Unsealed { seq: u64 },
     #[error(
@@ -145,7 +162,9 @@ impl Break {
             | Break::Changed { seq }
             | Break::Unlinked { seq, .. }
             | Break::IncidentUnlinked { seq, .. }
-            | Break::Unsealed { seq } => Some(*seq),
+            | Break::Unsealed { seq }
+            | Break::RecordedOutOfOrder { seq, .. }
+            | Break::RecordedMissing { seq } => Some(*seq),
             _ => None,
         }
     }
@@ -157,6 +176,7 @@ pub struct Verifier {
     prev_seq: u64,
     prev_hash: Option<String>,
     chains: HashMap<IncidentId, String>,
+    prev_recorded: Option<chrono::DateTime<chrono::Utc>>,
     pub events: u64,
 }
 
@@ -197,6 +217,20 @@ impl Verifier {
                 seq: e.seq,
                 before: self.prev_seq,
             });
+        }
+        match (self.prev_recorded, e.recorded_at) {
+            (Some(prev), Some(at)) if at <= prev => {
+                return Err(Break::RecordedOutOfOrder {
+                    seq: e.seq,
+                    recorded_at: at.to_rfc3339(),
+                    previous: prev.to_rfc3339(),
+                });
+            }
+            (Some(_), None) => return Err(Break::RecordedMissing { seq: e.seq }),
+            _ => {}
+        }
+        if e.recorded_at.is_some() {
+            self.prev_recorded = e.recorded_at;
         }
         self.prev_seq = e.seq;
         self.prev_hash = Some(e.seal.hash.clone());
@@ -275,6 +309,8 @@ mod tests {
                 }],
                 note: Some("after triage".into()),
             },
+            recorded_at: None,
+            identity: None,
             seal: Default::default(),
         };
         assert_eq!(

@@ -28,15 +28,60 @@ pub struct Event {
     pub incident: Option<IncidentId>,
     /// The incident's version after this event (1 for the opening event); 0 for organisation events.
     pub version: u64,
-    /// When it was recorded (the command's clock, UTC).
+    /// When it happened: the effective time (the command's `--now`, or `--at` where a command
+    /// records something that happened earlier), UTC. Deadlines are judged on it.
     pub at: DateTime<Utc>,
+    /// When it was written to the store: the system clock at commit, never set by a flag, and
+    /// strictly increasing through the log. Absent on events written before 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
     /// Who did it.
     pub actor: String,
+    /// Whether `actor` was declared by the person (`--actor`, the OS user) or established by
+    /// authentication. Absent on events written before 0.2, which were all self-declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
     /// What happened.
     pub what: EventKind,
     /// The hashes that chain it to the events before (see `audit`).
     #[serde(default, skip_serializing_if = "Seal::is_empty")]
     pub seal: Seal,
+}
+
+/// How the actor of an event is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// Named by the person acting (`--actor`, `BREACHFLOW_ACTOR`, or the OS user): a claim.
+    SelfDeclared,
+    /// Established by signing in to the team server.
+    Authenticated,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::SelfDeclared => "self-declared",
+            Identity::Authenticated => "authenticated",
+        }
+    }
+}
+
+/// Effective times more than this before their recording are "recorded later" (backfilled).
+pub const BACKFILL_TOLERANCE_MINUTES: i64 = 5;
+
+impl Event {
+    /// How much later than it happened the event was recorded, if by more than the tolerance:
+    /// a fact written up after the fact, which reports mark as such.
+    pub fn recorded_later(&self) -> Option<chrono::Duration> {
+        let gap = self.recorded_at? - self.at;
+        (gap > chrono::Duration::minutes(BACKFILL_TOLERANCE_MINUTES)).then_some(gap)
+    }
+
+    /// The identity as reports show it: events before 0.2 were self-declared.
+    pub fn identity(&self) -> Identity {
+        self.identity.unwrap_or(Identity::SelfDeclared)
+    }
 }
 
 /// What an event records; the payload keeps enough to replay the change exactly.

@@ -5,10 +5,10 @@
 //! hands them here, and writes back exactly what comes out. Commits and bundle imports share
 //! [`Head::link`], so there is one way an event joins the store-wide chain.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::domain::audit::{self, GENESIS};
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::{Event, EventKind, Identity};
 use crate::domain::incident::IncidentId;
 use crate::domain::record::{IncidentRecord, ReplayError};
 
@@ -19,6 +19,8 @@ pub struct Head {
     pub next_seq: u64,
     /// The last event's hash (`GENESIS` for an empty log).
     pub last_hash: String,
+    /// The last event's recorded time, if any event has one.
+    pub last_recorded: Option<DateTime<Utc>>,
 }
 
 impl Default for Head {
@@ -26,17 +28,38 @@ impl Default for Head {
         Head {
             next_seq: 1,
             last_hash: GENESIS.to_string(),
+            last_recorded: None,
         }
     }
 }
 
 impl Head {
+    /// The recorded time of the next event: the clock's reading, or a microsecond after the last
+    /// recorded time if the clock reads the same or earlier, so recorded time only moves
+    /// forward. Also returns how far the clock went back, when it did by more than a second.
+    pub fn next_recorded(&self, clock: DateTime<Utc>) -> (DateTime<Utc>, Option<Duration>) {
+        let clock = clock.trunc_subsecs(6);
+        match self.last_recorded {
+            Some(last) if clock <= last => {
+                let back = last - clock;
+                (
+                    last + Duration::microseconds(1),
+                    (back > Duration::seconds(1)).then_some(back),
+                )
+            }
+            _ => (clock, None),
+        }
+    }
+
     /// Gives `event` the next sequence number and links it after the last hash. The event's
     /// digest and incident chain must already be set.
     pub fn link(&mut self, event: &mut Event) {
         event.seq = self.next_seq;
         event.seal.hash = audit::hash_link(&self.last_hash, event.seq, &event.seal.chain);
         self.last_hash = event.seal.hash.clone();
+        if event.recorded_at.is_some() {
+            self.last_recorded = event.recorded_at;
+        }
         self.next_seq += 1;
     }
 }
@@ -58,15 +81,27 @@ pub struct Prepared {
     pub record: Option<IncidentRecord>,
     /// The sealed events, in order.
     pub events: Vec<Event>,
+    /// How far the store's clock had gone back behind the log, when by more than a second.
+    pub clock_went_back: Option<Duration>,
+}
+
+/// Who records, and when the thing happened.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    /// The effective time.
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub identity: Identity,
 }
 
 /// Seals `kinds` after `head`, folds them into the target's record, and advances `head`.
+/// `clock` is the store's reading of the system clock, which gives each event its recorded time.
 pub fn prepare_commit(
     head: &mut Head,
     target: Target,
     kinds: &[EventKind],
-    at: DateTime<Utc>,
-    actor: &str,
+    stamp: &Stamp,
+    clock: DateTime<Utc>,
 ) -> Result<Prepared, ReplayError> {
     let (id, mut record) = match target {
         Target::Organisation => (None, None),
@@ -74,7 +109,10 @@ pub fn prepare_commit(
         Target::Existing(r) => (Some(r.id), Some(*r)),
     };
     let mut events = Vec::with_capacity(kinds.len());
+    let mut clock_went_back = None;
     for kind in kinds {
+        let (recorded_at, back) = head.next_recorded(clock);
+        clock_went_back = clock_went_back.or(back);
         let version = match (&record, id) {
             (Some(r), _) => r.version + 1,
             (None, Some(_)) => 1,
@@ -84,8 +122,10 @@ pub fn prepare_commit(
             seq: head.next_seq,
             incident: id,
             version,
-            at,
-            actor: actor.to_string(),
+            at: stamp.at,
+            recorded_at: Some(recorded_at),
+            actor: stamp.actor.clone(),
+            identity: Some(stamp.identity),
             what: kind.clone(),
             seal: Default::default(),
         };
@@ -100,7 +140,11 @@ pub fn prepare_commit(
         }
         events.push(event);
     }
-    Ok(Prepared { record, events })
+    Ok(Prepared {
+        record,
+        events,
+        clock_went_back,
+    })
 }
 
 /// Re-links a verified bundle's events after `head`: each keeps its digest and incident chain
@@ -130,7 +174,12 @@ mod tests {
             note: Some("first".into()),
         }];
         let mut head = Head::default();
-        let org = prepare_commit(&mut head, Target::Organisation, &kinds, at, "a").unwrap();
+        let stamp = Stamp {
+            at,
+            actor: "a".into(),
+            identity: Identity::SelfDeclared,
+        };
+        let org = prepare_commit(&mut head, Target::Organisation, &kinds, &stamp, at).unwrap();
         assert_eq!(org.events[0].seq, 1);
         assert_eq!(head.next_seq, 2);
         // Importing the same events after the same head gives the same seals.
@@ -138,5 +187,85 @@ mod tests {
         let imported = prepare_import(&mut again, &org.events);
         assert_eq!(imported, org.events);
         assert_eq!(again, head);
+    }
+
+    #[test]
+    fn recorded_time_only_moves_forward() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let mut head = Head::default();
+        let stamp = Stamp {
+            at: t("2025-12-03T09:00:00Z"),
+            actor: "dpo".into(),
+            identity: Identity::SelfDeclared,
+        };
+        let kinds = [
+            EventKind::FactsUpdated {
+                changes: Vec::new(),
+                note: None,
+            },
+            EventKind::FactsUpdated {
+                changes: Vec::new(),
+                note: None,
+            },
+        ];
+        // Two events in one commit at one clock reading: the second a microsecond later.
+        let first = prepare_commit(
+            &mut head,
+            Target::Organisation,
+            &kinds,
+            &stamp,
+            t("2025-12-06T09:20:00.000000500Z"),
+        )
+        .unwrap();
+        let r: Vec<_> = first
+            .events
+            .iter()
+            .map(|e| e.recorded_at.unwrap())
+            .collect();
+        assert_eq!(r[0], t("2025-12-06T09:20:00Z"));
+        assert_eq!(r[1], t("2025-12-06T09:20:00.000001Z"));
+        assert_eq!(first.clock_went_back, None);
+        // The clock went back an hour: the next event still comes after, and it is reported.
+        let later = prepare_commit(
+            &mut head,
+            Target::Organisation,
+            &kinds[..1],
+            &stamp,
+            t("2025-12-06T08:20:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            later.events[0].recorded_at.unwrap(),
+            t("2025-12-06T09:20:00.000002Z")
+        );
+        assert_eq!(
+            later.clock_went_back,
+            Some(Duration::hours(1) + Duration::microseconds(1))
+        );
+        // A backfilled fact: effective three days before it was recorded.
+        assert_eq!(
+            later.events[0].recorded_later(),
+            Some(t("2025-12-06T09:20:00.000002Z") - t("2025-12-03T09:00:00Z"))
+        );
+        // The verifier refuses a log whose recorded times do not increase.
+        let mut events = first.events.clone();
+        events.extend(later.events.clone());
+        let mut v = crate::domain::audit::Verifier::default();
+        for e in &events {
+            v.next(e.seq, e).unwrap();
+        }
+        let mut swapped = events.clone();
+        swapped[1].recorded_at = swapped[0].recorded_at;
+        let mut relinked = Head::default();
+        for e in &mut swapped {
+            crate::domain::audit::seal_incident(e, GENESIS);
+            relinked.link(e);
+        }
+        let mut v = crate::domain::audit::Verifier::default();
+        v.next(1, &swapped[0]).unwrap();
+        assert!(matches!(
+            v.next(2, &swapped[1]),
+            Err(crate::domain::audit::Break::RecordedOutOfOrder { seq: 2, .. })
+        ));
     }
 }

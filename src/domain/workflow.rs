@@ -60,6 +60,8 @@ fn after(
             at: now,
             actor: actor.to_string(),
             what: kind.clone(),
+            recorded_at: None,
+            identity: None,
             seal: Default::default(),
         };
         // The events were just produced by the workflow from this record, so they apply.
@@ -762,6 +764,8 @@ mod tests {
                     at: now,
                     actor: "dpo".into(),
                     what: kind,
+                    recorded_at: None,
+                    identity: None,
                     seal: Default::default(),
                 };
                 let prev = log.last().map(|e| e.seal.clone()).unwrap_or_default();
@@ -771,7 +775,7 @@ mod tests {
                     (prev.hash, prev.chain)
                 };
                 crate::domain::audit::seal_incident(&mut event, &c);
-                crate::domain::log::Head { next_seq: event.seq, last_hash: h }.link(&mut event);
+                crate::domain::log::Head { next_seq: event.seq, last_hash: h, last_recorded: None }.link(&mut event);
                 *record = Some(IncidentRecord::apply(record.take(), &event).expect("apply"));
                 log.push(event);
             };

@@ -105,6 +105,9 @@ impl TestEnv {
         }
         cmd.env("BREACHFLOW_DATA_DIR", &self.data_dir)
             .env("BREACHFLOW_NOW", NOW)
+            // Recorded times follow the effective time, so outputs are repeatable; needs the
+            // `test-clock` feature, which `cargo test --features test-clock` (CI) enables.
+            .env("BREACHFLOW_TEST_RECORDED_CLOCK", "effective")
             .env("BREACHFLOW_ACTOR", "tester")
             .env("TMPDIR", self.tmp.path());
         cmd
