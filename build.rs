@@ -6,7 +6,10 @@ use std::path::Path;
 
 fn embed(dir: &str, ext: &str, out: &mut String, name: &str) {
     println!("cargo:rerun-if-changed={dir}");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    // Read at run time, not with env!(): a build script compiled in one checkout and reused from
+    // a copied target/ would otherwise embed that other checkout's files.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = Path::new(&manifest).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&root)
         .map(|entries| {
             entries
