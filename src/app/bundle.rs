@@ -187,6 +187,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_written_before_a_field_was_added_still_verifies() {
+        // `template_source` came later (`#[serde(default)]`): the checksum is over the JSON as
+        // written, so a bundle without it still matches.
+        let mut v: serde_json::Value =
+            serde_json::from_str(&exported().to_json().unwrap()).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.remove("sha256");
+        m["documents"][0]["body"]
+            .as_object_mut()
+            .unwrap()
+            .remove("template_source");
+        let sha = crate::render::template::sha256_hex(&serde_json::to_vec(&v).unwrap());
+        v["sha256"] = sha.into();
+        let b = Bundle::read(&v.to_string()).unwrap();
+        assert!(b.verify().is_ok());
+    }
+
+    #[test]
     fn export_then_import_into_a_fresh_store_gives_the_same_record() {
         let tmp = tempfile::tempdir().unwrap();
         let here = fixture(tmp.path());
