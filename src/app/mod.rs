@@ -2,12 +2,14 @@
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
 pub mod audit;
+pub mod bundle;
 pub mod deadlines;
 pub mod documents;
 pub mod error;
 pub mod incident;
 pub mod input;
 pub mod ports;
+pub mod reports;
 
 pub use error::AppError;
 pub use ports::{Mailer, Store, StoreError};

@@ -4,8 +4,6 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 
 /// `--format`.
@@ -38,13 +36,7 @@ pub fn print_json<T: Serialize>(value: &T) {
     );
 }
 
-/// An instant in the organisation's zone with its abbreviation and offset:
-/// "Sat 30 Mar 2024 21:10 GMT (+00:00)".
-pub fn instant(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone)
-        .format("%a %-d %b %Y %H:%M %Z (%:z)")
-        .to_string()
-}
+pub use crate::render::format::{instant, minutes};
 
 /// A new table with the house style.
 pub fn table(header: &[&str]) -> comfy_table::Table {
@@ -57,22 +49,4 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
         t.set_width(110);
     }
     t
-}
-
-/// A duration in minutes as "2 d 3 h 5 min".
-pub fn minutes(total: i64) -> String {
-    let sign = if total < 0 { "-" } else { "" };
-    let m = total.unsigned_abs();
-    let (d, h, min) = (m / 1440, (m % 1440) / 60, m % 60);
-    let mut parts = Vec::new();
-    if d > 0 {
-        parts.push(format!("{d} d"));
-    }
-    if h > 0 {
-        parts.push(format!("{h} h"));
-    }
-    if min > 0 || parts.is_empty() {
-        parts.push(format!("{min} min"));
-    }
-    format!("{sign}{}", parts.join(" "))
 }

@@ -88,6 +88,21 @@ pub struct Summary {
     pub worst_hours_to_notify: Option<f64>,
 }
 
+/// A whole adherence report: what every format of it is written from.
+#[derive(Debug, Clone)]
+pub struct Adherence {
+    /// The organisation's name.
+    pub organisation: String,
+    /// The organisation's zone, for instants in words.
+    pub zone: chrono_tz::Tz,
+    pub generated_at: DateTime<Utc>,
+    pub filter: Filter,
+    /// Every incident in the store (the page counts them all).
+    pub records: Vec<IncidentRecord>,
+    pub rows: Vec<Row>,
+    pub summaries: Vec<Summary>,
+}
+
 /// Which incidents and regimes to report on.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

@@ -100,6 +100,20 @@ pub fn hash_link(prev_hash: &str, seq: u64, chain: &str) -> String {
     sha256(&[prev_hash.as_bytes(), &seq.to_be_bytes(), chain.as_bytes()])
 }
 
+/// The store-wide link of an event: an imported one's link also seals that it was imported.
+pub fn store_link(prev_hash: &str, e: &Event) -> String {
+    if e.seal.imported {
+        sha256(&[
+            prev_hash.as_bytes(),
+            &e.seq.to_be_bytes(),
+            e.seal.chain.as_bytes(),
+            b"imported",
+        ])
+    } else {
+        hash_link(prev_hash, e.seq, &e.seal.chain)
+    }
+}
+
 /// Sets `e`'s digest and incident chain after `prev_chain`, its incident's previous link. The
 /// store-wide link is `log::Head::link`'s.
 pub fn seal_incident(e: &mut Event, prev_chain: &str) {
@@ -212,13 +226,14 @@ impl Verifier {
             return Err(Break::Changed { seq: e.seq });
         }
         let prev = self.prev_hash.as_deref().unwrap_or(GENESIS);
-        if hash_link(prev, e.seq, &e.seal.chain) != e.seal.hash {
+        if store_link(prev, e) != e.seal.hash {
             return Err(Break::Unlinked {
                 seq: e.seq,
                 before: self.prev_seq,
             });
         }
         match (self.prev_recorded, e.recorded_at) {
+            _ if e.seal.imported => {}
             (Some(prev), Some(at)) if at <= prev => {
                 return Err(Break::RecordedOutOfOrder {
                     seq: e.seq,
@@ -229,7 +244,7 @@ impl Verifier {
             (Some(_), None) => return Err(Break::RecordedMissing { seq: e.seq }),
             _ => {}
         }
-        if e.recorded_at.is_some() {
+        if e.recorded_at.is_some() && !e.seal.imported {
             self.prev_recorded = e.recorded_at;
         }
         self.prev_seq = e.seq;

@@ -14,6 +14,21 @@ use crate::domain::lifecycle::Step;
 use crate::domain::record::IncidentRecord;
 use crate::domain::workflow::WorkflowError;
 
+/// The layout every HTML document is wrapped in (letterhead, print stylesheet).
+pub const LAYOUT: &str = "_layout";
+
+/// Whether `name` is a template name: lower-case letters, digits and hyphens (or the layout's
+/// name). Document names are template names, so a bundle's are checked with this too.
+pub fn is_template_name(name: &str) -> bool {
+    name == LAYOUT
+        || (!name.is_empty()
+            && name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+}
+
 /// One rendered version of one document of one incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentVersion {

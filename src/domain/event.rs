@@ -203,6 +203,11 @@ pub struct Seal {
     pub digest: String,
     pub chain: String,
     pub hash: String,
+    /// The event came from an evidence bundle: it keeps its digest, incident chain and recorded
+    /// time from the store that wrote it, so it stands outside this store's recorded-time order.
+    /// Sealed in the store-wide link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 impl Seal {

@@ -7,6 +7,7 @@
 pub mod adherence;
 pub mod assessment;
 pub mod audit;
+pub mod bundle;
 pub mod casefile;
 pub mod deadline;
 pub mod decision;
@@ -20,4 +21,5 @@ pub mod organisation;
 pub mod outbox;
 pub mod record;
 pub mod regime;
+pub mod register;
 pub mod workflow;

@@ -55,6 +55,14 @@ pub struct Regime {
     /// even below the threshold, and "no" waives it with the decision's reasoning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follows_decision: Option<DecisionLink>,
+    /// The phase whose filing the breach register records as the regulator filing (its
+    /// `ico_filed_at`, `ico_reference` and `late_reason` columns), e.g. "initial".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register_phase: Option<String>,
+    /// The regime's clock as the timeline names it at the moment of awareness, e.g.
+    /// "UK GDPR Art 33": set on the one regime whose clock the timeline shows starting there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awareness_clock: Option<String>,
     /// The reports or notices, in order. A later phase may start its clock from the previous one.
     #[schemars(length(min = 1))]
     pub phases: Vec<Phase>,
@@ -310,6 +318,21 @@ pub struct Rulebook {
 }
 
 impl Rulebook {
+    /// The obligation ids (`regime/phase`) whose filing the breach register records.
+    pub fn register_filings(&self) -> Vec<String> {
+        self.regimes
+            .values()
+            .filter_map(|r| r.register_phase.as_ref().map(|p| format!("{}/{p}", r.id)))
+            .collect()
+    }
+
+    /// The name of the clock that starts at awareness, for the timeline.
+    pub fn awareness_clock(&self) -> Option<&str> {
+        self.regimes
+            .values()
+            .find_map(|r| r.awareness_clock.as_deref())
+    }
+
     /// The regimes in force on `day` (the day the organisation became aware).
     pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
         self.regimes

@@ -26,7 +26,7 @@ pub use super::needed::{draft, marker, needed};
 pub use super::rendering::{from_source, markdown_escape, render, render_line};
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).
-pub const LAYOUT: &str = "_layout";
+pub use crate::domain::document::LAYOUT;
 
 /// What went wrong with templates or rendering.
 #[derive(Debug, thiserror::Error)]
@@ -103,13 +103,7 @@ pub enum Kind {
 
 /// Checks a template name: lower-case letters, digits and hyphens (and the layout's name).
 pub fn check_name(name: &str) -> Result<(), TemplateError> {
-    let ok = name == LAYOUT
-        || (!name.is_empty()
-            && name.len() <= 64
-            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    let ok = crate::domain::document::is_template_name(name);
     if ok {
         Ok(())
     } else {

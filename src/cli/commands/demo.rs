@@ -390,14 +390,12 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     // What compliance opens later: the adherence report, and the log's hash chain checked.
     let report_ctx = step("2024-04-08T12:00:00Z", dpo);
     let report_path = dir.join("adherence.html");
-    let html = super::audit::adherence_report(
+    let report = crate::app::reports::adherence_report(
         &store,
-        &Ctx {
-            format: Format::Html,
-            ..report_ctx.clone()
-        },
         &crate::domain::adherence::Filter::default(),
+        report_ctx.now,
     )?;
+    let html = crate::render::report::adherence_html(&report);
     super::document::write_private(&report_path, &html)?;
     written.push(report_path.clone());
     let verified = match crate::app::audit::verify(&store)? {

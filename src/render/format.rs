@@ -1,0 +1,39 @@
+//! Instants and durations in words, the same in every output: the terminal, CSV and the HTML
+//! report.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// An instant in the organisation's zone with its abbreviation and offset:
+/// "Sat 30 Mar 2024 21:10 GMT (+00:00)".
+pub fn instant(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%a %-d %b %Y %H:%M %Z (%:z)")
+        .to_string()
+}
+
+/// A duration in minutes as "2 d 3 h 5 min".
+pub fn minutes(total: i64) -> String {
+    let sign = if total < 0 { "-" } else { "" };
+    let m = total.unsigned_abs();
+    let (d, h, min) = (m / 1440, (m % 1440) / 60, m % 60);
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d} d"));
+    }
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if min > 0 || parts.is_empty() {
+        parts.push(format!("{min} min"));
+    }
+    format!("{sign}{}", parts.join(" "))
+}
+
+/// Hours as a duration to the minute, or nothing.
+pub fn hours(h: Option<f64>) -> String {
+    match h {
+        Some(h) => minutes((h * 60.0).round() as i64),
+        None => String::new(),
+    }
+}
