@@ -2,9 +2,12 @@
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
 pub mod audit;
+pub mod bulk;
 pub mod error;
 pub mod input;
 pub mod ports;
+pub mod remind;
+pub mod send;
 
 pub use error::AppError;
 pub use ports::{Mailer, Store, StoreError};

@@ -95,6 +95,19 @@ pub struct OrderRule {
     pub after: Vec<String>,
 }
 
+/// Whether `text` is a bare mail address (RFC 5321), as a recipient must be. Uses lettre's
+/// parser, the same one that builds the message, so what passes here can be mailed.
+pub fn is_address(text: &str) -> bool {
+    text.parse::<lettre::Address>().is_ok()
+}
+
+/// The domain of a sender such as `Name <dpo@example.com>`, for Message-IDs.
+pub fn address_domain(from: &str) -> Option<String> {
+    from.parse::<lettre::message::Mailbox>()
+        .ok()
+        .map(|m| m.email.domain().to_string())
+}
+
 /// Whether a host name is this machine, where an unencrypted connection stays on the machine.
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
