@@ -5,9 +5,13 @@ pub mod audit;
 pub mod bulk;
 pub mod error;
 pub mod input;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod ports;
 pub mod remind;
 pub mod send;
+#[cfg(test)]
+mod tests;
 
 pub use error::AppError;
 pub use ports::{Mailer, Store, StoreError};
