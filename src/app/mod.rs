@@ -7,6 +7,7 @@ pub mod error;
 pub mod input;
 #[cfg(test)]
 pub(crate) mod memory;
+pub mod outbox;
 pub mod ports;
 pub mod remind;
 pub mod send;

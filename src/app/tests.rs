@@ -316,7 +316,7 @@ fn a_crash_after_the_sending_mark_leaves_it_uncertain_and_never_resent() {
     send::deliver_all(&store, &mailer, &ctx(), &org, &policy(), Some(id)).unwrap();
     assert_eq!(*mailer.attempts.borrow(), 0);
     // A person decides.
-    let resolved = send::resolve(
+    let resolved = crate::app::outbox::resolve(
         &store,
         &mailer,
         &ctx(),

@@ -148,7 +148,7 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
 pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let messages = sending::outbox(&store, &context(ctx), incident)?;
+    let messages = crate::app::outbox::outbox(&store, &context(ctx), incident)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages })),
         Format::Table | Format::Csv | Format::Html => {
@@ -180,11 +180,11 @@ pub fn deliver_all(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliErr
 
 /// `breachflow outbox release KEY --reason R`: a person lifts a hold, on the record.
 pub fn release(ctx: &Ctx, key: &str, reason: Option<&str>) -> Result<(), CliError> {
-    sending::release_reason(reason)?;
+    crate::app::outbox::release_reason(reason)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = sending::release(
+    let delivered = crate::app::outbox::release(
         &store,
         &carrier,
         &context(ctx),
@@ -201,7 +201,7 @@ pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = sending::resolve(
+    let delivered = crate::app::outbox::resolve(
         &store,
         &carrier,
         &context(ctx),
