@@ -376,10 +376,3 @@ pub fn build(p: &Parts<'_>) -> Result<Message, MailError> {
     };
     message.map_err(|e| bad("message", e.to_string()))
 }
-
-/// The domain of the sender's address, for Message-IDs.
-pub fn domain_of(from: &str) -> String {
-    from.parse::<Mailbox>()
-        .map(|m| m.email.domain().to_string())
-        .unwrap_or_else(|_| "breachflow.invalid".into())
-}
