@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+use crate::app::AppError;
+use crate::app::bulk::Recipients;
 use crate::app::input::{InputError, parse};
 use crate::render::template::{TemplateError, TemplateSet};
 
@@ -49,4 +51,42 @@ pub fn templates(overrides: Option<&Path>) -> Result<TemplateSet, TemplateError>
         files.push((path.display().to_string(), text));
     }
     TemplateSet::with_overrides(&files)
+}
+
+/// A recipients file on disk, streamed: its bytes are read for the hash and then row by row,
+/// never held whole.
+pub struct RecipientsFile<'a>(pub &'a Path);
+
+impl RecipientsFile<'_> {
+    fn fail(&self, e: std::io::Error) -> AppError {
+        AppError::InvalidArgs(format!("{}: {e}", self.0.display()))
+    }
+}
+
+impl Recipients for RecipientsFile<'_> {
+    fn name(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn sha256(&self) -> Result<String, AppError> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut f = std::fs::File::open(self.0).map_err(|e| self.fail(e))?;
+        let mut h = sha2::Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| self.fail(e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    fn open(&self) -> Result<Box<dyn std::io::Read + '_>, AppError> {
+        Ok(Box::new(
+            std::fs::File::open(self.0).map_err(|e| self.fail(e))?,
+        ))
+    }
 }

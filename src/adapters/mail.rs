@@ -8,15 +8,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use lettre::address::{Address, Envelope};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
-use crate::app::ports::MailError;
+use crate::app::ports::{Composed, MailError, Mailer};
 use crate::domain::organisation::{Organisation, SmtpSettings, TlsMode};
-use crate::domain::outbox::Outcome;
+use crate::domain::outbox::{Letter, Outcome};
 
 /// Environment variables holding the SMTP credentials; they reach nothing but the server.
 pub const USER_VAR: &str = "BREACHFLOW_SMTP_USER";
@@ -44,7 +45,7 @@ impl Carrier {
         }
     }
 
-    pub fn describe(&self, org: &Organisation) -> String {
+    fn words(&self, org: &Organisation) -> String {
         match (self, &org.smtp) {
             (Carrier::Smtp(_), Some(s)) => format!(
                 "SMTP {}:{} ({})",
@@ -61,15 +62,22 @@ impl Carrier {
         }
     }
 
-    /// One delivery attempt.
-    pub fn deliver(&self, message: &Message) -> Outcome {
+    /// One delivery attempt of the exact bytes, to the envelope's addresses.
+    fn attempt(&self, message: &Composed) -> Outcome {
+        let envelope = match envelope(message) {
+            Ok(e) => e,
+            // The addresses were checked when the message was composed; this cannot carry it.
+            Err(e) => return Outcome::Refused(e.to_string()),
+        };
         match self {
-            Carrier::Folder(dir) => match FileTransport::new(dir).send(message) {
-                Ok(id) => Outcome::Accepted(format!("written to {}/{id}.eml", dir.display())),
-                // Nothing was written, or a partial file no one has read: safe to try again.
-                Err(e) => Outcome::Transient(e.to_string()),
-            },
-            Carrier::Smtp(t) => match t.send(message) {
+            Carrier::Folder(dir) => {
+                match FileTransport::new(dir).send_raw(&envelope, &message.bytes) {
+                    Ok(id) => Outcome::Accepted(format!("written to {}/{id}.eml", dir.display())),
+                    // Nothing was written, or a partial file no one has read: safe to try again.
+                    Err(e) => Outcome::Transient(e.to_string()),
+                }
+            }
+            Carrier::Smtp(t) => match t.send_raw(&envelope, &message.bytes) {
                 Ok(reply) => {
                     no_delay_on_connections();
                     Outcome::Accepted(
@@ -90,6 +98,81 @@ impl Carrier {
             },
         }
     }
+}
+
+impl Mailer for Carrier {
+    fn describe(&self, org: &Organisation) -> String {
+        self.words(org)
+    }
+
+    fn compose(&self, letter: &Letter) -> Result<Composed, MailError> {
+        compose(letter)
+    }
+
+    fn deliver(&self, message: &Composed) -> Outcome {
+        self.attempt(message)
+    }
+}
+
+/// The exact bytes of a letter, and the envelope lettre would derive for them.
+pub fn compose(letter: &Letter) -> Result<Composed, MailError> {
+    let message = build(&Parts {
+        from: &letter.from,
+        reply_to: letter.reply_to.as_deref(),
+        to: &letter.to,
+        to_name: letter.to_name.as_deref(),
+        subject: &letter.subject,
+        message_id: &letter.message_id,
+        date: SystemTime::from(letter.date),
+        text: &letter.text,
+        html: letter.html.as_deref(),
+        attachment: letter
+            .attachment
+            .as_ref()
+            .map(|(name, bytes)| (name.as_str(), bytes.as_slice())),
+    })?;
+    // The envelope lettre would derive for `send`, so sending the raw bytes is the same.
+    let envelope = message.envelope();
+    Ok(Composed {
+        from: envelope.from().map(|a| a.to_string()).unwrap_or_default(),
+        to: envelope.to().iter().map(|a| a.to_string()).collect(),
+        // Formatted once: the boundaries are fixed at build, and these bytes are both the
+        // ones hashed and the ones sent.
+        bytes: message.formatted(),
+    })
+}
+
+/// A dry run's mailer: composes every message, as a real run would, and delivers none.
+pub struct DryRun;
+
+impl Mailer for DryRun {
+    fn describe(&self, _org: &Organisation) -> String {
+        "nothing (a dry run)".into()
+    }
+
+    fn compose(&self, letter: &Letter) -> Result<Composed, MailError> {
+        compose(letter)
+    }
+
+    fn deliver(&self, _message: &Composed) -> Outcome {
+        Outcome::Transient("a dry run sends nothing".into())
+    }
+}
+
+/// The SMTP envelope of composed bytes.
+fn envelope(message: &Composed) -> Result<Envelope, MailError> {
+    let bad = |e: lettre::address::AddressError| MailError::Build(format!("envelope: {e}"));
+    let from = if message.from.is_empty() {
+        None
+    } else {
+        Some(message.from.parse::<Address>().map_err(bad)?)
+    };
+    let to = message
+        .to
+        .iter()
+        .map(|a| a.parse::<Address>().map_err(bad))
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(from, to).map_err(|e| MailError::Build(format!("envelope: {e}")))
 }
 
 static NO_DELAY_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -294,16 +377,9 @@ pub fn build(p: &Parts<'_>) -> Result<Message, MailError> {
     message.map_err(|e| bad("message", e.to_string()))
 }
 
-/// The domain of the sender's address, for Message-IDs.
-pub fn domain_of(from: &str) -> String {
-    from.parse::<Mailbox>()
-        .map(|m| m.email.domain().to_string())
-        .unwrap_or_else(|_| "breachflow.invalid".into())
-}
-
 #[cfg(test)]
 mod address_tests {
-    use crate::domain::organisation::is_mailbox;
+    use crate::domain::organisation::{address_domain, is_address, is_mailbox};
 
     /// The domain's own address check must agree with lettre's parser, which sends the mail.
     #[test]
@@ -328,12 +404,28 @@ mod address_tests {
             "<>",
             "Name <>",
             "user@example..com",
+            " spaced@example.com",
+            "ünïcode@example.com",
+            "o'brien@example.ie",
+            "name@xn--bcher-kva.example",
+            "dots.@example.com",
         ];
         let mut disagree = Vec::new();
         for c in cases {
             let lettre = c.parse::<lettre::message::Mailbox>().is_ok();
             if is_mailbox(c) != lettre {
                 disagree.push(format!("{c:?}: lettre {lettre}, ours {}", !lettre));
+            }
+        }
+        for c in cases {
+            let lettre = c.parse::<lettre::Address>().is_ok();
+            if is_address(c) != lettre {
+                disagree.push(format!("address {c:?}: lettre {lettre}, ours {}", !lettre));
+            }
+            if let Ok(m) = c.parse::<lettre::message::Mailbox>()
+                && address_domain(c).as_deref() != Some(m.email.domain())
+            {
+                disagree.push(format!("domain of {c:?}"));
             }
         }
         assert!(disagree.is_empty(), "{disagree:#?}");

@@ -16,6 +16,9 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Refused(#[from] TransitionRefused),
+    /// The outbox's transition table refused a move.
+    #[error(transparent)]
+    Outbox(#[from] crate::domain::outbox::MoveRefused),
     #[error(transparent)]
     Template(#[from] crate::render::template::TemplateError),
     #[error(transparent)]

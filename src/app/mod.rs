@@ -2,14 +2,22 @@
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
 pub mod audit;
+pub mod bulk;
 pub mod bundle;
 pub mod deadlines;
 pub mod documents;
 pub mod error;
 pub mod incident;
 pub mod input;
+#[cfg(test)]
+pub(crate) mod memory;
+pub mod outbox;
 pub mod ports;
+pub mod remind;
 pub mod reports;
+pub mod send;
+#[cfg(test)]
+mod tests;
 
 pub use error::AppError;
 pub use ports::{Mailer, Store, StoreError};

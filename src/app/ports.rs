@@ -237,7 +237,7 @@ pub trait Mailer {
     fn describe(&self, org: &Organisation) -> String;
 
     /// The exact bytes of a letter.
-    fn compose(&self, letter: &crate::domain::outbox::Letter) -> Result<Composed, String>;
+    fn compose(&self, letter: &crate::domain::outbox::Letter) -> Result<Composed, MailError>;
 
     /// Hands one message over and says what is known of its fate. Never retries by itself:
     /// the retry policy is the outbox's (`domain::outbox`).

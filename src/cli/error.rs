@@ -32,7 +32,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,
-            CliError::Refused(_) | CliError::Blocked(_) => EXIT_REFUSED,
+            CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => EXIT_REFUSED,
             CliError::Store(e) => match e {
                 StoreError::Locked(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
@@ -57,7 +57,9 @@ impl CliError {
     /// What to do next, printed after the message.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            CliError::Refused(_) | CliError::Blocked(_) => Some("nothing was changed"),
+            CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => {
+                Some("nothing was changed")
+            }
             CliError::Input(InputError::Invalid { .. }) => Some(
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),

@@ -114,6 +114,24 @@ pub fn local(at: DateTime<Utc>, zone: Tz) -> String {
         .to_string()
 }
 
+/// A duration in minutes as "2 d 3 h 5 min".
+pub fn minutes(total: i64) -> String {
+    let sign = if total < 0 { "-" } else { "" };
+    let m = total.unsigned_abs();
+    let (d, h, min) = (m / 1440, (m % 1440) / 60, m % 60);
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d} d"));
+    }
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if min > 0 || parts.is_empty() {
+        parts.push(format!("{min} min"));
+    }
+    format!("{sign}{}", parts.join(" "))
+}
+
 /// The due instant of a phase.
 pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calendars) -> Due {
     let primary = limit(phase.anchor, &phase.deadline, anchors, zone, calendars);

@@ -95,6 +95,19 @@ pub struct OrderRule {
     pub after: Vec<String>,
 }
 
+/// The domain of a sender such as `Name <dpo@example.com>`, for Message-IDs.
+pub fn address_domain(from: &str) -> Option<String> {
+    if !is_mailbox(from) {
+        return None;
+    }
+    let from = from.trim();
+    let address = match (from.rfind('<'), from.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => from,
+    };
+    address.rsplit_once('@').map(|(_, d)| d.to_string())
+}
+
 /// Whether a host name is this machine, where an unencrypted connection stays on the machine.
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
@@ -117,34 +130,51 @@ pub fn is_mailbox(s: &str) -> bool {
             } else {
                 !name.contains(['"', '<', '>', '@', ',', ';', ':'])
             };
-            name_ok && !name.chars().any(char::is_control) && is_address(&inner[open + 1..])
+            name_ok && !name.chars().any(char::is_control) && address_ok(&inner[open + 1..], false)
         }
-        (None, None) => is_address(s),
+        (None, None) => address_ok(s, false),
         _ => false,
     }
 }
 
-/// `local@domain`, as the mail library accepts it.
+/// A bare mail address, `local@domain`, as a recipient must be and as the mail library
+/// accepts it (an address literal such as `user@[192.0.2.1]` included).
 pub fn is_address(s: &str) -> bool {
+    address_ok(s, true)
+}
+
+/// `local@domain`: a dot-atom local part, and a host name (or, where `literal` allows, an IP
+/// address in brackets). The mail library refuses a literal inside a mailbox with a name.
+fn address_ok(s: &str, literal: bool) -> bool {
     let Some((user, domain)) = s.rsplit_once('@') else {
         return false;
     };
+    let atom_char = |c: char| {
+        c.is_ascii_alphanumeric()
+            || "!#$%&'*+/=?^_`{|}~-".contains(c)
+            || (!c.is_ascii() && !c.is_control())
+    };
     let user_ok = !user.is_empty()
-        && user.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || "!#$%&'*+/=?^_`{|}~-.".contains(c)
-                || !c.is_ascii() && !c.is_control()
-        });
-    // Address literals (`user@[127.0.0.1]`) are refused, as the mail library refuses them.
-    let domain_ok = !domain.is_empty()
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        });
-    user_ok && domain_ok
+        && user
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atom_char));
+    let host_ok = |domain: &str| {
+        !domain.is_empty()
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+    };
+    let literal_ok = |domain: &str| {
+        domain
+            .strip_prefix('[')
+            .and_then(|d| d.strip_suffix(']'))
+            .is_some_and(|ip| ip.parse::<core::net::IpAddr>().is_ok())
+    };
+    user_ok && (host_ok(domain) || (literal && literal_ok(domain)))
 }
 
 fn default_time_zone() -> String {

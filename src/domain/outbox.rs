@@ -9,6 +9,8 @@
 //!
 //! Pure: the store keeps the records, `mail` talks to the server, this module decides.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -66,6 +68,90 @@ impl std::fmt::Display for MessageState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What happens to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageEvent {
+    /// Recorded as queued, when it is created (or a reminder is written).
+    Queue,
+    /// The disclosure order holds it back.
+    Hold,
+    /// The hold ends: the earlier disclosure happened, or a person lifted it.
+    Release,
+    /// An attempt starts: marked, durably, before the first byte goes out.
+    Attempt,
+    /// The server accepted it.
+    Accepted,
+    /// The server refused it for good.
+    Refused,
+    /// The server proved it did not take it (4xx, refused connection): safe to try again.
+    Transient,
+    /// The attempt broke off where the server may have taken it.
+    Unknown,
+    /// A process died between the `sending` mark and the reply.
+    Interrupted,
+    /// A person confirms an uncertain or failed message was delivered.
+    Confirm,
+    /// A person decides an uncertain or failed message goes again.
+    Resend,
+}
+
+impl MessageEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageEvent::Queue => "be queued",
+            MessageEvent::Hold => "be held",
+            MessageEvent::Release => "be released",
+            MessageEvent::Attempt => "be sent",
+            MessageEvent::Accepted => "be accepted",
+            MessageEvent::Refused => "be refused",
+            MessageEvent::Transient => "be deferred",
+            MessageEvent::Unknown => "become uncertain",
+            MessageEvent::Interrupted => "be interrupted",
+            MessageEvent::Confirm => "be confirmed sent",
+            MessageEvent::Resend => "be resent",
+        }
+    }
+}
+
+/// The legal moves of a message, and the only ones: (from, event) -> to. The at-most-once
+/// promise lives here: nothing leaves `sent`, and only a person moves `uncertain`.
+pub const TRANSITIONS: &[(MessageState, MessageEvent, MessageState)] = {
+    use MessageEvent as E;
+    use MessageState as S;
+    &[
+        (S::Queued, E::Queue, S::Queued),
+        (S::Queued, E::Hold, S::Held),
+        (S::Held, E::Release, S::Queued),
+        (S::Queued, E::Attempt, S::Sending),
+        (S::Sending, E::Accepted, S::Sent),
+        (S::Sending, E::Refused, S::Failed),
+        (S::Sending, E::Transient, S::Queued),
+        (S::Sending, E::Unknown, S::Uncertain),
+        (S::Sending, E::Interrupted, S::Uncertain),
+        (S::Uncertain, E::Confirm, S::Sent),
+        (S::Failed, E::Confirm, S::Sent),
+        (S::Uncertain, E::Resend, S::Queued),
+        (S::Failed, E::Resend, S::Queued),
+    ]
+};
+
+/// Where `event` takes a message in state `from`, if the table allows it.
+pub fn next(from: MessageState, event: MessageEvent) -> Option<MessageState> {
+    TRANSITIONS
+        .iter()
+        .find(|(f, e, _)| *f == from && *e == event)
+        .map(|(_, _, to)| *to)
+}
+
+/// An illegal move, refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} is {from}; it cannot {}", event.as_str())]
+pub struct MoveRefused {
+    pub key: String,
+    pub from: MessageState,
+    pub event: MessageEvent,
 }
 
 /// Who a message goes to.
@@ -154,18 +240,37 @@ impl OutMessage {
         }
     }
 
-    /// Moves to `state`, keeping the step in the history.
-    pub fn set(&mut self, state: MessageState, at: DateTime<Utc>, by: &str, note: Option<String>) {
-        self.state = state;
-        if note.is_some() && matches!(state, MessageState::Sent | MessageState::Failed) {
+    /// Takes `event`, as the transition table allows, keeping the step in the history. An
+    /// illegal move (a sent message marked `sending` again, say) is refused and changes nothing.
+    pub fn take(
+        &mut self,
+        event: MessageEvent,
+        at: DateTime<Utc>,
+        by: &str,
+        note: Option<String>,
+    ) -> Result<(), MoveRefused> {
+        let to = next(self.state, event).ok_or_else(|| MoveRefused {
+            key: self.key.clone(),
+            from: self.state,
+            event,
+        })?;
+        self.state = to;
+        // The server's last word (or the person's, when they settle it) is kept apart from the
+        // history so listings can show it; a transient reply is kept too, as the reason the
+        // message is queued again.
+        if note.is_some()
+            && (matches!(to, MessageState::Sent | MessageState::Failed)
+                || event == MessageEvent::Transient)
+        {
             self.reply = note.clone();
         }
         self.history.push(Step {
             at,
-            state,
+            state: to,
             by: by.to_string(),
             note,
         });
+        Ok(())
     }
 }
 
@@ -229,12 +334,14 @@ pub fn message_id(incident: IncidentId, number: u32, salt: &str, from_domain: &s
 
 /// What holds a message for `audience` back, if anything: the first rule whose earlier
 /// disclosure has not happened. `sent_audiences` are audiences with a message already sent for
-/// this incident.
+/// this incident. `market_regimes` are the ids of regimes whose obligation is itself the market
+/// disclosure (`market_disclosure = true` in the regime file).
 pub fn hold_for(
     audience: &str,
     rules: &[OrderRule],
     record: &IncidentRecord,
     sent_audiences: &[String],
+    market_regimes: &[String],
 ) -> Option<String> {
     for rule in rules {
         if !rule.after.iter().any(|a| a == audience) {
@@ -256,7 +363,7 @@ pub fn hold_for(
                 sent_audiences.iter().any(|s| s == &rule.before)
                     || (rule.before == "market"
                         && record.obligations.iter().any(|o| {
-                            (o.id.starts_with("uk-mar-art17/") || o.id.starts_with("aim-rule-11/"))
+                            market_regimes.contains(&o.regime)
                                 && matches!(o.state, ObligationState::Sent | ObligationState::Filed)
                         }))
             }
@@ -284,15 +391,65 @@ pub enum Outcome {
     Unknown(String),
 }
 
-/// The state an attempt leaves a message in, given how many attempts remain.
-pub fn after_attempt(outcome: &Outcome, retries_left: bool) -> MessageState {
-    match outcome {
-        Outcome::Accepted(_) => MessageState::Sent,
-        Outcome::Refused(_) => MessageState::Failed,
-        Outcome::Transient(_) if retries_left => MessageState::Queued,
-        // Out of retries: the server never took it, so it stays safe to send later.
-        Outcome::Transient(_) => MessageState::Queued,
-        Outcome::Unknown(_) => MessageState::Uncertain,
+impl Outcome {
+    /// The event this outcome is, for the transition table: the one place an attempt's outcome
+    /// decides a message's state.
+    pub fn event(&self) -> MessageEvent {
+        match self {
+            Outcome::Accepted(_) => MessageEvent::Accepted,
+            Outcome::Refused(_) => MessageEvent::Refused,
+            Outcome::Transient(_) => MessageEvent::Transient,
+            Outcome::Unknown(_) => MessageEvent::Unknown,
+        }
+    }
+
+    /// The server's words, or why.
+    pub fn words(&self) -> &str {
+        match self {
+            Outcome::Accepted(w)
+            | Outcome::Refused(w)
+            | Outcome::Transient(w)
+            | Outcome::Unknown(w) => w,
+        }
+    }
+}
+
+/// The state an attempt leaves a message in (`sending` plus the outcome, by the table).
+pub fn after_attempt(outcome: &Outcome) -> MessageState {
+    // Every outcome has a row from `sending`; the fallback is never taken.
+    next(MessageState::Sending, outcome.event()).unwrap_or(MessageState::Uncertain)
+}
+
+/// How often a message is tried when the server proves it did not take it (a 4xx, a refused
+/// connection), and how long to wait between tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per message, the first included.
+    pub attempts: u32,
+    /// The wait after the first failed attempt; it doubles after each one.
+    pub backoff_base: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            // Short, so a run over a flaky link finishes.
+            backoff_base: Duration::from_millis(500),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Whether another attempt follows `attempts_made` that ended with `outcome`. Only proof
+    /// of non-delivery allows one: an unknown outcome is never retried by itself.
+    pub fn again(&self, attempts_made: u32, outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Transient(_)) && attempts_made < self.attempts
+    }
+
+    /// The wait after attempt number `attempt` failed.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        self.backoff_base * (1u32 << attempt.min(6))
     }
 }
 
@@ -303,20 +460,65 @@ mod tests {
     #[test]
     fn only_proof_of_non_delivery_allows_another_try() {
         assert_eq!(
-            after_attempt(&Outcome::Accepted("250 OK".into()), true),
+            after_attempt(&Outcome::Accepted("250 OK".into())),
             MessageState::Sent
         );
         assert_eq!(
-            after_attempt(&Outcome::Refused("550 no".into()), true),
+            after_attempt(&Outcome::Refused("550 no".into())),
             MessageState::Failed
         );
         assert_eq!(
-            after_attempt(&Outcome::Transient("451".into()), false),
+            after_attempt(&Outcome::Transient("451".into())),
             MessageState::Queued
         );
         assert_eq!(
-            after_attempt(&Outcome::Unknown("reset".into()), true),
+            after_attempt(&Outcome::Unknown("reset".into())),
             MessageState::Uncertain
         );
+        let policy = RetryPolicy::default();
+        assert!(policy.again(1, &Outcome::Transient("451".into())));
+        assert!(!policy.again(3, &Outcome::Transient("451".into())));
+        assert!(!policy.again(1, &Outcome::Unknown("reset".into())));
+    }
+
+    fn message() -> OutMessage {
+        OutMessage::new(
+            "BR-2024-0001".parse().unwrap(),
+            1,
+            None,
+            "board",
+            Recipient {
+                role: None,
+                name: None,
+                address: "a@example.com".into(),
+            },
+            "s".into(),
+            "<id@example.com>".into(),
+        )
+    }
+
+    #[test]
+    fn the_table_refuses_an_illegal_move() {
+        let at = DateTime::parse_from_rfc3339("2024-03-30T21:10:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut m = message();
+        m.take(MessageEvent::Attempt, at, "t", None).unwrap();
+        m.take(MessageEvent::Accepted, at, "t", Some("250 OK".into()))
+            .unwrap();
+        assert_eq!(m.state, MessageState::Sent);
+        let before = m.clone();
+        let refused = m.take(MessageEvent::Attempt, at, "t", None).unwrap_err();
+        assert_eq!(refused.from, MessageState::Sent);
+        assert_eq!(m, before, "a refused move changes nothing");
+        assert_eq!(
+            refused.to_string(),
+            "BR-2024-0001/1 is sent; it cannot be sent"
+        );
+        // Nothing leaves `sent`; only a person moves `uncertain`.
+        for (from, _, _) in TRANSITIONS {
+            assert_ne!(*from, MessageState::Sent);
+        }
+        assert_eq!(next(MessageState::Uncertain, MessageEvent::Attempt), None);
     }
 }

@@ -73,6 +73,10 @@ pub struct Regime {
     /// Anything else a DPO should know when reading the obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The obligation is itself the market disclosure (an announcement through a regulatory
+    /// news service): once it is sent or filed, the disclosure order counts the market as told.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub market_disclosure: bool,
 }
 
 /// Conditions under which a regime applies. All given conditions must hold.
@@ -338,5 +342,14 @@ impl Rulebook {
         self.regimes
             .values()
             .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
+    }
+
+    /// The ids of the regimes whose obligation is the market disclosure.
+    pub fn market_regimes(&self) -> Vec<String> {
+        self.regimes
+            .values()
+            .filter(|r| r.market_disclosure)
+            .map(|r| r.id.clone())
+            .collect()
     }
 }

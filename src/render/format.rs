@@ -12,23 +12,8 @@ pub fn instant(at: DateTime<Utc>, zone: Tz) -> String {
         .to_string()
 }
 
-/// A duration in minutes as "2 d 3 h 5 min".
-pub fn minutes(total: i64) -> String {
-    let sign = if total < 0 { "-" } else { "" };
-    let m = total.unsigned_abs();
-    let (d, h, min) = (m / 1440, (m % 1440) / 60, m % 60);
-    let mut parts = Vec::new();
-    if d > 0 {
-        parts.push(format!("{d} d"));
-    }
-    if h > 0 {
-        parts.push(format!("{h} h"));
-    }
-    if min > 0 || parts.is_empty() {
-        parts.push(format!("{min} min"));
-    }
-    format!("{sign}{}", parts.join(" "))
-}
+/// A duration in minutes as "2 d 3 h 5 min" (the domain's words, shared with reminders).
+pub use crate::domain::deadline::minutes;
 
 /// Hours as a duration to the minute, or nothing.
 pub fn hours(h: Option<f64>) -> String {

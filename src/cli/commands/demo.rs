@@ -314,21 +314,27 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     // to the outbox folder as .eml files, as they would be with the company's mail down.
     let carrier =
         crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
+    let templates = super::templates(&base)?;
+    let policy = super::send::policy(&base)?;
     for (when, who, doc, to) in [
         ("2024-04-01T07:30:00Z", comms, "staff-briefing", "staff"),
         ("2024-04-02T09:05:00Z", dpo, "board-briefing", "board"),
     ] {
         let c = step(when, who);
-        super::send::queue_and_deliver(
+        crate::app::send::send(
             &store,
-            &c,
-            &org,
             &carrier,
-            id,
-            doc,
-            None,
-            &[to.to_string()],
-            None,
+            &super::send::context(&c),
+            &org,
+            &templates,
+            &policy,
+            &crate::app::send::SendRequest {
+                id,
+                document: doc,
+                version: None,
+                to: &[to.to_string()],
+                audience: None,
+            },
         )?;
         let state = store
             .messages_for(id)?

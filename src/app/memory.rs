@@ -1,0 +1,338 @@
+//! An in-memory [`Store`] for the use-cases' unit tests: every method over BTreeMaps, with the
+//! same commit path as `SledStore` (`domain::log::prepare_commit` / `prepare_import`), so what
+//! a test sees is what the real store would hold.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::app::ports::{
+    Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject, Writes,
+};
+use crate::domain::document::DocumentBody;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::incident::IncidentId;
+use crate::domain::log::{self, Head, Target};
+use crate::domain::organisation::Organisation;
+use crate::domain::outbox::{OutMessage, RecipientState, address_digest};
+use crate::domain::record::IncidentRecord;
+
+#[derive(Default, Clone)]
+struct Inner {
+    organisation: Option<Organisation>,
+    counters: BTreeMap<u16, u32>,
+    head: Head,
+    events: Vec<Event>,
+    incidents: BTreeMap<IncidentId, IncidentRecord>,
+    documents: BTreeMap<(IncidentId, String, u32), DocumentBody>,
+    messages: BTreeMap<(IncidentId, u32), OutMessage>,
+    reminders: BTreeSet<(IncidentId, String, String)>,
+    recipients: BTreeMap<(IncidentId, String, [u8; 16]), RecipientState>,
+    inflight: BTreeMap<(IncidentId, String), Vec<String>>,
+}
+
+/// The store, in memory. Each method is atomic because it works on a copy and swaps it in.
+#[derive(Default)]
+pub(crate) struct MemoryStore {
+    inner: RefCell<Inner>,
+}
+
+impl MemoryStore {
+    pub(crate) fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn deadlines(&self) -> Vec<DeadlineEntry> {
+        let inner = self.inner.borrow();
+        let mut out: Vec<DeadlineEntry> = inner
+            .incidents
+            .values()
+            .flat_map(|r| {
+                r.open_obligations().map(|o| DeadlineEntry {
+                    at: o.due.instant(),
+                    incident: r.id,
+                    obligation: o.id.clone(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.at, a.incident, &a.obligation).cmp(&(b.at, b.incident, &b.obligation))
+        });
+        out
+    }
+}
+
+impl Store for MemoryStore {
+    fn location(&self) -> PathBuf {
+        PathBuf::from("memory")
+    }
+
+    fn organisation(&self) -> Result<Option<Organisation>, StoreError> {
+        Ok(self.inner.borrow().organisation.clone())
+    }
+
+    fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
+        self.inner
+            .borrow()
+            .incidents
+            .get(&id)
+            .cloned()
+            .ok_or(StoreError::UnknownIncident(id))
+    }
+
+    fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {
+        let all: Vec<IncidentRecord> = self.inner.borrow().incidents.values().cloned().collect();
+        Box::new(all.into_iter().map(Ok))
+    }
+
+    fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .events
+            .iter()
+            .filter(|e| e.incident == Some(id))
+            .cloned()
+            .collect())
+    }
+
+    fn log(&self) -> LogEntries<'_> {
+        let all: Vec<Event> = self.inner.borrow().events.clone();
+        Box::new(all.into_iter().map(|e| Ok((e.seq, Ok(e)))))
+    }
+
+    fn recorded(&self) -> Result<Recorded, StoreError> {
+        let inner = self.inner.borrow();
+        Ok(Recorded {
+            count: inner.head.next_seq - 1,
+            last_hash: (!inner.events.is_empty()).then(|| inner.head.last_hash.clone()),
+        })
+    }
+
+    fn due_until(&self, until: DateTime<Utc>) -> Result<Vec<DeadlineEntry>, StoreError> {
+        Ok(self
+            .deadlines()
+            .into_iter()
+            .filter(|d| d.at.is_some_and(|at| at <= until))
+            .collect())
+    }
+
+    fn all_due(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        Ok(self
+            .deadlines()
+            .into_iter()
+            .filter(|d| d.at.is_some())
+            .collect())
+    }
+
+    fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
+        Ok(self
+            .deadlines()
+            .into_iter()
+            .filter(|d| d.at.is_none())
+            .collect())
+    }
+
+    fn document_body(
+        &self,
+        id: IncidentId,
+        name: &str,
+        version: u32,
+    ) -> Result<DocumentBody, StoreError> {
+        self.inner
+            .borrow()
+            .documents
+            .get(&(id, name.to_string(), version))
+            .cloned()
+            .ok_or_else(|| StoreError::Damaged {
+                dir: self.location(),
+                detail: format!("no body for {id} {name} version {version}"),
+            })
+    }
+
+    fn commit(
+        &self,
+        subject: Subject<'_>,
+        kinds: &[EventKind],
+        at: DateTime<Utc>,
+        actor: &str,
+        writes: &Writes<'_>,
+    ) -> Result<Committed, StoreError> {
+        let mut next = self.inner.borrow().clone();
+        let damaged = |detail: String| StoreError::Damaged {
+            dir: PathBuf::from("memory"),
+            detail,
+        };
+        for (id, name, version, body) in writes.documents {
+            next.documents
+                .insert((*id, name.to_string(), *version), (*body).clone());
+        }
+        for m in writes.messages {
+            next.messages.insert((m.incident, m.number), m.clone());
+        }
+        for (id, obligation, level) in writes.reminders {
+            next.reminders
+                .insert((*id, obligation.to_string(), level.to_string()));
+        }
+        let target = match &subject {
+            Subject::Organisation(org) => {
+                next.organisation = Some((*org).clone());
+                Target::Organisation
+            }
+            Subject::NewIncident { year } => {
+                let number = next.counters.get(year).copied().unwrap_or(0) + 1;
+                next.counters.insert(*year, number);
+                Target::New(IncidentId {
+                    year: *year,
+                    number,
+                })
+            }
+            Subject::Incident(current) => {
+                let stored = next
+                    .incidents
+                    .get(&current.id)
+                    .cloned()
+                    .ok_or_else(|| damaged(format!("incident {} vanished", current.id)))?;
+                if stored.version != current.version {
+                    return Err(StoreError::Conflict {
+                        id: current.id,
+                        expected: current.version,
+                        found: stored.version,
+                    });
+                }
+                Target::Existing(Box::new(stored))
+            }
+        };
+        let stamp = log::Stamp {
+            at,
+            actor: actor.to_string(),
+            identity: crate::domain::event::Identity::SelfDeclared,
+        };
+        // The test store's clock reads the effective time, as the `test-clock` build's
+        // `effective` mode does: outputs are repeatable and recorded time still only moves
+        // forward (`log::Head::next_recorded`).
+        let prepared = log::prepare_commit(&mut next.head, target, kinds, &stamp, at)
+            .map_err(|e| damaged(e.to_string()))?;
+        next.events.extend(prepared.events.iter().cloned());
+        if let Some(record) = &prepared.record {
+            next.incidents.insert(record.id, record.clone());
+        }
+        *self.inner.borrow_mut() = next;
+        Ok(Committed {
+            record: prepared.record,
+            events: prepared.events,
+        })
+    }
+
+    fn import(&self, import: &Import<'_>) -> Result<(), StoreError> {
+        let mut next = self.inner.borrow().clone();
+        let id = import.record.id;
+        if next.incidents.contains_key(&id) {
+            return Err(StoreError::Conflict {
+                id,
+                expected: 0,
+                found: import.record.version,
+            });
+        }
+        let events = log::prepare_import(&mut next.head, import.events);
+        next.events.extend(events);
+        let counter = next.counters.entry(id.year).or_insert(0);
+        *counter = (*counter).max(id.number);
+        next.incidents.insert(id, import.record.clone());
+        for (name, version, body) in import.documents {
+            next.documents
+                .insert((id, name.clone(), *version), body.clone());
+        }
+        for m in import.messages {
+            next.messages.insert((m.incident, m.number), m.clone());
+        }
+        *self.inner.borrow_mut() = next;
+        Ok(())
+    }
+
+    fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .messages
+            .range((id, 0)..=(id, u32::MAX))
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    fn all_messages(&self) -> Result<Vec<OutMessage>, StoreError> {
+        Ok(self.inner.borrow().messages.values().cloned().collect())
+    }
+
+    fn next_message_number(&self, id: IncidentId) -> Result<u32, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .messages
+            .range((id, 0)..=(id, u32::MAX))
+            .next_back()
+            .map(|((_, n), _)| n + 1)
+            .unwrap_or(1))
+    }
+
+    fn reminded(&self, id: IncidentId, obligation: &str, level: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .reminders
+            .contains(&(id, obligation.to_string(), level.to_string())))
+    }
+
+    fn recipient(
+        &self,
+        id: IncidentId,
+        document: &str,
+        address: &str,
+    ) -> Result<Option<RecipientState>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .recipients
+            .get(&(id, document.to_string(), address_digest(address)))
+            .cloned())
+    }
+
+    fn put_recipients(
+        &self,
+        id: IncidentId,
+        document: &str,
+        states: &[RecipientState],
+        inflight: Option<&[String]>,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        for s in states {
+            inner.recipients.insert(
+                (id, document.to_string(), address_digest(&s.address)),
+                s.clone(),
+            );
+        }
+        match inflight {
+            Some(addresses) => {
+                inner
+                    .inflight
+                    .insert((id, document.to_string()), addresses.to_vec());
+            }
+            None => {
+                inner.inflight.remove(&(id, document.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .inflight
+            .get(&(id, document.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,423 @@
+//! The sending protocol in-process: the use-cases over an in-memory store and a scripted fake
+//! mailer, so every outcome (accepted, 4xx then accepted, 5xx, timed out after DATA, a crash
+//! between the `sending` mark and the reply) is exercised without a network or a disk.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::app::bulk::{self, BulkRequest, Recipients};
+use crate::app::memory::MemoryStore;
+use crate::app::ports::{Composed, MailError, Mailer, Store, Subject, Writes};
+use crate::app::send::{self, Policy, SendRequest};
+use crate::app::{AppError, Context};
+use crate::domain::document::{Approval, DocumentBody, DocumentVersion};
+use crate::domain::event::EventKind;
+use crate::domain::incident::{IncidentFacts, IncidentId};
+use crate::domain::organisation::Organisation;
+use crate::domain::outbox::{Letter, MessageState, Outcome, RetryPolicy};
+use crate::render::template::TemplateSet;
+
+/// What the fake server does with the next attempt.
+#[derive(Clone)]
+enum Reply {
+    Accept,
+    Busy,
+    Reject,
+    /// The connection drops after DATA: the server may have the message.
+    TimeoutAfterData,
+    /// The process dies after the `sending` mark, before any reply is recorded.
+    Crash,
+}
+
+/// A scripted mailer: each attempt takes the next reply (accept when the script runs out) and
+/// the accepted messages are kept.
+struct FakeMailer {
+    script: RefCell<VecDeque<Reply>>,
+    delivered: RefCell<Vec<Composed>>,
+    attempts: RefCell<u32>,
+}
+
+impl FakeMailer {
+    fn new(script: &[Reply]) -> FakeMailer {
+        FakeMailer {
+            script: RefCell::new(script.iter().cloned().collect()),
+            delivered: RefCell::new(Vec::new()),
+            attempts: RefCell::new(0),
+        }
+    }
+    fn delivered_to(&self, address: &str) -> usize {
+        self.delivered
+            .borrow()
+            .iter()
+            .filter(|c| c.to.iter().any(|t| t == address))
+            .count()
+    }
+}
+
+impl Mailer for FakeMailer {
+    fn describe(&self, _org: &Organisation) -> String {
+        "the fake server".into()
+    }
+    fn compose(&self, letter: &Letter) -> Result<Composed, MailError> {
+        Ok(Composed {
+            from: letter.from.clone(),
+            to: vec![letter.to.clone()],
+            bytes: format!("{}\r\n\r\n{}", letter.subject, letter.text).into_bytes(),
+        })
+    }
+    fn deliver(&self, message: &Composed) -> Outcome {
+        *self.attempts.borrow_mut() += 1;
+        let reply = self
+            .script
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or(Reply::Accept);
+        match reply {
+            Reply::Accept => {
+                self.delivered.borrow_mut().push(message.clone());
+                Outcome::Accepted("250 OK".into())
+            }
+            Reply::Busy => Outcome::Transient("451 try later".into()),
+            Reply::Reject => Outcome::Refused("550 no such user".into()),
+            Reply::TimeoutAfterData => Outcome::Unknown("timed out after DATA".into()),
+            // The process dies here: nothing after this point runs.
+            Reply::Crash => panic!("crash between the sending mark and the reply"),
+        }
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn ctx() -> Context {
+    Context {
+        now: at("2024-04-02T09:00:00Z"),
+        actor: "tester".into(),
+    }
+}
+
+fn policy() -> Policy {
+    Policy {
+        retry: RetryPolicy {
+            attempts: 3,
+            backoff_base: std::time::Duration::ZERO,
+        },
+        market_regimes: vec!["uk-mar-art17".into(), "aim-rule-11".into()],
+    }
+}
+
+const BULK_SOURCE: &str = "{{!--\ntitle = \"Notice\"\naudience = \"data subjects\"\ngroup = \"other\"\nsubject = \"Notice about {{incident.id}}\"\n--}}\nDear {{recipient.name}}, this is about {{incident.id}}.\n";
+
+/// A store with the example organisation and one incident whose `board-briefing` and
+/// `subject-notice` are approved.
+fn seeded() -> (MemoryStore, Organisation, IncidentId) {
+    let store = MemoryStore::new();
+    let org: Organisation =
+        serde_json::from_str(include_str!("../../examples/organisation.json")).unwrap();
+    let now = at("2024-04-01T09:00:00Z");
+    store
+        .commit(
+            Subject::Organisation(&org),
+            &[EventKind::OrganisationRecorded {
+                organisation: org.clone(),
+                replaced: false,
+            }],
+            now,
+            "tester",
+            &Writes::default(),
+        )
+        .unwrap();
+    let facts: IncidentFacts =
+        serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap();
+    let opened = store
+        .commit(
+            Subject::NewIncident { year: 2024 },
+            &[EventKind::IncidentOpened {
+                facts: Box::new(facts),
+            }],
+            now,
+            "tester",
+            &Writes::default(),
+        )
+        .unwrap();
+    let id = opened.record.unwrap().id;
+    let version = |doc: &str| DocumentVersion {
+        document: doc.into(),
+        version: 1,
+        rendered_at: now,
+        rendered_by: "tester".into(),
+        title: format!("The {doc}"),
+        template_origin: format!("templates/{doc}.hbs"),
+        template_sha256: "0".repeat(64),
+        sha256: "1".repeat(64),
+        html_sha256: "2".repeat(64),
+        facts_sha256: "3".repeat(64),
+        serves: Vec::new(),
+        obligation: None,
+        missing: Vec::new(),
+        approval: None,
+    };
+    let body = |source: &str| DocumentBody {
+        text: "The briefing.".into(),
+        html: "<p>The briefing.</p>".into(),
+        facts: json!({"incident": {"id": id.to_string()}, "org": org}),
+        template_source: source.into(),
+    };
+    let (board, notice) = (body(""), body(BULK_SOURCE));
+    let mut kinds = Vec::new();
+    for doc in ["board-briefing", "subject-notice"] {
+        kinds.push(EventKind::DocumentRendered {
+            document: Box::new(version(doc)),
+        });
+        kinds.push(EventKind::DocumentApproved {
+            document: doc.into(),
+            version: 1,
+            approval: Approval {
+                by: "dpo".into(),
+                at: now,
+                note: None,
+            },
+        });
+    }
+    let record = store.incident(id).unwrap();
+    store
+        .commit(
+            Subject::Incident(&record),
+            &kinds,
+            now,
+            "tester",
+            &Writes {
+                documents: &[
+                    (id, "board-briefing", 1, &board),
+                    (id, "subject-notice", 1, &notice),
+                ],
+                ..Writes::default()
+            },
+        )
+        .unwrap();
+    (store, org, id)
+}
+
+fn send_board(
+    store: &MemoryStore,
+    mailer: &FakeMailer,
+    org: &Organisation,
+    id: IncidentId,
+) -> Result<send::Delivered, AppError> {
+    let to = ["board".to_string()];
+    send::send(
+        store,
+        mailer,
+        &ctx(),
+        org,
+        &TemplateSet::builtin().unwrap(),
+        &policy(),
+        &SendRequest {
+            id,
+            document: "board-briefing",
+            version: None,
+            to: &to,
+            audience: Some("board"),
+        },
+    )
+}
+
+fn states(store: &MemoryStore, id: IncidentId) -> Vec<MessageState> {
+    store
+        .messages_for(id)
+        .unwrap()
+        .last()
+        .unwrap()
+        .history
+        .iter()
+        .map(|s| s.state)
+        .collect()
+}
+
+const CHAIR: &str = "chair@larkfield-vets.example";
+
+#[test]
+fn accepted_first_time() {
+    let (store, org, id) = seeded();
+    let mailer = FakeMailer::new(&[Reply::Accept]);
+    let done = send_board(&store, &mailer, &org, id).unwrap();
+    assert_eq!(done.messages[0].state, MessageState::Sent);
+    assert_eq!(done.messages[0].reply.as_deref(), Some("250 OK"));
+    assert_eq!(mailer.delivered_to(CHAIR), 1);
+    // The same version is never queued twice to an address.
+    let again = send_board(&store, &mailer, &org, id).unwrap();
+    assert_eq!(again.skipped.len(), 1, "{:?}", again.skipped);
+    assert_eq!(mailer.delivered_to(CHAIR), 1);
+}
+
+#[test]
+fn a_4xx_then_success_is_sent_once() {
+    let (store, org, id) = seeded();
+    let mailer = FakeMailer::new(&[Reply::Busy, Reply::Accept]);
+    let done = send_board(&store, &mailer, &org, id).unwrap();
+    let m = &done.messages[0];
+    assert_eq!(m.state, MessageState::Sent);
+    assert_eq!(m.attempts, 2);
+    assert_eq!(mailer.delivered_to(CHAIR), 1);
+    use MessageState::*;
+    assert_eq!(
+        states(&store, id),
+        [Queued, Sending, Queued, Sending, Sent],
+        "every attempt's mark and outcome is on the record"
+    );
+}
+
+#[test]
+fn a_5xx_fails_without_retry() {
+    let (store, org, id) = seeded();
+    let mailer = FakeMailer::new(&[Reply::Reject]);
+    let done = send_board(&store, &mailer, &org, id).unwrap();
+    assert_eq!(done.messages[0].state, MessageState::Failed);
+    assert_eq!(*mailer.attempts.borrow(), 1);
+    assert_eq!(done.messages[0].reply.as_deref(), Some("550 no such user"));
+}
+
+#[test]
+fn a_timeout_after_data_is_uncertain_and_not_retried() {
+    let (store, org, id) = seeded();
+    let mailer = FakeMailer::new(&[Reply::TimeoutAfterData]);
+    let done = send_board(&store, &mailer, &org, id).unwrap();
+    assert_eq!(done.messages[0].state, MessageState::Uncertain);
+    assert_eq!(done.uncertain(), 1);
+    assert_eq!(*mailer.attempts.borrow(), 1);
+    // A later delivery run leaves it to a person.
+    send::deliver_all(&store, &mailer, &ctx(), &org, &policy(), Some(id)).unwrap();
+    assert_eq!(*mailer.attempts.borrow(), 1);
+}
+
+#[test]
+fn a_crash_after_the_sending_mark_leaves_it_uncertain_and_never_resent() {
+    let (store, org, id) = seeded();
+    let mailer = FakeMailer::new(&[Reply::Crash]);
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        send_board(&store, &mailer, &org, id)
+    }));
+    assert!(crashed.is_err(), "the fake process died");
+    // The mark was committed before the mailer was called.
+    let m = store.messages_for(id).unwrap().remove(0);
+    assert_eq!(m.state, MessageState::Sending);
+    send::recover(&store, &ctx(), id).unwrap();
+    let m = store.messages_for(id).unwrap().remove(0);
+    assert_eq!(m.state, MessageState::Uncertain);
+    // Neither a new send nor a delivery run sends it again.
+    let mailer = FakeMailer::new(&[]);
+    let again = send_board(&store, &mailer, &org, id).unwrap();
+    assert_eq!(again.skipped.len(), 1);
+    send::deliver_all(&store, &mailer, &ctx(), &org, &policy(), Some(id)).unwrap();
+    assert_eq!(*mailer.attempts.borrow(), 0);
+    // A person decides.
+    let resolved = crate::app::outbox::resolve(
+        &store,
+        &mailer,
+        &ctx(),
+        &org,
+        &policy(),
+        &m.key,
+        true,
+        Some("the chair has it"),
+    )
+    .unwrap();
+    assert_eq!(resolved.messages[0].state, MessageState::Sent);
+    assert_eq!(*mailer.attempts.borrow(), 0);
+}
+
+struct InMemoryFile(String);
+
+impl Recipients for InMemoryFile {
+    fn name(&self) -> String {
+        "recipients.csv".into()
+    }
+    fn sha256(&self) -> Result<String, AppError> {
+        Ok(crate::render::template::sha256_hex(self.0.as_bytes()))
+    }
+    fn open(&self) -> Result<Box<dyn Read + '_>, AppError> {
+        Ok(Box::new(self.0.as_bytes()))
+    }
+}
+
+fn notify(
+    store: &MemoryStore,
+    mailer: &FakeMailer,
+    org: &Organisation,
+    id: IncidentId,
+    file: &InMemoryFile,
+) -> std::thread::Result<Result<bulk::BulkReport, AppError>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bulk::notify_subjects(
+            store,
+            mailer,
+            &ctx(),
+            org,
+            &TemplateSet::builtin().unwrap(),
+            &policy(),
+            &BulkRequest {
+                id,
+                document: "subject-notice",
+                dry_run: false,
+                rate: None,
+                batch: 2,
+                lift_hold: None,
+            },
+            file,
+            &(),
+        )
+    }))
+}
+
+#[test]
+fn a_resumed_bulk_run_leaves_the_batch_in_flight_uncertain_and_sends_the_rest() {
+    let (store, org, id) = seeded();
+    let file = InMemoryFile(
+        "email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\nd@example.com,D\ne@example.com,E\n"
+            .into(),
+    );
+    // The first batch (a, b) goes; the process dies on c, in the second batch (c, d).
+    let mailer = FakeMailer::new(&[Reply::Accept, Reply::Accept, Reply::Crash]);
+    assert!(notify(&store, &mailer, &org, id, &file).is_err());
+    let state = |a: &str| {
+        store
+            .recipient(id, "subject-notice", a)
+            .unwrap()
+            .map(|s| s.state)
+    };
+    assert_eq!(state("c@example.com"), Some(MessageState::Sending));
+    assert_eq!(state("d@example.com"), Some(MessageState::Sending));
+
+    let mailer = FakeMailer::new(&[]);
+    let report = notify(&store, &mailer, &org, id, &file).unwrap().unwrap();
+    assert_eq!(report.tally.already_sent, 2, "{:?}", report.tally);
+    assert_eq!(report.tally.uncertain, 2, "{:?}", report.tally);
+    assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
+    for a in [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+        "d@example.com",
+    ] {
+        assert_eq!(mailer.delivered_to(a), 0, "{a} is not sent again");
+    }
+    assert_eq!(mailer.delivered_to("e@example.com"), 1);
+    assert_eq!(state("c@example.com"), Some(MessageState::Uncertain));
+    assert!(store.inflight(id, "subject-notice").unwrap().is_empty());
+}
+
+#[test]
+fn a_bulk_4xx_then_success_and_a_5xx() {
+    let (store, org, id) = seeded();
+    let file = InMemoryFile("email,name\na@example.com,A\nb@example.com,B\n".into());
+    let mailer = FakeMailer::new(&[Reply::Busy, Reply::Accept, Reply::Reject]);
+    let report = notify(&store, &mailer, &org, id, &file).unwrap().unwrap();
+    assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
+    assert_eq!(report.tally.failed, 1, "{:?}", report.tally);
+    assert_eq!(mailer.delivered_to("a@example.com"), 1);
+}
