@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use breachflow::SledStore;
 use breachflow::app::ports::{Store, Subject, Writes};
 use breachflow::domain::assessment::AssessmentInput;
+use breachflow::domain::event::Identity;
 use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};
+use breachflow::domain::log::Stamp;
 use breachflow::domain::organisation::Organisation;
 use breachflow::domain::regime::Rulebook;
 use breachflow::domain::workflow::{self, Rules};
@@ -102,8 +104,11 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                 organisation: org.clone(),
                 replaced: false,
             }],
-            now(),
-            "bench",
+            &Stamp {
+                at: now(),
+                actor: "bench".into(),
+                identity: Identity::SelfDeclared,
+            },
             &Writes::default(),
         )
         .unwrap();
@@ -127,8 +132,11 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
             .commit(
                 Subject::NewIncident { year: 2024 },
                 &kinds,
-                now(),
-                "bench",
+                &Stamp {
+                    at: now(),
+                    actor: "bench".into(),
+                    identity: Identity::SelfDeclared,
+                },
                 &Writes::default(),
             )
             .unwrap();
@@ -139,8 +147,11 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                 .commit(
                     Subject::Incident(&record),
                     &kinds,
-                    now(),
-                    "bench",
+                    &Stamp {
+                        at: now(),
+                        actor: "bench".into(),
+                        identity: Identity::SelfDeclared,
+                    },
                     &Writes::default(),
                 )
                 .unwrap();
@@ -294,8 +305,11 @@ fn main() {
                 .commit(
                     Subject::Incident(&record),
                     &kinds,
-                    now(),
-                    "bench",
+                    &Stamp {
+                        at: now(),
+                        actor: "bench".into(),
+                        identity: Identity::SelfDeclared,
+                    },
                     &Writes::default(),
                 )
                 .unwrap();
@@ -319,8 +333,11 @@ fn main() {
             .commit(
                 Subject::Incident(&record),
                 &kinds,
-                now(),
-                "bench",
+                &Stamp {
+                    at: now(),
+                    actor: "bench".into(),
+                    identity: Identity::SelfDeclared,
+                },
                 &Writes::default(),
             )
             .unwrap();
@@ -340,8 +357,11 @@ fn main() {
             .commit(
                 Subject::Incident(&record),
                 &kinds,
-                now(),
-                "bench",
+                &Stamp {
+                    at: now(),
+                    actor: "bench".into(),
+                    identity: Identity::SelfDeclared,
+                },
                 &Writes::default(),
             )
             .unwrap();
@@ -352,8 +372,11 @@ fn main() {
             .commit(
                 Subject::Incident(&record),
                 &kinds,
-                now(),
-                "bench",
+                &Stamp {
+                    at: now(),
+                    actor: "bench".into(),
+                    identity: Identity::SelfDeclared,
+                },
                 &Writes::default(),
             )
             .unwrap();

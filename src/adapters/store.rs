@@ -37,7 +37,7 @@ use crate::app::ports::{
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
-use crate::domain::log::{self, Head, Target};
+use crate::domain::log::{self, Head, Stamp, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState};
 use crate::domain::record::IncidentRecord;
@@ -46,6 +46,22 @@ const FORMAT: &[u8] = b"breachflow-store-1";
 const KEY_FORMAT: &[u8] = b"format";
 const KEY_ORGANISATION: &[u8] = b"organisation";
 const KEY_NEXT_SEQ: &[u8] = b"next_seq";
+/// The trees of a commit: meta, incidents, events, incident_events, deadlines, documents,
+/// messages, reminders.
+type Trees<'a> = (
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+);
+
+/// A key and its encoded value, ready for a transaction.
+type Entry = (Vec<u8>, Vec<u8>);
+
 /// The last event's hash, kept apart from the log so a log cut short shows.
 const KEY_LAST_HASH: &[u8] = b"last_hash";
 const KEY_COUNTER: &[u8] = b"counter";
@@ -344,42 +360,23 @@ impl SledStore {
         &self,
         subject: Subject<'_>,
         kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
+        stamp: &Stamp,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError> {
-        let stamp = log::Stamp {
-            at,
-            actor: actor.to_string(),
-            identity: crate::domain::event::Identity::SelfDeclared,
-        };
         let clock = (self.clock)();
-        let mut encoded = Vec::with_capacity(writes.documents.len());
-        for (id, name, version, body) in writes.documents {
-            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
-            encoded.push((document_key(*id, name, *version), bytes));
-        }
-        let mut messages = Vec::with_capacity(writes.messages.len());
-        for m in writes.messages {
-            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
-            messages.push((message_key(m.incident, m.number), bytes));
-        }
+        let encoded = self.encode_documents(
+            writes
+                .documents
+                .iter()
+                .map(|(id, name, version, body)| (*id, *name, *version, *body)),
+        )?;
+        let messages = self.encode_messages(writes.messages)?;
         let reminders: Vec<Vec<u8>> = writes
             .reminders
             .iter()
             .map(|(id, obligation, level)| reminder_key(*id, obligation, level))
             .collect();
-        let trees = (
-            &self.meta,
-            &self.incidents,
-            &self.events,
-            &self.incident_events,
-            &self.deadlines,
-            &self.documents,
-            &self.messages,
-            &self.reminders,
-        );
-        let result = trees.transaction(
+        let result = self.trees().transaction(
             |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
                 for (key, bytes) in &encoded {
                     documents.insert(key.as_slice(), bytes.as_slice())?;
@@ -443,20 +440,12 @@ impl SledStore {
                     Target::Existing(r) => deadline_keys(r),
                     _ => Vec::new(),
                 };
-                let prepared = log::prepare_commit(&mut head, target, kinds, &stamp, clock)
+                let prepared = log::prepare_commit(&mut head, target, kinds, stamp, clock)
                     .map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
                 for event in &prepared.events {
-                    let bytes = serde_json::to_vec(event).map_err(|e| {
-                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                    })?;
-                    events.insert(&event.seq.to_be_bytes(), bytes)?;
-                    if let Some(id) = event.incident {
-                        let mut key = id.key().to_vec();
-                        key.extend_from_slice(&event.seq.to_be_bytes());
-                        index.insert(key, &[])?;
-                    }
+                    put_event(events, index, event)?;
                 }
                 write_head(meta, &head)?;
                 let record = prepared.record;
@@ -620,6 +609,23 @@ fn inflight_key(id: IncidentId, document: &str) -> Vec<u8> {
     key
 }
 
+/// Stores one sealed event under its sequence number, and in its incident's index.
+fn put_event(
+    events: &sled::transaction::TransactionalTree,
+    index: &sled::transaction::TransactionalTree,
+    event: &Event,
+) -> Result<(), ConflictableTransactionError<Abort>> {
+    let bytes = serde_json::to_vec(event)
+        .map_err(|e| ConflictableTransactionError::Abort(Abort::Damaged(e.to_string())))?;
+    events.insert(&event.seq.to_be_bytes(), bytes)?;
+    if let Some(id) = event.incident {
+        let mut key = id.key().to_vec();
+        key.extend_from_slice(&event.seq.to_be_bytes());
+        index.insert(key, &[])?;
+    }
+    Ok(())
+}
+
 fn read_head(
     meta: &sled::transaction::TransactionalTree,
 ) -> Result<Head, ConflictableTransactionError<Abort>> {
@@ -663,6 +669,44 @@ impl SledStore {
             out.push(self.decode("an outbox record", &v)?);
         }
         Ok(out)
+    }
+
+    /// Every tree a commit or an import writes, for one transaction across them.
+    fn trees(&self) -> Trees<'_> {
+        (
+            &self.meta,
+            &self.incidents,
+            &self.events,
+            &self.incident_events,
+            &self.deadlines,
+            &self.documents,
+            &self.messages,
+            &self.reminders,
+        )
+    }
+
+    /// Document bodies under their keys, encoded before a transaction (which may run twice).
+    fn encode_documents<'b>(
+        &self,
+        bodies: impl Iterator<Item = (IncidentId, &'b str, u32, &'b DocumentBody)>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        bodies
+            .map(|(id, name, version, body)| {
+                let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
+                Ok((document_key(id, name, version), bytes))
+            })
+            .collect()
+    }
+
+    /// Outbox records under their keys.
+    fn encode_messages(&self, messages: &[OutMessage]) -> Result<Vec<Entry>, StoreError> {
+        messages
+            .iter()
+            .map(|m| {
+                let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
+                Ok((message_key(m.incident, m.number), bytes))
+            })
+            .collect()
     }
 
     fn abort_to_error(&self, e: TransactionError<Abort>, id: Option<IncidentId>) -> StoreError {
@@ -748,73 +792,56 @@ impl Store for SledStore {
         &self,
         subject: Subject<'_>,
         kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
+        stamp: &Stamp,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError> {
-        self.commit_with(subject, kinds, at, actor, writes)
+        self.commit_with(subject, kinds, stamp, writes)
     }
 
     fn import(&self, import: &Import<'_>) -> Result<(), StoreError> {
         let record = import.record;
         let id = record.id;
-        let mut bodies = Vec::with_capacity(import.documents.len());
-        for (name, version, body) in import.documents {
-            let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
-            bodies.push((document_key(id, name, *version), bytes));
-        }
-        let mut outbox = Vec::with_capacity(import.messages.len());
-        for m in import.messages {
-            let bytes = serde_json::to_vec(m).map_err(|e| self.damaged(e.to_string()))?;
-            outbox.push((message_key(m.incident, m.number), bytes));
-        }
+        let bodies = self.encode_documents(
+            import
+                .documents
+                .iter()
+                .map(|(name, version, body)| (id, name.as_str(), *version, body)),
+        )?;
+        let outbox = self.encode_messages(import.messages)?;
         let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
-        let trees = (
-            &self.meta,
-            &self.incidents,
-            &self.events,
-            &self.incident_events,
-            &self.deadlines,
-            &self.documents,
-            &self.messages,
+        let result = self.trees().transaction(
+            |(meta, incidents, events, index, deadlines, docs, out, _)| {
+                // Checked inside the transaction, so two imports of one id cannot both pass.
+                if incidents.get(id.key())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(Abort::Conflict {
+                        expected: 0,
+                        found: record.version,
+                    }));
+                }
+                let mut head = read_head(meta)?;
+                for e in log::prepare_import(&mut head, import.events) {
+                    put_event(events, index, &e)?;
+                }
+                write_head(meta, &head)?;
+                let mut counter = KEY_COUNTER.to_vec();
+                counter.extend_from_slice(&id.year.to_be_bytes());
+                let current = meta.get(&counter)?.map(|v| be_u32(&v)).unwrap_or(0);
+                if id.number > current {
+                    meta.insert(counter, &id.number.to_be_bytes())?;
+                }
+                incidents.insert(&id.key(), record_bytes.as_slice())?;
+                for key in deadline_keys(record) {
+                    deadlines.insert(key.as_slice(), &[])?;
+                }
+                for (k, v) in &bodies {
+                    docs.insert(k.as_slice(), v.as_slice())?;
+                }
+                for (k, v) in &outbox {
+                    out.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok(())
+            },
         );
-        let result = trees.transaction(|(meta, incidents, events, index, deadlines, docs, out)| {
-            // Checked inside the transaction, so two imports of one id cannot both pass.
-            if incidents.get(id.key())?.is_some() {
-                return Err(ConflictableTransactionError::Abort(Abort::Conflict {
-                    expected: 0,
-                    found: record.version,
-                }));
-            }
-            let mut head = read_head(meta)?;
-            for e in log::prepare_import(&mut head, import.events) {
-                let bytes = serde_json::to_vec(&e).map_err(|e| {
-                    ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                })?;
-                events.insert(&e.seq.to_be_bytes(), bytes)?;
-                let mut key = id.key().to_vec();
-                key.extend_from_slice(&e.seq.to_be_bytes());
-                index.insert(key, &[])?;
-            }
-            write_head(meta, &head)?;
-            let mut counter = KEY_COUNTER.to_vec();
-            counter.extend_from_slice(&id.year.to_be_bytes());
-            let current = meta.get(&counter)?.map(|v| be_u32(&v)).unwrap_or(0);
-            if id.number > current {
-                meta.insert(counter, &id.number.to_be_bytes())?;
-            }
-            incidents.insert(&id.key(), record_bytes.as_slice())?;
-            for key in deadline_keys(record) {
-                deadlines.insert(key.as_slice(), &[])?;
-            }
-            for (k, v) in &bodies {
-                docs.insert(k.as_slice(), v.as_slice())?;
-            }
-            for (k, v) in &outbox {
-                out.insert(k.as_slice(), v.as_slice())?;
-            }
-            Ok(())
-        });
         result.map_err(|e| self.abort_to_error(e, Some(id)))?;
         self.flush()
     }

@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::app::ports::{Composed, Mailer, Store, Subject, Writes};
-use crate::app::send::{Policy, approved, doc_ref, domain_of, from_address, sent_audiences};
+use crate::app::send::Post;
+use crate::app::send::{approved, doc_ref, domain_of, from_address, sent_audiences};
 use crate::app::{AppError, Context};
 use crate::domain::document::DocumentRef;
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
-use crate::domain::organisation::{Organisation, is_address};
+use crate::domain::organisation::is_address;
 use crate::domain::outbox::{self, Letter, MessageEvent, MessageState, RecipientState};
 use crate::render::template::{self, Kind, TemplateSet};
 
@@ -153,16 +154,13 @@ pub fn recover_batch(store: &dyn Store, id: IncidentId, doc: &str) -> Result<(),
 /// to deliver only outside a dry run.
 #[allow(clippy::too_many_arguments)]
 pub fn notify_subjects(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
+    post: &Post<'_>,
     templates: &TemplateSet,
-    policy: &Policy,
     request: &BulkRequest<'_>,
     file: &dyn Recipients,
     progress: &dyn Progress,
 ) -> Result<BulkReport, AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     request.check()?;
     let (id, doc, dry_run, batch) = (request.id, request.document, request.dry_run, request.batch);
     let record = store.incident(id)?;
@@ -207,8 +205,7 @@ pub fn notify_subjects(
                     store.commit(
                         Subject::Incident(&record),
                         &[kind],
-                        ctx.now,
-                        &ctx.actor,
+                        &ctx.stamp(),
                         &Writes::default(),
                     )?;
                 }
@@ -235,8 +232,7 @@ pub fn notify_subjects(
         store.commit(
             Subject::Incident(&store.incident(id)?),
             &[start],
-            ctx.now,
-            &ctx.actor,
+            &ctx.stamp(),
             &Writes::default(),
         )?;
     }
@@ -432,8 +428,7 @@ pub fn notify_subjects(
         store.commit(
             Subject::Incident(&store.incident(id)?),
             &[end],
-            ctx.now,
-            &ctx.actor,
+            &ctx.stamp(),
             &Writes::default(),
         )?;
     }

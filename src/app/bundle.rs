@@ -212,10 +212,7 @@ mod tests {
             &there,
             &verified,
             "bundle.json",
-            &Context {
-                now: at(),
-                actor: "auditor".into(),
-            },
+            &Context::self_declared(at(), "auditor"),
         )
         .unwrap();
 
@@ -237,10 +234,7 @@ mod tests {
                 &there,
                 &verified,
                 "bundle.json",
-                &Context {
-                    now: at(),
-                    actor: "auditor".into()
-                }
+                &Context::self_declared(at(), "auditor")
             ),
             Err(AppError::Failed(_))
         ));

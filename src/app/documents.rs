@@ -107,8 +107,7 @@ pub fn produce(
         store.commit(
             Subject::Incident(&record),
             &kinds,
-            ctx.now,
-            &ctx.actor,
+            &ctx.stamp(),
             &Writes {
                 documents: &[(id, &stored.document, stored.version, &body)],
                 ..Writes::default()

@@ -40,11 +40,27 @@ pub fn apply_step(
     let committed = store.commit(
         Subject::Incident(&record),
         &kinds,
-        ctx.now,
-        &ctx.actor,
+        &ctx.stamp(),
         &Writes::default(),
     )?;
     Ok((record, committed))
+}
+
+/// `apply_step` for a step that derives obligations from the organisation and the regimes.
+fn ruled_step(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    file: Option<&str>,
+    step: impl FnOnce(&IncidentRecord, &Rules<'_>) -> Result<Vec<EventKind>, WorkflowError>,
+) -> Result<(IncidentRecord, Committed), AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    apply_step(store, ctx, id, file, |r| step(r, &rules))
 }
 
 /// The record a step left, which a commit of no events leaves as it was.
@@ -77,8 +93,7 @@ pub fn record_organisation(
             organisation: org.clone(),
             replaced: existing.is_some(),
         }],
-        ctx.now,
-        &ctx.actor,
+        &ctx.stamp(),
         &Writes::default(),
     )?;
     Ok(org)
@@ -102,8 +117,7 @@ pub fn open(
     let committed = store.commit(
         Subject::NewIncident { year },
         &kinds,
-        ctx.now,
-        &ctx.actor,
+        &ctx.stamp(),
         &Writes::default(),
     )?;
     committed
@@ -143,13 +157,8 @@ pub fn update(
     file: &str,
     update: &IncidentUpdate,
 ) -> Result<Updated, AppError> {
-    let org = store.require_organisation()?;
-    let rules = Rules {
-        org: &org,
-        rulebook,
-    };
-    let (_, committed) = apply_step(store, ctx, id, Some(file), |r| {
-        workflow::update(r, update, &rules, ctx.now, &ctx.actor)
+    let (_, committed) = ruled_step(store, ctx, rulebook, id, Some(file), |r, rules| {
+        workflow::update(r, update, rules, ctx.now, &ctx.actor)
     })?;
     let changes = committed
         .events
@@ -189,13 +198,8 @@ pub fn assess(
     file: &str,
     assessment: &AssessmentInput,
 ) -> Result<IncidentRecord, AppError> {
-    let org = store.require_organisation()?;
-    let rules = Rules {
-        org: &org,
-        rulebook,
-    };
-    let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
-        workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
+    let (before, committed) = ruled_step(store, ctx, rulebook, id, Some(file), |r, rules| {
+        workflow::assess(r, assessment, rules, ctx.now, &ctx.actor)
     })?;
     Ok(after(before, committed))
 }
@@ -208,13 +212,8 @@ pub fn decide(
     id: IncidentId,
     request: &DecideRequest,
 ) -> Result<IncidentRecord, AppError> {
-    let org = store.require_organisation()?;
-    let rules = Rules {
-        org: &org,
-        rulebook,
-    };
-    let (before, committed) = apply_step(store, ctx, id, None, |r| {
-        workflow::decide(r, request, &rules, ctx.now, &ctx.actor)
+    let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
+        workflow::decide(r, request, rules, ctx.now, &ctx.actor)
     })?;
     Ok(after(before, committed))
 }
@@ -239,12 +238,7 @@ pub fn complete(
     id: IncidentId,
     completion: Completion,
 ) -> Result<IncidentRecord, AppError> {
-    let org = store.require_organisation()?;
-    let rules = Rules {
-        org: &org,
-        rulebook,
-    };
-    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+    let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
         let o = workflow::find_obligation(r, &completion.obligation)?;
         let document_required = templates.serving(&o.id).next().is_some()
             || r.documents.iter().any(|d| d.serves.contains(&o.id));
@@ -256,7 +250,7 @@ pub fn complete(
             sent: completion.sent,
             document_required,
         };
-        workflow::complete(r, &request, &rules, ctx.now, &ctx.actor)
+        workflow::complete(r, &request, rules, ctx.now, &ctx.actor)
     })?;
     Ok(after(before, committed))
 }
@@ -289,19 +283,14 @@ pub fn trigger(
     by: Option<&str>,
     note: Option<String>,
 ) -> Result<(TriggerFact, IncidentRecord), AppError> {
-    let org = store.require_organisation()?;
-    let rules = Rules {
-        org: &org,
-        rulebook,
-    };
     let fact = TriggerFact {
         anchor,
         at: at.unwrap_or(ctx.now),
         decided_by: by.unwrap_or(&ctx.actor).to_string(),
         note,
     };
-    let (before, committed) = apply_step(store, ctx, id, None, |r| {
-        workflow::trigger(r, fact.clone(), &rules, ctx.now, &ctx.actor)
+    let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
+        workflow::trigger(r, fact.clone(), rules, ctx.now, &ctx.actor)
     })?;
     Ok((fact, after(before, committed)))
 }

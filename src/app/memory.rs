@@ -14,6 +14,7 @@ use crate::app::ports::{
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
+use crate::domain::log::Stamp;
 use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState, address_digest};
@@ -156,8 +157,7 @@ impl Store for MemoryStore {
         &self,
         subject: Subject<'_>,
         kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
+        stamp: &Stamp,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError> {
         let mut next = self.inner.borrow().clone();
@@ -205,15 +205,10 @@ impl Store for MemoryStore {
                 Target::Existing(Box::new(stored))
             }
         };
-        let stamp = log::Stamp {
-            at,
-            actor: actor.to_string(),
-            identity: crate::domain::event::Identity::SelfDeclared,
-        };
         // The test store's clock reads the effective time, as the `test-clock` build's
         // `effective` mode does: outputs are repeatable and recorded time still only moves
         // forward (`log::Head::next_recorded`).
-        let prepared = log::prepare_commit(&mut next.head, target, kinds, &stamp, at)
+        let prepared = log::prepare_commit(&mut next.head, target, kinds, stamp, stamp.at)
             .map_err(|e| damaged(e.to_string()))?;
         next.events.extend(prepared.events.iter().cloned());
         if let Some(record) = &prepared.record {

@@ -24,10 +24,35 @@ pub use ports::{Mailer, Store, StoreError};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::event::Identity;
+use crate::domain::log::Stamp;
+
 /// Who is acting, and the effective time of what they record.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The effective time: the clock, or `--now`.
     pub now: DateTime<Utc>,
     pub actor: String,
+    /// How the actor is known: self-declared on the command line, authenticated by the server.
+    pub identity: Identity,
+}
+
+impl Context {
+    /// A person acting under a name they declared themselves (the command line).
+    pub fn self_declared(now: DateTime<Utc>, actor: impl Into<String>) -> Context {
+        Context {
+            now,
+            actor: actor.into(),
+            identity: Identity::SelfDeclared,
+        }
+    }
+
+    /// What a commit records of who and when.
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            at: self.now,
+            actor: self.actor.clone(),
+            identity: self.identity,
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! The outbox as a person sees it: listing it, lifting a hold, and settling a message whose
 //! fate is unknown. Each decision is on the record before anything is sent.
 
-use crate::app::ports::{Mailer, Store};
-use crate::app::send::{Delivered, Policy, changed, commit_messages, deliver, recover};
+use crate::app::ports::Store;
+use crate::app::send::Post;
+use crate::app::send::{Delivered, changed, commit_messages, deliver, recover};
 use crate::app::{AppError, Context};
 use crate::domain::incident::IncidentId;
-use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{MessageEvent, MessageState, OutMessage};
 
 /// The outbox, of one incident or all, after recovering what a dead process left `sending`.
@@ -89,15 +89,8 @@ pub fn release_reason(reason: Option<&str>) -> Result<&str, AppError> {
 }
 
 /// `outbox release KEY --reason R`: a person lifts a hold, on the record, and it goes.
-pub fn release(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
-    policy: &Policy,
-    key: &str,
-    reason: Option<&str>,
-) -> Result<Delivered, AppError> {
+pub fn release(post: &Post<'_>, key: &str, reason: Option<&str>) -> Result<Delivered, AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     let reason = release_reason(reason)?;
     let mut m = find_message(store, key)?;
     if m.state != MessageState::Held {
@@ -125,15 +118,12 @@ pub fn release(
 /// `outbox resolve KEY --sent | --resend`: a person settles an uncertain or failed message.
 #[allow(clippy::too_many_arguments)]
 pub fn resolve(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
-    policy: &Policy,
+    post: &Post<'_>,
     key: &str,
     sent: bool,
     note: Option<&str>,
 ) -> Result<Delivered, AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     let (id, _) = key.split_once('/').unwrap_or((key, ""));
     if let Ok(id) = id.parse::<IncidentId>() {
         recover(store, ctx, id)?;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
+use crate::domain::log::Stamp;
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, Outcome, RecipientState};
 use crate::domain::record::IncidentRecord;
@@ -165,8 +166,7 @@ pub trait Store {
         &self,
         subject: Subject<'_>,
         kinds: &[EventKind],
-        at: DateTime<Utc>,
-        actor: &str,
+        stamp: &Stamp,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError>;
 

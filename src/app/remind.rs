@@ -1,22 +1,17 @@
 //! Reminders: each open obligation's owner hears once per warning level reached.
 
-use crate::app::ports::{Mailer, Store, Subject, Writes};
-use crate::app::send::{Policy, changed, deliver, domain_of, from_address, recipients};
-use crate::app::{AppError, Context};
+use crate::app::AppError;
+use crate::app::ports::{Subject, Writes};
+use crate::app::send::Post;
+use crate::app::send::{changed, deliver, domain_of, from_address, recipients};
 use crate::domain::deadline::{local, minutes};
 use crate::domain::event::EventKind;
 use crate::domain::obligation;
-use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{self, MessageEvent, OutMessage, Recipient};
 
 /// `remind`: writes and sends the reminders due; returns the messages sent.
-pub fn remind(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
-    policy: &Policy,
-) -> Result<Vec<OutMessage>, AppError> {
+pub fn remind(post: &Post<'_>) -> Result<Vec<OutMessage>, AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     let domain = domain_of(&from_address(org));
     let mut sent = Vec::new();
     // The deadline index: the cost follows the open obligations, not the store.
@@ -95,8 +90,7 @@ pub fn remind(
         store.commit(
             Subject::Incident(&record),
             &kinds,
-            ctx.now,
-            &ctx.actor,
+            &ctx.stamp(),
             &Writes {
                 messages: &messages,
                 reminders: &[(record.id, &o.id, level_name)],

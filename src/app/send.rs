@@ -89,8 +89,7 @@ pub(crate) fn commit_messages(
     store.commit(
         Subject::Incident(&record),
         kinds,
-        ctx.now,
-        &ctx.actor,
+        &ctx.stamp(),
         &Writes {
             messages,
             ..Writes::default()
@@ -247,18 +246,40 @@ fn subject_for(
     Ok(template::render_line(&source, &body.facts, org.zone())?)
 }
 
+/// What every sending use-case works with: the ports, who acts, the organisation, the policy.
+#[derive(Clone, Copy)]
+pub struct Post<'a> {
+    pub store: &'a dyn Store,
+    pub mailer: &'a dyn Mailer,
+    pub ctx: &'a Context,
+    pub org: &'a Organisation,
+    pub policy: &'a Policy,
+}
+
+impl<'a> Post<'a> {
+    /// Its parts, for a use-case's body.
+    pub fn parts(
+        &self,
+    ) -> (
+        &'a dyn Store,
+        &'a dyn Mailer,
+        &'a Context,
+        &'a Organisation,
+        &'a Policy,
+    ) {
+        (self.store, self.mailer, self.ctx, self.org, self.policy)
+    }
+}
+
 /// `send`: queues one message per recipient (held if the disclosure order says so) and delivers
 /// what may go, and anything that unblocks. The same version is never queued twice to an
 /// address unless the earlier message failed.
 pub fn send(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
+    post: &Post<'_>,
     templates: &TemplateSet,
-    policy: &Policy,
     request: &SendRequest<'_>,
 ) -> Result<Delivered, AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     request.check()?;
     let id = request.id;
     let doc = request.document;
@@ -337,7 +358,7 @@ pub fn send(
         deliver(store, mailer, ctx, org, &policy.retry, m)?;
     }
     // Anything this send unblocked goes too.
-    deliver_ready(store, mailer, ctx, org, policy, id)?;
+    deliver_ready(post, id)?;
     Ok(Delivered {
         through: mailer.describe(org),
         messages: store.messages_for(id)?,
@@ -432,14 +453,8 @@ pub(crate) fn deliver(
 }
 
 /// Delivers the incident's queued messages, and held ones whose earlier disclosure has happened.
-fn deliver_ready(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
-    policy: &Policy,
-    id: IncidentId,
-) -> Result<(), AppError> {
+fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<(), AppError> {
+    let (store, mailer, ctx, org, policy) = post.parts();
     loop {
         let record = store.incident(id)?;
         let messages = store.messages_for(id)?;
@@ -477,14 +492,14 @@ fn deliver_ready(
 }
 
 /// `outbox deliver`: queued messages, and held ones now free, of one incident or all.
-pub fn deliver_all(
-    store: &dyn Store,
-    mailer: &dyn Mailer,
-    ctx: &Context,
-    org: &Organisation,
-    policy: &Policy,
-    incident: Option<IncidentId>,
-) -> Result<Delivered, AppError> {
+pub fn deliver_all(post: &Post<'_>, incident: Option<IncidentId>) -> Result<Delivered, AppError> {
+    let Post {
+        store,
+        mailer,
+        ctx,
+        org,
+        policy: _,
+    } = *post;
     let ids: Vec<IncidentId> = match incident {
         Some(id) => vec![id],
         None => {
@@ -497,7 +512,7 @@ pub fn deliver_all(
     let mut all = Vec::new();
     for id in ids {
         recover(store, ctx, id)?;
-        deliver_ready(store, mailer, ctx, org, policy, id)?;
+        deliver_ready(post, id)?;
         all.extend(store.messages_for(id)?);
     }
     Ok(Delivered {

@@ -95,10 +95,7 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 fn ctx() -> Context {
-    Context {
-        now: at("2024-04-02T09:00:00Z"),
-        actor: "tester".into(),
-    }
+    Context::self_declared(at("2024-04-02T09:00:00Z"), "tester")
 }
 
 fn policy() -> Policy {
@@ -127,8 +124,11 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
                 organisation: org.clone(),
                 replaced: false,
             }],
-            now,
-            "tester",
+            &crate::domain::log::Stamp {
+                at: now,
+                actor: "tester".into(),
+                identity: crate::domain::event::Identity::SelfDeclared,
+            },
             &Writes::default(),
         )
         .unwrap();
@@ -140,8 +140,11 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
             &[EventKind::IncidentOpened {
                 facts: Box::new(facts),
             }],
-            now,
-            "tester",
+            &crate::domain::log::Stamp {
+                at: now,
+                actor: "tester".into(),
+                identity: crate::domain::event::Identity::SelfDeclared,
+            },
             &Writes::default(),
         )
         .unwrap();
@@ -189,8 +192,11 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         .commit(
             Subject::Incident(&record),
             &kinds,
-            now,
-            "tester",
+            &crate::domain::log::Stamp {
+                at: now,
+                actor: "tester".into(),
+                identity: crate::domain::event::Identity::SelfDeclared,
+            },
             &Writes {
                 documents: &[
                     (id, "board-briefing", 1, &board),
@@ -203,6 +209,22 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
     (store, org, id)
 }
 
+fn post<'a>(
+    store: &'a MemoryStore,
+    mailer: &'a FakeMailer,
+    org: &'a Organisation,
+    ctx: &'a Context,
+    policy: &'a send::Policy,
+) -> send::Post<'a> {
+    send::Post {
+        store,
+        mailer,
+        ctx,
+        org,
+        policy,
+    }
+}
+
 fn send_board(
     store: &MemoryStore,
     mailer: &FakeMailer,
@@ -211,12 +233,8 @@ fn send_board(
 ) -> Result<send::Delivered, AppError> {
     let to = ["board".to_string()];
     send::send(
-        store,
-        mailer,
-        &ctx(),
-        org,
+        &post(store, mailer, org, &ctx(), &policy()),
         &TemplateSet::builtin().unwrap(),
-        &policy(),
         &SendRequest {
             id,
             document: "board-briefing",
@@ -291,7 +309,7 @@ fn a_timeout_after_data_is_uncertain_and_not_retried() {
     assert_eq!(done.uncertain(), 1);
     assert_eq!(*mailer.attempts.borrow(), 1);
     // A later delivery run leaves it to a person.
-    send::deliver_all(&store, &mailer, &ctx(), &org, &policy(), Some(id)).unwrap();
+    send::deliver_all(&post(&store, &mailer, &org, &ctx(), &policy()), Some(id)).unwrap();
     assert_eq!(*mailer.attempts.borrow(), 1);
 }
 
@@ -313,15 +331,11 @@ fn a_crash_after_the_sending_mark_leaves_it_uncertain_and_never_resent() {
     let mailer = FakeMailer::new(&[]);
     let again = send_board(&store, &mailer, &org, id).unwrap();
     assert_eq!(again.skipped.len(), 1);
-    send::deliver_all(&store, &mailer, &ctx(), &org, &policy(), Some(id)).unwrap();
+    send::deliver_all(&post(&store, &mailer, &org, &ctx(), &policy()), Some(id)).unwrap();
     assert_eq!(*mailer.attempts.borrow(), 0);
     // A person decides.
     let resolved = crate::app::outbox::resolve(
-        &store,
-        &mailer,
-        &ctx(),
-        &org,
-        &policy(),
+        &post(&store, &mailer, &org, &ctx(), &policy()),
         &m.key,
         true,
         Some("the chair has it"),
@@ -354,12 +368,8 @@ fn notify(
 ) -> std::thread::Result<Result<bulk::BulkReport, AppError>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         bulk::notify_subjects(
-            store,
-            mailer,
-            &ctx(),
-            org,
+            &post(store, mailer, org, &ctx(), &policy()),
             &TemplateSet::builtin().unwrap(),
-            &policy(),
             &BulkRequest {
                 id,
                 document: "subject-notice",

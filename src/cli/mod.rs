@@ -499,10 +499,7 @@ pub struct Ctx {
 impl Ctx {
     /// Who acts and when, for the application layer.
     pub fn app(&self) -> crate::app::Context {
-        crate::app::Context {
-            now: self.now,
-            actor: self.actor.clone(),
-        }
+        crate::app::Context::self_declared(self.now, self.actor.clone())
     }
 }
 

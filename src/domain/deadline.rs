@@ -462,6 +462,16 @@ mod tests {
         }
     }
 
+    /// The due instant of one phase whose anchor happened at `from`, in London, no holidays.
+    fn in_london(anchor: Anchor, deadline: Deadline, from: DateTime<Utc>) -> Due {
+        compute(
+            &phase(anchor, deadline),
+            &|_| Some(from),
+            London,
+            &Calendars::default(),
+        )
+    }
+
     fn due_at(d: Due) -> DateTime<Utc> {
         match d {
             Due::At { at, .. } => at,
@@ -473,12 +483,7 @@ mod tests {
     fn seventy_two_hours_across_the_autumn_change() {
         // regimes.md §5.3: aware 09:00 BST Fri 24 Oct 2025 -> due 08:00 GMT Mon 27 Oct.
         let aware = at("2025-10-24T09:00:00+01:00");
-        let d = compute(
-            &phase(Anchor::Aware, Deadline::Hours { hours: 72 }),
-            &|_| Some(aware),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::Aware, Deadline::Hours { hours: 72 }, aware);
         assert_eq!(due_at(d.clone()), at("2025-10-27T08:00:00+00:00"));
         assert!(
             d.explain()
@@ -493,12 +498,7 @@ mod tests {
     fn seventy_two_hours_across_the_spring_change() {
         // regimes.md §5.3: aware 09:00 GMT Fri 28 Mar 2025 -> due 10:00 BST Mon 31 Mar.
         let aware = at("2025-03-28T09:00:00+00:00");
-        let d = compute(
-            &phase(Anchor::Aware, Deadline::Hours { hours: 72 }),
-            &|_| Some(aware),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::Aware, Deadline::Hours { hours: 72 }, aware);
         assert_eq!(due_at(d), at("2025-03-31T10:00:00+01:00"));
     }
 
@@ -574,21 +574,11 @@ mod tests {
     fn months_clamp_to_the_end_of_a_shorter_month() {
         // 31 Jan 2025 10:00 GMT + 1 month = 28 Feb 2025 10:00 GMT.
         let from = at("2025-01-31T10:00:00Z");
-        let d = compute(
-            &phase(Anchor::PreviousPhase, Deadline::Months { months: 1 }),
-            &|_| Some(from),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::PreviousPhase, Deadline::Months { months: 1 }, from);
         assert_eq!(due_at(d), at("2025-02-28T10:00:00Z"));
         // 15 Mar 2025 09:00 GMT + 1 month = 15 Apr 2025 09:00 BST (08:00 UTC): wall-clock time kept.
         let from = at("2025-03-15T09:00:00Z");
-        let d = compute(
-            &phase(Anchor::PreviousPhase, Deadline::Months { months: 1 }),
-            &|_| Some(from),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::PreviousPhase, Deadline::Months { months: 1 }, from);
         assert_eq!(due_at(d), at("2025-04-15T08:00:00Z"));
     }
 
@@ -602,12 +592,7 @@ mod tests {
             due_time: None,
             zone: None,
         };
-        let d = compute(
-            &phase(Anchor::Discovered, deadline),
-            &|_| Some(from),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::Discovered, deadline, from);
         assert_eq!(due_at(d), at("2025-03-07T23:59:00Z"));
     }
 
@@ -618,12 +603,7 @@ mod tests {
             standard: "without undue delay".into(),
             target_hours: Some(24),
         };
-        let d = compute(
-            &phase(Anchor::Aware, deadline),
-            &|_| Some(from),
-            London,
-            &Calendars::default(),
-        );
+        let d = in_london(Anchor::Aware, deadline, from);
         assert!(!d.is_statutory());
         assert_eq!(d.instant(), Some(at("2025-01-07T15:00:00Z")));
     }
@@ -660,38 +640,34 @@ mod tests {
             &Calendars::default(),
         );
         assert_eq!(due_at(d), at("2025-02-04T08:00:00Z"));
-        // Classified after 22 hours: 4 hours later would be 26 h, so the 24 h backstop wins.
-        let classified = at("2025-02-04T06:00:00Z");
-        let anchors = |a| match a {
-            Anchor::Aware => Some(aware),
-            Anchor::ClassifiedMajor => Some(classified),
-            _ => None,
-        };
-        assert_eq!(
-            due_at(compute(&p, &anchors, London, &Calendars::default())),
-            at("2025-02-04T08:00:00Z")
-        );
-        // Classified after 30 hours: the backstop has passed, so 4 hours from classification.
-        let classified = at("2025-02-04T14:00:00Z");
-        let anchors = |a| match a {
-            Anchor::Aware => Some(aware),
-            Anchor::ClassifiedMajor => Some(classified),
-            _ => None,
-        };
-        assert_eq!(
-            due_at(compute(&p, &anchors, London, &Calendars::default())),
-            at("2025-02-04T18:00:00Z")
-        );
-        // Classified after 2 hours: 4 hours from classification.
-        let classified = at("2025-02-03T10:00:00Z");
-        let anchors = |a| match a {
-            Anchor::Aware => Some(aware),
-            Anchor::ClassifiedMajor => Some(classified),
-            _ => None,
-        };
-        assert_eq!(
-            due_at(compute(&p, &anchors, London, &Calendars::default())),
-            at("2025-02-03T14:00:00Z")
-        );
+        for (classified, due, why) in [
+            (
+                "2025-02-04T06:00:00Z",
+                "2025-02-04T08:00:00Z",
+                "classified after 22 h: 4 h later would be 26 h, so the 24 h backstop wins",
+            ),
+            (
+                "2025-02-04T14:00:00Z",
+                "2025-02-04T18:00:00Z",
+                "classified after 30 h: the backstop has passed, so 4 h from classification",
+            ),
+            (
+                "2025-02-03T10:00:00Z",
+                "2025-02-03T14:00:00Z",
+                "classified after 2 h: 4 h from classification",
+            ),
+        ] {
+            let classified = at(classified);
+            let anchors = |a| match a {
+                Anchor::Aware => Some(aware),
+                Anchor::ClassifiedMajor => Some(classified),
+                _ => None,
+            };
+            assert_eq!(
+                due_at(compute(&p, &anchors, London, &Calendars::default())),
+                at(due),
+                "{why}"
+            );
+        }
     }
 }

@@ -322,12 +322,14 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     ] {
         let c = step(when, who);
         crate::app::send::send(
-            &store,
-            &carrier,
-            &super::send::context(&c),
-            &org,
+            &crate::app::send::Post {
+                store: &store,
+                mailer: &carrier,
+                ctx: &c.app(),
+                org: &org,
+                policy: &policy,
+            },
             &templates,
-            &policy,
             &crate::app::send::SendRequest {
                 id,
                 document: doc,

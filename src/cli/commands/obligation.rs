@@ -19,15 +19,7 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let record = store.incident(id)?;
-    match ctx.format {
-        Format::Json => output::print_json(&json!({
-            "id": id,
-            "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
-        })),
-        Format::Table | Format::Csv | Format::Html => {
-            output::print(&table(&record, ctx.now, org.zone()))
-        }
-    }
+    print_obligations(ctx, &record, org.zone());
     Ok(())
 }
 
@@ -52,6 +44,17 @@ pub fn obligation_json(o: &Obligation, now: DateTime<Utc>) -> serde_json::Value 
 }
 
 /// Time left, or how late, in words.
+/// An incident's obligations, as a table or JSON.
+fn print_obligations(ctx: &Ctx, record: &IncidentRecord, zone: Tz) {
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "id": record.id,
+            "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
+        })),
+        Format::Table | Format::Csv | Format::Html => output::print(&table(record, ctx.now, zone)),
+    }
+}
+
 pub fn remaining(due: &Due, now: DateTime<Utc>) -> String {
     match due {
         Due::At { at, .. } => {
@@ -213,15 +216,7 @@ pub fn waive(
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let record = app::incident::waive(&store, &ctx.app(), id, obligation, reason, by)?;
-    match ctx.format {
-        Format::Json => output::print_json(&json!({
-            "id": id,
-            "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
-        })),
-        Format::Table | Format::Csv | Format::Html => {
-            output::print(&table(&record, ctx.now, org.zone()))
-        }
-    }
+    print_obligations(ctx, &record, org.zone());
     Ok(())
 }
 

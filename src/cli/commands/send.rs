@@ -10,8 +10,8 @@ use serde_json::json;
 use super::open_store;
 use crate::adapters::files::RecipientsFile;
 use crate::adapters::mail::{Carrier, DryRun};
-use crate::app::Context;
 use crate::app::bulk::{self, BulkReport, BulkRequest, Progress};
+use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
@@ -22,14 +22,6 @@ use crate::domain::outbox::{MessageState, OutMessage, RetryPolicy};
 /// The outbox folder used when the profile names no SMTP server.
 pub fn outbox_dir(ctx: &Ctx) -> PathBuf {
     ctx.data_dir.join("outbox")
-}
-
-/// Who acts, and when, for the use-cases.
-pub fn context(ctx: &Ctx) -> Context {
-    Context {
-        now: ctx.now,
-        actor: ctx.actor.clone(),
-    }
 }
 
 /// The sending policy from the configuration: the regimes' market disclosures, and the retry
@@ -46,6 +38,24 @@ pub fn policy(ctx: &Ctx) -> Result<Policy, CliError> {
         retry,
         market_regimes: super::rulebook(ctx)?.market_regimes(),
     })
+}
+
+/// Opens the store and the carrier, runs one sending use-case, and reports the outbox.
+fn delivering(
+    ctx: &Ctx,
+    f: impl FnOnce(&Post<'_>) -> Result<sending::Delivered, CliError>,
+) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
+    let delivered = f(&Post {
+        store: &store,
+        mailer: &carrier,
+        ctx: &ctx.app(),
+        org: &org,
+        policy: &policy(ctx)?,
+    })?;
+    report(ctx, &org, &delivered)
 }
 
 /// `breachflow send ID DOC --to ROLE|ADDRESS ...`.
@@ -65,19 +75,9 @@ pub fn send(
         audience,
     };
     request.check()?;
-    let store = open_store(ctx)?;
-    let org = store.require_organisation()?;
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = sending::send(
-        &store,
-        &carrier,
-        &context(ctx),
-        &org,
-        &super::templates(ctx)?,
-        &policy(ctx)?,
-        &request,
-    )?;
-    report(ctx, &org, &delivered)
+    delivering(ctx, |post| {
+        sending::send(post, &super::templates(ctx)?, &request)
+    })
 }
 
 fn report(ctx: &Ctx, org: &Organisation, delivered: &Delivered) -> Result<(), CliError> {
@@ -148,7 +148,7 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
 pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let messages = crate::app::outbox::outbox(&store, &context(ctx), incident)?;
+    let messages = crate::app::outbox::outbox(&store, &ctx.app(), incident)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages })),
         Format::Table | Format::Csv | Format::Html => {
@@ -164,54 +164,20 @@ pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
 
 /// `breachflow outbox deliver [--incident ID]`: queued messages, and held ones now free.
 pub fn deliver_all(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
-    let org = store.require_organisation()?;
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = sending::deliver_all(
-        &store,
-        &carrier,
-        &context(ctx),
-        &org,
-        &policy(ctx)?,
-        incident,
-    )?;
-    report(ctx, &org, &delivered)
+    delivering(ctx, |post| sending::deliver_all(post, incident))
 }
 
 /// `breachflow outbox release KEY --reason R`: a person lifts a hold, on the record.
 pub fn release(ctx: &Ctx, key: &str, reason: Option<&str>) -> Result<(), CliError> {
     crate::app::outbox::release_reason(reason)?;
-    let store = open_store(ctx)?;
-    let org = store.require_organisation()?;
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = crate::app::outbox::release(
-        &store,
-        &carrier,
-        &context(ctx),
-        &org,
-        &policy(ctx)?,
-        key,
-        reason,
-    )?;
-    report(ctx, &org, &delivered)
+    delivering(ctx, |post| crate::app::outbox::release(post, key, reason))
 }
 
 /// `breachflow outbox resolve KEY --sent | --resend`: a person settles an uncertain message.
 pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
-    let org = store.require_organisation()?;
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = crate::app::outbox::resolve(
-        &store,
-        &carrier,
-        &context(ctx),
-        &org,
-        &policy(ctx)?,
-        key,
-        sent,
-        note,
-    )?;
-    report(ctx, &org, &delivered)
+    delivering(ctx, |post| {
+        crate::app::outbox::resolve(post, key, sent, note)
+    })
 }
 
 /// `breachflow remind`: each open obligation's owner hears once per warning level reached.
@@ -219,7 +185,13 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let sent = crate::app::remind::remind(&store, &carrier, &context(ctx), &org, &policy(ctx)?)?;
+    let sent = crate::app::remind::remind(&Post {
+        store: &store,
+        mailer: &carrier,
+        ctx: &ctx.app(),
+        org: &org,
+        policy: &policy(ctx)?,
+    })?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "reminders": sent })),
         Format::Table | Format::Csv | Format::Html => {
@@ -283,12 +255,14 @@ pub fn notify_subjects(
     );
     let spinner = Spinner(progress);
     let result = bulk::notify_subjects(
-        &store,
-        carrier.as_ref(),
-        &context(ctx),
-        &org,
+        &Post {
+            store: &store,
+            mailer: carrier.as_ref(),
+            ctx: &ctx.app(),
+            org: &org,
+            policy: &policy(ctx)?,
+        },
         &super::templates(ctx)?,
-        &policy(ctx)?,
         &request,
         &RecipientsFile(file),
         &spinner,
