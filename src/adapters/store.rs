@@ -81,8 +81,9 @@ pub struct SledStore {
     messages: sled::Tree,
     recipients: sled::Tree,
     reminders: sled::Tree,
-    /// The system clock (or, in `test-clock` builds, the test's), read at each commit.
-    clock: fn() -> DateTime<Utc>,
+    /// The system clock (or, in `test-clock` builds, the test's; in the demo, the scenario's),
+    /// read at each commit.
+    clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// Things an operator should know, printed to stderr when the store is closed.
     warnings: std::sync::Mutex<Vec<String>>,
 }
@@ -152,6 +153,8 @@ enum Abort {
     Conflict { expected: u64, found: u64 },
     #[error("{0}")]
     Damaged(String),
+    #[error("{0}")]
+    OutOfOrder(String),
 }
 
 impl SledStore {
@@ -193,7 +196,7 @@ impl SledStore {
             reminders: tree("reminders")?,
             dir: dir.to_path_buf(),
             db,
-            clock: crate::adapters::clock::recorded_now,
+            clock: Box::new(crate::adapters::clock::recorded_now),
             warnings: std::sync::Mutex::new(Vec::new()),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
@@ -213,6 +216,18 @@ impl SledStore {
             }
         }
         tighten_permissions(dir);
+        Ok(store)
+    }
+
+    /// Opens a store whose recorded times come from `clock` instead of the system clock. Only
+    /// `breachflow demo` does this: its store is a simulation of a past incident, recorded on
+    /// the scenario's clock so that its log reads as the week it depicts.
+    pub fn open_simulated(
+        dir: &Path,
+        clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    ) -> Result<SledStore, StoreError> {
+        let mut store = SledStore::open(dir)?;
+        store.clock = clock;
         Ok(store)
     }
 
@@ -442,7 +457,10 @@ impl SledStore {
                 };
                 let prepared = log::prepare_commit(&mut head, target, kinds, stamp, clock)
                     .map_err(|e| {
-                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        ConflictableTransactionError::Abort(match e {
+                            log::CommitError::Time(m) => Abort::OutOfOrder(m),
+                            e => Abort::Damaged(e.to_string()),
+                        })
                     })?;
                 for event in &prepared.events {
                     put_event(events, index, event)?;
@@ -484,6 +502,9 @@ impl SledStore {
             }
             Err(TransactionError::Abort(Abort::Damaged(detail))) => {
                 return Err(self.damaged(detail));
+            }
+            Err(TransactionError::Abort(Abort::OutOfOrder(m))) => {
+                return Err(StoreError::OutOfOrder(m));
             }
             Err(TransactionError::Storage(e)) => return Err(self.io(e)),
         };
@@ -717,6 +738,7 @@ impl SledStore {
                 found,
             },
             TransactionError::Abort(Abort::Damaged(detail)) => self.damaged(detail),
+            TransactionError::Abort(Abort::OutOfOrder(m)) => StoreError::OutOfOrder(m),
             TransactionError::Storage(e) => self.io(e),
         }
     }

@@ -209,7 +209,10 @@ impl Store for MemoryStore {
         // `effective` mode does: outputs are repeatable and recorded time still only moves
         // forward (`log::Head::next_recorded`).
         let prepared = log::prepare_commit(&mut next.head, target, kinds, stamp, stamp.at)
-            .map_err(|e| damaged(e.to_string()))?;
+            .map_err(|e| match e {
+                log::CommitError::Time(m) => StoreError::OutOfOrder(m),
+                e => damaged(e.to_string()),
+            })?;
         next.events.extend(prepared.events.iter().cloned());
         if let Some(record) = &prepared.record {
             next.incidents.insert(record.id, record.clone());

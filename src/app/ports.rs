@@ -37,6 +37,10 @@ pub enum StoreError {
     NotInitialised(PathBuf),
     #[error("incident {0} not found")]
     UnknownIncident(IncidentId),
+    /// The commit breaks an order guard (`domain::log`): an effective time in the future, or
+    /// before the incident was opened.
+    #[error("{0}")]
+    OutOfOrder(String),
     #[error(
         "incident {id} changed while this command ran (expected version {expected}, found {found}); run the command again"
     )]

@@ -90,7 +90,12 @@ pub enum What {
     /// Words, ready to show.
     Text(String),
     /// An event of the log; the front end puts it in words.
-    Event { what: Box<EventKind>, actor: String },
+    Event {
+        what: Box<EventKind>,
+        actor: String,
+        /// "recorded ..., later, by ..." when the event was backfilled.
+        recorded_later: Option<String>,
+    },
 }
 
 /// One entry of a timeline.
@@ -190,12 +195,14 @@ pub fn timeline(store: &dyn Store, rules: &Rulebook, id: IncidentId) -> Result<T
         }
     }
     for e in store.events_for(id)? {
+        let recorded_later = crate::render::format::recorded_later(&e, org.zone());
         items.push(Item {
             at: e.at,
             kind: "event",
             what: What::Event {
                 what: Box::new(e.what),
                 actor: e.actor,
+                recorded_later,
             },
         });
     }

@@ -37,6 +37,7 @@ impl CliError {
                 StoreError::Locked(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
                 StoreError::NotInitialised(_) | StoreError::UnknownIncident(_) => EXIT_NOT_FOUND,
+                StoreError::OutOfOrder(_) => EXIT_INVALID_INPUT,
                 StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
             },
             CliError::Failed(_) => EXIT_FAILURE,
@@ -63,7 +64,9 @@ impl CliError {
             CliError::Input(InputError::Invalid { .. }) => Some(
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),
-            CliError::Input(_) | CliError::InvalidArgs(_) => Some("nothing was stored"),
+            CliError::Input(_)
+            | CliError::InvalidArgs(_)
+            | CliError::Store(StoreError::OutOfOrder(_)) => Some("nothing was stored"),
             CliError::Incomplete(_) => Some(
                 "record the answers with `breachflow incident update ID --file F` (under \"details\"), or render with --draft to review",
             ),

@@ -170,6 +170,15 @@ pub fn approve(
             )
         }));
     };
+    // An approval cannot predate what it approves.
+    if now < v.rendered_at {
+        return Err(invalid(format!(
+            "{document} version {} was rendered at {}; it cannot be approved at {}, before it existed (check --now)",
+            v.version,
+            v.rendered_at.to_rfc3339(),
+            now.to_rfc3339()
+        )));
+    }
     if !v.missing.is_empty() {
         return Err(invalid(format!(
             "{document} version {} is a draft with {} missing {}: {}; record them and render again",

@@ -94,6 +94,58 @@ pub struct Stamp {
     pub identity: Identity,
 }
 
+/// Why a commit was not prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The events do not apply to the record (a damaged store).
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The effective time is not one a record can honestly carry.
+    #[error("{0}")]
+    Time(String),
+}
+
+/// How far ahead of the clock an effective time may be: clocks of different machines differ.
+pub const FUTURE_TOLERANCE_MINUTES: i64 = 5;
+
+/// The order guards every commit passes: nothing is recorded as happening in the future (beyond
+/// the tolerance), and nothing about an incident as happening before it was opened, except the
+/// intake facts themselves (when it occurred, was detected, became known), which by nature come
+/// first.
+fn check_times(
+    target: &Target,
+    kinds: &[EventKind],
+    stamp: &Stamp,
+    clock: DateTime<Utc>,
+) -> Result<(), CommitError> {
+    if stamp.at > clock + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+        return Err(CommitError::Time(format!(
+            "the effective time {} is in the future (the clock reads {}); record what has happened, when it happened",
+            stamp.at.to_rfc3339(),
+            clock.trunc_subsecs(0).to_rfc3339()
+        )));
+    }
+    if let Target::Existing(record) = target
+        && stamp.at < record.opened_at
+    {
+        let intake_only = kinds.iter().all(|k| match k {
+            EventKind::FactsUpdated { changes, .. } => changes
+                .iter()
+                .all(|c| matches!(c.field.as_str(), "occurred" | "detected_at" | "aware_at")),
+            _ => false,
+        });
+        if !intake_only {
+            return Err(CommitError::Time(format!(
+                "the effective time {} is before {} was opened ({}); only when it occurred, was detected and became known can be earlier",
+                stamp.at.to_rfc3339(),
+                record.id,
+                record.opened_at.to_rfc3339()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Seals `kinds` after `head`, folds them into the target's record, and advances `head`.
 /// `clock` is the store's reading of the system clock, which gives each event its recorded time.
 pub fn prepare_commit(
@@ -102,7 +154,8 @@ pub fn prepare_commit(
     kinds: &[EventKind],
     stamp: &Stamp,
     clock: DateTime<Utc>,
-) -> Result<Prepared, ReplayError> {
+) -> Result<Prepared, CommitError> {
+    check_times(&target, kinds, stamp, clock)?;
     let (id, mut record) = match target {
         Target::Organisation => (None, None),
         Target::New(id) => (Some(id), None),

@@ -485,6 +485,22 @@ pub fn complete(
             version: d.version,
             sha256: d.sha256.clone(),
         });
+    // A filing cannot predate the approval of the version it files.
+    if let Some(approved) = record.approved_for(&o.id).and_then(|d| d.approval.as_ref())
+        && request.at < approved.at
+    {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{} cannot be {} at {}: the version it {} was approved at {}, later (check --at and --now)",
+                o.id,
+                if request.sent { "sent" } else { "filed" },
+                request.at.to_rfc3339(),
+                if request.sent { "sends" } else { "files" },
+                approved.at.to_rfc3339()
+            ),
+        )]));
+    }
     if request.document_required && document.is_none() {
         return Err(WorkflowError::NotApproved(format!(
             "{} has no approved document: render it (`breachflow render {} DOC`), then `breachflow approve`; only an approved version can be {}",

@@ -22,3 +22,22 @@ pub fn hours(h: Option<f64>) -> String {
         None => String::new(),
     }
 }
+
+/// For an event written up after it happened (by more than the tolerance), the words that say
+/// so: "recorded Sun 31 Mar 2024 08:30 BST (+01:00), 8 h 50 min later, by Tom Okafor
+/// (self-declared)".
+pub fn recorded_later(e: &crate::domain::event::Event, zone: Tz) -> Option<String> {
+    let gap = e.recorded_later()?;
+    let recorded = e.recorded_at?;
+    Some(format!(
+        "recorded {}, {} later, by {}",
+        instant(recorded, zone),
+        minutes(gap.num_minutes()),
+        who(e)
+    ))
+}
+
+/// The actor, with how they are known: "Priya Raman (self-declared)".
+pub fn who(e: &crate::domain::event::Event) -> String {
+    format!("{} ({})", e.actor, e.identity().as_str())
+}

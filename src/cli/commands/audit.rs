@@ -67,8 +67,8 @@ pub fn log(ctx: &Ctx, id: Option<IncidentId>) -> Result<(), CliError> {
                     e.seq.to_string(),
                     instant(e.at, log.zone),
                     e.incident.map(|i| i.to_string()).unwrap_or_default(),
-                    e.actor.clone(),
-                    super::incident::event_line(&e.what),
+                    crate::render::format::who(e),
+                    with_recorded_later(super::incident::event_line(&e.what), e, log.zone),
                     e.seal.hash.get(..12).unwrap_or("").to_string(),
                 ]);
             }
@@ -76,6 +76,18 @@ pub fn log(ctx: &Ctx, id: Option<IncidentId>) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// An event's words, with "(recorded ..., later)" when it was backfilled.
+pub fn with_recorded_later(
+    line: String,
+    e: &crate::domain::event::Event,
+    zone: chrono_tz::Tz,
+) -> String {
+    match crate::render::format::recorded_later(e, zone) {
+        Some(later) => format!("{line} ({later})"),
+        None => line,
+    }
 }
 
 fn parse_day(s: &str, flag: &str) -> Result<NaiveDate, CliError> {
@@ -216,9 +228,16 @@ pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
         .map(|i| {
             let what = match &i.what {
                 What::Text(t) => t.clone(),
-                What::Event { what, actor } => {
-                    format!("{} by {actor}", super::incident::event_line(what))
-                }
+                What::Event {
+                    what,
+                    actor,
+                    recorded_later,
+                } => match recorded_later {
+                    Some(later) => {
+                        format!("{} by {actor} ({later})", super::incident::event_line(what))
+                    }
+                    None => format!("{} by {actor}", super::incident::event_line(what)),
+                },
             };
             (i.at, i.kind, what)
         })

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::open_store;
 use crate::app;
 use crate::app::input;
 use crate::app::ports::Store;
@@ -59,17 +58,37 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         data_dir: dir.clone(),
         ..ctx.clone()
     };
-    let store = open_store(&base)?;
+    // The demo depicts a week in 2024: its store is recorded on the scenario's clock (set by
+    // `step`), not the system clock, so its log reads as that week. Any other store records
+    // the real time.
+    let scenario = std::sync::Arc::new(std::sync::Mutex::new(at("2024-03-30T21:20:00Z")));
+    let reading = scenario.clone();
+    let store = crate::adapters::store::SledStore::open_simulated(
+        &dir,
+        Box::new(move || match reading.lock() {
+            Ok(t) => *t,
+            Err(poisoned) => *poisoned.into_inner(),
+        }),
+    )?;
     if store.organisation()?.is_some() {
         return Err(CliError::Failed(format!(
             "the demo needs an empty store, and {} already holds one; omit --data-dir to use a temporary directory",
             dir.display()
         )));
     }
-    let step = |when: &str, actor: &str| Ctx {
-        now: at(when),
-        actor: actor.to_string(),
-        ..base.clone()
+    // One step of the scenario: who acts, and when; the scenario's clock moves to that time.
+    let recorded_at = |when: &str| {
+        if let Ok(mut t) = scenario.lock() {
+            *t = at(when);
+        }
+    };
+    let step = |when: &str, actor: &str| {
+        recorded_at(when);
+        Ctx {
+            now: at(when),
+            actor: actor.to_string(),
+            ..base.clone()
+        }
     };
     let dpo = "Priya Raman (DPO)";
     let security = "Tom Okafor (Head of IT Security)";
@@ -105,15 +124,23 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
 
     let book = super::rulebook(&base)?;
     let update: IncidentUpdate = input::parse("examples/incident-update-containment.json", UPDATE)?;
+    // Written up the next morning: the servers were isolated at 23:40 on Saturday, but the
+    // security lead records it at 08:30 on Sunday, so the log marks it "recorded later".
+    let mut isolated = step("2024-03-30T23:40:00Z", security);
+    recorded_at("2024-03-31T08:30:00Z");
+    isolated.now = at("2024-03-30T23:40:00Z");
     app::incident::update(
         &store,
-        &step("2024-03-31T08:30:00Z", security).app(),
+        &isolated.app(),
         &book,
         id,
         "examples/incident-update-containment.json",
         &update,
     )?;
-    log.push("Updated containment and systems affected after forensic triage.".into());
+    log.push(
+        "Recorded on Sun 08:30 the containment done on Sat 23:40 (the log marks it recorded later); systems affected updated after forensic triage."
+            .into(),
+    );
 
     let assessment = input::parse("examples/assessment-ransomware.json", ASSESSMENT)?;
     let record = app::incident::assess(
@@ -154,6 +181,14 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         if decision.tell_subjects { "yes" } else { "no" }
     ));
 
+    let (_, state) = app::incident::transition(
+        &store,
+        &step("2024-03-31T14:05:00Z", dpo).app(),
+        id,
+        Step::Notify,
+        None,
+    )?;
+    log.push(format!("Moved {id} to {state}."));
     // The board confirms the incident is inside information; the clock for the market
     // announcement starts, and the announcement goes out the next morning.
     let comms = "Sophie Turner (Head of Communications)";
@@ -168,15 +203,6 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         Some("Board call: disruption to practices is price-sensitive.".into()),
     )?;
     log.push("Recorded that the incident became inside information (Sun 31 Mar 16:30 BST).".into());
-
-    let (_, state) = app::incident::transition(
-        &store,
-        &step("2024-03-31T14:05:00Z", dpo).app(),
-        id,
-        Step::Notify,
-        None,
-    )?;
-    log.push(format!("Moved {id} to {state}."));
 
     // The DPO's completeness check on Easter Sunday evening: what the ICO report still lacks.
     let templates = super::templates(&base)?;
@@ -218,13 +244,19 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("{}: {e}", out_dir.display())))?;
     let mut written = Vec::new();
     // Each document: rendered by its author, approved, written out, then sent or filed.
-    for (rendered, author, approved, approver, name, completes) in [
+    // The briefings go by mail. The example profile names no SMTP server, so they are written
+    // to the outbox folder as .eml files, as they would be with the company's mail down.
+    let carrier =
+        crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
+    let policy = super::send::policy(&base)?;
+    for (rendered, author, approved, approver, name, mail, completes) in [
         (
             "2024-03-31T20:00:00Z",
             comms,
             "2024-04-01T06:30:00Z",
             "Margaret Ellis (Chair)",
             "market-announcement",
+            None,
             vec![
                 (
                     "2024-04-01T07:00:00Z",
@@ -246,6 +278,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "2024-04-01T07:20:00Z",
             dpo,
             "staff-briefing",
+            Some(("2024-04-01T07:30:00Z", comms, "staff")),
             vec![],
         ),
         (
@@ -254,6 +287,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "2024-04-02T09:00:00Z",
             "Margaret Ellis (Chair)",
             "board-briefing",
+            Some(("2024-04-02T09:05:00Z", dpo, "board")),
             vec![],
         ),
         (
@@ -262,6 +296,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "2024-04-02T10:15:00Z",
             dpo,
             "ico-report",
+            None,
             vec![(
                 "2024-04-02T10:30:00Z",
                 "uk-gdpr-art33/initial",
@@ -286,6 +321,35 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             v.title,
             instant(a.now, zone)
         ));
+        if let Some((when, who, to)) = mail {
+            let c = step(when, who);
+            crate::app::send::send(
+                &crate::app::send::Post {
+                    store: &store,
+                    mailer: &carrier,
+                    ctx: &c.app(),
+                    org: &org,
+                    policy: &policy,
+                },
+                &templates,
+                &crate::app::send::SendRequest {
+                    id,
+                    document: name,
+                    version: None,
+                    to: &[to.to_string()],
+                    audience: None,
+                },
+            )?;
+            let state = store
+                .messages_for(id)?
+                .last()
+                .map(|m| m.state.to_string())
+                .unwrap_or_default();
+            log.push(format!(
+                "Mailed the approved {name} to the {to} role at {}: {state} (staff hear only after the market announcement).",
+                instant(c.now, zone)
+            ));
+        }
         for (when, obligation, reference, sent) in completes {
             let c = step(when, author);
             app::incident::complete(
@@ -309,44 +373,6 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 v.version
             ));
         }
-    }
-    // The briefings go by mail. The example profile names no SMTP server, so they are written
-    // to the outbox folder as .eml files, as they would be with the company's mail down.
-    let carrier =
-        crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(&base))?;
-    let templates = super::templates(&base)?;
-    let policy = super::send::policy(&base)?;
-    for (when, who, doc, to) in [
-        ("2024-04-01T07:30:00Z", comms, "staff-briefing", "staff"),
-        ("2024-04-02T09:05:00Z", dpo, "board-briefing", "board"),
-    ] {
-        let c = step(when, who);
-        crate::app::send::send(
-            &crate::app::send::Post {
-                store: &store,
-                mailer: &carrier,
-                ctx: &c.app(),
-                org: &org,
-                policy: &policy,
-            },
-            &templates,
-            &crate::app::send::SendRequest {
-                id,
-                document: doc,
-                version: None,
-                to: &[to.to_string()],
-                audience: None,
-            },
-        )?;
-        let state = store
-            .messages_for(id)?
-            .last()
-            .map(|m| m.state.to_string())
-            .unwrap_or_default();
-        log.push(format!(
-            "Mailed the approved {doc} to the {to} role at {}: {state} (staff hear only after the market announcement).",
-            instant(c.now, zone)
-        ));
     }
     // The ICO's follow-up, a week later, quoting the ICO's case reference.
     let follow = step("2024-04-08T09:00:00Z", dpo);

@@ -228,7 +228,7 @@ pub fn describe(
                 e.version.to_string(),
                 instant(e.at, zone),
                 e.actor.clone(),
-                event_line(&e.what),
+                super::audit::with_recorded_later(event_line(&e.what), e, zone),
             ]);
         }
         s.push_str(&t.to_string());
