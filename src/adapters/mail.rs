@@ -123,7 +123,11 @@ pub fn compose(letter: &Letter) -> Result<Composed, MailError> {
         to_name: letter.to_name.as_deref(),
         subject: &letter.subject,
         message_id: &letter.message_id,
-        date: SystemTime::from(letter.date),
+        date: SystemTime::from(
+            letter
+                .date
+                .unwrap_or_else(crate::adapters::clock::recorded_now),
+        ),
         text: &letter.text,
         html: letter.html.as_deref(),
         attachment: letter

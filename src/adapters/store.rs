@@ -411,6 +411,7 @@ impl SledStore {
                         meta.insert(KEY_ORGANISATION, bytes)?;
                         Target::Organisation
                     }
+                    Subject::Log => Target::Organisation,
                     Subject::NewIncident { year } => {
                         let mut key = KEY_COUNTER.to_vec();
                         key.extend_from_slice(&year.to_be_bytes());
@@ -484,6 +485,7 @@ impl SledStore {
                 Ok(Committed {
                     record,
                     events: prepared.events,
+                    clock_went_back: prepared.clock_went_back,
                 })
             },
         );
@@ -509,6 +511,14 @@ impl SledStore {
             Err(TransactionError::Storage(e)) => return Err(self.io(e)),
         };
         self.flush()?;
+        if let Some(back) = committed.clock_went_back
+            && let Ok(mut w) = self.warnings.lock()
+        {
+            w.push(format!(
+                "this machine's clock is {} behind the last recorded event; the new events were recorded just after it instead; check the system clock",
+                crate::domain::deadline::minutes(back.num_minutes().max(1))
+            ));
+        }
         Ok(committed)
     }
 }

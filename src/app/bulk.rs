@@ -375,7 +375,7 @@ pub fn notify_subjects(
             to_name: facts["recipient"]["name"].as_str().map(str::to_string),
             subject,
             message_id: message_id.clone(),
-            date: ctx.now,
+            date: None,
             text,
             html: Some(html),
             attachment: None,

@@ -34,6 +34,7 @@ pub fn apply_step(
         let committed = Committed {
             record: Some(record.clone()),
             events: Vec::new(),
+            clock_went_back: None,
         };
         return Ok((record, committed));
     }

@@ -181,6 +181,7 @@ impl Store for MemoryStore {
                 next.organisation = Some((*org).clone());
                 Target::Organisation
             }
+            Subject::Log => Target::Organisation,
             Subject::NewIncident { year } => {
                 let number = next.counters.get(year).copied().unwrap_or(0) + 1;
                 next.counters.insert(*year, number);
@@ -221,6 +222,7 @@ impl Store for MemoryStore {
         Ok(Committed {
             record: prepared.record,
             events: prepared.events,
+            clock_went_back: prepared.clock_went_back,
         })
     }
 

@@ -59,6 +59,8 @@ pub enum Subject<'a> {
     NewIncident { year: u16 },
     /// An existing incident at the version it was read.
     Incident(&'a IncidentRecord),
+    /// The log itself (an anchor): an event of no incident that changes no profile.
+    Log,
 }
 
 /// What a commit stored.
@@ -66,6 +68,10 @@ pub enum Subject<'a> {
 pub struct Committed {
     pub record: Option<IncidentRecord>,
     pub events: Vec<Event>,
+    /// How far the store's clock had gone back behind the log, when by more than a second:
+    /// the events were recorded a microsecond after the last instead, and someone should look
+    /// at the machine's clock.
+    pub clock_went_back: Option<chrono::Duration>,
 }
 
 /// Writes that go in the same transaction as a command's events.

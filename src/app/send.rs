@@ -6,8 +6,6 @@
 //! in between leaves `sending`, which the next use-case turns into `uncertain` for a person to
 //! resolve ([`recover`]). Nothing is ever sent from inside a store transaction.
 
-use chrono::{DateTime, Utc};
-
 use crate::app::ports::{Composed, Mailer, Store, Subject, Writes};
 use crate::app::{AppError, Context};
 use crate::domain::document::{DocumentBody, DocumentRef, DocumentVersion};
@@ -368,12 +366,7 @@ pub fn send(
 
 /// The letter a message carries: its document (text, HTML, and the HTML attached), or a
 /// reminder's text.
-fn letter_for(
-    store: &dyn Store,
-    org: &Organisation,
-    m: &OutMessage,
-    now: DateTime<Utc>,
-) -> Result<Letter, AppError> {
+fn letter_for(store: &dyn Store, org: &Organisation, m: &OutMessage) -> Result<Letter, AppError> {
     let (text, html, attachment) = match &m.document {
         Some(d) => {
             let body = store.document_body(m.incident, &d.document, d.version)?;
@@ -397,7 +390,7 @@ fn letter_for(
         to_name: m.to.name.clone(),
         subject: m.subject.clone(),
         message_id: m.message_id.clone(),
-        date: now,
+        date: None,
         text,
         html,
         attachment,
@@ -414,7 +407,7 @@ pub(crate) fn deliver(
     retry: &RetryPolicy,
     mut m: OutMessage,
 ) -> Result<OutMessage, AppError> {
-    let letter = letter_for(store, org, &m, ctx.now)?;
+    let letter = letter_for(store, org, &m)?;
     let composed: Composed = mailer
         .compose(&letter)
         .map_err(|e| AppError::Failed(e.to_string()))?;

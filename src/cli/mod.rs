@@ -112,7 +112,19 @@ pub enum OutboxCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute every event's digest and link; name the first that does not match.
-    Verify,
+    Verify {
+        /// Also prove the log extends this anchored head unchanged: the line `audit anchor`
+        /// printed, or a file holding it.
+        #[arg(long, value_name = "HEAD|FILE")]
+        anchor: Option<String>,
+    },
+    /// Print the log's head (sequence number and hash) to keep outside the store, and record
+    /// that it was anchored; --mail sends it to an address-book role too.
+    Anchor {
+        /// Also mail the head to this address-book role (e.g. outside counsel).
+        #[arg(long, value_name = "ROLE")]
+        mail: Option<String>,
+    },
     /// The events (all, or one incident's): a table, or JSON lines with --format json.
     Log { id: Option<IncidentId> },
 }
@@ -724,7 +736,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             note,
         } => document::approve(&ctx, id, &doc, version, note.as_deref()),
         Command::Templates => document::templates(&ctx),
-        Command::Audit(AuditCommand::Verify) => audit::verify(&ctx),
+        Command::Audit(AuditCommand::Verify { anchor }) => audit::verify(&ctx, anchor.as_deref()),
+        Command::Audit(AuditCommand::Anchor { mail }) => audit::anchor(&ctx, mail.as_deref()),
         Command::Audit(AuditCommand::Log { id }) => audit::log(&ctx, id),
         Command::Report(ReportCommand::Adherence {
             from,

@@ -44,8 +44,15 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
-    // Not a terminal (a pipe, a file, a test): wrap at a width that still reads on paper.
-    if t.width().is_none() {
+    // `COLUMNS` when set (a script or a wide pager asks for it); otherwise the terminal's width,
+    // or, for a pipe or a file, a width that still reads on paper.
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|c| *c >= 40)
+    {
+        t.set_width(columns);
+    } else if t.width().is_none() {
         t.set_width(110);
     }
     t

@@ -163,6 +163,9 @@ pub enum EventKind {
         level: String,
         message: String,
     },
+    /// The log's head was printed (and perhaps mailed) to be kept outside the store: the
+    /// event numbered `seq` had the store-wide hash `hash`.
+    Anchored { seq: u64, hash: String },
     /// A manual lifecycle step.
     Transitioned {
         step: Step,
@@ -193,6 +196,7 @@ impl EventKind {
             EventKind::BulkNotices { .. } => "bulk_notices",
             EventKind::ReminderSent { .. } => "reminder_sent",
             EventKind::Transitioned { .. } => "transitioned",
+            EventKind::Anchored { .. } => "anchored",
         }
     }
 }

@@ -298,8 +298,10 @@ pub struct Letter {
     pub to_name: Option<String>,
     pub subject: String,
     pub message_id: String,
-    /// The `Date:` header.
-    pub date: DateTime<Utc>,
+    /// The `Date:` header; none for "when it is composed for the wire", which the mailer reads
+    /// from the system clock, so a message never carries an effective (`--now`) time and each
+    /// batch of a long bulk run carries its own.
+    pub date: Option<DateTime<Utc>>,
     pub text: String,
     pub html: Option<String>,
     /// File name and bytes.

@@ -271,7 +271,8 @@ impl IncidentRecord {
             // Delivery is kept in the outbox; the log records it for the audit trail.
             EventKind::MessageChanged { .. }
             | EventKind::BulkNotices { .. }
-            | EventKind::ReminderSent { .. } => {}
+            | EventKind::ReminderSent { .. }
+            | EventKind::Anchored { .. } => {}
             EventKind::Transitioned { step, from, to, .. } => {
                 if *from != rec.state {
                     return Err(invalid(format!(

@@ -12,6 +12,7 @@ mod crash;
 mod deadlines;
 mod demo;
 mod documents;
+mod evidence;
 mod fuzz;
 mod incident;
 mod init;

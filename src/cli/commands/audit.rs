@@ -24,14 +24,42 @@ impl From<ReportError> for CliError {
 }
 
 /// `breachflow audit verify`.
-pub fn verify(ctx: &Ctx) -> Result<(), CliError> {
+pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
+    // A file holding the anchor, or the anchor itself.
+    let anchor = match anchor {
+        Some(a) if std::path::Path::new(a).is_file() => Some(
+            std::fs::read_to_string(a).map_err(|e| CliError::InvalidArgs(format!("{a}: {e}")))?,
+        ),
+        Some(a) => Some(a.to_string()),
+        None => None,
+    }
+    .map(|text| crate::app::anchor::Anchor::parse(&text))
+    .transpose()?;
     let store = open_store(ctx)?;
-    match crate::app::audit::verify(&store)? {
+    let result = crate::app::audit::verify(&store)?;
+    if let (Ok(_), Some(a)) = (&result, &anchor)
+        && let Some(problem) = crate::app::anchor::extends(&store, a)?
+    {
+        if ctx.format == Format::Json {
+            output::print_json(
+                &json!({ "verified": false, "first_bad_event": a.seq, "problem": problem }),
+            );
+        }
+        return Err(CliError::Tampered(problem));
+    }
+    match result {
         Ok(n) => {
             match ctx.format {
                 Format::Json => output::print_json(&json!({ "verified": true, "events": n })),
                 _ => output::print(&format!(
-                    "Verified: {n} events, every digest and link intact, every record the replay of its events."
+                    "Verified: {n} events, every digest and link intact, every record the replay of its events.{}",
+                    anchor
+                        .map(|a| format!(
+                            " The log extends the anchored head (event {}, hash {}) unchanged.",
+                            a.seq,
+                            &a.hash[..12]
+                        ))
+                        .unwrap_or_default()
                 )),
             }
             Ok(())
@@ -45,6 +73,36 @@ pub fn verify(ctx: &Ctx) -> Result<(), CliError> {
             Err(CliError::Tampered(b.to_string()))
         }
     }
+}
+
+/// `breachflow audit anchor [--mail ROLE]`.
+pub fn anchor(ctx: &Ctx, mail: Option<&str>) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let anchor = crate::app::anchor::anchor(&store, &ctx.app())?;
+    if let Some(role) = mail {
+        let org = store.require_organisation()?;
+        let carrier =
+            crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(ctx))?;
+        crate::app::anchor::mail(
+            &crate::app::send::Post {
+                store: &store,
+                mailer: &carrier,
+                ctx: &ctx.app(),
+                org: &org,
+                policy: &super::send::policy(ctx)?,
+            },
+            &anchor,
+            role,
+        )?;
+    }
+    match ctx.format {
+        Format::Json => output::print_json(&anchor),
+        _ => output::print(&format!(
+            "{}\nKeep this line outside the store (print it, mail it, file it); `breachflow audit verify --anchor '<line>'` later proves the log still extends it.",
+            anchor.line()
+        )),
+    }
+    Ok(())
 }
 
 /// `breachflow audit log [ID]`: events as a table, or JSON lines.

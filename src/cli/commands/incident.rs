@@ -305,6 +305,12 @@ pub fn event_line(what: &EventKind) -> String {
         EventKind::ReminderSent {
             obligation, level, ..
         } => format!("reminder for {obligation} ({level})"),
+        EventKind::Anchored { seq, hash } => {
+            format!(
+                "log anchored at event {seq} (hash {})",
+                hash.get(..12).unwrap_or(hash)
+            )
+        }
         EventKind::DocumentRendered { document: d } => format!(
             "{} version {} rendered{} (sha256 {})",
             d.document,
