@@ -139,6 +139,29 @@ fn check_regime(regime: &Regime) -> Vec<(String, String)> {
             "the first phase has no previous phase to start from".into(),
         ));
     }
+    if let Some(z) = &regime.zone
+        && z.parse::<chrono_tz::Tz>().is_err()
+    {
+        problems.push(("/zone".into(), format!("{z:?} is not an IANA time zone")));
+    }
+    for (i, period) in regime.citations.iter().enumerate() {
+        if let (Some(from), Some(until)) = (period.from, period.until)
+            && until <= from
+        {
+            problems.push((
+                format!("/citations/{i}/until"),
+                "until is not after from".into(),
+            ));
+        }
+        for id in period.phases.keys() {
+            if !regime.phases.iter().any(|p| &p.id == id) {
+                problems.push((
+                    format!("/citations/{i}/phases/{id}"),
+                    format!("the regime has no phase {id:?}"),
+                ));
+            }
+        }
+    }
     for (i, phase) in regime.phases.iter().enumerate() {
         if regime.phases[..i].iter().any(|p| p.id == phase.id) {
             problems.push((

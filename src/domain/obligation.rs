@@ -284,6 +284,8 @@ fn says(decision: &Decision, link: DecisionLink) -> bool {
 /// Everything derivation needs, gathered by the caller.
 pub struct Context<'a> {
     pub regimes: Vec<&'a Regime>,
+    /// The awareness instant, which names the instrument a continuous duty is cited under.
+    pub aware_at: DateTime<Utc>,
     pub flags: BTreeSet<OrgFlag>,
     pub exposure: Exposure,
     pub decision: Option<&'a Decision>,
@@ -320,12 +322,9 @@ pub fn derive(
                     let mut obligation = Obligation {
                         id: id.clone(),
                         regime: regime.id.clone(),
-                        regime_name: regime.name.clone(),
+                        regime_name: regime.name_at(context.aware_at),
                         jurisdiction: regime.jurisdiction.clone(),
-                        citation: phase
-                            .citation
-                            .clone()
-                            .unwrap_or_else(|| regime.citation.clone()),
+                        citation: regime.phase_citation_at(phase, context.aware_at),
                         recipient: regime.recipient.clone(),
                         owner_role: regime.owner_role.clone(),
                         phase: phase.clone(),

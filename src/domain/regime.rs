@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +43,10 @@ pub struct Regime {
     /// Address-book role that owns the obligation (dpo, legal, comms, ...).
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
     pub owner_role: String,
-    /// First day the rule is in force. An incident is judged by the rules in force on the day
-    /// the organisation became aware (UTC date of `aware_at`).
+    /// First day the rule is in force, a civil date in the regime's `zone`. An incident is judged
+    /// by the rules in force on the day the organisation became aware, that day being read in
+    /// the regime's own zone (00:30 BST on the first day is under the rule, though in UTC it is
+    /// still the day before).
     pub effective_from: NaiveDate,
     /// Last day the rule is in force, if it has been replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,99 @@ pub struct Regime {
     /// Anything else a DPO should know when reading the obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// IANA zone whose civil dates `effective_from` and `effective_to` are. Default by
+    /// jurisdiction: UK Europe/London, EU Europe/Brussels, US America/New_York, AU
+    /// Australia/Sydney, anything else UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// One continuous duty may be named by different instruments over time (the GDPR as applied
+    /// in the UK until IP completion day, then the UK GDPR). Each period overrides the regime's
+    /// name and citations for an awareness instant within it; outside every period the regime's
+    /// own are used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<CitationPeriod>,
+}
+
+/// How a duty was cited during one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationPeriod {
+    /// First instant of the period (absent: from the regime's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// The instant the period ends, not itself in it (absent: open-ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// The regime's name in this period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The regime's citation in this period.
+    #[schemars(length(min = 1))]
+    pub citation: String,
+    /// Phase citations in this period, by phase id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases: BTreeMap<String, String>,
+}
+
+impl CitationPeriod {
+    fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| f <= at) && self.until.is_none_or(|u| at < u)
+    }
+}
+
+/// The zone a jurisdiction's dates are read in, when the regime does not name one.
+pub fn default_zone(jurisdiction: &str) -> Tz {
+    match jurisdiction {
+        "UK" => chrono_tz::Europe::London,
+        "EU" => chrono_tz::Europe::Brussels,
+        "US" => chrono_tz::America::New_York,
+        "AU" => chrono_tz::Australia::Sydney,
+        _ => chrono_tz::UTC,
+    }
+}
+
+impl Regime {
+    /// The zone its effective dates are read in (a name the loader has checked).
+    pub fn zone(&self) -> Tz {
+        self.zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or_else(|| default_zone(&self.jurisdiction))
+    }
+
+    /// Whether the rule was in force at `at`, read as a civil date in the regime's zone.
+    pub fn in_force_at(&self, at: DateTime<Utc>) -> bool {
+        let day = at.with_timezone(&self.zone()).date_naive();
+        self.effective_from <= day && self.effective_to.is_none_or(|to| day <= to)
+    }
+
+    /// The citation period covering `at`, if any.
+    pub fn period_at(&self, at: DateTime<Utc>) -> Option<&CitationPeriod> {
+        self.citations.iter().find(|p| p.covers(at))
+    }
+
+    /// The regime's name as cited at `at`.
+    pub fn name_at(&self, at: DateTime<Utc>) -> String {
+        self.period_at(at)
+            .and_then(|p| p.name.clone())
+            .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// A phase's citation as cited at `at`: the period's for that phase, else the phase's own,
+    /// else the period's or the regime's general citation.
+    pub fn phase_citation_at(&self, phase: &Phase, at: DateTime<Utc>) -> String {
+        match self.period_at(at) {
+            Some(p) => p
+                .phases
+                .get(&phase.id)
+                .cloned()
+                .unwrap_or_else(|| p.citation.clone()),
+            None => phase
+                .citation
+                .clone()
+                .unwrap_or_else(|| self.citation.clone()),
+        }
+    }
 }
 
 /// Conditions under which a regime applies. All given conditions must hold.
@@ -310,10 +406,9 @@ pub struct Rulebook {
 }
 
 impl Rulebook {
-    /// The regimes in force on `day` (the day the organisation became aware).
-    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
-        self.regimes
-            .values()
-            .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
+    /// The regimes in force at `at` (the instant the organisation became aware), each judged
+    /// by the civil date in its own zone.
+    pub fn in_force(&self, at: DateTime<Utc>) -> impl Iterator<Item = &Regime> {
+        self.regimes.values().filter(move |r| r.in_force_at(at))
     }
 }

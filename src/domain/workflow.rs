@@ -83,10 +83,8 @@ fn refresh(
     };
     let decision = record.current_decision();
     let context = obligation::Context {
-        regimes: rules
-            .rulebook
-            .in_force(record.facts.aware_at.date_naive())
-            .collect(),
+        regimes: rules.rulebook.in_force(record.facts.aware_at).collect(),
+        aware_at: record.facts.aware_at,
         flags: obligation::org_flags(rules.org),
         exposure: Exposure {
             level: assessment.severity.level,

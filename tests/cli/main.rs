@@ -15,6 +15,7 @@ mod documents;
 mod fuzz;
 mod incident;
 mod init;
+mod law;
 mod lifecycle;
 mod schema;
 mod security;

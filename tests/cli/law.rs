@@ -1,0 +1,194 @@
+//! Legal correctness through the binary: effective dates in each regime's own zone, the ICO duty
+//! since 25 May 2018 under the instrument in force, territory, duties that cannot vanish, and
+//! bounded inputs. Every expected instant is worked out by hand in the comment beside it, with
+//! the rule it comes from.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// `whatif` at `now` for an awareness at `aware_at`, with every threshold assumed met.
+fn whatif(env: &TestEnv, now: &str, aware_at: &str) -> Vec<Value> {
+    env.json(&["--now", now, "whatif", "--aware-at", aware_at])["obligations"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn find<'a>(obligations: &'a [Value], id: &str) -> Option<&'a Value> {
+    obligations.iter().find(|o| o["id"] == id)
+}
+
+fn get<'a>(obligations: &'a [Value], id: &str) -> &'a Value {
+    find(obligations, id).unwrap_or_else(|| {
+        let ids: Vec<_> = obligations.iter().map(|o| o["id"].to_string()).collect();
+        panic!("no obligation {id}; have {}", ids.join(", "))
+    })
+}
+
+fn due_at(o: &Value) -> &str {
+    assert_eq!(o["due"]["kind"], "at", "{o}");
+    o["due"]["at"].as_str().unwrap()
+}
+
+fn org_with(env: &TestEnv, flags: Value) -> String {
+    let mut org = example_json("organisation.json");
+    for (k, v) in flags.as_object().unwrap() {
+        org["flags"][k] = v.clone();
+    }
+    env.file("org.json", &org)
+}
+
+mod effective_dates {
+    use super::*;
+
+    #[test]
+    fn pecr_is_chosen_by_the_uk_date_not_the_utc_date() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "communications_provider": true }));
+        env.run(&["init", "--org", &org]).success();
+        // Aware 00:30 BST on Wed 20 Aug 2025 = 23:30 UTC on Tue 19 Aug. The 72-hour rule is in
+        // force from 20 Aug 2025 (ICO guide date, regimes reference §6), a UK civil date, so it
+        // applies; the 24-hour rule ended on 19 Aug and does not.
+        let all = whatif(&env, "2025-08-21T12:00:00Z", "2025-08-20T00:30:00+01:00");
+        assert!(find(&all, "pecr-reg5a-2011/initial").is_none(), "{all:?}");
+        // PECR reg 5A as amended: 72 elapsed hours from awareness: 19 Aug 23:30Z + 72 h =
+        // 22 Aug 23:30Z.
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a/initial")),
+            "2025-08-22T23:30:00Z"
+        );
+        // One hour earlier, 23:30 BST on 19 Aug, is still under the 24-hour rule (Reg 611/2013
+        // Art 2(2)): detected 22:30Z + 24 h = 20 Aug 22:30Z.
+        let all = whatif(&env, "2025-08-21T12:00:00Z", "2025-08-19T23:30:00+01:00");
+        assert!(find(&all, "pecr-reg5a/initial").is_none(), "{all:?}");
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a-2011/initial")),
+            "2025-08-20T22:30:00Z"
+        );
+    }
+
+    #[test]
+    fn the_gdpr_clock_runs_from_its_first_uk_day() {
+        let env = TestEnv::initialised();
+        // Aware 00:30 BST on Fri 25 May 2018 = 23:30 UTC on 24 May. The GDPR applies from
+        // 25 May 2018 (Art 99(2)), a UK civil date: the ICO clock runs. Art 33(1): 72 elapsed
+        // hours: 24 May 23:30Z + 72 h = 27 May 23:30Z.
+        let all = whatif(&env, "2018-05-26T12:00:00Z", "2018-05-25T00:30:00+01:00");
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2018-05-27T23:30:00Z"
+        );
+        // 23:59 BST on 24 May is before the GDPR applied: no ICO duty under it.
+        let all = whatif(&env, "2018-05-26T12:00:00Z", "2018-05-24T23:59:00+01:00");
+        assert!(find(&all, "uk-gdpr-art33/initial").is_none(), "{all:?}");
+    }
+}
+
+mod ico_since_2018 {
+    use super::*;
+
+    const EU_AS_APPLIED: &str = "GDPR Art 33 (EU, as applied in the UK)";
+
+    #[test]
+    fn a_2018_breach_gets_the_ico_clock() {
+        let env = TestEnv::initialised();
+        // Aware 15:00 BST Wed 5 Sep 2018 = 14:00Z; Art 33(1) 72 elapsed hours -> Sat 8 Sep
+        // 14:00Z. Before IP completion day the duty is the EU GDPR's, as applied in the UK.
+        let all = whatif(&env, "2018-09-20T12:00:00Z", "2018-09-05T15:00:00+01:00");
+        let ico = get(&all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2018-09-08T14:00:00Z");
+        assert!(
+            ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED),
+            "{ico}"
+        );
+        assert!(!ico["citation"].as_str().unwrap().starts_with("UK GDPR"));
+        // The Art 34 duty and the market duties of the example (AIM) company run too, under
+        // the EU instruments of the time (EU MAR from 3 Jul 2016, Art 39(2)).
+        assert!(
+            get(&all, "uk-gdpr-art34/notice")["citation"]
+                .as_str()
+                .unwrap()
+                .contains("GDPR Art 34 (EU, as applied in the UK)")
+        );
+        let mar = get(&all, "uk-mar-art17/announcement");
+        assert!(
+            mar["citation"].as_str().unwrap().contains("(EU) 596/2014"),
+            "{mar}"
+        );
+        assert!(find(&all, "aim-rule-11/announcement").is_some());
+    }
+
+    #[test]
+    fn a_2019_breach_counts_weekends() {
+        let env = TestEnv::initialised();
+        // Regimes reference §5.1 (Booking.com): aware Sun 13 Jan 2019 -> due Wed 16 Jan. At
+        // 10:00 GMT (= UTC in winter): + 72 h = Wed 16 Jan 10:00Z.
+        let all = whatif(&env, "2019-01-20T12:00:00Z", "2019-01-13T10:00:00Z");
+        let ico = get(&all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2019-01-16T10:00:00Z");
+        assert!(ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED));
+    }
+
+    #[test]
+    fn the_citation_changes_at_ip_completion_day() {
+        let env = TestEnv::initialised();
+        // IP completion day: 31 Dec 2020 23:00 UTC (EU (Withdrawal Agreement) Act 2020 s.39).
+        // One minute before: the EU GDPR as applied in the UK; 72 h -> 3 Jan 2021 22:59Z.
+        let before = whatif(&env, "2021-01-05T12:00:00Z", "2020-12-31T22:59:00Z");
+        let ico = get(&before, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2021-01-03T22:59:00Z");
+        assert!(
+            ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED),
+            "{ico}"
+        );
+        // At the instant itself: the UK GDPR; 72 h -> 3 Jan 2021 23:00Z. Same obligation id.
+        let after = whatif(&env, "2021-01-05T12:00:00Z", "2020-12-31T23:00:00Z");
+        let ico = get(&after, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2021-01-03T23:00:00Z");
+        assert!(
+            ico["citation"]
+                .as_str()
+                .unwrap()
+                .starts_with("UK GDPR Art 33"),
+            "{ico}"
+        );
+        assert!(
+            get(&after, "uk-mar-art17/announcement")["citation"]
+                .as_str()
+                .unwrap()
+                .starts_with("UK Market Abuse Regulation")
+        );
+    }
+
+    #[test]
+    fn a_2019_incident_through_the_workflow() {
+        let env = TestEnv::initialised();
+        let mut incident = example_json("incident-ransomware.json");
+        // Detected 09:10 GMT, aware 11:40 GMT on Thu 14 Mar 2019 (UTC = GMT in March before
+        // the clocks change on 31 Mar).
+        incident["detected_at"] = "2019-03-14T09:10:00Z".into();
+        incident["aware_at"] = "2019-03-14T11:40:00Z".into();
+        incident["occurred"] = json!({ "from": "2019-03-13T23:00:00Z" });
+        let file = env.file("incident-2019.json", &incident);
+        let now = "2019-03-14T12:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        env.run_at(
+            now,
+            &[
+                "assess",
+                "BR-2019-0001",
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", now, "obligation", "list", "BR-2019-0001"]);
+        let all = list["obligations"].as_array().unwrap();
+        // GDPR Art 33(1) as applied in the UK: 11:40Z + 72 h = Sun 17 Mar 11:40Z.
+        let ico = get(all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2019-03-17T11:40:00Z");
+        assert!(ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED));
+    }
+}
