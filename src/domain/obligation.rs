@@ -18,9 +18,9 @@ use crate::domain::assessment::RiskLevel;
 use crate::domain::deadline::{self, Calendars, Due};
 use crate::domain::decision::Decision;
 use crate::domain::organisation::{
-    ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation,
+    ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation, eu_member_state,
 };
-use crate::domain::regime::{Anchor, DecisionLink, OrgFlag, Phase, Regime};
+use crate::domain::regime::{Anchor, AuthorityRule, DecisionLink, OrgFlag, Phase, Regime};
 
 /// Where an obligation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -211,7 +211,7 @@ pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
         OrgFlag::ListedUsExchange,
     );
     add(f.sec_registrant, OrgFlag::SecRegistrant);
-    add(!f.eu_establishments.is_empty(), OrgFlag::EuEstablishment);
+    add(org.has_eu_establishment(), OrgFlag::EuEstablishment);
     add(f.financial_entity, OrgFlag::FinancialEntity);
     add(f.fca_regulated, OrgFlag::FcaRegulated);
     add(
@@ -223,6 +223,12 @@ pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
         OrgFlag::HipaaBusinessAssociate,
     );
     add(f.australian_privacy_act, OrgFlag::AustralianPrivacyAct);
+    add(
+        f.establishments.iter().any(|c| c == "GB"),
+        OrgFlag::UkEstablishment,
+    );
+    add(f.targets_uk, OrgFlag::TargetsUk);
+    add(f.targets_eu, OrgFlag::TargetsEu);
     set
 }
 
@@ -246,6 +252,12 @@ pub fn applies(
     }
     if let Some(missing) = a.org_all.iter().find(|f| !flags.contains(f)) {
         return Err(format!("the organisation is not {missing:?}"));
+    }
+    if !a.territory_any.is_empty() && !a.territory_any.iter().any(|f| flags.contains(f)) {
+        return Err(format!(
+            "outside its territorial scope: the organisation has none of {:?}",
+            a.territory_any
+        ));
     }
     let threshold = (|| {
         if let Some(min) = a.min_risk
@@ -293,6 +305,66 @@ pub struct Context<'a> {
     pub decided_by: Option<(&'a str, DateTime<Utc>)>,
     pub zone: Tz,
     pub calendars: &'a Calendars,
+    /// Where the organisation is established and the affected people live.
+    pub territory: Territory,
+}
+
+/// The facts that decide which authority is notified.
+#[derive(Debug, Clone, Default)]
+pub struct Territory {
+    /// The EU member state whose authority leads (main establishment), if any.
+    pub eu_lead: Option<String>,
+    /// Countries where affected people reside (ISO codes), from the assessment.
+    pub affected: Vec<String>,
+}
+
+/// One recipient of a regime: the obligation ids' prefix and who is told.
+struct Instance {
+    prefix: String,
+    recipient: String,
+}
+
+/// The recipients a regime's obligations go to: once, or once per authority.
+fn instances(regime: &Regime, territory: &Territory) -> Vec<Instance> {
+    let once = |recipient: String| {
+        vec![Instance {
+            prefix: regime.id.clone(),
+            recipient,
+        }]
+    };
+    match regime.authority {
+        None => once(regime.recipient.clone()),
+        Some(AuthorityRule::EuOneStopShop) => {
+            if let Some(lead) = &territory.eu_lead {
+                let name = eu_member_state(lead).unwrap_or(lead.as_str());
+                return once(format!(
+                    "Lead supervisory authority (GDPR Art 56): the authority of {name} ({lead}), the main establishment's member state"
+                ));
+            }
+            let mut states: Vec<&String> = territory
+                .affected
+                .iter()
+                .filter(|c| eu_member_state(c).is_some())
+                .collect();
+            states.sort();
+            states.dedup();
+            if states.is_empty() {
+                return once(
+                    "Every supervisory authority of a member state where affected people reside (no EU main establishment: EDPB GL 9/2022 para 73); name their countries in the assessment's affected_countries".into(),
+                );
+            }
+            states
+                .into_iter()
+                .map(|cc| Instance {
+                    prefix: format!("{}-{}", regime.id, cc.to_ascii_lowercase()),
+                    recipient: format!(
+                        "Supervisory authority of {} ({cc}): no EU main establishment, so each member state where affected people reside (EDPB GL 9/2022 para 73)",
+                        eu_member_state(cc).unwrap_or(cc.as_str())
+                    ),
+                })
+                .collect()
+        }
+    }
 }
 
 /// Obligations to add, retire, revive, waive or unwaive so that the incident's obligations match
@@ -313,63 +385,65 @@ pub fn derive(
             (Some(link), Some(d)) => !says(d, link),
             _ => false,
         };
-        let mut previous: Option<String> = None;
-        for phase in &regime.phases {
-            let id = format!("{}/{}", regime.id, phase.id);
-            wanted.insert(id.clone());
-            match existing.iter().find(|o| o.id == id) {
-                None => {
-                    let mut obligation = Obligation {
-                        id: id.clone(),
-                        regime: regime.id.clone(),
-                        regime_name: regime.name_at(context.aware_at),
-                        jurisdiction: regime.jurisdiction.clone(),
-                        citation: regime.phase_citation_at(phase, context.aware_at),
-                        recipient: regime.recipient.clone(),
-                        owner_role: regime.owner_role.clone(),
-                        phase: phase.clone(),
-                        previous: if phase.anchor == Anchor::PreviousPhase {
-                            previous.clone()
-                        } else {
-                            None
-                        },
-                        unverified: regime.unverified.clone(),
-                        notes: regime.notes.clone(),
-                        follows_decision: regime.follows_decision,
-                        state: ObligationState::Pending,
-                        due: Due::NotStarted {
-                            waiting_on: phase.anchor,
-                        },
-                        completion: None,
-                        waiver: None,
-                        retired_because: None,
-                    };
-                    obligation.due = due_of(&obligation, existing, anchors, context);
-                    if decided_no {
-                        obligation.state = ObligationState::Waived;
-                        obligation.waiver = Some(decision_waiver(context));
+        for instance in instances(regime, &context.territory) {
+            let mut previous: Option<String> = None;
+            for phase in &regime.phases {
+                let id = format!("{}/{}", instance.prefix, phase.id);
+                wanted.insert(id.clone());
+                match existing.iter().find(|o| o.id == id) {
+                    None => {
+                        let mut obligation = Obligation {
+                            id: id.clone(),
+                            regime: regime.id.clone(),
+                            regime_name: regime.name_at(context.aware_at),
+                            jurisdiction: regime.jurisdiction.clone(),
+                            citation: regime.phase_citation_at(phase, context.aware_at),
+                            recipient: instance.recipient.clone(),
+                            owner_role: regime.owner_role.clone(),
+                            phase: phase.clone(),
+                            previous: if phase.anchor == Anchor::PreviousPhase {
+                                previous.clone()
+                            } else {
+                                None
+                            },
+                            unverified: regime.unverified.clone(),
+                            notes: regime.notes.clone(),
+                            follows_decision: regime.follows_decision,
+                            state: ObligationState::Pending,
+                            due: Due::NotStarted {
+                                waiting_on: phase.anchor,
+                            },
+                            completion: None,
+                            waiver: None,
+                            retired_because: None,
+                        };
+                        obligation.due = due_of(&obligation, existing, anchors, context);
+                        if decided_no {
+                            obligation.state = ObligationState::Waived;
+                            obligation.waiver = Some(decision_waiver(context));
+                        }
+                        changes.added.push(obligation);
                     }
-                    changes.added.push(obligation);
-                }
-                Some(o) if o.state == ObligationState::Retired => {
-                    changes.revived.push(id.clone());
-                    if decided_no {
+                    Some(o) if o.state == ObligationState::Retired => {
+                        changes.revived.push(id.clone());
+                        if decided_no {
+                            changes.waived.push((id.clone(), decision_waiver(context)));
+                        }
+                    }
+                    Some(o) if o.state.is_open() && decided_no => {
                         changes.waived.push((id.clone(), decision_waiver(context)));
                     }
+                    Some(o)
+                        if o.state == ObligationState::Waived
+                            && !decided_no
+                            && o.waiver.as_ref().is_some_and(|w| w.by_decision) =>
+                    {
+                        changes.unwaived.push(id.clone());
+                    }
+                    Some(_) => {}
                 }
-                Some(o) if o.state.is_open() && decided_no => {
-                    changes.waived.push((id.clone(), decision_waiver(context)));
-                }
-                Some(o)
-                    if o.state == ObligationState::Waived
-                        && !decided_no
-                        && o.waiver.as_ref().is_some_and(|w| w.by_decision) =>
-                {
-                    changes.unwaived.push(id.clone());
-                }
-                Some(_) => {}
+                previous = Some(id);
             }
-            previous = Some(id);
         }
     }
     for o in existing {

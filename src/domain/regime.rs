@@ -79,6 +79,23 @@ pub struct Regime {
     /// own are used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub citations: Vec<CitationPeriod>,
+    /// How the recipient authority is found when it depends on where the organisation is
+    /// established and where the affected people live (absent: `recipient`, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<AuthorityRule>,
+    /// The territorial and entity conditions in words, as `regimes` lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<String>,
+}
+
+/// How the authority to notify is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityRule {
+    /// GDPR: with an EU main establishment, its lead supervisory authority (Art 56), once;
+    /// without one (Art 3(2) only), every authority of a member state where affected people
+    /// reside, one obligation each, `<regime>-<country>/<phase>` (EDPB GL 9/2022 para 73).
+    EuOneStopShop,
 }
 
 /// How a duty was cited during one period.
@@ -134,6 +151,48 @@ impl Regime {
         self.effective_from <= day && self.effective_to.is_none_or(|to| day <= to)
     }
 
+    /// Its territorial and entity conditions in words, for listings.
+    pub fn conditions(&self) -> String {
+        let names = |flags: &[OrgFlag]| {
+            flags
+                .iter()
+                .map(|f| {
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = &self.applies;
+        let mut parts = Vec::new();
+        if !a.org_any.is_empty() {
+            parts.push(format!("entity: {}", names(&a.org_any).join(" or ")));
+        }
+        if !a.org_all.is_empty() {
+            parts.push(format!("entity: {}", names(&a.org_all).join(" and ")));
+        }
+        if !a.territory_any.is_empty() {
+            parts.push(format!(
+                "territory: {}",
+                names(&a.territory_any).join(" or ")
+            ));
+        }
+        if let Some(min) = a.min_risk {
+            parts.push(format!("risk at least {min}"));
+        }
+        if let Some(n) = a.min_subjects {
+            parts.push(format!("{n} or more people"));
+        }
+        if let Some(n) = a.below_subjects {
+            parts.push(format!("fewer than {n} people"));
+        }
+        if let Some(t) = &self.territory {
+            parts.push(t.clone());
+        }
+        parts.join("; ")
+    }
+
     /// The citation period covering `at`, if any.
     pub fn period_at(&self, at: DateTime<Utc>) -> Option<&CitationPeriod> {
         self.citations.iter().find(|p| p.covers(at))
@@ -182,6 +241,10 @@ pub struct Applies {
     /// The upper estimate of people affected is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below_subjects: Option<u64>,
+    /// Territorial scope: the organisation has at least one of these flags (empty: anywhere),
+    /// e.g. `["uk_establishment", "targets_uk"]` for UK GDPR Art 3(1)-(2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub territory_any: Vec<OrgFlag>,
 }
 
 /// Which part of the DPO's decision a regime follows.
@@ -232,6 +295,12 @@ pub enum OrgFlag {
     HipaaBusinessAssociate,
     /// Covered by Australia's NDB scheme.
     AustralianPrivacyAct,
+    /// Has an establishment in the UK (profile `establishments` includes "GB").
+    UkEstablishment,
+    /// Offers goods or services to, or monitors, people in the UK (UK GDPR Art 3(2)).
+    TargetsUk,
+    /// Offers goods or services to, or monitors, people in the EU (GDPR Art 3(2)).
+    TargetsEu,
 }
 
 /// One report or notice of a regime.

@@ -94,6 +94,10 @@ fn refresh(
         decided_by: decision.map(|d| (d.by.as_str(), d.at)),
         zone: rules.org.zone(),
         calendars: &rules.rulebook.calendars,
+        territory: obligation::Territory {
+            eu_lead: rules.org.eu_lead_state(),
+            affected: assessment.input.affected_countries.clone(),
+        },
     };
     let anchors = |a: Anchor| record.anchor(a);
     let mut events = Vec::new();

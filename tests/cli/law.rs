@@ -192,3 +192,161 @@ mod ico_since_2018 {
         assert!(ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED));
     }
 }
+
+mod territory {
+    use super::*;
+
+    /// `whatif` at 12:00Z on Mon 3 Mar 2025 for awareness at 09:00Z that day (GMT = UTC), with
+    /// the example assessment (risk, not high) naming the affected people's countries.
+    fn run(env: &TestEnv, countries: Value) -> Vec<Value> {
+        let mut a = example_json("assessment-ransomware.json");
+        a["affected_countries"] = countries;
+        let file = env.file("assessment.json", &a);
+        env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])["obligations"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn ids(all: &[Value]) -> Vec<String> {
+        all.iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_us_only_registrant_owes_the_ico_nothing() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["US"], "sec_registrant": true, "markets": [] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // UK GDPR Art 3: no UK establishment and no offering to or monitoring of UK people, so
+        // no ICO duty under Art 33, although people in the UK are among those affected.
+        let all = run(&env, json!(["US", "GB"]));
+        assert!(find(&all, "uk-gdpr-art33/initial").is_none(), "{all:?}");
+        assert!(find(&all, "sec-8k-item105/filing").is_some(), "{all:?}");
+    }
+
+    #[test]
+    fn a_us_company_targeting_uk_customers_owes_the_ico() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["US"], "targets_uk": true, "markets": [] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // UK GDPR Art 3(2)(a): offering goods or services to people in the UK brings the ICO
+        // duty. Art 33(1): 09:00Z + 72 h = Thu 6 Mar 09:00Z.
+        let all = run(&env, json!(["GB"]));
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2025-03-06T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_non_eu_controller_notifies_each_member_state_with_affected_people() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "targets_eu": true, "eu_establishments": [] }));
+        env.run(&["init", "--org", &org]).success();
+        // A UK controller with no EU establishment, caught by GDPR Art 3(2): no one-stop-shop,
+        // so each authority of a member state where affected people reside is notified (EDPB
+        // GL 9/2022 v2.0 para 73): France, Germany, Ireland; GB and US are not member states.
+        // Each runs Art 33(1)'s 72 h from awareness: 09:00Z + 72 h = 6 Mar 09:00Z. The UK
+        // establishment keeps the ICO duty beside them.
+        let all = run(&env, json!(["FR", "DE", "IE", "GB", "US", "FR"]));
+        let eu: Vec<String> = ids(&all)
+            .into_iter()
+            .filter(|id| id.starts_with("eu-gdpr-art33-") && id.ends_with("/initial"))
+            .collect();
+        assert_eq!(
+            eu,
+            [
+                "eu-gdpr-art33-de/initial",
+                "eu-gdpr-art33-fr/initial",
+                "eu-gdpr-art33-ie/initial"
+            ]
+        );
+        for (id, country) in [
+            ("eu-gdpr-art33-de/initial", "Germany"),
+            ("eu-gdpr-art33-fr/initial", "France"),
+            ("eu-gdpr-art33-ie/initial", "Ireland"),
+        ] {
+            let o = get(&all, id);
+            assert_eq!(due_at(o), "2025-03-06T09:00:00Z");
+            assert!(o["recipient"].as_str().unwrap().contains(country), "{o}");
+        }
+        // Follow-ups chain on their own authority's initial report (Art 33(4)).
+        assert_eq!(
+            get(&all, "eu-gdpr-art33-fr/follow-up")["previous"],
+            "eu-gdpr-art33-fr/initial"
+        );
+        assert!(find(&all, "eu-gdpr-art33/initial").is_none());
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2025-03-06T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_eu_main_establishment_notifies_its_lead_authority_once() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["GB", "IE", "FR"], "eu_main_establishment": "IE" }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // GDPR Art 56: the lead authority of the main establishment (Ireland), once, whatever
+        // member states the people live in.
+        let all = run(&env, json!(["FR", "DE"]));
+        let lead = get(&all, "eu-gdpr-art33/initial");
+        assert!(lead["recipient"].as_str().unwrap().contains("Ireland"));
+        assert!(
+            !ids(&all)
+                .iter()
+                .any(|id| id.starts_with("eu-gdpr-art33-") && !id.contains("processor"))
+        );
+    }
+
+    #[test]
+    fn an_eu_processor_tells_its_controller() {
+        let env = TestEnv::new();
+        let mut org = example_json("organisation.json");
+        org["role"] = "processor".into();
+        org["flags"]["eu_establishments"] = json!(["NL"]);
+        let file = env.file("org.json", &org);
+        env.run(&["init", "--org", &file]).success();
+        // GDPR Art 33(2) (and UK GDPR Art 33(2) for the UK establishment): "without undue
+        // delay", no number in law; the 24 h internal target only.
+        let all = run(&env, json!(["NL"]));
+        let eu = get(&all, "eu-gdpr-art33-processor/notice");
+        assert_eq!(eu["due"]["kind"], "standard", "{eu}");
+        assert!(find(&all, "uk-gdpr-art33-processor/notice").is_some());
+        assert!(find(&all, "eu-gdpr-art33/initial").is_none());
+    }
+
+    #[test]
+    fn a_profile_without_the_new_fields_is_uk_established() {
+        let env = TestEnv::initialised();
+        // examples/organisation.json predates `establishments`: it defaults to ["GB"], so the
+        // ICO duty stays (UK GDPR Art 3(1)).
+        let all = run(&env, json!([]));
+        assert!(find(&all, "uk-gdpr-art33/initial").is_some());
+        // "UK" is refused with the ISO code to use.
+        let mut org = example_json("organisation.json");
+        org["flags"]["establishments"] = json!(["UK"]);
+        let file = env.file("bad.json", &org);
+        let out = TestEnv::new().run(&["init", "--org", &file]).failure();
+        assert!(stderr_of(&out).contains("\"GB\""), "{}", stderr_of(&out));
+    }
+}

@@ -223,7 +223,14 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
             "calendars": book.calendars.0.values().map(|c| json!({"id": c.id, "name": c.name, "first_year": c.first_year, "last_year": c.last_year, "unverified": c.unverified})).collect::<Vec<_>>(),
         })),
         Format::Table | Format::Csv | Format::Html => {
-            let mut t = output::table(&["Regime", "Name", "In force", "Phases", "Source"]);
+            let mut t = output::table(&[
+                "Regime",
+                "Name",
+                "In force",
+                "Applies when",
+                "Phases",
+                "Source",
+            ]);
             for r in book.regimes.values() {
                 let phases: Vec<String> = r
                     .phases
@@ -238,9 +245,10 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
                     },
                     r.name.clone(),
                     match r.effective_to {
-                        Some(to) => format!("{} to {to}", r.effective_from),
-                        None => format!("from {}", r.effective_from),
+                        Some(to) => format!("{} to {to} ({})", r.effective_from, r.zone()),
+                        None => format!("from {} ({})", r.effective_from, r.zone()),
                     },
+                    r.conditions(),
                     phases.join("\n"),
                     book.sources.get(&r.id).cloned().unwrap_or_default(),
                 ]);
