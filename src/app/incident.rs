@@ -188,7 +188,7 @@ pub fn assess(
     id: IncidentId,
     file: &str,
     assessment: &AssessmentInput,
-) -> Result<IncidentRecord, AppError> {
+) -> Result<Assessed, AppError> {
     let org = store.require_organisation()?;
     let rules = Rules {
         org: &org,
@@ -197,7 +197,16 @@ pub fn assess(
     let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
         workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
     })?;
-    Ok(after(before, committed))
+    let record = after(before, committed);
+    let kept = workflow::kept_duties(&record, &rules);
+    Ok(Assessed { record, kept })
+}
+
+/// What a new assessment left: the record, and the duties still owed that its facts no longer
+/// support, each with why it stays (a re-assessment never retires a duty by itself).
+pub struct Assessed {
+    pub record: IncidentRecord,
+    pub kept: Vec<(String, String)>,
 }
 
 /// The DPO's decision on notification.

@@ -446,20 +446,55 @@ pub fn derive(
             }
         }
     }
+    // An open duty that is no longer derived is retired only when the law itself is not in
+    // force for this incident (a corrected awareness date) or its authority changed (another
+    // obligation replaces it). A duty whose conditions a re-assessment no longer meets stays
+    // owed (`unsupported` says why) until a person waives it with a reason, or the DPO's
+    // decision it follows says no.
     for o in existing {
-        if !wanted.contains(&o.id) && o.state.is_open() {
-            let reason = context
-                .regimes
-                .iter()
-                .find(|r| r.id == o.regime)
-                .and_then(|r| applies(r, &context.flags, context.exposure, context.decision).err())
-                .unwrap_or_else(|| "the regime is not in force for this incident".to_string());
-            changes
-                .retired
-                .push((o.id.clone(), format!("no longer applies: {reason}")));
+        if wanted.contains(&o.id) || !o.state.is_open() {
+            continue;
+        }
+        match context.regimes.iter().find(|r| r.id == o.regime) {
+            None => changes.retired.push((
+                o.id.clone(),
+                "no longer applies: the regime is not in force for this incident".to_string(),
+            )),
+            Some(r) => match applies(r, &context.flags, context.exposure, context.decision) {
+                Ok(()) => changes.retired.push((
+                    o.id.clone(),
+                    "no longer applies: replaced by the obligations to the authorities now identified".to_string(),
+                )),
+                Err(_) => {
+                    if let (Some(link), Some(d)) = (r.follows_decision, context.decision)
+                        && !says(d, link)
+                    {
+                        changes.waived.push((o.id.clone(), decision_waiver(context)));
+                    }
+                }
+            },
         }
     }
     changes
+}
+
+/// Open obligations whose regime's conditions the current facts no longer meet, with why: they
+/// stay owed (a duty never vanishes by itself) until waived with a reason.
+pub fn unsupported(existing: &[Obligation], context: &Context<'_>) -> Vec<(String, String)> {
+    existing
+        .iter()
+        .filter(|o| o.state.is_open())
+        .filter_map(|o| {
+            let regime = context.regimes.iter().find(|r| r.id == o.regime)?;
+            let why = applies(regime, &context.flags, context.exposure, context.decision).err()?;
+            Some((
+                o.id.clone(),
+                format!(
+                    "stays owed although {why}: a re-assessment does not retire a duty by itself; if it is not owed, waive it with a reason (`breachflow obligation waive`)"
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn decision_waiver(context: &Context<'_>) -> Waiver {

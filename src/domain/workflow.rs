@@ -15,8 +15,8 @@ use crate::domain::lifecycle::{self, State, Step, TransitionRefused};
 use crate::domain::obligation::{self, Completion, Exposure, ObligationState, Waiver};
 use crate::domain::organisation::{ControllerRole, Organisation};
 use crate::domain::record::IncidentRecord;
-use crate::domain::regime::Anchor;
 use crate::domain::regime::Rulebook;
+use crate::domain::regime::{Anchor, DecisionLink};
 
 /// Why the workflow refused a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -78,26 +78,8 @@ fn refresh(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Vec<EventKind> {
-    let Some(assessment) = record.current_assessment() else {
+    let Some(context) = context_of(record, rules) else {
         return Vec::new();
-    };
-    let decision = record.current_decision();
-    let context = obligation::Context {
-        regimes: rules.rulebook.in_force(record.facts.aware_at).collect(),
-        aware_at: record.facts.aware_at,
-        flags: obligation::org_flags(rules.org),
-        exposure: Exposure {
-            level: assessment.severity.level,
-            subjects_upper: assessment.input.subjects.upper(),
-        },
-        decision: decision.map(|d| &d.decision),
-        decided_by: decision.map(|d| (d.by.as_str(), d.at)),
-        zone: rules.org.zone(),
-        calendars: &rules.rulebook.calendars,
-        territory: obligation::Territory {
-            eu_lead: rules.org.eu_lead_state(),
-            affected: assessment.input.affected_countries.clone(),
-        },
     };
     let anchors = |a: Anchor| record.anchor(a);
     let mut events = Vec::new();
@@ -116,6 +98,40 @@ fn refresh(
         events.push(EventKind::DuesChanged { changes: dues });
     }
     events
+}
+
+/// Open obligations the current facts no longer support, with why they stay owed.
+pub fn kept_duties(record: &IncidentRecord, rules: &Rules<'_>) -> Vec<(String, String)> {
+    match context_of(record, rules) {
+        Some(context) => obligation::unsupported(&record.obligations, &context),
+        None => Vec::new(),
+    }
+}
+
+/// What derivation needs from the record and the rules, once assessed.
+fn context_of<'a>(
+    record: &'a IncidentRecord,
+    rules: &'a Rules<'_>,
+) -> Option<obligation::Context<'a>> {
+    let assessment = record.current_assessment()?;
+    let decision = record.current_decision();
+    Some(obligation::Context {
+        regimes: rules.rulebook.in_force(record.facts.aware_at).collect(),
+        aware_at: record.facts.aware_at,
+        flags: obligation::org_flags(rules.org),
+        exposure: Exposure {
+            level: assessment.severity.level,
+            subjects_upper: assessment.input.subjects.upper(),
+        },
+        decision: decision.map(|d| &d.decision),
+        decided_by: decision.map(|d| (d.by.as_str(), d.at)),
+        zone: rules.org.zone(),
+        calendars: &rules.rulebook.calendars,
+        territory: obligation::Territory {
+            eu_lead: rules.org.eu_lead_state(),
+            affected: assessment.input.affected_countries.clone(),
+        },
+    })
 }
 
 /// `kinds` followed by whatever obligation changes they cause.
@@ -286,7 +302,60 @@ pub fn decide(
             yes_no(recommendation.tell_subjects)
         )));
     }
-    let kinds = vec![EventKind::Decided {
+    // A decision never erases history: a filing it contradicts stays filed, and a person's
+    // waiver it contradicts is lifted only explicitly; either way the reasoning is required.
+    let mut contradictions = Vec::new();
+    let mut lifted = Vec::new();
+    for o in &record.obligations {
+        let Some(link) = o.follows_decision else {
+            continue;
+        };
+        let (yes, what) = match link {
+            DecisionLink::NotifyIco => (notify_ico, "notifying the supervisory authority"),
+            DecisionLink::TellSubjects => (tell_subjects, "telling data subjects"),
+        };
+        let done = matches!(
+            o.state,
+            ObligationState::Filed | ObligationState::Sent | ObligationState::Acknowledged
+        );
+        if !yes && done {
+            let at = o
+                .completion
+                .as_ref()
+                .map(|c| c.at.to_rfc3339())
+                .unwrap_or_default();
+            contradictions.push(format!(
+                "{} was {} at {at}: deciding against {what} contradicts a completed filing, which stays in the record",
+                o.id, o.state
+            ));
+        }
+        if yes
+            && o.state == ObligationState::Waived
+            && let Some(w) = o.waiver.as_ref().filter(|w| !w.by_decision)
+        {
+            contradictions.push(format!(
+                "{} was waived by {} ({}): deciding for {what} lifts that waiver",
+                o.id, w.by, w.reason
+            ));
+            lifted.push(o.id.clone());
+        }
+    }
+    if !contradictions.is_empty() && reason.is_none() {
+        return Err(WorkflowError::ReasonRequired(format!(
+            "{}; give --reason to record why (UK GDPR Art 33(5))",
+            contradictions.join("; ")
+        )));
+    }
+    let mut kinds = Vec::new();
+    if !lifted.is_empty() {
+        kinds.push(EventKind::ObligationsChanged {
+            changes: obligation::ObligationChanges {
+                unwaived: lifted,
+                ..Default::default()
+            },
+        });
+    }
+    kinds.push(EventKind::Decided {
         decision: Decision {
             notify_ico,
             tell_subjects,
@@ -297,7 +366,7 @@ pub fn decide(
             reasoning: current.severity.rationale.clone(),
             recommendation,
         },
-    }];
+    });
     Ok(with_refresh(record, kinds, rules, now, actor))
 }
 

@@ -350,3 +350,180 @@ mod territory {
         assert!(stderr_of(&out).contains("\"GB\""), "{}", stderr_of(&out));
     }
 }
+
+mod duties_do_not_vanish {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    fn assessed_at(env: &TestEnv, now: &str, level: &str) -> Value {
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": level, "reason": "Test: the DPO's level" });
+        let file = env.file(&format!("assessment-{level}.json"), &a);
+        env.json(&["--now", now, "assess", ID, "--file", &file])
+    }
+
+    fn state(env: &TestEnv, obligation: &str) -> Value {
+        let list = env.json(&["obligation", "list", ID]);
+        get(list["obligations"].as_array().unwrap(), obligation).clone()
+    }
+
+    /// The example incident (aware 21:10Z Sat 30 Mar 2024), assessed as a risk and decided on
+    /// the recommendation (notify the ICO), then the ICO report filed at 09:30Z on 1 Apr, within
+    /// Art 33(1)'s 72 h (due 2 Apr 21:10Z).
+    fn filed() -> TestEnv {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.render_and_approve("2024-04-01T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-04-01T10:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04-01T09:30:00Z",
+                "--reference",
+                "IC-1",
+            ],
+        )
+        .success();
+        env
+    }
+
+    #[test]
+    fn a_decision_against_a_completed_filing_needs_a_reason_and_keeps_it() {
+        let env = filed();
+        // Re-assessed as unlikely to result in a risk: the recommendation becomes "do not
+        // notify" (Art 33(1)), but the report was filed and stays filed.
+        assessed_at(&env, "2024-04-02T09:00:00Z", "unlikely");
+        let out = env
+            .run_at("2024-04-02T10:00:00Z", &["decide", ID, "--accept"])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("uk-gdpr-art33/initial was filed") && err.contains("--reason"),
+            "{err}"
+        );
+        env.run_at(
+            "2024-04-02T10:00:00Z",
+            &[
+                "decide",
+                ID,
+                "--accept",
+                "--reason",
+                "Backups restored and no exfiltration: below the Art 33(1) threshold; the filed report stands",
+            ],
+        )
+        .success();
+        let ico = state(&env, "uk-gdpr-art33/initial");
+        assert_eq!(ico["state"], "filed", "{ico}");
+        assert_eq!(ico["completion"]["reference"], "IC-1");
+        let show = env.json(&["incident", "show", ID]);
+        let decisions = show["incident"]["decisions"].as_array().unwrap();
+        assert!(
+            decisions.last().unwrap()["decision"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the filed report stands")
+        );
+    }
+
+    #[test]
+    fn a_downgrade_keeps_open_duties_and_says_why() {
+        let env = TestEnv::with_incident();
+        // Assessed high: Art 34(1) applies (min_risk high), the notice to data subjects is owed.
+        assessed_at(&env, NOW, "high");
+        assert_eq!(state(&env, "uk-gdpr-art34/notice")["state"], "pending");
+        // Re-assessed as a (not high) risk before any decision: the Art 34 duty is not retired by
+        // the re-assessment; the command lists it with why it stays.
+        let out = assessed_at(&env, "2024-03-31T09:00:00Z", "risk");
+        let kept = out["kept"].as_array().unwrap();
+        let art34 = kept
+            .iter()
+            .find(|k| k["obligation"] == "uk-gdpr-art34/notice")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            art34["why"].as_str().unwrap().contains("below high"),
+            "{art34}"
+        );
+        assert_eq!(state(&env, "uk-gdpr-art34/notice")["state"], "pending");
+        // The table view says the same.
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": "risk", "reason": "again" });
+        let file = env.file("again.json", &a);
+        let text = stdout_of(
+            &env.run_at("2024-03-31T09:30:00Z", &["assess", ID, "--file", &file])
+                .success(),
+        );
+        assert!(text.contains("Still owed: uk-gdpr-art34/notice"), "{text}");
+        // The DPO waives it with a reason: only then is it no longer owed.
+        env.run_at(
+            "2024-03-31T10:00:00Z",
+            &[
+                "obligation",
+                "waive",
+                ID,
+                "uk-gdpr-art34/notice",
+                "--reason",
+                "Not high risk on re-assessment (Art 34(1))",
+                "--by",
+                "Priya Raman",
+            ],
+        )
+        .success();
+        let o = state(&env, "uk-gdpr-art34/notice");
+        assert_eq!(o["state"], "waived");
+        assert_eq!(o["waiver"]["by"], "Priya Raman");
+    }
+
+    #[test]
+    fn a_decision_to_notify_lifts_a_waiver_only_explicitly() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.run_at(
+            "2024-03-31T09:00:00Z",
+            &[
+                "obligation",
+                "waive",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reason",
+                "Thought contained",
+                "--by",
+                "Priya Raman",
+            ],
+        )
+        .success();
+        // Deciding to notify (the recommendation for a risk) contradicts the waiver: refused
+        // without a reason, and nothing changes.
+        let out = env
+            .run_at("2024-03-31T10:00:00Z", &["decide", ID, "--accept"])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("uk-gdpr-art33/initial was waived by Priya Raman"),
+            "{err}"
+        );
+        assert_eq!(state(&env, "uk-gdpr-art33/initial")["state"], "waived");
+        // With a reason the waiver is lifted, and the log says so.
+        env.run_at(
+            "2024-03-31T10:00:00Z",
+            &[
+                "decide",
+                ID,
+                "--accept",
+                "--reason",
+                "Exfiltration found: the ICO must be told",
+            ],
+        )
+        .success();
+        let ico = state(&env, "uk-gdpr-art33/initial");
+        assert_eq!(ico["state"], "pending", "{ico}");
+        // Art 33(1): still due 72 h from awareness, 30 Mar 21:10Z + 72 h = 2 Apr 21:10Z.
+        assert_eq!(due_at(&ico), "2024-04-02T21:10:00Z");
+        let log = stdout_of(&env.run(&["audit", "log", ID]).success());
+        assert!(log.contains("uk-gdpr-art33/initial owed again"), "{log}");
+    }
+}
