@@ -470,6 +470,17 @@ impl clap::ValueEnum for State {
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    // RFC 3339 has four-digit years; a longer (or signed) year is refused in words.
+    let year_digits = s
+        .trim_start_matches(['+', '-'])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    if year_digits > 4 || s.starts_with(['+', '-']) {
+        return Err(format!(
+            "{s:?}: years beyond 9999 (or before year 0) are refused; expected RFC 3339 with a four-digit year, e.g. 2024-04-01T09:00:00+01:00"
+        ));
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}; expected RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00"))

@@ -381,16 +381,18 @@ impl Anchor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Deadline {
-    /// Elapsed hours: weekends, holidays and clock changes do not stop the clock.
+    /// Elapsed hours: weekends, holidays and clock changes do not stop the clock. Every length
+    /// here is bounded at about ten years (87840 hours, 3660 days, 120 months): no notification
+    /// rule is longer, and a typo must not reach past the dates a clock can show.
     Hours {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 87840))]
         hours: u32,
     },
     /// Days. Calendar days by default; with `business_calendar`, business days that skip
     /// Saturdays, Sundays and that calendar's holidays, the anchor's day being day 0. Due at
     /// `due_time` (default 23:59) on the last day, in `zone` (default: the organisation's).
     Days {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 3660))]
         days: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         business_calendar: Option<String>,
@@ -402,7 +404,7 @@ pub enum Deadline {
     /// Calendar months: the same date and wall-clock time in the month that many months on, or
     /// that month's last day if it is shorter.
     Months {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 120))]
         months: u32,
     },
     /// A standard with no number in law ("without undue delay", "as soon as possible"). No
@@ -411,6 +413,7 @@ pub enum Deadline {
         #[schemars(length(min = 1))]
         standard: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 87840))]
         target_hours: Option<u32>,
     },
 }

@@ -527,3 +527,81 @@ mod duties_do_not_vanish {
         assert!(log.contains("uk-gdpr-art33/initial owed again"), "{log}");
     }
 }
+
+mod bounded_inputs {
+    use super::*;
+
+    #[test]
+    fn a_huge_duration_is_refused_in_words() {
+        let env = TestEnv::initialised();
+        for within in [
+            "99999999999h",
+            "9999999999999999999h",
+            "99999999w",
+            "36526d",
+        ] {
+            let out = env.run(&["deadlines", "--within", within]).failure();
+            let err = stderr_of(&out);
+            assert!(
+                err.contains("too long") && err.contains("at most 36525 days"),
+                "{within}: {err}"
+            );
+        }
+        // 100 years is accepted (nothing is due).
+        env.run(&["deadlines", "--within", "36525d"]).success();
+    }
+
+    #[test]
+    fn years_beyond_9999_are_refused_in_words() {
+        let env = TestEnv::initialised();
+        for args in [
+            vec!["--now", "10000-01-01T00:00:00Z", "deadlines"],
+            vec!["whatif", "--aware-at", "+10000-01-01T00:00:00Z"],
+            vec!["whatif", "--aware-at=-0001-01-01T00:00:00Z"],
+        ] {
+            let out = env.run(&args).failure();
+            let err = stderr_of(&out);
+            assert!(err.contains("years beyond 9999"), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_regime_length_past_ten_years_is_refused_not_a_panic() {
+        let env = TestEnv::initialised();
+        let dir = env.tmp.path().join("regimes");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("huge.toml"),
+            r#"id = "huge"
+name = "A typo"
+jurisdiction = "UK"
+citation = "none"
+recipient = "nobody"
+owner_role = "dpo"
+effective_from = "2000-01-01"
+
+[[phases]]
+id = "a"
+name = "a"
+anchor = "aware"
+deadline = { kind = "hours", hours = 4294967295 }
+"#,
+        )
+        .unwrap();
+        let out = env
+            .run(&[
+                "--regimes-dir",
+                dir.to_str().unwrap(),
+                "whatif",
+                "--aware-at",
+                "2024-01-01T00:00:00Z",
+            ])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("huge.toml") && err.contains("/phases/0/deadline"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
