@@ -518,8 +518,8 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
     ])
     .success();
     env.assess(ID);
-    // 30 Dec 2027 + 4 business days reaches into 2028, beyond the shipped US calendar.
-    let now = "2027-12-30T20:00:00Z";
+    // 30 Dec 2030 + 4 business days reaches into 2031, beyond the shipped US calendar.
+    let now = "2030-12-30T20:00:00Z";
     env.run_at(
         now,
         &[
@@ -528,7 +528,7 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
             ID,
             "materiality_determined",
             "--at",
-            "2027-12-30T19:00:00Z",
+            "2030-12-30T19:00:00Z",
             "--by",
             "CFO",
         ],
@@ -540,7 +540,7 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
         sec["due"]["message"]
             .as_str()
             .unwrap()
-            .contains("covers 2024 to 2027"),
+            .contains("covers 2018 to 2030"),
         "{sec}"
     );
 }

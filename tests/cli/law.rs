@@ -605,3 +605,47 @@ deadline = { kind = "hours", hours = 4294967295 }
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+mod calendars {
+    use super::*;
+
+    #[test]
+    fn the_sec_clock_skips_thanksgiving_2029() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "sec_registrant": true }));
+        env.run(&["init", "--org", &org]).success();
+        env.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        env.assess("BR-2024-0001");
+        // Form 8-K Item 1.05: 4 business days from the determination (day 0), Reg S-T
+        // business days skipping federal holidays (regimes reference §5.4). Determined Wed
+        // 21 Nov 2029 10:00 EST; Thanksgiving is the fourth Thursday, 22 Nov: Fri 23 (1),
+        // Mon 26 (2), Tue 27 (3), Wed 28 (4). Due 17:30 EST (UTC-5) = 22:30Z.
+        let now = "2029-11-21T16:00:00Z";
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                "BR-2024-0001",
+                "materiality_determined",
+                "--at",
+                "2029-11-21T15:00:00Z",
+                "--by",
+                "CFO",
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", now, "obligation", "list", "BR-2024-0001"]);
+        let sec = get(
+            list["obligations"].as_array().unwrap(),
+            "sec-8k-item105/filing",
+        );
+        assert_eq!(due_at(sec), "2029-11-28T22:30:00Z");
+    }
+}
