@@ -198,7 +198,7 @@ pub fn assess(
         workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
     })?;
     let record = after(before, committed);
-    let kept = workflow::kept_duties(&record, &rules);
+    let kept = workflow::kept_duties(&record, &rules, ctx.now);
     Ok(Assessed { record, kept })
 }
 

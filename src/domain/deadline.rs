@@ -104,6 +104,7 @@ pub fn anchor_words(anchor: Anchor) -> &'static str {
         Anchor::InsideInformation => "the moment the information became inside information",
         Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",
         Anchor::PreviousPhase => "completion of the previous report",
+        Anchor::DutyArose => "the assessment or decision that created this duty",
     }
 }
 

@@ -104,6 +104,9 @@ pub struct Obligation {
     /// Why it no longer applies, when retired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_because: Option<String>,
+    /// When the obligation arose (the assessment or decision that created it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arose_at: Option<DateTime<Utc>>,
 }
 
 /// A filing or sending, with lateness frozen at that moment.
@@ -298,6 +301,8 @@ pub struct Context<'a> {
     pub regimes: Vec<&'a Regime>,
     /// The awareness instant, which names the instrument a continuous duty is cited under.
     pub aware_at: DateTime<Utc>,
+    /// The instant of the step being derived (when a new obligation arises).
+    pub now: DateTime<Utc>,
     pub flags: BTreeSet<OrgFlag>,
     pub exposure: Exposure,
     pub decision: Option<&'a Decision>,
@@ -416,6 +421,7 @@ pub fn derive(
                             completion: None,
                             waiver: None,
                             retired_because: None,
+                            arose_at: Some(context.now),
                         };
                         obligation.due = due_of(&obligation, existing, anchors, context);
                         if decided_no {
@@ -529,6 +535,7 @@ pub fn due_of(
         .and_then(|o| o.completion.as_ref().map(|c| c.at));
     let with_previous = |a: Anchor| match a {
         Anchor::PreviousPhase => previous_done,
+        Anchor::DutyArose => obligation.arose_at,
         other => anchors(other),
     };
     deadline::compute(

@@ -317,7 +317,7 @@ impl IncidentRecord {
             Anchor::Aware => Some(self.facts.aware_at),
             Anchor::Detected => Some(self.facts.detected_at),
             // Completion of an earlier phase is per obligation: see `obligation::due_of`.
-            Anchor::PreviousPhase => None,
+            Anchor::PreviousPhase | Anchor::DutyArose => None,
             other => self
                 .triggers
                 .iter()

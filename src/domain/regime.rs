@@ -359,6 +359,9 @@ pub enum Anchor {
     EligibleBreach,
     /// The previous phase was completed (filed or sent).
     PreviousPhase,
+    /// The moment the obligation itself arose: the assessment or decision that created it (an
+    /// Art 34 duty found on a later re-assessment starts then, not at awareness).
+    DutyArose,
 }
 
 impl Anchor {
@@ -373,6 +376,7 @@ impl Anchor {
             Anchor::InsideInformation => "inside_information",
             Anchor::EligibleBreach => "eligible_breach",
             Anchor::PreviousPhase => "previous_phase",
+            Anchor::DutyArose => "duty_arose",
         }
     }
 }

@@ -78,7 +78,7 @@ fn refresh(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Vec<EventKind> {
-    let Some(context) = context_of(record, rules) else {
+    let Some(context) = context_of(record, rules, now) else {
         return Vec::new();
     };
     let anchors = |a: Anchor| record.anchor(a);
@@ -101,8 +101,12 @@ fn refresh(
 }
 
 /// Open obligations the current facts no longer support, with why they stay owed.
-pub fn kept_duties(record: &IncidentRecord, rules: &Rules<'_>) -> Vec<(String, String)> {
-    match context_of(record, rules) {
+pub fn kept_duties(
+    record: &IncidentRecord,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    match context_of(record, rules, now) {
         Some(context) => obligation::unsupported(&record.obligations, &context),
         None => Vec::new(),
     }
@@ -112,12 +116,14 @@ pub fn kept_duties(record: &IncidentRecord, rules: &Rules<'_>) -> Vec<(String, S
 fn context_of<'a>(
     record: &'a IncidentRecord,
     rules: &'a Rules<'_>,
+    now: DateTime<Utc>,
 ) -> Option<obligation::Context<'a>> {
     let assessment = record.current_assessment()?;
     let decision = record.current_decision();
     Some(obligation::Context {
         regimes: rules.rulebook.in_force(record.facts.aware_at).collect(),
         aware_at: record.facts.aware_at,
+        now,
         flags: obligation::org_flags(rules.org),
         exposure: Exposure {
             level: assessment.severity.level,
@@ -420,12 +426,12 @@ pub fn trigger(
     let mut problems = Vec::new();
     if matches!(
         fact.anchor,
-        Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase
+        Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase | Anchor::DutyArose
     ) {
         problems.push((
             String::new(),
             format!(
-                "{:?} is not recorded this way: awareness and detection are corrected with `incident update`, and a previous phase's completion with `obligation complete`",
+                "{:?} is not recorded this way: awareness and detection are corrected with `incident update`, a previous phase's completion with `obligation complete`, and a duty arises with the assessment or decision that creates it",
                 fact.anchor
             ),
         ));

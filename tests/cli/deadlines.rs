@@ -91,10 +91,10 @@ fn each_regime_runs_its_own_clock() {
         // Aware Sat 30 Mar 2024 21:10 GMT + 72 elapsed hours, across the 31 Mar clock change.
         ("uk-gdpr-art33/initial", "2024-04-02T21:10:00Z"),
         ("eu-gdpr-art33/initial", "2024-04-02T21:10:00Z"),
-        // Aware 30 Mar 2024 is before 20 Aug 2025: the 24-hour PECR rule, from detection 19:40.
-        ("pecr-reg5a-2011/initial", "2024-03-31T19:40:00Z"),
-        // Detected Sat 30 Mar + 3 calendar days = Tue 2 Apr, 23:59 BST = 22:59 UTC.
-        ("pecr-reg5a-2011/second", "2024-04-02T22:59:00Z"),
+        // Aware 30 Mar 2024 is before 20 Aug 2025: the 24-hour PECR rule, from "detection",
+        // which Reg 611/2013 Art 2(2) defines as sufficient awareness (21:10), not the 19:40
+        // alert: 21:10Z + 24 h.
+        ("pecr-reg5a-2011/initial", "2024-03-31T21:10:00Z"),
         ("uk-nis-oes/notification", "2024-04-02T21:10:00Z"),
         // Determined Wed 3 Jul 2024 15:00 EDT (day 0); Thu 4 Jul holiday, weekend skipped:
         // Fri 5 (1), Mon 8 (2), Tue 9 (3), Wed 10 (4); 17:30 EDT = 21:30 UTC.
@@ -115,6 +115,12 @@ fn each_regime_runs_its_own_clock() {
         assert_eq!(due_at(o), at, "{id}");
         assert_eq!(o["statutory"], true, "{id}");
     }
+    // The second PECR notice runs 3 days from the initial notification (Art 2(3)): not yet.
+    let second = env_obligations
+        .iter()
+        .find(|o| o["id"] == "pecr-reg5a-2011/second")
+        .unwrap();
+    assert_eq!(second["due"]["kind"], "not_started", "{second}");
     // Standards: no statutory deadline invented, an internal target shown as such.
     for id in [
         "uk-gdpr-art34/notice",

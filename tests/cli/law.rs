@@ -649,3 +649,64 @@ mod calendars {
         assert_eq!(due_at(sec), "2029-11-28T22:30:00Z");
     }
 }
+
+mod anchors {
+    use super::*;
+
+    #[test]
+    fn pecr_before_and_after_reg_611_2013() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "communications_provider": true }));
+        env.run(&["init", "--org", &org]).success();
+        // Aware 12:00 BST Sat 24 Aug 2013: before Reg 611/2013's 24 hours (from 25 Aug 2013),
+        // PECR reg 5A said "without undue delay": no deadline in law, an internal target only.
+        let all = whatif(&env, "2013-08-26T12:00:00Z", "2013-08-24T12:00:00+01:00");
+        let pre = get(&all, "pecr-reg5a-2011-pre-611/initial");
+        assert_eq!(pre["due"]["kind"], "standard", "{pre}");
+        assert!(find(&all, "pecr-reg5a-2011/initial").is_none());
+        // Aware 00:30 BST Sun 25 Aug 2013 (23:30Z on the 24th): the 24-hour rule, from
+        // detection = sufficient awareness (Art 2(2)): 23:30Z + 24 h = 25 Aug 23:30Z. The
+        // second notice waits on the initial notification (Art 2(3): 3 days after it).
+        let all = whatif(&env, "2013-08-26T12:00:00Z", "2013-08-25T00:30:00+01:00");
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a-2011/initial")),
+            "2013-08-25T23:30:00Z"
+        );
+        let second = get(&all, "pecr-reg5a-2011/second");
+        assert_eq!(second["due"]["kind"], "not_started", "{second}");
+        assert_eq!(second["due"]["waiting_on"], "previous_phase");
+    }
+
+    #[test]
+    fn the_art34_target_runs_from_the_assessment_that_found_high_risk() {
+        let env = TestEnv::with_incident();
+        // Aware 21:10Z Sat 30 Mar 2024, assessed a (not high) risk at NOW: no Art 34 duty.
+        env.assess("BR-2024-0001");
+        // Re-assessed as high risk at 09:00Z on Fri 5 Apr, a week later: the Art 34(1) duty
+        // arises then. "Without undue delay" has no number; our 72 h internal target runs from
+        // that assessment: 5 Apr 09:00Z + 72 h = 8 Apr 09:00Z (from awareness it would have
+        // passed on 2 Apr, before the duty existed).
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": "high", "reason": "Exfiltration confirmed" });
+        let file = env.file("high.json", &a);
+        env.run_at(
+            "2024-04-05T09:00:00Z",
+            &["assess", "BR-2024-0001", "--file", &file],
+        )
+        .success();
+        let list = env.json(&[
+            "--now",
+            "2024-04-05T09:00:00Z",
+            "obligation",
+            "list",
+            "BR-2024-0001",
+        ]);
+        let art34 = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art34/notice",
+        );
+        assert_eq!(art34["due"]["kind"], "standard", "{art34}");
+        assert_eq!(art34["due"]["target"], "2024-04-08T09:00:00Z");
+        assert_eq!(art34["warning"], "on_track", "{art34}");
+    }
+}
