@@ -369,8 +369,9 @@ pub enum IncidentCommand {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
-    /// Record an instant that starts a clock: classified_major, materiality_determined,
-    /// inside_information, eligible_breach or discovered, with who decided it.
+    /// Record an instant that starts a clock or opens a gate: classified_major,
+    /// classified_significant, materiality_determined, inside_information, eligible_breach or
+    /// discovered, with who decided it (and why, with --note).
     Trigger {
         id: IncidentId,
         #[arg(value_enum)]
@@ -449,6 +450,7 @@ impl clap::ValueEnum for Anchor {
     fn value_variants<'a>() -> &'a [Self] {
         &[
             Anchor::ClassifiedMajor,
+            Anchor::ClassifiedSignificant,
             Anchor::MaterialityDetermined,
             Anchor::InsideInformation,
             Anchor::EligibleBreach,

@@ -100,6 +100,7 @@ pub fn anchor_words(anchor: Anchor) -> &'static str {
         Anchor::Detected => "detection (detected_at)",
         Anchor::Discovered => "discovery (HIPAA: known, or known with reasonable diligence)",
         Anchor::ClassifiedMajor => "classification as a major incident",
+        Anchor::ClassifiedSignificant => "classification as a significant incident",
         Anchor::MaterialityDetermined => "the determination that the incident is material",
         Anchor::InsideInformation => "the moment the information became inside information",
         Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",

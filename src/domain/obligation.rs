@@ -312,6 +312,21 @@ pub struct Context<'a> {
     pub calendars: &'a Calendars,
     /// Where the organisation is established and the affected people live.
     pub territory: Territory,
+    /// The clock-starting instants recorded so far (for significance gates).
+    pub triggered: BTreeSet<Anchor>,
+}
+
+/// Whether a regime applies in this context: `applies`, then its significance gate.
+pub fn applies_in(regime: &Regime, context: &Context<'_>) -> Result<(), String> {
+    applies(regime, &context.flags, context.exposure, context.decision)?;
+    match regime.applies.requires_trigger {
+        Some(gate) if !context.triggered.contains(&gate) => Err(format!(
+            "{} has not been recorded (`breachflow incident trigger ID {}`)",
+            gate.as_str(),
+            gate.as_str()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The facts that decide which authority is notified.
@@ -382,7 +397,7 @@ pub fn derive(
     let mut changes = ObligationChanges::default();
     let mut wanted = BTreeSet::new();
     for regime in &context.regimes {
-        let verdict = applies(regime, &context.flags, context.exposure, context.decision);
+        let verdict = applies_in(regime, context);
         if verdict.is_err() {
             continue;
         }
@@ -466,7 +481,7 @@ pub fn derive(
                 o.id.clone(),
                 "no longer applies: the regime is not in force for this incident".to_string(),
             )),
-            Some(r) => match applies(r, &context.flags, context.exposure, context.decision) {
+            Some(r) => match applies_in(r, context) {
                 Ok(()) => changes.retired.push((
                     o.id.clone(),
                     "no longer applies: replaced by the obligations to the authorities now identified".to_string(),
@@ -492,7 +507,7 @@ pub fn unsupported(existing: &[Obligation], context: &Context<'_>) -> Vec<(Strin
         .filter(|o| o.state.is_open())
         .filter_map(|o| {
             let regime = context.regimes.iter().find(|r| r.id == o.regime)?;
-            let why = applies(regime, &context.flags, context.exposure, context.decision).err()?;
+            let why = applies_in(regime, context).err()?;
             Some((
                 o.id.clone(),
                 format!(

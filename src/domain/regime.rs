@@ -187,6 +187,9 @@ impl Regime {
         if let Some(n) = a.below_subjects {
             parts.push(format!("fewer than {n} people"));
         }
+        if let Some(t) = a.requires_trigger {
+            parts.push(format!("only once {} is recorded", t.as_str()));
+        }
         if let Some(t) = &self.territory {
             parts.push(t.clone());
         }
@@ -245,6 +248,10 @@ pub struct Applies {
     /// e.g. `["uk_establishment", "targets_uk"]` for UK GDPR Art 3(1)-(2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub territory_any: Vec<OrgFlag>,
+    /// A significance gate: the regime applies only once this instant has been recorded with
+    /// `incident trigger` (NIS2: classified_significant; DORA: classified_major).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_trigger: Option<Anchor>,
 }
 
 /// Which part of the DPO's decision a regime follows.
@@ -351,6 +358,8 @@ pub enum Anchor {
     Discovered,
     /// The incident was classified as major (DORA) or significant.
     ClassifiedMajor,
+    /// The incident was classified as significant (NIS2 Art 23(3)).
+    ClassifiedSignificant,
     /// The issuer determined the incident is material (SEC).
     MaterialityDetermined,
     /// The information became inside information (UK MAR Art 7).
@@ -372,6 +381,7 @@ impl Anchor {
             Anchor::Detected => "detected",
             Anchor::Discovered => "discovered",
             Anchor::ClassifiedMajor => "classified_major",
+            Anchor::ClassifiedSignificant => "classified_significant",
             Anchor::MaterialityDetermined => "materiality_determined",
             Anchor::InsideInformation => "inside_information",
             Anchor::EligibleBreach => "eligible_breach",

@@ -137,6 +137,7 @@ fn context_of<'a>(
             eu_lead: rules.org.eu_lead_state(),
             affected: assessment.input.affected_countries.clone(),
         },
+        triggered: record.triggers.iter().map(|t| t.anchor).collect(),
     })
 }
 

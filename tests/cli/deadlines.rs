@@ -181,6 +181,24 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
         ],
     )
     .success();
+    // NIS2 clocks run only for an incident classified as significant (Art 23(3)): recorded
+    // with who decided and why.
+    env.run_at(
+        now,
+        &[
+            "incident",
+            "trigger",
+            &id,
+            "classified_significant",
+            "--at",
+            "2025-09-01T10:30:00Z",
+            "--by",
+            "CISO",
+            "--note",
+            "Severe operational disruption",
+        ],
+    )
+    .success();
     let list = env
         .cmd()
         .env("BREACHFLOW_NOW", now)
@@ -231,11 +249,8 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
         find("nis2-art23/final")["due"],
         json!({"kind": "not_started", "waiting_on": "previous_phase"})
     );
-    // DORA before classification: the 24-hour backstop from awareness already runs.
-    assert_eq!(
-        due_at(&find("dora-major-ict/initial")),
-        "2025-09-02T10:00:00Z"
-    );
+    // DORA before classification as major: no duty yet (only major incidents are reported).
+    assert!(!ids.iter().any(|i| i.starts_with("dora")), "{ids:?}");
     // Classified at 11:00 UTC: 4 hours later, 15:00, is before the backstop.
     env.run_at(
         now,

@@ -710,3 +710,107 @@ mod anchors {
         assert_eq!(art34["warning"], "on_track", "{art34}");
     }
 }
+
+mod significance_gates {
+    use super::*;
+
+    #[test]
+    fn nis2_and_dora_clocks_wait_for_the_classification() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "nis2": "essential", "financial_entity": true, "eu_establishments": ["IE"] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        let mut incident = example_json("incident-ransomware.json");
+        incident["occurred"] = json!({ "from": "2025-09-01T06:00:00Z" });
+        incident["detected_at"] = "2025-09-01T08:00:00Z".into();
+        incident["aware_at"] = "2025-09-01T10:00:00Z".into();
+        let file = env.file("i.json", &incident);
+        let now = "2025-09-01T12:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        let id = "BR-2025-0001";
+        env.run_at(
+            now,
+            &[
+                "assess",
+                id,
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        let list = |at: &str| -> Vec<Value> {
+            env.json(&["--now", at, "obligation", "list", id])["obligations"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        // Not yet classified: no NIS2 duty (significant incidents only, Art 23(3)), no DORA duty
+        // (major ICT-related incidents only, Art 19(1)).
+        let all = list(now);
+        assert!(
+            all.iter().all(|o| {
+                let i = o["id"].as_str().unwrap();
+                !i.starts_with("nis2") && !i.starts_with("dora")
+            }),
+            "{all:?}"
+        );
+        // Classified significant at 11:30Z by the CISO, with why: the early warning runs 24 h
+        // from awareness (Art 23(4)(a)): 1 Sep 10:00Z + 24 h = 2 Sep 10:00Z.
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                id,
+                "classified_significant",
+                "--at",
+                "2025-09-01T11:30:00Z",
+                "--by",
+                "CISO",
+                "--note",
+                "Severe operational disruption to all practices",
+            ],
+        )
+        .success();
+        let all = list(now);
+        assert_eq!(
+            due_at(get(&all, "nis2-art23/early-warning")),
+            "2025-09-02T10:00:00Z"
+        );
+        assert!(find(&all, "dora-major-ict/initial").is_none());
+        // Classified major at 11:00Z: RTS 2025/301 Art 5: 4 h from classification (15:00Z),
+        // and no later than 24 h from awareness (2 Sep 10:00Z): 15:00Z binds.
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                id,
+                "classified_major",
+                "--at",
+                "2025-09-01T11:00:00Z",
+                "--by",
+                "CRO",
+                "--note",
+                "Criteria of Delegated Regulation (EU) 2024/1772 met: clients affected, downtime",
+            ],
+        )
+        .success();
+        assert_eq!(
+            due_at(get(&list(now), "dora-major-ict/initial")),
+            "2025-09-01T15:00:00Z"
+        );
+        // Who, when and why are on record.
+        let show = env.json(&["incident", "show", id]);
+        let triggers = show["incident"]["triggers"].as_array().unwrap();
+        let major = triggers
+            .iter()
+            .find(|t| t["anchor"] == "classified_major")
+            .unwrap();
+        assert_eq!(major["decided_by"], "CRO");
+        assert!(major["note"].as_str().unwrap().contains("2024/1772"));
+    }
+}
