@@ -286,6 +286,21 @@ pub fn waive(
     Ok(after(before, committed))
 }
 
+/// Records the recipient's reference (and acknowledgement) on a filed or sent obligation.
+pub fn record_reference(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    obligation: &str,
+    reference: &str,
+    acknowledged_at: Option<DateTime<Utc>>,
+) -> Result<IncidentRecord, AppError> {
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::record_reference(r, obligation, reference, acknowledged_at, ctx.now)
+    })?;
+    Ok(after(before, committed))
+}
+
 /// Records a clock-starting fact (classified as major, materiality determined, ...).
 #[allow(clippy::too_many_arguments)]
 pub fn trigger(

@@ -418,6 +418,17 @@ pub enum ObligationCommand {
         #[arg(long)]
         sent: bool,
     },
+    /// Record the recipient's reference (e.g. the ICO case reference) on a filed or sent
+    /// obligation, and when it was acknowledged.
+    Reference {
+        id: IncidentId,
+        obligation: String,
+        #[arg(long, value_name = "REF")]
+        reference: String,
+        /// When the recipient acknowledged it (the obligation becomes acknowledged).
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        acknowledged_at: Option<DateTime<Utc>>,
+    },
     /// Decide an obligation is not required, with a reason and the person who decided.
     Waive {
         id: IncidentId,
@@ -672,6 +683,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 late_reason,
                 sent,
             } => obligation::complete(&ctx, id, &obl, at, reference, late_reason, sent),
+            ObligationCommand::Reference {
+                id,
+                obligation: obl,
+                reference,
+                acknowledged_at,
+            } => obligation::reference(&ctx, id, &obl, &reference, acknowledged_at),
             ObligationCommand::Waive {
                 id,
                 obligation: obl,

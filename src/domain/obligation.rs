@@ -130,6 +130,9 @@ pub struct Completion {
     /// The approved document version filed or sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<crate::domain::document::DocumentRef>,
+    /// When the recipient acknowledged it, if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 /// A decision that an obligation is not required.

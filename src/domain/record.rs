@@ -272,6 +272,21 @@ impl IncidentRecord {
             EventKind::MessageChanged { .. }
             | EventKind::BulkNotices { .. }
             | EventKind::ReminderSent { .. } => {}
+            EventKind::ReferenceRecorded {
+                obligation,
+                reference,
+                acknowledged_at,
+            } => {
+                let o = rec.obligation_mut(obligation).map_err(&invalid)?;
+                let Some(c) = o.completion.as_mut() else {
+                    return Err(invalid(format!("{obligation} is not completed")));
+                };
+                c.reference = Some(reference.clone());
+                if let Some(at) = acknowledged_at {
+                    c.acknowledged_at = Some(*at);
+                    o.state = ObligationState::Acknowledged;
+                }
+            }
             EventKind::Transitioned { step, from, to, .. } => {
                 if *from != rec.state {
                     return Err(invalid(format!(

@@ -593,9 +593,76 @@ pub fn complete(
             late_by_minutes,
             late_reason,
             document,
+            acknowledged_at: None,
         },
     }];
     Ok(with_refresh(record, kinds, rules, now, actor))
+}
+
+/// Records the recipient's reference (and acknowledgement) on an obligation already filed or
+/// sent: the ICO gives its case reference after the initial report, and a follow-up quotes it.
+pub fn record_reference(
+    record: &IncidentRecord,
+    wanted: &str,
+    reference: &str,
+    acknowledged_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    let o = find_obligation(record, wanted)?;
+    let Some(completion) = o.completion.as_ref() else {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{} is {}: a reference is recorded on a filed or sent obligation (`obligation complete` takes --reference)",
+                o.id, o.state
+            ),
+        )]));
+    };
+    let Some(reference) = non_blank(Some(reference)) else {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            "--reference is empty".into(),
+        )]));
+    };
+    let mut problems = Vec::new();
+    if let Some(old) = &completion.reference
+        && *old != reference
+    {
+        problems.push((
+            String::new(),
+            format!(
+                "{} already has the reference {old:?}; a reference is not replaced",
+                o.id
+            ),
+        ));
+    }
+    if let Some(at) = acknowledged_at {
+        if at > now {
+            problems.push((
+                String::new(),
+                format!("--acknowledged-at {} is in the future", at.to_rfc3339()),
+            ));
+        }
+        if at < completion.at {
+            problems.push((
+                String::new(),
+                format!(
+                    "--acknowledged-at {} is before the filing ({})",
+                    at.to_rfc3339(),
+                    completion.at.to_rfc3339()
+                ),
+            ));
+        }
+    }
+    invalid_if_any(problems)?;
+    if completion.reference.as_deref() == Some(reference.as_str()) && acknowledged_at.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![EventKind::ReferenceRecorded {
+        obligation: o.id.clone(),
+        reference,
+        acknowledged_at,
+    }])
 }
 
 /// Decides that an obligation is not required: a reason and a named person are required.

@@ -814,3 +814,96 @@ mod significance_gates {
         assert!(major["note"].as_str().unwrap().contains("2024/1772"));
     }
 }
+
+mod phased_reports {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    #[test]
+    fn the_ico_case_reference_is_recorded_after_the_filing() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        // Not filed yet: nothing to put a reference on.
+        let out = env
+            .run(&[
+                "obligation",
+                "reference",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reference",
+                "IC-1",
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("filed or sent"),
+            "{}",
+            stderr_of(&out)
+        );
+        // Filed at 09:30Z on 1 Apr (due 2 Apr 21:10Z, Art 33(1)) by the online form, which
+        // gives no reference at once.
+        env.render_and_approve("2024-04-01T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-04-01T10:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04-01T09:30:00Z",
+            ],
+        )
+        .success();
+        // The ICO's acknowledgement with its case reference comes the next day (Art 33(4):
+        // the follow-up quotes it).
+        env.run_at(
+            "2024-04-02T12:00:00Z",
+            &[
+                "obligation",
+                "reference",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reference",
+                "IC-301234-X9Y8",
+                "--acknowledged-at",
+                "2024-04-02T11:15:00+01:00",
+            ],
+        )
+        .success();
+        let list = env.json(&["obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(ico["state"], "acknowledged", "{ico}");
+        assert_eq!(ico["completion"]["reference"], "IC-301234-X9Y8");
+        assert_eq!(ico["completion"]["acknowledged_at"], "2024-04-02T10:15:00Z");
+        // Lateness stays as frozen at the filing.
+        assert!(ico["completion"].get("late_by_minutes").is_none());
+        // A different reference does not silently replace it.
+        let out = env
+            .run_at(
+                "2024-04-02T13:00:00Z",
+                &[
+                    "obligation",
+                    "reference",
+                    ID,
+                    "uk-gdpr-art33/initial",
+                    "--reference",
+                    "IC-999",
+                ],
+            )
+            .failure();
+        assert!(stderr_of(&out).contains("already has the reference"));
+        let show = env.json(&["incident", "show", ID]);
+        let recorded: Vec<_> = show["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["what"]["type"] == "reference_recorded")
+            .collect();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0]["what"]["reference"], "IC-301234-X9Y8");
+    }
+}
