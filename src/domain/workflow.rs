@@ -553,14 +553,28 @@ pub fn complete(
         }
         _ => None,
     };
-    // What is filed is what was approved: the latest approved version of its document.
-    let document = record
-        .approved_for(&o.id)
-        .map(|d| crate::domain::document::DocumentRef {
-            document: d.document.clone(),
-            version: d.version,
-            sha256: d.sha256.clone(),
-        });
+    // What is filed is what was approved: the latest approved version of its document. A late
+    // filing's version must give the reasons for the delay (UK GDPR Art 33(1)); a version
+    // prepared before the deadline passed cannot, as its template leaves them out while on time.
+    let approved = record.approved_for(&o.id);
+    if let (Some(d), crate::domain::deadline::Due::At { at: due, .. }) = (approved, &o.due)
+        && late_by_minutes.is_some()
+        && d.rendered_at <= *due
+    {
+        return Err(WorkflowError::NotApproved(format!(
+            "{} is filed after its due instant ({}), but {} version {} was prepared before then and does not give the reasons for the delay (UK GDPR Art 33(1)): record them (`incident update` with details.delay_reasons), render {} again, approve it, then file",
+            o.id,
+            due.to_rfc3339(),
+            d.document,
+            d.version,
+            d.document
+        )));
+    }
+    let document = approved.map(|d| crate::domain::document::DocumentRef {
+        document: d.document.clone(),
+        version: d.version,
+        sha256: d.sha256.clone(),
+    });
     if request.document_required && document.is_none() {
         return Err(WorkflowError::NotApproved(format!(
             "{} has no approved document: render it (`breachflow render {} DOC`), then `breachflow approve`; only an approved version can be {}",

@@ -323,7 +323,8 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     env.run(&["decide", ID, "--accept"]).success();
     env.answer(ID);
     env.render_and_approve("2024-04-02T19:00:00Z", ID, "ico-report");
-    // Filed at 20:30 on 2 Apr: 30 minutes late, which needs the reasons.
+    // Filed at 20:30 on 2 Apr: 30 minutes late. The version approved at 19:00 was prepared on
+    // time and so gives no reasons for the delay (UK GDPR Art 33(1)): refused.
     let late = "2024-04-02T20:30:00Z";
     let out = env
         .run_at(
@@ -337,18 +338,29 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
                 late,
                 "--reference",
                 "IC-1",
+                "--late-reason",
+                "Systems down; helpline closed over Easter",
             ],
         )
-        .code(4);
+        .failure();
     assert!(
-        stderr_of(&out).contains("--late-reason"),
+        stderr_of(&out).contains("does not give the reasons for the delay"),
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(
-        obligation(&env, "uk-gdpr-art33/initial")["state"],
-        "approved"
+    // Rendered again at 20:10, after the deadline, it is a draft until the reasons are
+    // recorded; then version 2 carries them.
+    let reasons = env.file(
+        "delay.json",
+        &json!({ "details": { "delay_reasons": "Systems down; helpline closed over Easter" } }),
     );
+    env.run_at(
+        "2024-04-02T20:05:00Z",
+        &["incident", "update", ID, "--file", &reasons],
+    )
+    .success();
+    env.render_and_approve("2024-04-02T20:10:00Z", ID, "ico-report");
+    // Without --late-reason the reasons come from the report itself.
     env.run_at(
         "2024-04-03T09:00:00Z",
         &[
@@ -360,8 +372,6 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
             late,
             "--reference",
             "IC-1",
-            "--late-reason",
-            "Systems down; helpline closed over Easter",
         ],
     )
     .success();
@@ -369,7 +379,11 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     assert_eq!(filed["state"], "filed");
     assert_eq!(filed["completion"]["late_by_minutes"], 30);
     assert_eq!(filed["completion"]["document"]["document"], "ico-report");
-    assert_eq!(filed["completion"]["document"]["version"], 1);
+    assert_eq!(filed["completion"]["document"]["version"], 2);
+    assert_eq!(
+        filed["completion"]["late_reason"],
+        "Systems down; helpline closed over Easter"
+    );
     // Moving awareness later now cannot turn the late filing into an on-time one.
     let path = env.file("u2.json", &json!({ "aware_at": "2024-03-30T21:10:00Z" }));
     env.run_at(
