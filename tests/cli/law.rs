@@ -907,3 +907,30 @@ mod phased_reports {
         assert_eq!(recorded[0]["what"]["reference"], "IC-301234-X9Y8");
     }
 }
+
+#[test]
+fn regimes_lists_each_regimes_zone_and_conditions() {
+    let env = TestEnv::new();
+    let out = env.json(&["regimes"]);
+    for r in out["regimes"].as_array().unwrap() {
+        assert!(
+            r["territory"].as_str().is_some_and(|t| !t.is_empty()),
+            "{} states no territorial or entity conditions",
+            r["id"]
+        );
+        assert!(r["zone"].is_string(), "{} names no zone", r["id"]);
+    }
+    let ico = out["regimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "uk-gdpr-art33")
+        .unwrap();
+    assert_eq!(
+        ico["applies"]["territory_any"],
+        json!(["uk_establishment", "targets_uk"])
+    );
+    let table = stdout_of(&env.run(&["regimes"]).success());
+    assert!(table.contains("Applies when"), "{table}");
+    assert!(table.contains("Europe/London"), "{table}");
+}
