@@ -4,8 +4,8 @@
 //! is the `--now` override when given, otherwise this clock. The recorded time of each event is
 //! always this clock, read by the store at commit: no flag sets it. Only a build with the
 //! `test-clock` feature (never a release) lets a test fix it, through
-//! `BREACHFLOW_TEST_RECORDED_CLOCK` (an RFC 3339 instant, or `effective` to follow
-//! `BREACHFLOW_NOW`), so that tests are repeatable.
+//! `BREACHFLOW_TEST_RECORDED_CLOCK` (an RFC 3339 instant, or `effective` to follow the run's
+//! effective time), so that tests are repeatable.
 //! Nothing outside this module may call `Utc::now()`.
 
 use chrono::{DateTime, Utc};
@@ -24,14 +24,23 @@ pub fn recorded_now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The effective time of this run, for the test clock's `effective` mode.
+#[cfg(feature = "test-clock")]
+static EFFECTIVE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+
+/// Tells the clock the run's effective time (`--now`), which a `test-clock` build's
+/// `BREACHFLOW_TEST_RECORDED_CLOCK=effective` follows. Does nothing in a release build.
+pub fn note_effective(_at: DateTime<Utc>) {
+    #[cfg(feature = "test-clock")]
+    let _ = EFFECTIVE.set(_at);
+}
+
 #[cfg(feature = "test-clock")]
 fn test_clock() -> Option<DateTime<Utc>> {
     let value = std::env::var("BREACHFLOW_TEST_RECORDED_CLOCK").ok()?;
-    let value = if value == "effective" {
-        std::env::var("BREACHFLOW_NOW").ok()?
-    } else {
-        value
-    };
+    if value == "effective" {
+        return EFFECTIVE.get().copied();
+    }
     DateTime::parse_from_rfc3339(&value)
         .ok()
         .map(|t| t.with_timezone(&Utc))

@@ -139,6 +139,29 @@ fn check_regime(regime: &Regime) -> Vec<(String, String)> {
             "the first phase has no previous phase to start from".into(),
         ));
     }
+    if let Some(z) = &regime.zone
+        && z.parse::<chrono_tz::Tz>().is_err()
+    {
+        problems.push(("/zone".into(), format!("{z:?} is not an IANA time zone")));
+    }
+    for (i, period) in regime.citations.iter().enumerate() {
+        if let (Some(from), Some(until)) = (period.from, period.until)
+            && until <= from
+        {
+            problems.push((
+                format!("/citations/{i}/until"),
+                "until is not after from".into(),
+            ));
+        }
+        for id in period.phases.keys() {
+            if !regime.phases.iter().any(|p| &p.id == id) {
+                problems.push((
+                    format!("/citations/{i}/phases/{id}"),
+                    format!("the regime has no phase {id:?}"),
+                ));
+            }
+        }
+    }
     for (i, phase) in regime.phases.iter().enumerate() {
         if regime.phases[..i].iter().any(|p| p.id == phase.id) {
             problems.push((
@@ -187,9 +210,47 @@ mod tests {
                 );
             }
         }
-        for id in ["england-and-wales", "us-federal"] {
-            assert!(book.calendars.0.contains_key(id), "{id}");
+        for id in [
+            "england-and-wales",
+            "scotland",
+            "northern-ireland",
+            "us-federal",
+        ] {
+            let c = &book.calendars.0[id];
+            assert_eq!((c.first_year, c.last_year), (2018, 2030), "{id}");
+            for h in &c.holidays {
+                use chrono::Datelike;
+                assert!(h.date.weekday().number_from_monday() <= 5, "{id} {h:?}");
+            }
         }
+    }
+
+    #[test]
+    fn the_uk_calendars_differ_where_the_rules_do() {
+        let book = Rulebook::load(None).unwrap();
+        let has = |id: &str, d: &str| {
+            book.calendars.0[id]
+                .holidays
+                .iter()
+                .any(|h| h.date == date(d))
+        };
+        // 2 January and St Andrew's Day (Mon 2 Dec 2019, for Sat 30 Nov) in Scotland only;
+        // Easter Monday (22 Apr 2019) not in Scotland; St Patrick's Day (Mon 18 Mar 2019, for
+        // Sun 17 Mar) in Northern Ireland only.
+        assert!(has("scotland", "2019-01-02") && !has("england-and-wales", "2019-01-02"));
+        assert!(has("scotland", "2019-12-02") && !has("northern-ireland", "2019-12-02"));
+        assert!(has("england-and-wales", "2019-04-22") && !has("scotland", "2019-04-22"));
+        assert!(has("northern-ireland", "2019-03-18") && !has("england-and-wales", "2019-03-18"));
+        // One-off days everywhere in the UK: VE Day 2020 (in place of 4 May), the State Funeral
+        // on 19 Sep 2022.
+        for id in ["england-and-wales", "scotland", "northern-ireland"] {
+            assert!(has(id, "2020-05-08") && !has(id, "2020-05-04"), "{id}");
+            assert!(has(id, "2022-09-19"), "{id}");
+        }
+        // US: Juneteenth first observed Fri 18 Jun 2021; New Year's Day 2022 (a Saturday)
+        // observed Fri 31 Dec 2021.
+        assert!(has("us-federal", "2021-06-18") && has("us-federal", "2021-12-31"));
+        assert!(!has("us-federal", "2020-06-19"));
     }
 
     #[test]
@@ -223,8 +284,8 @@ mod tests {
     fn a_date_beyond_the_calendar_is_an_error() {
         let book = Rulebook::load(None).unwrap();
         let ew = &book.calendars.0["england-and-wales"];
-        let err = business_days(date("2027-12-30"), 3, ew).unwrap_err();
+        let err = business_days(date("2030-12-30"), 3, ew).unwrap_err();
         assert!(err.contains("outside"), "{err}");
-        assert!(business_days(date("2023-06-01"), 1, ew).is_err());
+        assert!(business_days(date("2017-06-01"), 1, ew).is_err());
     }
 }

@@ -198,11 +198,25 @@ pub fn assess(
     id: IncidentId,
     file: &str,
     assessment: &AssessmentInput,
-) -> Result<IncidentRecord, AppError> {
-    let (before, committed) = ruled_step(store, ctx, rulebook, id, Some(file), |r, rules| {
-        workflow::assess(r, assessment, rules, ctx.now, &ctx.actor)
+) -> Result<Assessed, AppError> {
+    let org = store.require_organisation()?;
+    let rules = Rules {
+        org: &org,
+        rulebook,
+    };
+    let (before, committed) = apply_step(store, ctx, id, Some(file), |r| {
+        workflow::assess(r, assessment, &rules, ctx.now, &ctx.actor)
     })?;
-    Ok(after(before, committed))
+    let record = after(before, committed);
+    let kept = workflow::kept_duties(&record, &rules, ctx.now);
+    Ok(Assessed { record, kept })
+}
+
+/// What a new assessment left: the record, and the duties still owed that its facts no longer
+/// support, each with why it stays (a re-assessment never retires a duty by itself).
+pub struct Assessed {
+    pub record: IncidentRecord,
+    pub kept: Vec<(String, String)>,
 }
 
 /// The DPO's decision on notification.
@@ -268,6 +282,21 @@ pub fn waive(
     let by = by.unwrap_or(&ctx.actor);
     let (before, committed) = apply_step(store, ctx, id, None, |r| {
         workflow::waive(r, obligation, reason, by, ctx.now)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// Records the recipient's reference (and acknowledgement) on a filed or sent obligation.
+pub fn record_reference(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    obligation: &str,
+    reference: &str,
+    acknowledged_at: Option<DateTime<Utc>>,
+) -> Result<IncidentRecord, AppError> {
+    let (before, committed) = apply_step(store, ctx, id, None, |r| {
+        workflow::record_reference(r, obligation, reference, acknowledged_at, ctx.now)
     })?;
     Ok(after(before, committed))
 }

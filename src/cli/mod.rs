@@ -381,8 +381,9 @@ pub enum IncidentCommand {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
-    /// Record an instant that starts a clock: classified_major, materiality_determined,
-    /// inside_information, eligible_breach or discovered, with who decided it.
+    /// Record an instant that starts a clock or opens a gate: classified_major,
+    /// classified_significant, materiality_determined, inside_information, eligible_breach or
+    /// discovered, with who decided it (and why, with --note).
     Trigger {
         id: IncidentId,
         #[arg(value_enum)]
@@ -429,6 +430,17 @@ pub enum ObligationCommand {
         #[arg(long)]
         sent: bool,
     },
+    /// Record the recipient's reference (e.g. the ICO case reference) on a filed or sent
+    /// obligation, and when it was acknowledged.
+    Reference {
+        id: IncidentId,
+        obligation: String,
+        #[arg(long, value_name = "REF")]
+        reference: String,
+        /// When the recipient acknowledged it (the obligation becomes acknowledged).
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        acknowledged_at: Option<DateTime<Utc>>,
+    },
     /// Decide an obligation is not required, with a reason and the person who decided.
     Waive {
         id: IncidentId,
@@ -461,6 +473,7 @@ impl clap::ValueEnum for Anchor {
     fn value_variants<'a>() -> &'a [Self] {
         &[
             Anchor::ClassifiedMajor,
+            Anchor::ClassifiedSignificant,
             Anchor::MaterialityDetermined,
             Anchor::InsideInformation,
             Anchor::EligibleBreach,
@@ -482,6 +495,17 @@ impl clap::ValueEnum for State {
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    // RFC 3339 has four-digit years; a longer (or signed) year is refused in words.
+    let year_digits = s
+        .trim_start_matches(['+', '-'])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    if year_digits > 4 || s.starts_with(['+', '-']) {
+        return Err(format!(
+            "{s:?}: years beyond 9999 (or before year 0) are refused; expected RFC 3339 with a four-digit year, e.g. 2024-04-01T09:00:00+01:00"
+        ));
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}; expected RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00"))
@@ -601,7 +625,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx {
         data_dir_given: cli.data_dir.is_some(),
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
-        now: crate::adapters::clock::now_or(cli.now),
+        now: {
+            let now = crate::adapters::clock::now_or(cli.now);
+            crate::adapters::clock::note_effective(now);
+            now
+        },
         actor: cli
             .actor
             .filter(|a| !a.trim().is_empty())
@@ -668,6 +696,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 late_reason,
                 sent,
             } => obligation::complete(&ctx, id, &obl, at, reference, late_reason, sent),
+            ObligationCommand::Reference {
+                id,
+                obligation: obl,
+                reference,
+                acknowledged_at,
+            } => obligation::reference(&ctx, id, &obl, &reference, acknowledged_at),
             ObligationCommand::Waive {
                 id,
                 obligation: obl,

@@ -100,10 +100,12 @@ pub fn anchor_words(anchor: Anchor) -> &'static str {
         Anchor::Detected => "detection (detected_at)",
         Anchor::Discovered => "discovery (HIPAA: known, or known with reasonable diligence)",
         Anchor::ClassifiedMajor => "classification as a major incident",
+        Anchor::ClassifiedSignificant => "classification as a significant incident",
         Anchor::MaterialityDetermined => "the determination that the incident is material",
         Anchor::InsideInformation => "the moment the information became inside information",
         Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",
         Anchor::PreviousPhase => "completion of the previous report",
+        Anchor::DutyArose => "the assessment or decision that created this duty",
     }
 }
 
@@ -216,7 +218,11 @@ fn limit(
     )];
     match deadline {
         Deadline::Hours { hours } => {
-            let at = from + Duration::hours(i64::from(*hours));
+            let Some(at) = from.checked_add_signed(Duration::hours(i64::from(*hours))) else {
+                return Due::Error {
+                    message: "date out of range".into(),
+                };
+            };
             explain.push(format!(
                 "Adds {hours} elapsed hours: weekends, bank holidays and clock changes do not stop the clock."
             ));
@@ -331,7 +337,8 @@ fn limit(
             explain.push(format!(
                 "The rule says \"{standard}\": there is no deadline in law, so none is shown."
             ));
-            let target = target_hours.map(|h| from + Duration::hours(i64::from(h)));
+            let target =
+                target_hours.and_then(|h| from.checked_add_signed(Duration::hours(i64::from(h))));
             if let (Some(h), Some(t)) = (target_hours, target) {
                 explain.push(format!(
                     "Internal target (ours, not the law's): {h} hours after the clock start, {} ({}).",

@@ -174,6 +174,14 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The recipient's reference (the ICO case reference) and, if given, its acknowledgement,
+    /// recorded on an obligation already filed or sent (a phased report's later parts quote it).
+    ReferenceRecorded {
+        obligation: String,
+        reference: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acknowledged_at: Option<DateTime<Utc>>,
+    },
 }
 
 impl EventKind {
@@ -197,6 +205,7 @@ impl EventKind {
             EventKind::ReminderSent { .. } => "reminder_sent",
             EventKind::Transitioned { .. } => "transitioned",
             EventKind::Anchored { .. } => "anchored",
+            EventKind::ReferenceRecorded { .. } => "reference_recorded",
         }
     }
 }

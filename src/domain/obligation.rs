@@ -18,9 +18,9 @@ use crate::domain::assessment::RiskLevel;
 use crate::domain::deadline::{self, Calendars, Due};
 use crate::domain::decision::Decision;
 use crate::domain::organisation::{
-    ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation,
+    ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation, eu_member_state,
 };
-use crate::domain::regime::{Anchor, DecisionLink, OrgFlag, Phase, Regime};
+use crate::domain::regime::{Anchor, AuthorityRule, DecisionLink, OrgFlag, Phase, Regime};
 
 /// Where an obligation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +104,9 @@ pub struct Obligation {
     /// Why it no longer applies, when retired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_because: Option<String>,
+    /// When the obligation arose (the assessment or decision that created it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arose_at: Option<DateTime<Utc>>,
 }
 
 /// A filing or sending, with lateness frozen at that moment.
@@ -127,6 +130,9 @@ pub struct Completion {
     /// The approved document version filed or sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<crate::domain::document::DocumentRef>,
+    /// When the recipient acknowledged it, if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 /// A decision that an obligation is not required.
@@ -211,7 +217,7 @@ pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
         OrgFlag::ListedUsExchange,
     );
     add(f.sec_registrant, OrgFlag::SecRegistrant);
-    add(!f.eu_establishments.is_empty(), OrgFlag::EuEstablishment);
+    add(org.has_eu_establishment(), OrgFlag::EuEstablishment);
     add(f.financial_entity, OrgFlag::FinancialEntity);
     add(f.fca_regulated, OrgFlag::FcaRegulated);
     add(
@@ -223,6 +229,12 @@ pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
         OrgFlag::HipaaBusinessAssociate,
     );
     add(f.australian_privacy_act, OrgFlag::AustralianPrivacyAct);
+    add(
+        f.establishments.iter().any(|c| c == "GB"),
+        OrgFlag::UkEstablishment,
+    );
+    add(f.targets_uk, OrgFlag::TargetsUk);
+    add(f.targets_eu, OrgFlag::TargetsEu);
     set
 }
 
@@ -246,6 +258,12 @@ pub fn applies(
     }
     if let Some(missing) = a.org_all.iter().find(|f| !flags.contains(f)) {
         return Err(format!("the organisation is not {missing:?}"));
+    }
+    if !a.territory_any.is_empty() && !a.territory_any.iter().any(|f| flags.contains(f)) {
+        return Err(format!(
+            "outside its territorial scope: the organisation has none of {:?}",
+            a.territory_any
+        ));
     }
     let threshold = (|| {
         if let Some(min) = a.min_risk
@@ -284,6 +302,10 @@ fn says(decision: &Decision, link: DecisionLink) -> bool {
 /// Everything derivation needs, gathered by the caller.
 pub struct Context<'a> {
     pub regimes: Vec<&'a Regime>,
+    /// The awareness instant, which names the instrument a continuous duty is cited under.
+    pub aware_at: DateTime<Utc>,
+    /// The instant of the step being derived (when a new obligation arises).
+    pub now: DateTime<Utc>,
     pub flags: BTreeSet<OrgFlag>,
     pub exposure: Exposure,
     pub decision: Option<&'a Decision>,
@@ -291,6 +313,81 @@ pub struct Context<'a> {
     pub decided_by: Option<(&'a str, DateTime<Utc>)>,
     pub zone: Tz,
     pub calendars: &'a Calendars,
+    /// Where the organisation is established and the affected people live.
+    pub territory: Territory,
+    /// The clock-starting instants recorded so far (for significance gates).
+    pub triggered: BTreeSet<Anchor>,
+}
+
+/// Whether a regime applies in this context: `applies`, then its significance gate.
+pub fn applies_in(regime: &Regime, context: &Context<'_>) -> Result<(), String> {
+    applies(regime, &context.flags, context.exposure, context.decision)?;
+    match regime.applies.requires_trigger {
+        Some(gate) if !context.triggered.contains(&gate) => Err(format!(
+            "{} has not been recorded (`breachflow incident trigger ID {}`)",
+            gate.as_str(),
+            gate.as_str()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The facts that decide which authority is notified.
+#[derive(Debug, Clone, Default)]
+pub struct Territory {
+    /// The EU member state whose authority leads (main establishment), if any.
+    pub eu_lead: Option<String>,
+    /// Countries where affected people reside (ISO codes), from the assessment.
+    pub affected: Vec<String>,
+}
+
+/// One recipient of a regime: the obligation ids' prefix and who is told.
+struct Instance {
+    prefix: String,
+    recipient: String,
+}
+
+/// The recipients a regime's obligations go to: once, or once per authority.
+fn instances(regime: &Regime, territory: &Territory) -> Vec<Instance> {
+    let once = |recipient: String| {
+        vec![Instance {
+            prefix: regime.id.clone(),
+            recipient,
+        }]
+    };
+    match regime.authority {
+        None => once(regime.recipient.clone()),
+        Some(AuthorityRule::EuOneStopShop) => {
+            if let Some(lead) = &territory.eu_lead {
+                let name = eu_member_state(lead).unwrap_or(lead.as_str());
+                return once(format!(
+                    "Lead supervisory authority (GDPR Art 56): the authority of {name} ({lead}), the main establishment's member state"
+                ));
+            }
+            let mut states: Vec<&String> = territory
+                .affected
+                .iter()
+                .filter(|c| eu_member_state(c).is_some())
+                .collect();
+            states.sort();
+            states.dedup();
+            if states.is_empty() {
+                return once(
+                    "Every supervisory authority of a member state where affected people reside (no EU main establishment: EDPB GL 9/2022 para 73); name their countries in the assessment's affected_countries".into(),
+                );
+            }
+            states
+                .into_iter()
+                .map(|cc| Instance {
+                    prefix: format!("{}-{}", regime.id, cc.to_ascii_lowercase()),
+                    recipient: format!(
+                        "Supervisory authority of {} ({cc}): no EU main establishment, so each member state where affected people reside (EDPB GL 9/2022 para 73)",
+                        eu_member_state(cc).unwrap_or(cc.as_str())
+                    ),
+                })
+                .collect()
+        }
+    }
 }
 
 /// Obligations to add, retire, revive, waive or unwaive so that the incident's obligations match
@@ -303,7 +400,7 @@ pub fn derive(
     let mut changes = ObligationChanges::default();
     let mut wanted = BTreeSet::new();
     for regime in &context.regimes {
-        let verdict = applies(regime, &context.flags, context.exposure, context.decision);
+        let verdict = applies_in(regime, context);
         if verdict.is_err() {
             continue;
         }
@@ -311,82 +408,117 @@ pub fn derive(
             (Some(link), Some(d)) => !says(d, link),
             _ => false,
         };
-        let mut previous: Option<String> = None;
-        for phase in &regime.phases {
-            let id = format!("{}/{}", regime.id, phase.id);
-            wanted.insert(id.clone());
-            match existing.iter().find(|o| o.id == id) {
-                None => {
-                    let mut obligation = Obligation {
-                        id: id.clone(),
-                        regime: regime.id.clone(),
-                        regime_name: regime.name.clone(),
-                        jurisdiction: regime.jurisdiction.clone(),
-                        citation: phase
-                            .citation
-                            .clone()
-                            .unwrap_or_else(|| regime.citation.clone()),
-                        recipient: regime.recipient.clone(),
-                        owner_role: regime.owner_role.clone(),
-                        phase: phase.clone(),
-                        previous: if phase.anchor == Anchor::PreviousPhase {
-                            previous.clone()
-                        } else {
-                            None
-                        },
-                        unverified: regime.unverified.clone(),
-                        notes: regime.notes.clone(),
-                        follows_decision: regime.follows_decision,
-                        state: ObligationState::Pending,
-                        due: Due::NotStarted {
-                            waiting_on: phase.anchor,
-                        },
-                        completion: None,
-                        waiver: None,
-                        retired_because: None,
-                    };
-                    obligation.due = due_of(&obligation, existing, anchors, context);
-                    if decided_no {
-                        obligation.state = ObligationState::Waived;
-                        obligation.waiver = Some(decision_waiver(context));
+        for instance in instances(regime, &context.territory) {
+            let mut previous: Option<String> = None;
+            for phase in &regime.phases {
+                let id = format!("{}/{}", instance.prefix, phase.id);
+                wanted.insert(id.clone());
+                match existing.iter().find(|o| o.id == id) {
+                    None => {
+                        let mut obligation = Obligation {
+                            id: id.clone(),
+                            regime: regime.id.clone(),
+                            regime_name: regime.name_at(context.aware_at),
+                            jurisdiction: regime.jurisdiction.clone(),
+                            citation: regime.phase_citation_at(phase, context.aware_at),
+                            recipient: instance.recipient.clone(),
+                            owner_role: regime.owner_role.clone(),
+                            phase: phase.clone(),
+                            previous: if phase.anchor == Anchor::PreviousPhase {
+                                previous.clone()
+                            } else {
+                                None
+                            },
+                            unverified: regime.unverified.clone(),
+                            notes: regime.notes.clone(),
+                            follows_decision: regime.follows_decision,
+                            state: ObligationState::Pending,
+                            due: Due::NotStarted {
+                                waiting_on: phase.anchor,
+                            },
+                            completion: None,
+                            waiver: None,
+                            retired_because: None,
+                            arose_at: Some(context.now),
+                        };
+                        obligation.due = due_of(&obligation, existing, anchors, context);
+                        if decided_no {
+                            obligation.state = ObligationState::Waived;
+                            obligation.waiver = Some(decision_waiver(context));
+                        }
+                        changes.added.push(obligation);
                     }
-                    changes.added.push(obligation);
-                }
-                Some(o) if o.state == ObligationState::Retired => {
-                    changes.revived.push(id.clone());
-                    if decided_no {
+                    Some(o) if o.state == ObligationState::Retired => {
+                        changes.revived.push(id.clone());
+                        if decided_no {
+                            changes.waived.push((id.clone(), decision_waiver(context)));
+                        }
+                    }
+                    Some(o) if o.state.is_open() && decided_no => {
                         changes.waived.push((id.clone(), decision_waiver(context)));
                     }
+                    Some(o)
+                        if o.state == ObligationState::Waived
+                            && !decided_no
+                            && o.waiver.as_ref().is_some_and(|w| w.by_decision) =>
+                    {
+                        changes.unwaived.push(id.clone());
+                    }
+                    Some(_) => {}
                 }
-                Some(o) if o.state.is_open() && decided_no => {
-                    changes.waived.push((id.clone(), decision_waiver(context)));
-                }
-                Some(o)
-                    if o.state == ObligationState::Waived
-                        && !decided_no
-                        && o.waiver.as_ref().is_some_and(|w| w.by_decision) =>
-                {
-                    changes.unwaived.push(id.clone());
-                }
-                Some(_) => {}
+                previous = Some(id);
             }
-            previous = Some(id);
         }
     }
+    // An open duty that is no longer derived is retired only when the law itself is not in
+    // force for this incident (a corrected awareness date) or its authority changed (another
+    // obligation replaces it). A duty whose conditions a re-assessment no longer meets stays
+    // owed (`unsupported` says why) until a person waives it with a reason, or the DPO's
+    // decision it follows says no.
     for o in existing {
-        if !wanted.contains(&o.id) && o.state.is_open() {
-            let reason = context
-                .regimes
-                .iter()
-                .find(|r| r.id == o.regime)
-                .and_then(|r| applies(r, &context.flags, context.exposure, context.decision).err())
-                .unwrap_or_else(|| "the regime is not in force for this incident".to_string());
-            changes
-                .retired
-                .push((o.id.clone(), format!("no longer applies: {reason}")));
+        if wanted.contains(&o.id) || !o.state.is_open() {
+            continue;
+        }
+        match context.regimes.iter().find(|r| r.id == o.regime) {
+            None => changes.retired.push((
+                o.id.clone(),
+                "no longer applies: the regime is not in force for this incident".to_string(),
+            )),
+            Some(r) => match applies_in(r, context) {
+                Ok(()) => changes.retired.push((
+                    o.id.clone(),
+                    "no longer applies: replaced by the obligations to the authorities now identified".to_string(),
+                )),
+                Err(_) => {
+                    if let (Some(link), Some(d)) = (r.follows_decision, context.decision)
+                        && !says(d, link)
+                    {
+                        changes.waived.push((o.id.clone(), decision_waiver(context)));
+                    }
+                }
+            },
         }
     }
     changes
+}
+
+/// Open obligations whose regime's conditions the current facts no longer meet, with why: they
+/// stay owed (a duty never vanishes by itself) until waived with a reason.
+pub fn unsupported(existing: &[Obligation], context: &Context<'_>) -> Vec<(String, String)> {
+    existing
+        .iter()
+        .filter(|o| o.state.is_open())
+        .filter_map(|o| {
+            let regime = context.regimes.iter().find(|r| r.id == o.regime)?;
+            let why = applies_in(regime, context).err()?;
+            Some((
+                o.id.clone(),
+                format!(
+                    "stays owed although {why}: a re-assessment does not retire a duty by itself; if it is not owed, waive it with a reason (`breachflow obligation waive`)"
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn decision_waiver(context: &Context<'_>) -> Waiver {
@@ -421,6 +553,7 @@ pub fn due_of(
         .and_then(|o| o.completion.as_ref().map(|c| c.at));
     let with_previous = |a: Anchor| match a {
         Anchor::PreviousPhase => previous_done,
+        Anchor::DutyArose => obligation.arose_at,
         other => anchors(other),
     };
     deadline::compute(

@@ -259,6 +259,96 @@ pub struct RegimeFlags {
     /// Entity covered by Australia's Notifiable Data Breaches scheme (Privacy Act 1988 Part IIIC).
     #[serde(default)]
     pub australian_privacy_act: bool,
+    /// ISO 3166-1 alpha-2 codes of the countries where the organisation has an establishment
+    /// ("GB" for the United Kingdom). Absent: `["GB"]`, because a profile written before this
+    /// field existed was a UK organisation's (the profile requires an ICO registration), so it
+    /// keeps the ICO duty it had. A profile that gives the field, even empty, is taken at its word.
+    #[serde(
+        default = "default_establishments",
+        skip_serializing_if = "is_default_establishments"
+    )]
+    pub establishments: Vec<String>,
+    /// The EU member state of the main establishment (GDPR Art 4(16)), whose supervisory
+    /// authority is the lead authority (Art 56). Absent with EU establishments: the first of
+    /// `eu_establishments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eu_main_establishment: Option<String>,
+    /// Offers goods or services to, or monitors the behaviour of, people in the UK (UK GDPR
+    /// Art 3(2)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub targets_uk: bool,
+    /// Offers goods or services to, or monitors the behaviour of, people in the EU (GDPR
+    /// Art 3(2)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub targets_eu: bool,
+}
+
+fn default_establishments() -> Vec<String> {
+    vec!["GB".to_string()]
+}
+
+/// Left out when written, so a profile recorded before the field existed keeps its digest.
+fn is_default_establishments(v: &[String]) -> bool {
+    v == ["GB"]
+}
+
+/// The EU member states by ISO 3166-1 alpha-2 code, with their names.
+pub const EU_MEMBER_STATES: [(&str, &str); 27] = [
+    ("AT", "Austria"),
+    ("BE", "Belgium"),
+    ("BG", "Bulgaria"),
+    ("CY", "Cyprus"),
+    ("CZ", "Czechia"),
+    ("DE", "Germany"),
+    ("DK", "Denmark"),
+    ("EE", "Estonia"),
+    ("ES", "Spain"),
+    ("FI", "Finland"),
+    ("FR", "France"),
+    ("GR", "Greece"),
+    ("HR", "Croatia"),
+    ("HU", "Hungary"),
+    ("IE", "Ireland"),
+    ("IT", "Italy"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("LV", "Latvia"),
+    ("MT", "Malta"),
+    ("NL", "Netherlands"),
+    ("PL", "Poland"),
+    ("PT", "Portugal"),
+    ("RO", "Romania"),
+    ("SE", "Sweden"),
+    ("SI", "Slovenia"),
+    ("SK", "Slovakia"),
+];
+
+/// The name of an EU member state, by its ISO code.
+pub fn eu_member_state(code: &str) -> Option<&'static str> {
+    EU_MEMBER_STATES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+}
+
+/// Whether `code` looks like an ISO 3166-1 alpha-2 code.
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
+/// A problem with a country code, if any ("UK" is refused with a hint: ISO says "GB").
+pub fn country_problem(code: &str) -> Option<String> {
+    if code == "UK" {
+        Some("\"UK\" is not an ISO 3166-1 code; the United Kingdom is \"GB\"".into())
+    } else if code == "EL" {
+        Some("\"EL\" is the EU's code; ISO 3166-1 gives Greece \"GR\"".into())
+    } else if !is_country_code(code) {
+        Some(format!(
+            "{code:?} is not an ISO 3166-1 alpha-2 code; expected e.g. \"IE\""
+        ))
+    } else {
+        None
+    }
 }
 
 /// Role under the UK NIS Regulations 2018.
@@ -332,6 +422,19 @@ impl Organisation {
                     format!("{code:?} is not an ISO 3166-1 alpha-2 code; expected e.g. \"IE\""),
                 ));
             }
+        }
+        for (i, code) in self.flags.establishments.iter().enumerate() {
+            if let Some(p) = country_problem(code) {
+                problems.push((format!("/flags/establishments/{i}"), p));
+            }
+        }
+        if let Some(code) = &self.flags.eu_main_establishment
+            && eu_member_state(code).is_none()
+        {
+            problems.push((
+                "/flags/eu_main_establishment".into(),
+                format!("{code:?} is not the ISO code of an EU member state"),
+            ));
         }
         for (i, contact) in self.contacts.iter().enumerate() {
             if contact.name.trim().is_empty() {
@@ -433,6 +536,31 @@ impl Organisation {
             }],
             None => Vec::new(),
         }
+    }
+
+    /// Whether it has an establishment in the EU (any of the three fields says so).
+    pub fn has_eu_establishment(&self) -> bool {
+        let f = &self.flags;
+        !f.eu_establishments.is_empty()
+            || f.eu_main_establishment.is_some()
+            || f.establishments
+                .iter()
+                .any(|c| eu_member_state(c).is_some())
+    }
+
+    /// The member state whose authority leads (GDPR Art 56): the main establishment's, else the
+    /// first EU establishment named.
+    pub fn eu_lead_state(&self) -> Option<String> {
+        let f = &self.flags;
+        f.eu_main_establishment
+            .clone()
+            .or_else(|| f.eu_establishments.first().cloned())
+            .or_else(|| {
+                f.establishments
+                    .iter()
+                    .find(|c| eu_member_state(c).is_some())
+                    .cloned()
+            })
     }
 
     /// People in the address book with the given role.

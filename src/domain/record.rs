@@ -273,6 +273,22 @@ impl IncidentRecord {
             | EventKind::BulkNotices { .. }
             | EventKind::ReminderSent { .. }
             | EventKind::Anchored { .. } => {}
+
+            EventKind::ReferenceRecorded {
+                obligation,
+                reference,
+                acknowledged_at,
+            } => {
+                let o = rec.obligation_mut(obligation).map_err(&invalid)?;
+                let Some(c) = o.completion.as_mut() else {
+                    return Err(invalid(format!("{obligation} is not completed")));
+                };
+                c.reference = Some(reference.clone());
+                if let Some(at) = acknowledged_at {
+                    c.acknowledged_at = Some(*at);
+                    o.state = ObligationState::Acknowledged;
+                }
+            }
             EventKind::Transitioned { step, from, to, .. } => {
                 if *from != rec.state {
                     return Err(invalid(format!(
@@ -318,7 +334,7 @@ impl IncidentRecord {
             Anchor::Aware => Some(self.facts.aware_at),
             Anchor::Detected => Some(self.facts.detected_at),
             // Completion of an earlier phase is per obligation: see `obligation::due_of`.
-            Anchor::PreviousPhase => None,
+            Anchor::PreviousPhase | Anchor::DutyArose => None,
             other => self
                 .triggers
                 .iter()

@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +43,10 @@ pub struct Regime {
     /// Address-book role that owns the obligation (dpo, legal, comms, ...).
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
     pub owner_role: String,
-    /// First day the rule is in force. An incident is judged by the rules in force on the day
-    /// the organisation became aware (UTC date of `aware_at`).
+    /// First day the rule is in force, a civil date in the regime's `zone`. An incident is judged
+    /// by the rules in force on the day the organisation became aware, that day being read in
+    /// the regime's own zone (00:30 BST on the first day is under the rule, though in UTC it is
+    /// still the day before).
     pub effective_from: NaiveDate,
     /// Last day the rule is in force, if it has been replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,161 @@ pub struct Regime {
     /// news service): once it is sent or filed, the disclosure order counts the market as told.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub market_disclosure: bool,
+    /// IANA zone whose civil dates `effective_from` and `effective_to` are. Default by
+    /// jurisdiction: UK Europe/London, EU Europe/Brussels, US America/New_York, AU
+    /// Australia/Sydney, anything else UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// One continuous duty may be named by different instruments over time (the GDPR as applied
+    /// in the UK until IP completion day, then the UK GDPR). Each period overrides the regime's
+    /// name and citations for an awareness instant within it; outside every period the regime's
+    /// own are used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<CitationPeriod>,
+    /// How the recipient authority is found when it depends on where the organisation is
+    /// established and where the affected people live (absent: `recipient`, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<AuthorityRule>,
+    /// The territorial and entity conditions in words, as `regimes` lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territory: Option<String>,
+}
+
+/// How the authority to notify is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityRule {
+    /// GDPR: with an EU main establishment, its lead supervisory authority (Art 56), once;
+    /// without one (Art 3(2) only), every authority of a member state where affected people
+    /// reside, one obligation each, `<regime>-<country>/<phase>` (EDPB GL 9/2022 para 73).
+    EuOneStopShop,
+}
+
+/// How a duty was cited during one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationPeriod {
+    /// First instant of the period (absent: from the regime's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// The instant the period ends, not itself in it (absent: open-ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// The regime's name in this period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The regime's citation in this period.
+    #[schemars(length(min = 1))]
+    pub citation: String,
+    /// Phase citations in this period, by phase id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases: BTreeMap<String, String>,
+}
+
+impl CitationPeriod {
+    fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| f <= at) && self.until.is_none_or(|u| at < u)
+    }
+}
+
+/// The zone a jurisdiction's dates are read in, when the regime does not name one.
+pub fn default_zone(jurisdiction: &str) -> Tz {
+    match jurisdiction {
+        "UK" => chrono_tz::Europe::London,
+        "EU" => chrono_tz::Europe::Brussels,
+        "US" => chrono_tz::America::New_York,
+        "AU" => chrono_tz::Australia::Sydney,
+        _ => chrono_tz::UTC,
+    }
+}
+
+impl Regime {
+    /// The zone its effective dates are read in (a name the loader has checked).
+    pub fn zone(&self) -> Tz {
+        self.zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or_else(|| default_zone(&self.jurisdiction))
+    }
+
+    /// Whether the rule was in force at `at`, read as a civil date in the regime's zone.
+    pub fn in_force_at(&self, at: DateTime<Utc>) -> bool {
+        let day = at.with_timezone(&self.zone()).date_naive();
+        self.effective_from <= day && self.effective_to.is_none_or(|to| day <= to)
+    }
+
+    /// Its territorial and entity conditions in words, for listings.
+    pub fn conditions(&self) -> String {
+        let names = |flags: &[OrgFlag]| {
+            flags
+                .iter()
+                .map(|f| {
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = &self.applies;
+        let mut parts = Vec::new();
+        if !a.org_any.is_empty() {
+            parts.push(format!("entity: {}", names(&a.org_any).join(" or ")));
+        }
+        if !a.org_all.is_empty() {
+            parts.push(format!("entity: {}", names(&a.org_all).join(" and ")));
+        }
+        if !a.territory_any.is_empty() {
+            parts.push(format!(
+                "territory: {}",
+                names(&a.territory_any).join(" or ")
+            ));
+        }
+        if let Some(min) = a.min_risk {
+            parts.push(format!("risk at least {min}"));
+        }
+        if let Some(n) = a.min_subjects {
+            parts.push(format!("{n} or more people"));
+        }
+        if let Some(n) = a.below_subjects {
+            parts.push(format!("fewer than {n} people"));
+        }
+        if let Some(t) = a.requires_trigger {
+            parts.push(format!("only once {} is recorded", t.as_str()));
+        }
+        if let Some(t) = &self.territory {
+            parts.push(t.clone());
+        }
+        parts.join("; ")
+    }
+
+    /// The citation period covering `at`, if any.
+    pub fn period_at(&self, at: DateTime<Utc>) -> Option<&CitationPeriod> {
+        self.citations.iter().find(|p| p.covers(at))
+    }
+
+    /// The regime's name as cited at `at`.
+    pub fn name_at(&self, at: DateTime<Utc>) -> String {
+        self.period_at(at)
+            .and_then(|p| p.name.clone())
+            .unwrap_or_else(|| self.name.clone())
+    }
+
+    /// A phase's citation as cited at `at`: the period's for that phase, else the phase's own,
+    /// else the period's or the regime's general citation.
+    pub fn phase_citation_at(&self, phase: &Phase, at: DateTime<Utc>) -> String {
+        match self.period_at(at) {
+            Some(p) => p
+                .phases
+                .get(&phase.id)
+                .cloned()
+                .unwrap_or_else(|| p.citation.clone()),
+            None => phase
+                .citation
+                .clone()
+                .unwrap_or_else(|| self.citation.clone()),
+        }
+    }
 }
 
 /// Conditions under which a regime applies. All given conditions must hold.
@@ -98,6 +256,14 @@ pub struct Applies {
     /// The upper estimate of people affected is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below_subjects: Option<u64>,
+    /// Territorial scope: the organisation has at least one of these flags (empty: anywhere),
+    /// e.g. `["uk_establishment", "targets_uk"]` for UK GDPR Art 3(1)-(2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub territory_any: Vec<OrgFlag>,
+    /// A significance gate: the regime applies only once this instant has been recorded with
+    /// `incident trigger` (NIS2: classified_significant; DORA: classified_major).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_trigger: Option<Anchor>,
 }
 
 /// Which part of the DPO's decision a regime follows.
@@ -148,6 +314,12 @@ pub enum OrgFlag {
     HipaaBusinessAssociate,
     /// Covered by Australia's NDB scheme.
     AustralianPrivacyAct,
+    /// Has an establishment in the UK (profile `establishments` includes "GB").
+    UkEstablishment,
+    /// Offers goods or services to, or monitors, people in the UK (UK GDPR Art 3(2)).
+    TargetsUk,
+    /// Offers goods or services to, or monitors, people in the EU (GDPR Art 3(2)).
+    TargetsEu,
 }
 
 /// One report or notice of a regime.
@@ -198,6 +370,8 @@ pub enum Anchor {
     Discovered,
     /// The incident was classified as major (DORA) or significant.
     ClassifiedMajor,
+    /// The incident was classified as significant (NIS2 Art 23(3)).
+    ClassifiedSignificant,
     /// The issuer determined the incident is material (SEC).
     MaterialityDetermined,
     /// The information became inside information (UK MAR Art 7).
@@ -206,6 +380,9 @@ pub enum Anchor {
     EligibleBreach,
     /// The previous phase was completed (filed or sent).
     PreviousPhase,
+    /// The moment the obligation itself arose: the assessment or decision that created it (an
+    /// Art 34 duty found on a later re-assessment starts then, not at awareness).
+    DutyArose,
 }
 
 impl Anchor {
@@ -216,10 +393,12 @@ impl Anchor {
             Anchor::Detected => "detected",
             Anchor::Discovered => "discovered",
             Anchor::ClassifiedMajor => "classified_major",
+            Anchor::ClassifiedSignificant => "classified_significant",
             Anchor::MaterialityDetermined => "materiality_determined",
             Anchor::InsideInformation => "inside_information",
             Anchor::EligibleBreach => "eligible_breach",
             Anchor::PreviousPhase => "previous_phase",
+            Anchor::DutyArose => "duty_arose",
         }
     }
 }
@@ -228,16 +407,18 @@ impl Anchor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Deadline {
-    /// Elapsed hours: weekends, holidays and clock changes do not stop the clock.
+    /// Elapsed hours: weekends, holidays and clock changes do not stop the clock. Every length
+    /// here is bounded at about ten years (87840 hours, 3660 days, 120 months): no notification
+    /// rule is longer, and a typo must not reach past the dates a clock can show.
     Hours {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 87840))]
         hours: u32,
     },
     /// Days. Calendar days by default; with `business_calendar`, business days that skip
     /// Saturdays, Sundays and that calendar's holidays, the anchor's day being day 0. Due at
     /// `due_time` (default 23:59) on the last day, in `zone` (default: the organisation's).
     Days {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 3660))]
         days: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         business_calendar: Option<String>,
@@ -249,7 +430,7 @@ pub enum Deadline {
     /// Calendar months: the same date and wall-clock time in the month that many months on, or
     /// that month's last day if it is shorter.
     Months {
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = 120))]
         months: u32,
     },
     /// A standard with no number in law ("without undue delay", "as soon as possible"). No
@@ -258,6 +439,7 @@ pub enum Deadline {
         #[schemars(length(min = 1))]
         standard: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 87840))]
         target_hours: Option<u32>,
     },
 }
@@ -337,11 +519,10 @@ impl Rulebook {
             .find_map(|r| r.awareness_clock.as_deref())
     }
 
-    /// The regimes in force on `day` (the day the organisation became aware).
-    pub fn in_force(&self, day: NaiveDate) -> impl Iterator<Item = &Regime> {
-        self.regimes
-            .values()
-            .filter(move |r| r.effective_from <= day && r.effective_to.is_none_or(|to| day <= to))
+    /// The regimes in force at `at` (the instant the organisation became aware), each judged
+    /// by the civil date in its own zone.
+    pub fn in_force(&self, at: DateTime<Utc>) -> impl Iterator<Item = &Regime> {
+        self.regimes.values().filter(move |r| r.in_force_at(at))
     }
 
     /// The ids of the regimes whose obligation is the market disclosure.

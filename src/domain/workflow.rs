@@ -15,8 +15,8 @@ use crate::domain::lifecycle::{self, State, Step, TransitionRefused};
 use crate::domain::obligation::{self, Completion, Exposure, ObligationState, Waiver};
 use crate::domain::organisation::{ControllerRole, Organisation};
 use crate::domain::record::IncidentRecord;
-use crate::domain::regime::Anchor;
 use crate::domain::regime::Rulebook;
+use crate::domain::regime::{Anchor, DecisionLink};
 
 /// Why the workflow refused a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -80,24 +80,8 @@ fn refresh(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Vec<EventKind> {
-    let Some(assessment) = record.current_assessment() else {
+    let Some(context) = context_of(record, rules, now) else {
         return Vec::new();
-    };
-    let decision = record.current_decision();
-    let context = obligation::Context {
-        regimes: rules
-            .rulebook
-            .in_force(record.facts.aware_at.date_naive())
-            .collect(),
-        flags: obligation::org_flags(rules.org),
-        exposure: Exposure {
-            level: assessment.severity.level,
-            subjects_upper: assessment.input.subjects.upper(),
-        },
-        decision: decision.map(|d| &d.decision),
-        decided_by: decision.map(|d| (d.by.as_str(), d.at)),
-        zone: rules.org.zone(),
-        calendars: &rules.rulebook.calendars,
     };
     let anchors = |a: Anchor| record.anchor(a);
     let mut events = Vec::new();
@@ -116,6 +100,47 @@ fn refresh(
         events.push(EventKind::DuesChanged { changes: dues });
     }
     events
+}
+
+/// Open obligations the current facts no longer support, with why they stay owed.
+pub fn kept_duties(
+    record: &IncidentRecord,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    match context_of(record, rules, now) {
+        Some(context) => obligation::unsupported(&record.obligations, &context),
+        None => Vec::new(),
+    }
+}
+
+/// What derivation needs from the record and the rules, once assessed.
+fn context_of<'a>(
+    record: &'a IncidentRecord,
+    rules: &'a Rules<'_>,
+    now: DateTime<Utc>,
+) -> Option<obligation::Context<'a>> {
+    let assessment = record.current_assessment()?;
+    let decision = record.current_decision();
+    Some(obligation::Context {
+        regimes: rules.rulebook.in_force(record.facts.aware_at).collect(),
+        aware_at: record.facts.aware_at,
+        now,
+        flags: obligation::org_flags(rules.org),
+        exposure: Exposure {
+            level: assessment.severity.level,
+            subjects_upper: assessment.input.subjects.upper(),
+        },
+        decision: decision.map(|d| &d.decision),
+        decided_by: decision.map(|d| (d.by.as_str(), d.at)),
+        zone: rules.org.zone(),
+        calendars: &rules.rulebook.calendars,
+        territory: obligation::Territory {
+            eu_lead: rules.org.eu_lead_state(),
+            affected: assessment.input.affected_countries.clone(),
+        },
+        triggered: record.triggers.iter().map(|t| t.anchor).collect(),
+    })
 }
 
 /// `kinds` followed by whatever obligation changes they cause.
@@ -286,7 +311,60 @@ pub fn decide(
             yes_no(recommendation.tell_subjects)
         )));
     }
-    let kinds = vec![EventKind::Decided {
+    // A decision never erases history: a filing it contradicts stays filed, and a person's
+    // waiver it contradicts is lifted only explicitly; either way the reasoning is required.
+    let mut contradictions = Vec::new();
+    let mut lifted = Vec::new();
+    for o in &record.obligations {
+        let Some(link) = o.follows_decision else {
+            continue;
+        };
+        let (yes, what) = match link {
+            DecisionLink::NotifyIco => (notify_ico, "notifying the supervisory authority"),
+            DecisionLink::TellSubjects => (tell_subjects, "telling data subjects"),
+        };
+        let done = matches!(
+            o.state,
+            ObligationState::Filed | ObligationState::Sent | ObligationState::Acknowledged
+        );
+        if !yes && done {
+            let at = o
+                .completion
+                .as_ref()
+                .map(|c| c.at.to_rfc3339())
+                .unwrap_or_default();
+            contradictions.push(format!(
+                "{} was {} at {at}: deciding against {what} contradicts a completed filing, which stays in the record",
+                o.id, o.state
+            ));
+        }
+        if yes
+            && o.state == ObligationState::Waived
+            && let Some(w) = o.waiver.as_ref().filter(|w| !w.by_decision)
+        {
+            contradictions.push(format!(
+                "{} was waived by {} ({}): deciding for {what} lifts that waiver",
+                o.id, w.by, w.reason
+            ));
+            lifted.push(o.id.clone());
+        }
+    }
+    if !contradictions.is_empty() && reason.is_none() {
+        return Err(WorkflowError::ReasonRequired(format!(
+            "{}; give --reason to record why (UK GDPR Art 33(5))",
+            contradictions.join("; ")
+        )));
+    }
+    let mut kinds = Vec::new();
+    if !lifted.is_empty() {
+        kinds.push(EventKind::ObligationsChanged {
+            changes: obligation::ObligationChanges {
+                unwaived: lifted,
+                ..Default::default()
+            },
+        });
+    }
+    kinds.push(EventKind::Decided {
         decision: Decision {
             notify_ico,
             tell_subjects,
@@ -297,7 +375,7 @@ pub fn decide(
             reasoning: current.severity.rationale.clone(),
             recommendation,
         },
-    }];
+    });
     Ok(with_refresh(record, kinds, rules, now, actor))
 }
 
@@ -351,12 +429,12 @@ pub fn trigger(
     let mut problems = Vec::new();
     if matches!(
         fact.anchor,
-        Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase
+        Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase | Anchor::DutyArose
     ) {
         problems.push((
             String::new(),
             format!(
-                "{:?} is not recorded this way: awareness and detection are corrected with `incident update`, and a previous phase's completion with `obligation complete`",
+                "{:?} is not recorded this way: awareness and detection are corrected with `incident update`, a previous phase's completion with `obligation complete`, and a duty arises with the assessment or decision that creates it",
                 fact.anchor
             ),
         ));
@@ -477,14 +555,28 @@ pub fn complete(
         }
         _ => None,
     };
-    // What is filed is what was approved: the latest approved version of its document.
-    let document = record
-        .approved_for(&o.id)
-        .map(|d| crate::domain::document::DocumentRef {
-            document: d.document.clone(),
-            version: d.version,
-            sha256: d.sha256.clone(),
-        });
+    // What is filed is what was approved: the latest approved version of its document. A late
+    // filing's version must give the reasons for the delay (UK GDPR Art 33(1)); a version
+    // prepared before the deadline passed cannot, as its template leaves them out while on time.
+    let approved = record.approved_for(&o.id);
+    if let (Some(d), crate::domain::deadline::Due::At { at: due, .. }) = (approved, &o.due)
+        && late_by_minutes.is_some()
+        && d.rendered_at <= *due
+    {
+        return Err(WorkflowError::NotApproved(format!(
+            "{} is filed after its due instant ({}), but {} version {} was prepared before then and does not give the reasons for the delay (UK GDPR Art 33(1)): record them (`incident update` with details.delay_reasons), render {} again, approve it, then file",
+            o.id,
+            due.to_rfc3339(),
+            d.document,
+            d.version,
+            d.document
+        )));
+    }
+    let document = approved.map(|d| crate::domain::document::DocumentRef {
+        document: d.document.clone(),
+        version: d.version,
+        sha256: d.sha256.clone(),
+    });
     // A filing cannot predate the approval of the version it files.
     if let Some(approved) = record.approved_for(&o.id).and_then(|d| d.approval.as_ref())
         && request.at < approved.at
@@ -533,9 +625,76 @@ pub fn complete(
             late_by_minutes,
             late_reason,
             document,
+            acknowledged_at: None,
         },
     }];
     Ok(with_refresh(record, kinds, rules, now, actor))
+}
+
+/// Records the recipient's reference (and acknowledgement) on an obligation already filed or
+/// sent: the ICO gives its case reference after the initial report, and a follow-up quotes it.
+pub fn record_reference(
+    record: &IncidentRecord,
+    wanted: &str,
+    reference: &str,
+    acknowledged_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    let o = find_obligation(record, wanted)?;
+    let Some(completion) = o.completion.as_ref() else {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            format!(
+                "{} is {}: a reference is recorded on a filed or sent obligation (`obligation complete` takes --reference)",
+                o.id, o.state
+            ),
+        )]));
+    };
+    let Some(reference) = non_blank(Some(reference)) else {
+        return Err(WorkflowError::Invalid(vec![(
+            String::new(),
+            "--reference is empty".into(),
+        )]));
+    };
+    let mut problems = Vec::new();
+    if let Some(old) = &completion.reference
+        && *old != reference
+    {
+        problems.push((
+            String::new(),
+            format!(
+                "{} already has the reference {old:?}; a reference is not replaced",
+                o.id
+            ),
+        ));
+    }
+    if let Some(at) = acknowledged_at {
+        if at > now {
+            problems.push((
+                String::new(),
+                format!("--acknowledged-at {} is in the future", at.to_rfc3339()),
+            ));
+        }
+        if at < completion.at {
+            problems.push((
+                String::new(),
+                format!(
+                    "--acknowledged-at {} is before the filing ({})",
+                    at.to_rfc3339(),
+                    completion.at.to_rfc3339()
+                ),
+            ));
+        }
+    }
+    invalid_if_any(problems)?;
+    if completion.reference.as_deref() == Some(reference.as_str()) && acknowledged_at.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![EventKind::ReferenceRecorded {
+        obligation: o.id.clone(),
+        reference,
+        acknowledged_at,
+    }])
 }
 
 /// Decides that an obligation is not required: a reason and a named person are required.

@@ -100,7 +100,18 @@ fn two_incidents() -> TestEnv {
         ],
     )
     .success();
-    env.render_and_approve("2024-05-04T07:00:00Z", B, "ico-report");
+    // B's report goes after its deadline (08:00Z), so the filed version must give the reasons
+    // for the delay (UK GDPR Art 33(1)): recorded, then rendered once the deadline has passed.
+    let reasons = env.file(
+        "b-delay.json",
+        &json!({ "details": { "delay_reasons": "The payroll provider told us only on 3 May" } }),
+    );
+    env.run_at(
+        "2024-05-04T08:05:00Z",
+        &["incident", "update", B, "--file", &reasons],
+    )
+    .success();
+    env.render_and_approve("2024-05-04T08:10:00Z", B, "ico-report");
     env.run_at(
         "2024-05-04T09:00:00Z",
         &[

@@ -91,10 +91,10 @@ fn each_regime_runs_its_own_clock() {
         // Aware Sat 30 Mar 2024 21:10 GMT + 72 elapsed hours, across the 31 Mar clock change.
         ("uk-gdpr-art33/initial", "2024-04-02T21:10:00Z"),
         ("eu-gdpr-art33/initial", "2024-04-02T21:10:00Z"),
-        // Aware 30 Mar 2024 is before 20 Aug 2025: the 24-hour PECR rule, from detection 19:40.
-        ("pecr-reg5a-2011/initial", "2024-03-31T19:40:00Z"),
-        // Detected Sat 30 Mar + 3 calendar days = Tue 2 Apr, 23:59 BST = 22:59 UTC.
-        ("pecr-reg5a-2011/second", "2024-04-02T22:59:00Z"),
+        // Aware 30 Mar 2024 is before 20 Aug 2025: the 24-hour PECR rule, from "detection",
+        // which Reg 611/2013 Art 2(2) defines as sufficient awareness (21:10), not the 19:40
+        // alert: 21:10Z + 24 h.
+        ("pecr-reg5a-2011/initial", "2024-03-31T21:10:00Z"),
         ("uk-nis-oes/notification", "2024-04-02T21:10:00Z"),
         // Determined Wed 3 Jul 2024 15:00 EDT (day 0); Thu 4 Jul holiday, weekend skipped:
         // Fri 5 (1), Mon 8 (2), Tue 9 (3), Wed 10 (4); 17:30 EDT = 21:30 UTC.
@@ -115,6 +115,12 @@ fn each_regime_runs_its_own_clock() {
         assert_eq!(due_at(o), at, "{id}");
         assert_eq!(o["statutory"], true, "{id}");
     }
+    // The second PECR notice runs 3 days from the initial notification (Art 2(3)): not yet.
+    let second = env_obligations
+        .iter()
+        .find(|o| o["id"] == "pecr-reg5a-2011/second")
+        .unwrap();
+    assert_eq!(second["due"]["kind"], "not_started", "{second}");
     // Standards: no statutory deadline invented, an internal target shown as such.
     for id in [
         "uk-gdpr-art34/notice",
@@ -175,6 +181,24 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
         ],
     )
     .success();
+    // NIS2 clocks run only for an incident classified as significant (Art 23(3)): recorded
+    // with who decided and why.
+    env.run_at(
+        now,
+        &[
+            "incident",
+            "trigger",
+            &id,
+            "classified_significant",
+            "--at",
+            "2025-09-01T10:30:00Z",
+            "--by",
+            "CISO",
+            "--note",
+            "Severe operational disruption",
+        ],
+    )
+    .success();
     let list = env
         .cmd()
         .env("BREACHFLOW_NOW", now)
@@ -225,11 +249,8 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
         find("nis2-art23/final")["due"],
         json!({"kind": "not_started", "waiting_on": "previous_phase"})
     );
-    // DORA before classification: the 24-hour backstop from awareness already runs.
-    assert_eq!(
-        due_at(&find("dora-major-ict/initial")),
-        "2025-09-02T10:00:00Z"
-    );
+    // DORA before classification as major: no duty yet (only major incidents are reported).
+    assert!(!ids.iter().any(|i| i.starts_with("dora")), "{ids:?}");
     // Classified at 11:00 UTC: 4 hours later, 15:00, is before the backstop.
     env.run_at(
         now,
@@ -302,7 +323,8 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     env.run(&["decide", ID, "--accept"]).success();
     env.answer(ID);
     env.render_and_approve("2024-04-02T19:00:00Z", ID, "ico-report");
-    // Filed at 20:30 on 2 Apr: 30 minutes late, which needs the reasons.
+    // Filed at 20:30 on 2 Apr: 30 minutes late. The version approved at 19:00 was prepared on
+    // time and so gives no reasons for the delay (UK GDPR Art 33(1)): refused.
     let late = "2024-04-02T20:30:00Z";
     let out = env
         .run_at(
@@ -316,18 +338,29 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
                 late,
                 "--reference",
                 "IC-1",
+                "--late-reason",
+                "Systems down; helpline closed over Easter",
             ],
         )
-        .code(4);
+        .failure();
     assert!(
-        stderr_of(&out).contains("--late-reason"),
+        stderr_of(&out).contains("does not give the reasons for the delay"),
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(
-        obligation(&env, "uk-gdpr-art33/initial")["state"],
-        "approved"
+    // Rendered again at 20:10, after the deadline, it is a draft until the reasons are
+    // recorded; then version 2 carries them.
+    let reasons = env.file(
+        "delay.json",
+        &json!({ "details": { "delay_reasons": "Systems down; helpline closed over Easter" } }),
     );
+    env.run_at(
+        "2024-04-02T20:05:00Z",
+        &["incident", "update", ID, "--file", &reasons],
+    )
+    .success();
+    env.render_and_approve("2024-04-02T20:10:00Z", ID, "ico-report");
+    // Without --late-reason the reasons come from the report itself.
     env.run_at(
         "2024-04-03T09:00:00Z",
         &[
@@ -339,8 +372,6 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
             late,
             "--reference",
             "IC-1",
-            "--late-reason",
-            "Systems down; helpline closed over Easter",
         ],
     )
     .success();
@@ -348,7 +379,11 @@ fn correcting_awareness_moves_the_clock_until_the_report_is_filed() {
     assert_eq!(filed["state"], "filed");
     assert_eq!(filed["completion"]["late_by_minutes"], 30);
     assert_eq!(filed["completion"]["document"]["document"], "ico-report");
-    assert_eq!(filed["completion"]["document"]["version"], 1);
+    assert_eq!(filed["completion"]["document"]["version"], 2);
+    assert_eq!(
+        filed["completion"]["late_reason"],
+        "Systems down; helpline closed over Easter"
+    );
     // Moving awareness later now cannot turn the late filing into an on-time one.
     let path = env.file("u2.json", &json!({ "aware_at": "2024-03-30T21:10:00Z" }));
     env.run_at(
@@ -518,8 +553,8 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
     ])
     .success();
     env.assess(ID);
-    // 30 Dec 2027 + 4 business days reaches into 2028, beyond the shipped US calendar.
-    let now = "2027-12-30T20:00:00Z";
+    // 30 Dec 2030 + 4 business days reaches into 2031, beyond the shipped US calendar.
+    let now = "2030-12-30T20:00:00Z";
     env.run_at(
         now,
         &[
@@ -528,7 +563,7 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
             ID,
             "materiality_determined",
             "--at",
-            "2027-12-30T19:00:00Z",
+            "2030-12-30T19:00:00Z",
             "--by",
             "CFO",
         ],
@@ -540,7 +575,7 @@ fn business_days_outside_the_holiday_calendar_are_an_error() {
         sec["due"]["message"]
             .as_str()
             .unwrap()
-            .contains("covers 2024 to 2027"),
+            .contains("covers 2018 to 2030"),
         "{sec}"
     );
 }

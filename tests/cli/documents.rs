@@ -77,6 +77,7 @@ fn every_regime() -> TestEnv {
         .success();
     for (anchor, when) in [
         ("classified_major", "2025-09-06T07:00:00Z"),
+        ("classified_significant", "2025-09-06T07:00:00Z"),
         ("materiality_determined", "2025-09-06T07:30:00Z"),
         ("inside_information", "2025-09-06T07:30:00Z"),
     ] {

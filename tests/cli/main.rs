@@ -16,6 +16,7 @@ mod evidence;
 mod fuzz;
 mod incident;
 mod init;
+mod law;
 mod lifecycle;
 mod schema;
 mod security;

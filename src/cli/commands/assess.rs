@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
-    let record = app::incident::assess(
+    let app::incident::Assessed { record, kept } = app::incident::assess(
         &store,
         &ctx.app(),
         &book,
@@ -34,12 +34,19 @@ pub fn run(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
             "id": id,
             "state": record.state,
             "assessment": current,
+            "kept": kept.iter().map(|(o, why)| json!({"obligation": o, "why": why})).collect::<Vec<_>>(),
         })),
-        Format::Table | Format::Csv | Format::Html => output::print(&format!(
-            "{id} is {}.\n{}",
-            record.state,
-            describe(current, org.zone())
-        )),
+        Format::Table | Format::Csv | Format::Html => {
+            let mut s = format!(
+                "{id} is {}.\n{}",
+                record.state,
+                describe(current, org.zone())
+            );
+            for (o, why) in &kept {
+                s.push_str(&format!("  Still owed: {o}: {why}\n"));
+            }
+            output::print(&s)
+        }
     }
     Ok(())
 }

@@ -17,7 +17,12 @@ use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
 
 /// Reads "72h", "3d", "90m", "2w" (and combinations such as "1d12h").
+/// The longest duration accepted: 100 years, far beyond any deadline.
+const MAX_DAYS: i64 = 36525;
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let too_long =
+        || format!("{s:?} is too long: a duration is at most {MAX_DAYS} days (100 years)");
     let bad = || format!("{s:?} is not a duration; expected e.g. 72h, 3d, 90m, 2w or 1d12h");
     let mut total = Duration::zero();
     let mut number = String::new();
@@ -26,7 +31,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             number.push(c);
             continue;
         }
-        let n: i64 = number.parse().map_err(|_| bad())?;
+        if number.is_empty() {
+            return Err(bad());
+        }
+        // Digits that overflow, or a unit that does, are a length, not a typo of the form.
+        let n: i64 = number.parse().map_err(|_| too_long())?;
         number.clear();
         let unit = match c {
             'm' => Duration::try_minutes(n),
@@ -35,11 +44,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             'w' => Duration::try_weeks(n),
             _ => None,
         }
-        .ok_or_else(bad)?;
-        total = total.checked_add(&unit).ok_or_else(bad)?;
+        .ok_or_else(|| {
+            if "mhdw".contains(c) {
+                too_long()
+            } else {
+                bad()
+            }
+        })?;
+        total = total.checked_add(&unit).ok_or_else(too_long)?;
     }
     if !number.is_empty() || total <= Duration::zero() {
         return Err(bad());
+    }
+    if total > Duration::days(MAX_DAYS) {
+        return Err(format!(
+            "{s:?} is too long: a duration is at most {MAX_DAYS} days (100 years)"
+        ));
     }
     Ok(total)
 }
@@ -223,7 +243,14 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
             "calendars": book.calendars.0.values().map(|c| json!({"id": c.id, "name": c.name, "first_year": c.first_year, "last_year": c.last_year, "unverified": c.unverified})).collect::<Vec<_>>(),
         })),
         Format::Table | Format::Csv | Format::Html => {
-            let mut t = output::table(&["Regime", "Name", "In force", "Phases", "Source"]);
+            let mut t = output::table(&[
+                "Regime",
+                "Name",
+                "In force",
+                "Applies when",
+                "Phases",
+                "Source",
+            ]);
             for r in book.regimes.values() {
                 let phases: Vec<String> = r
                     .phases
@@ -238,9 +265,10 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
                     },
                     r.name.clone(),
                     match r.effective_to {
-                        Some(to) => format!("{} to {to}", r.effective_from),
-                        None => format!("from {}", r.effective_from),
+                        Some(to) => format!("{} to {to} ({})", r.effective_from, r.zone()),
+                        None => format!("from {} ({})", r.effective_from, r.zone()),
                     },
+                    r.conditions(),
                     phases.join("\n"),
                     book.sources.get(&r.id).cloned().unwrap_or_default(),
                 ]);

@@ -150,7 +150,8 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         id,
         "examples/assessment-ransomware.json",
         &assessment,
-    )?;
+    )?
+    .record;
     let severity = record
         .current_assessment()
         .map(|a| a.severity.clone())

@@ -368,6 +368,17 @@ pub fn event_line(what: &EventKind) -> String {
             ),
             None => format!("{obligation} {state}"),
         },
+        EventKind::ReferenceRecorded {
+            obligation,
+            reference,
+            acknowledged_at,
+        } => match acknowledged_at {
+            Some(at) => format!(
+                "{obligation}: reference {reference}, acknowledged {}",
+                at.to_rfc3339()
+            ),
+            None => format!("{obligation}: reference {reference}"),
+        },
         EventKind::ObligationWaived { obligation, waiver } => {
             format!("{obligation} waived by {}: {}", waiver.by, waiver.reason)
         }

@@ -220,6 +220,35 @@ pub fn waive(
     Ok(())
 }
 
+pub fn reference(
+    ctx: &Ctx,
+    id: IncidentId,
+    obligation: &str,
+    reference: &str,
+    acknowledged_at: Option<DateTime<Utc>>,
+) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let record = app::incident::record_reference(
+        &store,
+        &ctx.app(),
+        id,
+        obligation,
+        reference,
+        acknowledged_at,
+    )?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "id": id,
+            "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
+        })),
+        Format::Table | Format::Csv | Format::Html => {
+            output::print(&table(&record, ctx.now, org.zone()))
+        }
+    }
+    Ok(())
+}
+
 pub fn trigger(
     ctx: &Ctx,
     id: IncidentId,

@@ -84,6 +84,11 @@ pub fn check(input: &AssessmentInput) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let mut problem = |pointer: String, message: String| problems.push((pointer, message));
 
+    for (i, code) in input.affected_countries.iter().enumerate() {
+        if let Some(p) = crate::domain::organisation::country_problem(code) {
+            problem(format!("/affected_countries/{i}"), p);
+        }
+    }
     // The schema already requires one item, but a caller building the input in Rust skips it.
     if input.data_categories.is_empty() {
         problem(

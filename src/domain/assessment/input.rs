@@ -563,4 +563,9 @@ pub struct AssessmentInput {
     /// The DPO's override of the computed risk level, with the reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_level: Option<RiskOverride>,
+    /// ISO 3166-1 alpha-2 codes of the countries where affected people reside, where known
+    /// ("GB" for the United Kingdom). Without an EU main establishment, each EU member state
+    /// named here has its own supervisory authority to notify (EDPB GL 9/2022 para 73).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected_countries: Vec<String>,
 }

@@ -518,6 +518,7 @@ mod tests {
             consequences_description: None,
             likelihood: None,
             override_level: None,
+            affected_countries: vec![],
         };
         let s = assess(&odd);
         assert_eq!(

@@ -1,0 +1,943 @@
+//! Legal correctness through the binary: effective dates in each regime's own zone, the ICO duty
+//! since 25 May 2018 under the instrument in force, territory, duties that cannot vanish, and
+//! bounded inputs. Every expected instant is worked out by hand in the comment beside it, with
+//! the rule it comes from.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// `whatif` at `now` for an awareness at `aware_at`, with every threshold assumed met.
+fn whatif(env: &TestEnv, now: &str, aware_at: &str) -> Vec<Value> {
+    env.json(&["--now", now, "whatif", "--aware-at", aware_at])["obligations"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn find<'a>(obligations: &'a [Value], id: &str) -> Option<&'a Value> {
+    obligations.iter().find(|o| o["id"] == id)
+}
+
+fn get<'a>(obligations: &'a [Value], id: &str) -> &'a Value {
+    find(obligations, id).unwrap_or_else(|| {
+        let ids: Vec<_> = obligations.iter().map(|o| o["id"].to_string()).collect();
+        panic!("no obligation {id}; have {}", ids.join(", "))
+    })
+}
+
+fn due_at(o: &Value) -> &str {
+    assert_eq!(o["due"]["kind"], "at", "{o}");
+    o["due"]["at"].as_str().unwrap()
+}
+
+fn org_with(env: &TestEnv, flags: Value) -> String {
+    let mut org = example_json("organisation.json");
+    for (k, v) in flags.as_object().unwrap() {
+        org["flags"][k] = v.clone();
+    }
+    env.file("org.json", &org)
+}
+
+mod effective_dates {
+    use super::*;
+
+    #[test]
+    fn pecr_is_chosen_by_the_uk_date_not_the_utc_date() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "communications_provider": true }));
+        env.run(&["init", "--org", &org]).success();
+        // Aware 00:30 BST on Wed 20 Aug 2025 = 23:30 UTC on Tue 19 Aug. The 72-hour rule is in
+        // force from 20 Aug 2025 (ICO guide date, regimes reference §6), a UK civil date, so it
+        // applies; the 24-hour rule ended on 19 Aug and does not.
+        let all = whatif(&env, "2025-08-21T12:00:00Z", "2025-08-20T00:30:00+01:00");
+        assert!(find(&all, "pecr-reg5a-2011/initial").is_none(), "{all:?}");
+        // PECR reg 5A as amended: 72 elapsed hours from awareness: 19 Aug 23:30Z + 72 h =
+        // 22 Aug 23:30Z.
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a/initial")),
+            "2025-08-22T23:30:00Z"
+        );
+        // One hour earlier, 23:30 BST on 19 Aug, is still under the 24-hour rule (Reg 611/2013
+        // Art 2(2)): detected 22:30Z + 24 h = 20 Aug 22:30Z.
+        let all = whatif(&env, "2025-08-21T12:00:00Z", "2025-08-19T23:30:00+01:00");
+        assert!(find(&all, "pecr-reg5a/initial").is_none(), "{all:?}");
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a-2011/initial")),
+            "2025-08-20T22:30:00Z"
+        );
+    }
+
+    #[test]
+    fn the_gdpr_clock_runs_from_its_first_uk_day() {
+        let env = TestEnv::initialised();
+        // Aware 00:30 BST on Fri 25 May 2018 = 23:30 UTC on 24 May. The GDPR applies from
+        // 25 May 2018 (Art 99(2)), a UK civil date: the ICO clock runs. Art 33(1): 72 elapsed
+        // hours: 24 May 23:30Z + 72 h = 27 May 23:30Z.
+        let all = whatif(&env, "2018-05-26T12:00:00Z", "2018-05-25T00:30:00+01:00");
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2018-05-27T23:30:00Z"
+        );
+        // 23:59 BST on 24 May is before the GDPR applied: no ICO duty under it.
+        let all = whatif(&env, "2018-05-26T12:00:00Z", "2018-05-24T23:59:00+01:00");
+        assert!(find(&all, "uk-gdpr-art33/initial").is_none(), "{all:?}");
+    }
+}
+
+mod ico_since_2018 {
+    use super::*;
+
+    const EU_AS_APPLIED: &str = "GDPR Art 33 (EU, as applied in the UK)";
+
+    #[test]
+    fn a_2018_breach_gets_the_ico_clock() {
+        let env = TestEnv::initialised();
+        // Aware 15:00 BST Wed 5 Sep 2018 = 14:00Z; Art 33(1) 72 elapsed hours -> Sat 8 Sep
+        // 14:00Z. Before IP completion day the duty is the EU GDPR's, as applied in the UK.
+        let all = whatif(&env, "2018-09-20T12:00:00Z", "2018-09-05T15:00:00+01:00");
+        let ico = get(&all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2018-09-08T14:00:00Z");
+        assert!(
+            ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED),
+            "{ico}"
+        );
+        assert!(!ico["citation"].as_str().unwrap().starts_with("UK GDPR"));
+        // The Art 34 duty and the market duties of the example (AIM) company run too, under
+        // the EU instruments of the time (EU MAR from 3 Jul 2016, Art 39(2)).
+        assert!(
+            get(&all, "uk-gdpr-art34/notice")["citation"]
+                .as_str()
+                .unwrap()
+                .contains("GDPR Art 34 (EU, as applied in the UK)")
+        );
+        let mar = get(&all, "uk-mar-art17/announcement");
+        assert!(
+            mar["citation"].as_str().unwrap().contains("(EU) 596/2014"),
+            "{mar}"
+        );
+        assert!(find(&all, "aim-rule-11/announcement").is_some());
+    }
+
+    #[test]
+    fn a_2019_breach_counts_weekends() {
+        let env = TestEnv::initialised();
+        // Regimes reference §5.1 (Booking.com): aware Sun 13 Jan 2019 -> due Wed 16 Jan. At
+        // 10:00 GMT (= UTC in winter): + 72 h = Wed 16 Jan 10:00Z.
+        let all = whatif(&env, "2019-01-20T12:00:00Z", "2019-01-13T10:00:00Z");
+        let ico = get(&all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2019-01-16T10:00:00Z");
+        assert!(ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED));
+    }
+
+    #[test]
+    fn the_citation_changes_at_ip_completion_day() {
+        let env = TestEnv::initialised();
+        // IP completion day: 31 Dec 2020 23:00 UTC (EU (Withdrawal Agreement) Act 2020 s.39).
+        // One minute before: the EU GDPR as applied in the UK; 72 h -> 3 Jan 2021 22:59Z.
+        let before = whatif(&env, "2021-01-05T12:00:00Z", "2020-12-31T22:59:00Z");
+        let ico = get(&before, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2021-01-03T22:59:00Z");
+        assert!(
+            ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED),
+            "{ico}"
+        );
+        // At the instant itself: the UK GDPR; 72 h -> 3 Jan 2021 23:00Z. Same obligation id.
+        let after = whatif(&env, "2021-01-05T12:00:00Z", "2020-12-31T23:00:00Z");
+        let ico = get(&after, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2021-01-03T23:00:00Z");
+        assert!(
+            ico["citation"]
+                .as_str()
+                .unwrap()
+                .starts_with("UK GDPR Art 33"),
+            "{ico}"
+        );
+        assert!(
+            get(&after, "uk-mar-art17/announcement")["citation"]
+                .as_str()
+                .unwrap()
+                .starts_with("UK Market Abuse Regulation")
+        );
+    }
+
+    #[test]
+    fn a_2019_incident_through_the_workflow() {
+        let env = TestEnv::initialised();
+        let mut incident = example_json("incident-ransomware.json");
+        // Detected 09:10 GMT, aware 11:40 GMT on Thu 14 Mar 2019 (UTC = GMT in March before
+        // the clocks change on 31 Mar).
+        incident["detected_at"] = "2019-03-14T09:10:00Z".into();
+        incident["aware_at"] = "2019-03-14T11:40:00Z".into();
+        incident["occurred"] = json!({ "from": "2019-03-13T23:00:00Z" });
+        let file = env.file("incident-2019.json", &incident);
+        let now = "2019-03-14T12:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        env.run_at(
+            now,
+            &[
+                "assess",
+                "BR-2019-0001",
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", now, "obligation", "list", "BR-2019-0001"]);
+        let all = list["obligations"].as_array().unwrap();
+        // GDPR Art 33(1) as applied in the UK: 11:40Z + 72 h = Sun 17 Mar 11:40Z.
+        let ico = get(all, "uk-gdpr-art33/initial");
+        assert_eq!(due_at(ico), "2019-03-17T11:40:00Z");
+        assert!(ico["citation"].as_str().unwrap().contains(EU_AS_APPLIED));
+    }
+}
+
+mod territory {
+    use super::*;
+
+    /// `whatif` at 12:00Z on Mon 3 Mar 2025 for awareness at 09:00Z that day (GMT = UTC), with
+    /// the example assessment (risk, not high) naming the affected people's countries.
+    fn run(env: &TestEnv, countries: Value) -> Vec<Value> {
+        let mut a = example_json("assessment-ransomware.json");
+        a["affected_countries"] = countries;
+        let file = env.file("assessment.json", &a);
+        env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])["obligations"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn ids(all: &[Value]) -> Vec<String> {
+        all.iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_us_only_registrant_owes_the_ico_nothing() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["US"], "sec_registrant": true, "markets": [] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // UK GDPR Art 3: no UK establishment and no offering to or monitoring of UK people, so
+        // no ICO duty under Art 33, although people in the UK are among those affected.
+        let all = run(&env, json!(["US", "GB"]));
+        assert!(find(&all, "uk-gdpr-art33/initial").is_none(), "{all:?}");
+        assert!(find(&all, "sec-8k-item105/filing").is_some(), "{all:?}");
+    }
+
+    #[test]
+    fn a_us_company_targeting_uk_customers_owes_the_ico() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["US"], "targets_uk": true, "markets": [] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // UK GDPR Art 3(2)(a): offering goods or services to people in the UK brings the ICO
+        // duty. Art 33(1): 09:00Z + 72 h = Thu 6 Mar 09:00Z.
+        let all = run(&env, json!(["GB"]));
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2025-03-06T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_non_eu_controller_notifies_each_member_state_with_affected_people() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "targets_eu": true, "eu_establishments": [] }));
+        env.run(&["init", "--org", &org]).success();
+        // A UK controller with no EU establishment, caught by GDPR Art 3(2): no one-stop-shop,
+        // so each authority of a member state where affected people reside is notified (EDPB
+        // GL 9/2022 v2.0 para 73): France, Germany, Ireland; GB and US are not member states.
+        // Each runs Art 33(1)'s 72 h from awareness: 09:00Z + 72 h = 6 Mar 09:00Z. The UK
+        // establishment keeps the ICO duty beside them.
+        let all = run(&env, json!(["FR", "DE", "IE", "GB", "US", "FR"]));
+        let eu: Vec<String> = ids(&all)
+            .into_iter()
+            .filter(|id| id.starts_with("eu-gdpr-art33-") && id.ends_with("/initial"))
+            .collect();
+        assert_eq!(
+            eu,
+            [
+                "eu-gdpr-art33-de/initial",
+                "eu-gdpr-art33-fr/initial",
+                "eu-gdpr-art33-ie/initial"
+            ]
+        );
+        for (id, country) in [
+            ("eu-gdpr-art33-de/initial", "Germany"),
+            ("eu-gdpr-art33-fr/initial", "France"),
+            ("eu-gdpr-art33-ie/initial", "Ireland"),
+        ] {
+            let o = get(&all, id);
+            assert_eq!(due_at(o), "2025-03-06T09:00:00Z");
+            assert!(o["recipient"].as_str().unwrap().contains(country), "{o}");
+        }
+        // Follow-ups chain on their own authority's initial report (Art 33(4)).
+        assert_eq!(
+            get(&all, "eu-gdpr-art33-fr/follow-up")["previous"],
+            "eu-gdpr-art33-fr/initial"
+        );
+        assert!(find(&all, "eu-gdpr-art33/initial").is_none());
+        assert_eq!(
+            due_at(get(&all, "uk-gdpr-art33/initial")),
+            "2025-03-06T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_eu_main_establishment_notifies_its_lead_authority_once() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "establishments": ["GB", "IE", "FR"], "eu_main_establishment": "IE" }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // GDPR Art 56: the lead authority of the main establishment (Ireland), once, whatever
+        // member states the people live in.
+        let all = run(&env, json!(["FR", "DE"]));
+        let lead = get(&all, "eu-gdpr-art33/initial");
+        assert!(lead["recipient"].as_str().unwrap().contains("Ireland"));
+        assert!(
+            !ids(&all)
+                .iter()
+                .any(|id| id.starts_with("eu-gdpr-art33-") && !id.contains("processor"))
+        );
+    }
+
+    #[test]
+    fn an_eu_processor_tells_its_controller() {
+        let env = TestEnv::new();
+        let mut org = example_json("organisation.json");
+        org["role"] = "processor".into();
+        org["flags"]["eu_establishments"] = json!(["NL"]);
+        let file = env.file("org.json", &org);
+        env.run(&["init", "--org", &file]).success();
+        // GDPR Art 33(2) (and UK GDPR Art 33(2) for the UK establishment): "without undue
+        // delay", no number in law; the 24 h internal target only.
+        let all = run(&env, json!(["NL"]));
+        let eu = get(&all, "eu-gdpr-art33-processor/notice");
+        assert_eq!(eu["due"]["kind"], "standard", "{eu}");
+        assert!(find(&all, "uk-gdpr-art33-processor/notice").is_some());
+        assert!(find(&all, "eu-gdpr-art33/initial").is_none());
+    }
+
+    #[test]
+    fn a_profile_without_the_new_fields_is_uk_established() {
+        let env = TestEnv::initialised();
+        // examples/organisation.json predates `establishments`: it defaults to ["GB"], so the
+        // ICO duty stays (UK GDPR Art 3(1)).
+        let all = run(&env, json!([]));
+        assert!(find(&all, "uk-gdpr-art33/initial").is_some());
+        // "UK" is refused with the ISO code to use.
+        let mut org = example_json("organisation.json");
+        org["flags"]["establishments"] = json!(["UK"]);
+        let file = env.file("bad.json", &org);
+        let out = TestEnv::new().run(&["init", "--org", &file]).failure();
+        assert!(stderr_of(&out).contains("\"GB\""), "{}", stderr_of(&out));
+    }
+}
+
+mod duties_do_not_vanish {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    fn assessed_at(env: &TestEnv, now: &str, level: &str) -> Value {
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": level, "reason": "Test: the DPO's level" });
+        let file = env.file(&format!("assessment-{level}.json"), &a);
+        env.json(&["--now", now, "assess", ID, "--file", &file])
+    }
+
+    fn state(env: &TestEnv, obligation: &str) -> Value {
+        let list = env.json(&["obligation", "list", ID]);
+        get(list["obligations"].as_array().unwrap(), obligation).clone()
+    }
+
+    /// The example incident (aware 21:10Z Sat 30 Mar 2024), assessed as a risk and decided on
+    /// the recommendation (notify the ICO), then the ICO report filed at 09:30Z on 1 Apr, within
+    /// Art 33(1)'s 72 h (due 2 Apr 21:10Z).
+    fn filed() -> TestEnv {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.render_and_approve("2024-04-01T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-04-01T10:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04-01T09:30:00Z",
+                "--reference",
+                "IC-1",
+            ],
+        )
+        .success();
+        env
+    }
+
+    #[test]
+    fn a_decision_against_a_completed_filing_needs_a_reason_and_keeps_it() {
+        let env = filed();
+        // Re-assessed as unlikely to result in a risk: the recommendation becomes "do not
+        // notify" (Art 33(1)), but the report was filed and stays filed.
+        assessed_at(&env, "2024-04-02T09:00:00Z", "unlikely");
+        let out = env
+            .run_at("2024-04-02T10:00:00Z", &["decide", ID, "--accept"])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("uk-gdpr-art33/initial was filed") && err.contains("--reason"),
+            "{err}"
+        );
+        env.run_at(
+            "2024-04-02T10:00:00Z",
+            &[
+                "decide",
+                ID,
+                "--accept",
+                "--reason",
+                "Backups restored and no exfiltration: below the Art 33(1) threshold; the filed report stands",
+            ],
+        )
+        .success();
+        let ico = state(&env, "uk-gdpr-art33/initial");
+        assert_eq!(ico["state"], "filed", "{ico}");
+        assert_eq!(ico["completion"]["reference"], "IC-1");
+        let show = env.json(&["incident", "show", ID]);
+        let decisions = show["incident"]["decisions"].as_array().unwrap();
+        assert!(
+            decisions.last().unwrap()["decision"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the filed report stands")
+        );
+    }
+
+    #[test]
+    fn a_downgrade_keeps_open_duties_and_says_why() {
+        let env = TestEnv::with_incident();
+        // Assessed high: Art 34(1) applies (min_risk high), the notice to data subjects is owed.
+        assessed_at(&env, NOW, "high");
+        assert_eq!(state(&env, "uk-gdpr-art34/notice")["state"], "pending");
+        // Re-assessed as a (not high) risk before any decision: the Art 34 duty is not retired by
+        // the re-assessment; the command lists it with why it stays.
+        let out = assessed_at(&env, "2024-03-31T09:00:00Z", "risk");
+        let kept = out["kept"].as_array().unwrap();
+        let art34 = kept
+            .iter()
+            .find(|k| k["obligation"] == "uk-gdpr-art34/notice")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            art34["why"].as_str().unwrap().contains("below high"),
+            "{art34}"
+        );
+        assert_eq!(state(&env, "uk-gdpr-art34/notice")["state"], "pending");
+        // The table view says the same.
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": "risk", "reason": "again" });
+        let file = env.file("again.json", &a);
+        let text = stdout_of(
+            &env.run_at("2024-03-31T09:30:00Z", &["assess", ID, "--file", &file])
+                .success(),
+        );
+        assert!(text.contains("Still owed: uk-gdpr-art34/notice"), "{text}");
+        // The DPO waives it with a reason: only then is it no longer owed.
+        env.run_at(
+            "2024-03-31T10:00:00Z",
+            &[
+                "obligation",
+                "waive",
+                ID,
+                "uk-gdpr-art34/notice",
+                "--reason",
+                "Not high risk on re-assessment (Art 34(1))",
+                "--by",
+                "Priya Raman",
+            ],
+        )
+        .success();
+        let o = state(&env, "uk-gdpr-art34/notice");
+        assert_eq!(o["state"], "waived");
+        assert_eq!(o["waiver"]["by"], "Priya Raman");
+    }
+
+    #[test]
+    fn a_decision_to_notify_lifts_a_waiver_only_explicitly() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.run_at(
+            "2024-03-31T09:00:00Z",
+            &[
+                "obligation",
+                "waive",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reason",
+                "Thought contained",
+                "--by",
+                "Priya Raman",
+            ],
+        )
+        .success();
+        // Deciding to notify (the recommendation for a risk) contradicts the waiver: refused
+        // without a reason, and nothing changes.
+        let out = env
+            .run_at("2024-03-31T10:00:00Z", &["decide", ID, "--accept"])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("uk-gdpr-art33/initial was waived by Priya Raman"),
+            "{err}"
+        );
+        assert_eq!(state(&env, "uk-gdpr-art33/initial")["state"], "waived");
+        // With a reason the waiver is lifted, and the log says so.
+        env.run_at(
+            "2024-03-31T10:00:00Z",
+            &[
+                "decide",
+                ID,
+                "--accept",
+                "--reason",
+                "Exfiltration found: the ICO must be told",
+            ],
+        )
+        .success();
+        let ico = state(&env, "uk-gdpr-art33/initial");
+        assert_eq!(ico["state"], "pending", "{ico}");
+        // Art 33(1): still due 72 h from awareness, 30 Mar 21:10Z + 72 h = 2 Apr 21:10Z.
+        assert_eq!(due_at(&ico), "2024-04-02T21:10:00Z");
+        // Wide enough that no table cell wraps.
+        let log = stdout_of(
+            &env.cmd()
+                .env("COLUMNS", "400")
+                .args(["audit", "log", ID])
+                .assert()
+                .success(),
+        );
+        assert!(log.contains("uk-gdpr-art33/initial owed again"), "{log}");
+    }
+}
+
+mod bounded_inputs {
+    use super::*;
+
+    #[test]
+    fn a_huge_duration_is_refused_in_words() {
+        let env = TestEnv::initialised();
+        for within in [
+            "99999999999h",
+            "9999999999999999999h",
+            "99999999w",
+            "36526d",
+        ] {
+            let out = env.run(&["deadlines", "--within", within]).failure();
+            let err = stderr_of(&out);
+            assert!(
+                err.contains("too long") && err.contains("at most 36525 days"),
+                "{within}: {err}"
+            );
+        }
+        // 100 years is accepted (nothing is due).
+        env.run(&["deadlines", "--within", "36525d"]).success();
+    }
+
+    #[test]
+    fn years_beyond_9999_are_refused_in_words() {
+        let env = TestEnv::initialised();
+        for args in [
+            vec!["--now", "10000-01-01T00:00:00Z", "deadlines"],
+            vec!["whatif", "--aware-at", "+10000-01-01T00:00:00Z"],
+            vec!["whatif", "--aware-at=-0001-01-01T00:00:00Z"],
+        ] {
+            let out = env.run(&args).failure();
+            let err = stderr_of(&out);
+            assert!(err.contains("years beyond 9999"), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_regime_length_past_ten_years_is_refused_not_a_panic() {
+        let env = TestEnv::initialised();
+        let dir = env.tmp.path().join("regimes");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("huge.toml"),
+            r#"id = "huge"
+name = "A typo"
+jurisdiction = "UK"
+citation = "none"
+recipient = "nobody"
+owner_role = "dpo"
+effective_from = "2000-01-01"
+
+[[phases]]
+id = "a"
+name = "a"
+anchor = "aware"
+deadline = { kind = "hours", hours = 4294967295 }
+"#,
+        )
+        .unwrap();
+        let out = env
+            .run(&[
+                "--regimes-dir",
+                dir.to_str().unwrap(),
+                "whatif",
+                "--aware-at",
+                "2024-01-01T00:00:00Z",
+            ])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("huge.toml") && err.contains("/phases/0/deadline"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+mod calendars {
+    use super::*;
+
+    #[test]
+    fn the_sec_clock_skips_thanksgiving_2029() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "sec_registrant": true }));
+        env.run(&["init", "--org", &org]).success();
+        env.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        env.assess("BR-2024-0001");
+        // Form 8-K Item 1.05: 4 business days from the determination (day 0), Reg S-T
+        // business days skipping federal holidays (regimes reference §5.4). Determined Wed
+        // 21 Nov 2029 10:00 EST; Thanksgiving is the fourth Thursday, 22 Nov: Fri 23 (1),
+        // Mon 26 (2), Tue 27 (3), Wed 28 (4). Due 17:30 EST (UTC-5) = 22:30Z.
+        let now = "2029-11-21T16:00:00Z";
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                "BR-2024-0001",
+                "materiality_determined",
+                "--at",
+                "2029-11-21T15:00:00Z",
+                "--by",
+                "CFO",
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", now, "obligation", "list", "BR-2024-0001"]);
+        let sec = get(
+            list["obligations"].as_array().unwrap(),
+            "sec-8k-item105/filing",
+        );
+        assert_eq!(due_at(sec), "2029-11-28T22:30:00Z");
+    }
+}
+
+mod anchors {
+    use super::*;
+
+    #[test]
+    fn pecr_before_and_after_reg_611_2013() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "communications_provider": true }));
+        env.run(&["init", "--org", &org]).success();
+        // Aware 12:00 BST Sat 24 Aug 2013: before Reg 611/2013's 24 hours (from 25 Aug 2013),
+        // PECR reg 5A said "without undue delay": no deadline in law, an internal target only.
+        let all = whatif(&env, "2013-08-26T12:00:00Z", "2013-08-24T12:00:00+01:00");
+        let pre = get(&all, "pecr-reg5a-2011-pre-611/initial");
+        assert_eq!(pre["due"]["kind"], "standard", "{pre}");
+        assert!(find(&all, "pecr-reg5a-2011/initial").is_none());
+        // Aware 00:30 BST Sun 25 Aug 2013 (23:30Z on the 24th): the 24-hour rule, from
+        // detection = sufficient awareness (Art 2(2)): 23:30Z + 24 h = 25 Aug 23:30Z. The
+        // second notice waits on the initial notification (Art 2(3): 3 days after it).
+        let all = whatif(&env, "2013-08-26T12:00:00Z", "2013-08-25T00:30:00+01:00");
+        assert_eq!(
+            due_at(get(&all, "pecr-reg5a-2011/initial")),
+            "2013-08-25T23:30:00Z"
+        );
+        let second = get(&all, "pecr-reg5a-2011/second");
+        assert_eq!(second["due"]["kind"], "not_started", "{second}");
+        assert_eq!(second["due"]["waiting_on"], "previous_phase");
+    }
+
+    #[test]
+    fn the_art34_target_runs_from_the_assessment_that_found_high_risk() {
+        let env = TestEnv::with_incident();
+        // Aware 21:10Z Sat 30 Mar 2024, assessed a (not high) risk at NOW: no Art 34 duty.
+        env.assess("BR-2024-0001");
+        // Re-assessed as high risk at 09:00Z on Fri 5 Apr, a week later: the Art 34(1) duty
+        // arises then. "Without undue delay" has no number; our 72 h internal target runs from
+        // that assessment: 5 Apr 09:00Z + 72 h = 8 Apr 09:00Z (from awareness it would have
+        // passed on 2 Apr, before the duty existed).
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": "high", "reason": "Exfiltration confirmed" });
+        let file = env.file("high.json", &a);
+        env.run_at(
+            "2024-04-05T09:00:00Z",
+            &["assess", "BR-2024-0001", "--file", &file],
+        )
+        .success();
+        let list = env.json(&[
+            "--now",
+            "2024-04-05T09:00:00Z",
+            "obligation",
+            "list",
+            "BR-2024-0001",
+        ]);
+        let art34 = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art34/notice",
+        );
+        assert_eq!(art34["due"]["kind"], "standard", "{art34}");
+        assert_eq!(art34["due"]["target"], "2024-04-08T09:00:00Z");
+        assert_eq!(art34["warning"], "on_track", "{art34}");
+    }
+}
+
+mod significance_gates {
+    use super::*;
+
+    #[test]
+    fn nis2_and_dora_clocks_wait_for_the_classification() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "nis2": "essential", "financial_entity": true, "eu_establishments": ["IE"] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        let mut incident = example_json("incident-ransomware.json");
+        incident["occurred"] = json!({ "from": "2025-09-01T06:00:00Z" });
+        incident["detected_at"] = "2025-09-01T08:00:00Z".into();
+        incident["aware_at"] = "2025-09-01T10:00:00Z".into();
+        let file = env.file("i.json", &incident);
+        let now = "2025-09-01T12:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        let id = "BR-2025-0001";
+        env.run_at(
+            now,
+            &[
+                "assess",
+                id,
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        let list = |at: &str| -> Vec<Value> {
+            env.json(&["--now", at, "obligation", "list", id])["obligations"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        // Not yet classified: no NIS2 duty (significant incidents only, Art 23(3)), no DORA duty
+        // (major ICT-related incidents only, Art 19(1)).
+        let all = list(now);
+        assert!(
+            all.iter().all(|o| {
+                let i = o["id"].as_str().unwrap();
+                !i.starts_with("nis2") && !i.starts_with("dora")
+            }),
+            "{all:?}"
+        );
+        // Classified significant at 11:30Z by the CISO, with why: the early warning runs 24 h
+        // from awareness (Art 23(4)(a)): 1 Sep 10:00Z + 24 h = 2 Sep 10:00Z.
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                id,
+                "classified_significant",
+                "--at",
+                "2025-09-01T11:30:00Z",
+                "--by",
+                "CISO",
+                "--note",
+                "Severe operational disruption to all practices",
+            ],
+        )
+        .success();
+        let all = list(now);
+        assert_eq!(
+            due_at(get(&all, "nis2-art23/early-warning")),
+            "2025-09-02T10:00:00Z"
+        );
+        assert!(find(&all, "dora-major-ict/initial").is_none());
+        // Classified major at 11:00Z: RTS 2025/301 Art 5: 4 h from classification (15:00Z),
+        // and no later than 24 h from awareness (2 Sep 10:00Z): 15:00Z binds.
+        env.run_at(
+            now,
+            &[
+                "incident",
+                "trigger",
+                id,
+                "classified_major",
+                "--at",
+                "2025-09-01T11:00:00Z",
+                "--by",
+                "CRO",
+                "--note",
+                "Criteria of Delegated Regulation (EU) 2024/1772 met: clients affected, downtime",
+            ],
+        )
+        .success();
+        assert_eq!(
+            due_at(get(&list(now), "dora-major-ict/initial")),
+            "2025-09-01T15:00:00Z"
+        );
+        // Who, when and why are on record.
+        let show = env.json(&["incident", "show", id]);
+        let triggers = show["incident"]["triggers"].as_array().unwrap();
+        let major = triggers
+            .iter()
+            .find(|t| t["anchor"] == "classified_major")
+            .unwrap();
+        assert_eq!(major["decided_by"], "CRO");
+        assert!(major["note"].as_str().unwrap().contains("2024/1772"));
+    }
+}
+
+mod phased_reports {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    #[test]
+    fn the_ico_case_reference_is_recorded_after_the_filing() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        // Not filed yet: nothing to put a reference on.
+        let out = env
+            .run(&[
+                "obligation",
+                "reference",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reference",
+                "IC-1",
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("filed or sent"),
+            "{}",
+            stderr_of(&out)
+        );
+        // Filed at 09:30Z on 1 Apr (due 2 Apr 21:10Z, Art 33(1)) by the online form, which
+        // gives no reference at once.
+        env.render_and_approve("2024-04-01T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-04-01T10:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04-01T09:30:00Z",
+            ],
+        )
+        .success();
+        // The ICO's acknowledgement with its case reference comes the next day (Art 33(4):
+        // the follow-up quotes it).
+        env.run_at(
+            "2024-04-02T12:00:00Z",
+            &[
+                "obligation",
+                "reference",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--reference",
+                "IC-301234-X9Y8",
+                "--acknowledged-at",
+                "2024-04-02T11:15:00+01:00",
+            ],
+        )
+        .success();
+        let list = env.json(&["obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(ico["state"], "acknowledged", "{ico}");
+        assert_eq!(ico["completion"]["reference"], "IC-301234-X9Y8");
+        assert_eq!(ico["completion"]["acknowledged_at"], "2024-04-02T10:15:00Z");
+        // Lateness stays as frozen at the filing.
+        assert!(ico["completion"].get("late_by_minutes").is_none());
+        // A different reference does not silently replace it.
+        let out = env
+            .run_at(
+                "2024-04-02T13:00:00Z",
+                &[
+                    "obligation",
+                    "reference",
+                    ID,
+                    "uk-gdpr-art33/initial",
+                    "--reference",
+                    "IC-999",
+                ],
+            )
+            .failure();
+        assert!(stderr_of(&out).contains("already has the reference"));
+        let show = env.json(&["incident", "show", ID]);
+        let recorded: Vec<_> = show["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["what"]["type"] == "reference_recorded")
+            .collect();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0]["what"]["reference"], "IC-301234-X9Y8");
+    }
+}
+
+#[test]
+fn regimes_lists_each_regimes_zone_and_conditions() {
+    let env = TestEnv::new();
+    let out = env.json(&["regimes"]);
+    for r in out["regimes"].as_array().unwrap() {
+        assert!(
+            r["territory"].as_str().is_some_and(|t| !t.is_empty()),
+            "{} states no territorial or entity conditions",
+            r["id"]
+        );
+        assert!(r["zone"].is_string(), "{} names no zone", r["id"]);
+    }
+    let ico = out["regimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "uk-gdpr-art33")
+        .unwrap();
+    assert_eq!(
+        ico["applies"]["territory_any"],
+        json!(["uk_establishment", "targets_uk"])
+    );
+    let table = stdout_of(&env.run(&["regimes"]).success());
+    assert!(table.contains("Applies when"), "{table}");
+    assert!(table.contains("Europe/London"), "{table}");
+}
