@@ -253,7 +253,13 @@ pub fn complete(
     id: IncidentId,
     completion: Completion,
 ) -> Result<IncidentRecord, AppError> {
-    let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
+    // `--at` says when the filing happened: that is the event's effective time, and the store
+    // records it now, so a filing entered days later reads as "recorded later".
+    let effective = Context {
+        now: completion.at.unwrap_or(ctx.now),
+        ..ctx.clone()
+    };
+    let (before, committed) = ruled_step(store, &effective, rulebook, id, None, |r, rules| {
         let o = workflow::find_obligation(r, &completion.obligation)?;
         let document_required = templates.serving(&o.id).next().is_some()
             || r.documents.iter().any(|d| d.serves.contains(&o.id));

@@ -61,7 +61,8 @@ pub fn adherence_report(
 ) -> Result<Adherence, AppError> {
     let org = store.require_organisation()?;
     let records = records(store)?;
-    let rows = adherence::rows(&records, filter, now);
+    let mut rows = adherence::rows(&records, filter, now);
+    mark_recorded_later(store, &mut rows, org.zone())?;
     let summaries = adherence::summarise(&rows);
     Ok(Adherence {
         organisation: org.name.clone(),
@@ -74,14 +75,58 @@ pub fn adherence_report(
     })
 }
 
+/// Marks each filing whose completion was recorded later than it happened, from its event.
+fn mark_recorded_later(
+    store: &dyn Store,
+    rows: &mut [adherence::Row],
+    zone: chrono_tz::Tz,
+) -> Result<(), AppError> {
+    let mut incidents: Vec<&str> = rows.iter().map(|r| r.incident.as_str()).collect();
+    incidents.dedup();
+    let mut marks: Vec<(String, String, String)> = Vec::new();
+    for id in incidents {
+        let Ok(id) = id.parse::<IncidentId>() else {
+            continue;
+        };
+        for e in store.events_for(id)? {
+            if let EventKind::ObligationCompleted { obligation, .. } = &e.what
+                && let Some(words) = crate::render::format::recorded_later(&e, zone)
+            {
+                marks.push((id.to_string(), obligation.clone(), words));
+            }
+        }
+    }
+    for row in rows.iter_mut() {
+        row.recorded_later = marks
+            .iter()
+            .find(|(i, o, _)| *i == row.incident && *o == row.obligation)
+            .map(|(_, _, w)| w.clone());
+    }
+    Ok(())
+}
+
 /// The breach register: every incident, notified or not (UK GDPR Art 33(5)). Which filing is
 /// the regulator filing comes from the regimes (`register_phase`).
 pub fn register(store: &dyn Store, rules: &Rulebook) -> Result<Vec<RegisterEntry>, AppError> {
     let filings = rules.register_filings();
-    Ok(records(store)?
-        .iter()
-        .map(|r| RegisterEntry::of(r, &filings))
-        .collect())
+    let zone = store.require_organisation()?.zone();
+    let mut entries = Vec::new();
+    for r in records(store)? {
+        let mut entry = RegisterEntry::of(&r, &filings);
+        if entry.ico_filed_at.is_some() {
+            entry.ico_filing_recorded_later =
+                store.events_for(r.id)?.iter().find_map(|e| match &e.what {
+                    EventKind::ObligationCompleted { obligation, .. }
+                        if filings.contains(obligation) =>
+                    {
+                        crate::render::format::recorded_later(e, zone)
+                    }
+                    _ => None,
+                });
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// What a timeline entry says.

@@ -68,6 +68,10 @@ pub struct Row {
     pub hours_allowed: Option<f64>,
     /// The late reason, or the waiver's reason.
     pub reason: Option<String>,
+    /// When the filing was written up more than the tolerance after it happened: "recorded
+    /// Sat 6 Dec 2025 09:20 GMT (+00:00), 3 d later, by Priya Raman (self-declared)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_later: Option<String>,
 }
 
 /// The counts and times for one regime.
@@ -86,6 +90,8 @@ pub struct Summary {
     pub share_on_time: Option<f64>,
     pub median_hours_to_notify: Option<f64>,
     pub worst_hours_to_notify: Option<f64>,
+    /// Filings recorded later than they happened (backfilled), which an auditor weighs.
+    pub recorded_later: usize,
 }
 
 /// A whole adherence report: what every format of it is written from.
@@ -186,6 +192,7 @@ pub fn rows<'a>(
                     _ => None,
                 },
                 reason,
+                recorded_later: None,
             });
         }
     }
@@ -235,6 +242,7 @@ pub fn summarise(rows: &[Row]) -> Vec<Summary> {
                     .then(|| on_time as f64 / (on_time + late) as f64),
                 median_hours_to_notify: median(&mut times),
                 worst_hours_to_notify: worst,
+                recorded_later: of.iter().filter(|r| r.recorded_later.is_some()).count(),
             }
         })
         .collect()

@@ -43,13 +43,17 @@ pub struct RegisterEntry {
     pub ico_filed_at: Option<DateTime<Utc>>,
     pub ico_reference: Option<String>,
     pub late_reason: Option<String>,
+    /// When the regulator filing was written up later than it happened: "recorded ..., 3 d
+    /// later, by ... (self-declared)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ico_filing_recorded_later: Option<String>,
     pub decisions: Vec<DecisionVersion>,
     pub assessments: Vec<AssessmentLine>,
 }
 
 impl RegisterEntry {
     /// The CSV columns, in order.
-    pub const COLUMNS: [&'static str; 21] = [
+    pub const COLUMNS: [&'static str; 22] = [
         "id",
         "title",
         "state",
@@ -71,6 +75,7 @@ impl RegisterEntry {
         "ico_filed_at",
         "ico_reference",
         "late_reason",
+        "ico_filing_recorded_later",
     ];
 
     /// The entry for `r`. `filings` are the obligation ids (`regime/phase`) whose filing the
@@ -129,6 +134,7 @@ impl RegisterEntry {
             }),
             ico_filed_at: filed.map(|c| c.at),
             ico_reference: filed.and_then(|c| c.reference.clone()),
+            ico_filing_recorded_later: None,
             late_reason: filed.and_then(|c| c.late_reason.clone()),
             decisions: r.decisions.clone(),
             assessments: r

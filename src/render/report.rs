@@ -49,6 +49,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             "hours_allowed",
             "reference",
             "reason",
+            "recorded_later",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -70,6 +71,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             num(r.hours_allowed),
             r.reference.clone().unwrap_or_default(),
             r.reason.clone().unwrap_or_default(),
+            r.recorded_later.clone().unwrap_or_default(),
         ]);
     }
     csv_text(out)
@@ -109,11 +111,11 @@ pub fn adherence_html(report: &Adherence) -> String {
         rows.len(),
         records.len()
     );
-    h.push_str("<h2>Per regime</h2>\n<table>\n<tr><th>Regime</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th></tr>\n");
+    h.push_str("<h2>Per regime</h2>\n<table>\n<tr><th>Regime</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
     for m in summaries {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.regime_name),
             m.obligations,
             m.on_time,
@@ -128,6 +130,7 @@ pub fn adherence_html(report: &Adherence) -> String {
                 .unwrap_or_else(|| "-".into()),
             esc(&hours(m.median_hours_to_notify)),
             esc(&hours(m.worst_hours_to_notify)),
+            m.recorded_later,
         );
     }
     h.push_str("</table>\n");
@@ -284,7 +287,11 @@ pub fn adherence_html(report: &Adherence) -> String {
                     instant(d, zone)
                 ))
                 .unwrap_or_default()),
-            esc(&r.met_at.map(|d| instant(d, zone)).unwrap_or_default()),
+            esc(&match (&r.met_at, &r.recorded_later) {
+                (Some(d), Some(later)) => format!("{} ({later})", instant(*d, zone)),
+                (Some(d), None) => instant(*d, zone),
+                _ => String::new(),
+            }),
             match r.status {
                 Status::Late | Status::Overdue => "late",
                 Status::OnTime => "ok",

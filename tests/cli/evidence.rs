@@ -299,3 +299,72 @@ fn an_anchor_catches_a_store_rewritten_with_every_hash_recomputed() {
     ])
     .code(4);
 }
+
+#[test]
+fn a_filing_recorded_later_is_marked_in_every_report_format() {
+    let env = TestEnv::new();
+    env.prepare(&example_json("organisation.json"));
+    env.render_and_approve("2024-04-02T10:00:00Z", ID, "ico-report");
+    // Filed Tue 2 Apr 11:00 BST (10:00Z) by the DPO's account; written up Fri 5 Apr 09:20Z,
+    // 2 d 23 h 20 min later.
+    run_clocked(
+        &env,
+        "2024-04-05T09:20:00Z",
+        "2024-04-05T09:20:00Z",
+        &[
+            "obligation",
+            "complete",
+            ID,
+            "uk-gdpr-art33/initial",
+            "--at",
+            "2024-04-02T10:00:00Z",
+            "--reference",
+            "IC-1",
+        ],
+    )
+    .success();
+    let later = "2 d 23 h 20 min later, by tester (self-declared)";
+    let wide = |args: &[&str]| {
+        stdout_of(
+            &env.cmd()
+                .env("COLUMNS", "400")
+                .args(args)
+                .assert()
+                .success(),
+        )
+    };
+    for format in ["table", "csv", "html"] {
+        let text = wide(&["--format", format, "report", "adherence"]);
+        assert!(text.contains(later), "adherence as {format}:\n{text}");
+    }
+    let json = env.json(&["report", "adherence"]);
+    let art33 = json["regimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["regime"] == "uk-gdpr-art33")
+        .unwrap()
+        .clone();
+    assert_eq!(art33["recorded_later"], 1, "{art33}");
+    let row = json["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["obligation"] == "uk-gdpr-art33/initial")
+        .unwrap()
+        .clone();
+    assert!(
+        row["recorded_later"].as_str().unwrap().contains(later),
+        "{row}"
+    );
+    let csv = wide(&["--format", "csv", "register", "export"]);
+    assert!(csv.contains(later), "{csv}");
+    let reg = env.json(&["register", "export"]);
+    assert!(
+        reg["incidents"][0]["ico_filing_recorded_later"]
+            .as_str()
+            .unwrap()
+            .contains(later),
+        "{reg}"
+    );
+}

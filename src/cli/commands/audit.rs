@@ -204,6 +204,7 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
                 "Share on time",
                 "Median to notify",
                 "Worst",
+                "Recorded later",
             ]);
             for m in summaries {
                 t.add_row(vec![
@@ -219,6 +220,7 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
                         .unwrap_or_else(|| "-".into()),
                     hours(m.median_hours_to_notify),
                     hours(m.worst_hours_to_notify),
+                    m.recorded_later.to_string(),
                 ]);
             }
             s.push_str(&t.to_string());
@@ -245,7 +247,11 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
                             )
                         })
                         .unwrap_or_default(),
-                    r.met_at.map(|d| instant(d, zone)).unwrap_or_default(),
+                    match (&r.met_at, &r.recorded_later) {
+                        (Some(d), Some(later)) => format!("{} ({later})", instant(*d, zone)),
+                        (Some(d), None) => instant(*d, zone),
+                        _ => String::new(),
+                    },
                     match r.late_by_minutes {
                         Some(m) => format!("late by {}", minutes(m)),
                         None => r.status.as_str().to_string(),
