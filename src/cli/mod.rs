@@ -30,8 +30,9 @@ pub struct Cli {
     /// ~/.local/share/breachflow.
     #[arg(long, env = "BREACHFLOW_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Fix the clock (RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00), for tests, demos and
-    /// recording what happened earlier.
+    /// The effective time: when what this command records happened (RFC 3339 with offset, e.g.
+    /// 2024-04-01T09:00:00+01:00). Default: now. The time it is recorded is always the real
+    /// clock.
     #[arg(long, env = "BREACHFLOW_NOW", global = true, value_parser = parse_instant, value_name = "TIME")]
     pub now: Option<DateTime<Utc>>,
     /// Who is acting, as recorded in the event log. Default: the OS user.
