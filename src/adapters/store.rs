@@ -369,158 +369,6 @@ impl SledStore {
             ))),
         }
     }
-
-    /// The transaction behind `Store::commit`.
-    fn commit_with(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        stamp: &Stamp,
-        writes: &Writes<'_>,
-    ) -> Result<Committed, StoreError> {
-        let clock = (self.clock)();
-        let encoded = self.encode_documents(
-            writes
-                .documents
-                .iter()
-                .map(|(id, name, version, body)| (*id, *name, *version, *body)),
-        )?;
-        let messages = self.encode_messages(writes.messages)?;
-        let reminders: Vec<Vec<u8>> = writes
-            .reminders
-            .iter()
-            .map(|(id, obligation, level)| reminder_key(*id, obligation, level))
-            .collect();
-        let result = self.trees().transaction(
-            |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
-                for (key, bytes) in &encoded {
-                    documents.insert(key.as_slice(), bytes.as_slice())?;
-                }
-                for (key, bytes) in &messages {
-                    outbox.insert(key.as_slice(), bytes.as_slice())?;
-                }
-                for key in &reminders {
-                    sent_reminders.insert(key.as_slice(), &[])?;
-                }
-                let mut head = read_head(meta)?;
-                let target = match &subject {
-                    Subject::Organisation(org) => {
-                        let bytes = serde_json::to_vec(org).map_err(|e| {
-                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                        })?;
-                        meta.insert(KEY_ORGANISATION, bytes)?;
-                        Target::Organisation
-                    }
-                    Subject::Log => Target::Organisation,
-                    Subject::NewIncident { year } => {
-                        let mut key = KEY_COUNTER.to_vec();
-                        key.extend_from_slice(&year.to_be_bytes());
-                        let number = match meta.get(&key)? {
-                            Some(v) => be_u32(&v) + 1,
-                            None => 1,
-                        };
-                        let id = IncidentId {
-                            year: *year,
-                            number,
-                        };
-                        // An id already in use is never overwritten, whatever the counter says.
-                        if incidents.get(id.key())?.is_some() {
-                            return Err(ConflictableTransactionError::Abort(Abort::Damaged(
-                                format!("the incident counter gives {id}, which is already in use"),
-                            )));
-                        }
-                        meta.insert(key, &number.to_be_bytes())?;
-                        Target::New(id)
-                    }
-                    Subject::Incident(current) => {
-                        let stored: IncidentRecord = match incidents.get(current.id.key())? {
-                            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                            })?,
-                            None => {
-                                return Err(ConflictableTransactionError::Abort(Abort::Damaged(
-                                    format!("incident {} vanished", current.id),
-                                )));
-                            }
-                        };
-                        if stored.version != current.version {
-                            return Err(ConflictableTransactionError::Abort(Abort::Conflict {
-                                expected: current.version,
-                                found: stored.version,
-                            }));
-                        }
-                        Target::Existing(Box::new(stored))
-                    }
-                };
-                let old_keys = match &target {
-                    Target::Existing(r) => deadline_keys(r),
-                    _ => Vec::new(),
-                };
-                let prepared = log::prepare_commit(&mut head, target, kinds, stamp, clock)
-                    .map_err(|e| {
-                        ConflictableTransactionError::Abort(match e {
-                            log::CommitError::Time(m) => Abort::OutOfOrder(m),
-                            e => Abort::Damaged(e.to_string()),
-                        })
-                    })?;
-                for event in &prepared.events {
-                    put_event(events, index, event)?;
-                }
-                write_head(meta, &head)?;
-                let record = prepared.record;
-                if let Some(rec) = &record {
-                    let id = rec.id;
-                    let bytes = serde_json::to_vec(rec).map_err(|e| {
-                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
-                    })?;
-                    incidents.insert(&id.key(), bytes)?;
-                    let new_keys = deadline_keys(rec);
-                    for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
-                        deadlines.remove(key.as_slice())?;
-                    }
-                    for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
-                        deadlines.insert(key.as_slice(), &[])?;
-                    }
-                }
-                Ok(Committed {
-                    record,
-                    events: prepared.events,
-                    clock_went_back: prepared.clock_went_back,
-                })
-            },
-        );
-        let committed = match result {
-            Ok(c) => c,
-            Err(TransactionError::Abort(Abort::Conflict { expected, found })) => {
-                let id = match subject {
-                    Subject::Incident(r) => r.id,
-                    _ => IncidentId { year: 0, number: 0 },
-                };
-                return Err(StoreError::Conflict {
-                    id,
-                    expected,
-                    found,
-                });
-            }
-            Err(TransactionError::Abort(Abort::Damaged(detail))) => {
-                return Err(self.damaged(detail));
-            }
-            Err(TransactionError::Abort(Abort::OutOfOrder(m))) => {
-                return Err(StoreError::OutOfOrder(m));
-            }
-            Err(TransactionError::Storage(e)) => return Err(self.io(e)),
-        };
-        self.flush()?;
-        if let Some(back) = committed.clock_went_back
-            && let Ok(mut w) = self.warnings.lock()
-        {
-            w.push(format!(
-                "this machine's clock is {} behind the last recorded event; the new events were recorded just after it instead; check the system clock",
-                crate::domain::deadline::minutes(back.num_minutes().max(1))
-            ));
-        }
-        Ok(committed)
-    }
 }
 
 fn be_u64(bytes: &[u8]) -> u64 {
@@ -827,7 +675,148 @@ impl Store for SledStore {
         stamp: &Stamp,
         writes: &Writes<'_>,
     ) -> Result<Committed, StoreError> {
-        self.commit_with(subject, kinds, stamp, writes)
+        let clock = (self.clock)();
+        let encoded = self.encode_documents(
+            writes
+                .documents
+                .iter()
+                .map(|(id, name, version, body)| (*id, *name, *version, *body)),
+        )?;
+        let messages = self.encode_messages(writes.messages)?;
+        let reminders: Vec<Vec<u8>> = writes
+            .reminders
+            .iter()
+            .map(|(id, obligation, level)| reminder_key(*id, obligation, level))
+            .collect();
+        let result = self.trees().transaction(
+            |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
+                for (key, bytes) in &encoded {
+                    documents.insert(key.as_slice(), bytes.as_slice())?;
+                }
+                for (key, bytes) in &messages {
+                    outbox.insert(key.as_slice(), bytes.as_slice())?;
+                }
+                for key in &reminders {
+                    sent_reminders.insert(key.as_slice(), &[])?;
+                }
+                let mut head = read_head(meta)?;
+                let target = match &subject {
+                    Subject::Organisation(org) => {
+                        let bytes = serde_json::to_vec(org).map_err(|e| {
+                            ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        })?;
+                        meta.insert(KEY_ORGANISATION, bytes)?;
+                        Target::Organisation
+                    }
+                    Subject::Log => Target::Organisation,
+                    Subject::NewIncident { year } => {
+                        let mut key = KEY_COUNTER.to_vec();
+                        key.extend_from_slice(&year.to_be_bytes());
+                        let number = match meta.get(&key)? {
+                            Some(v) => be_u32(&v) + 1,
+                            None => 1,
+                        };
+                        let id = IncidentId {
+                            year: *year,
+                            number,
+                        };
+                        // An id already in use is never overwritten, whatever the counter says.
+                        if incidents.get(id.key())?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(Abort::Damaged(
+                                format!("the incident counter gives {id}, which is already in use"),
+                            )));
+                        }
+                        meta.insert(key, &number.to_be_bytes())?;
+                        Target::New(id)
+                    }
+                    Subject::Incident(current) => {
+                        let stored: IncidentRecord = match incidents.get(current.id.key())? {
+                            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                            })?,
+                            None => {
+                                return Err(ConflictableTransactionError::Abort(Abort::Damaged(
+                                    format!("incident {} vanished", current.id),
+                                )));
+                            }
+                        };
+                        if stored.version != current.version {
+                            return Err(ConflictableTransactionError::Abort(Abort::Conflict {
+                                expected: current.version,
+                                found: stored.version,
+                            }));
+                        }
+                        Target::Existing(Box::new(stored))
+                    }
+                };
+                let old_keys = match &target {
+                    Target::Existing(r) => deadline_keys(r),
+                    _ => Vec::new(),
+                };
+                let prepared = log::prepare_commit(&mut head, target, kinds, stamp, clock)
+                    .map_err(|e| {
+                        ConflictableTransactionError::Abort(match e {
+                            log::CommitError::Time(m) => Abort::OutOfOrder(m),
+                            e => Abort::Damaged(e.to_string()),
+                        })
+                    })?;
+                for event in &prepared.events {
+                    put_event(events, index, event)?;
+                }
+                write_head(meta, &head)?;
+                let record = prepared.record;
+                if let Some(rec) = &record {
+                    let id = rec.id;
+                    let bytes = serde_json::to_vec(rec).map_err(|e| {
+                        ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                    })?;
+                    incidents.insert(&id.key(), bytes)?;
+                    let new_keys = deadline_keys(rec);
+                    for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+                        deadlines.remove(key.as_slice())?;
+                    }
+                    for key in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                        deadlines.insert(key.as_slice(), &[])?;
+                    }
+                }
+                Ok(Committed {
+                    record,
+                    events: prepared.events,
+                    clock_went_back: prepared.clock_went_back,
+                })
+            },
+        );
+        let committed = match result {
+            Ok(c) => c,
+            Err(TransactionError::Abort(Abort::Conflict { expected, found })) => {
+                let id = match subject {
+                    Subject::Incident(r) => r.id,
+                    _ => IncidentId { year: 0, number: 0 },
+                };
+                return Err(StoreError::Conflict {
+                    id,
+                    expected,
+                    found,
+                });
+            }
+            Err(TransactionError::Abort(Abort::Damaged(detail))) => {
+                return Err(self.damaged(detail));
+            }
+            Err(TransactionError::Abort(Abort::OutOfOrder(m))) => {
+                return Err(StoreError::OutOfOrder(m));
+            }
+            Err(TransactionError::Storage(e)) => return Err(self.io(e)),
+        };
+        self.flush()?;
+        if let Some(back) = committed.clock_went_back
+            && let Ok(mut w) = self.warnings.lock()
+        {
+            w.push(format!(
+                "this machine's clock is {} behind the last recorded event; the new events were recorded just after it instead; check the system clock",
+                crate::domain::deadline::minutes(back.num_minutes().max(1))
+            ));
+        }
+        Ok(committed)
     }
 
     fn import(&self, import: &Import<'_>) -> Result<(), StoreError> {

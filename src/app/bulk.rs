@@ -229,12 +229,7 @@ pub fn notify_subjects(
             bad_rows: 0,
             batch_size: batch,
         };
-        store.commit(
-            Subject::Incident(&store.incident(id)?),
-            &[start],
-            &ctx.stamp(),
-            &Writes::default(),
-        )?;
+        record_run(store, ctx, id, start)?;
     }
 
     let name = file.name();
@@ -425,12 +420,7 @@ pub fn notify_subjects(
             bad_rows: tally.bad_rows,
             batch_size: batch,
         };
-        store.commit(
-            Subject::Incident(&store.incident(id)?),
-            &[end],
-            &ctx.stamp(),
-            &Writes::default(),
-        )?;
+        record_run(store, ctx, id, end)?;
     }
     Ok(BulkReport {
         id,
@@ -610,4 +600,20 @@ impl Run<'_> {
         pending.clear();
         Ok(())
     }
+}
+
+/// Records the start or the end of a bulk run against its incident.
+fn record_run(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    kind: EventKind,
+) -> Result<(), AppError> {
+    store.commit(
+        Subject::Incident(&store.incident(id)?),
+        &[kind],
+        &ctx.stamp(),
+        &Writes::default(),
+    )?;
+    Ok(())
 }

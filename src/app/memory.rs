@@ -45,6 +45,10 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    fn deadlines_where(&self, keep: impl Fn(&DeadlineEntry) -> bool) -> Vec<DeadlineEntry> {
+        self.deadlines().into_iter().filter(|d| keep(d)).collect()
+    }
+
     fn deadlines(&self) -> Vec<DeadlineEntry> {
         let inner = self.inner.borrow();
         let mut out: Vec<DeadlineEntry> = inner
@@ -113,27 +117,15 @@ impl Store for MemoryStore {
     }
 
     fn due_until(&self, until: DateTime<Utc>) -> Result<Vec<DeadlineEntry>, StoreError> {
-        Ok(self
-            .deadlines()
-            .into_iter()
-            .filter(|d| d.at.is_some_and(|at| at <= until))
-            .collect())
+        Ok(self.deadlines_where(|d| d.at.is_some_and(|at| at <= until)))
     }
 
     fn all_due(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
-        Ok(self
-            .deadlines()
-            .into_iter()
-            .filter(|d| d.at.is_some())
-            .collect())
+        Ok(self.deadlines_where(|d| d.at.is_some()))
     }
 
     fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError> {
-        Ok(self
-            .deadlines()
-            .into_iter()
-            .filter(|d| d.at.is_none())
-            .collect())
+        Ok(self.deadlines_where(|d| d.at.is_none()))
     }
 
     fn document_body(

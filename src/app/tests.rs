@@ -124,11 +124,7 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
                 organisation: org.clone(),
                 replaced: false,
             }],
-            &crate::domain::log::Stamp {
-                at: now,
-                actor: "tester".into(),
-                identity: crate::domain::event::Identity::SelfDeclared,
-            },
+            &Context::self_declared(now, "tester").stamp(),
             &Writes::default(),
         )
         .unwrap();
@@ -140,11 +136,7 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
             &[EventKind::IncidentOpened {
                 facts: Box::new(facts),
             }],
-            &crate::domain::log::Stamp {
-                at: now,
-                actor: "tester".into(),
-                identity: crate::domain::event::Identity::SelfDeclared,
-            },
+            &Context::self_declared(now, "tester").stamp(),
             &Writes::default(),
         )
         .unwrap();
@@ -192,11 +184,7 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         .commit(
             Subject::Incident(&record),
             &kinds,
-            &crate::domain::log::Stamp {
-                at: now,
-                actor: "tester".into(),
-                identity: crate::domain::event::Identity::SelfDeclared,
-            },
+            &Context::self_declared(now, "tester").stamp(),
             &Writes {
                 documents: &[
                     (id, "board-briefing", 1, &board),

@@ -226,9 +226,7 @@ fn limit(
             explain.push(format!(
                 "Adds {hours} elapsed hours: weekends, bank holidays and clock changes do not stop the clock."
             ));
-            explain.extend(clock_changes(from, at, zone));
-            explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
-            Due::At { at, from, explain }
+            due_at(at, from, explain, zone)
         }
         Deadline::Days {
             days,
@@ -326,9 +324,7 @@ fn limit(
             explain.push(format!(
                 "Adds {months} calendar month(s): the same date and time, or the last day of a shorter month; no roll-over to a working day."
             ));
-            explain.extend(clock_changes(from, at, zone));
-            explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
-            Due::At { at, from, explain }
+            due_at(at, from, explain, zone)
         }
         Deadline::Standard {
             standard,
@@ -374,6 +370,13 @@ fn resolve(zone: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
             None
         }
     }
+}
+
+/// A due instant with the rest of its working: the clock changes on the way, and the result.
+fn due_at(at: DateTime<Utc>, from: DateTime<Utc>, mut explain: Vec<String>, zone: Tz) -> Due {
+    explain.extend(clock_changes(from, at, zone));
+    explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
+    Due::At { at, from, explain }
 }
 
 /// The clock changes between two instants, in words.
