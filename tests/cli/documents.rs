@@ -512,3 +512,85 @@ fn out_writes_a_private_file_and_refuses_parent_paths() {
         .code(4);
     assert!(stderr_of(&err).contains(".."), "{}", stderr_of(&err));
 }
+
+#[test]
+fn the_market_announcement_reads_like_an_rns_in_its_own_words() {
+    let env = answered();
+    let text = render_text(&env, "2024-03-31T20:00:00Z", "market-announcement");
+    // Its own answers, in the company's voice, not the intake summary.
+    assert!(!text.contains("An attacker gained access"), "{text}");
+    assert!(text.contains("# Notice of Cyber Incident"), "{text}");
+    for part in [
+        "announces that on 30 March 2024",
+        "isolated",
+        "specialists",
+        "Information Commissioner's Office",
+        "remain open",
+        "operating normally",
+        "material effect on its results",
+        "further update",
+        "would like to thank",
+        "inside information for the purposes of Article 7",
+        "responsible for arranging the release of this announcement on behalf of the Company is Daniel Hughes",
+        "LEI: 213800LRKFLDVG4Q7N24",
+        "**ENDS**",
+        "**Nominated adviser**: Oliver Grant, Hartwell Capital, tel. +44 20 7946 0321",
+        "**Broker**: Rachel Moss, Pennant Securities, tel. +44 20 7946 0544",
+        "Sophie Turner, tel. +44 113 496 0150",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    for first_person in [" we ", "We ", " our ", "Our "] {
+        assert!(!text.contains(first_person), "{first_person}: {text}");
+    }
+
+    // One answer corrected: the others are kept (answers merge one by one), and a non-cyber
+    // incident is not headed as a cyber incident.
+    let update = env.file(
+        "u.json",
+        &json!({ "cyber_incident": "no", "details": { "announcement": { "outlook": "The Group expects no effect on its results." } } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &update])
+        .success();
+    let text = render_text(&env, "2024-03-31T21:00:00Z", "market-announcement");
+    assert!(
+        text.contains("# Notice of Data Security Incident"),
+        "{text}"
+    );
+    assert!(!text.contains("Cyber Incident"), "{text}");
+    assert!(text.contains("The Group expects no effect"), "{text}");
+    assert!(text.contains("Daniel Hughes"), "{text}");
+}
+
+#[test]
+fn the_market_announcement_asks_for_its_own_answers() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    let checked = env
+        .cmd()
+        .args(["--format", "json", "check", ID, "market-announcement"])
+        .assert();
+    let v: Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
+    let paths: Vec<&str> = v["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    for p in [
+        "announcement.what_happened",
+        "announcement.response",
+        "announcement.operational_impact",
+        "announcement.outlook",
+        "announcement.released_by",
+    ] {
+        assert!(paths.contains(&p), "{p}: {paths:?}");
+    }
+    assert!(
+        !paths.iter().any(|p| p.starts_with("incident.")),
+        "{paths:?}"
+    );
+    // And rendering refuses until they are recorded.
+    env.run(&["render", ID, "market-announcement"]).code(8);
+}
