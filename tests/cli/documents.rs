@@ -203,9 +203,26 @@ fn the_ico_report_covers_every_section_of_the_form() {
         "Data protection officer",
         "Person making this report",
         "controller",
+        "Cross-border",
+        "other countries",
+        "Sector:** Veterinary services",
+        "Size of the organisation:** 250 or more staff",
+        "Reported internally by Tom Okafor, Head of IT Security",
     ] {
         assert!(text.contains(question), "missing {question:?}:\n{text}");
     }
+    // Nothing internal: no reasoning, no method scores, no answer that contradicts the
+    // recorded decision (not to tell data subjects).
+    for internal in [
+        "Our decision not to tell",
+        "ENISA",
+        "We have not decided yet",
+        "breachflow",
+    ] {
+        assert!(!text.contains(internal), "{internal:?}:\n{text}");
+    }
+    assert!(text.contains("Have you told data subjects?** We have decided not to tell them."));
+    assert!(text.contains("None known: all affected practices"));
     // The facts appear, not only the questions.
     assert!(text.contains("The ICO's online form was unavailable"));
     assert!(text.contains("Duty officer on the ICO helpline"));
@@ -296,10 +313,12 @@ fn check_says_which_answers_may_follow_in_a_later_report() {
     // Asked by the form but not a statutory minimum.
     assert_eq!(row("details.staff_involved")["may_follow"], true);
     assert_eq!(v["obligation"], "uk-gdpr-art33/initial");
-    // Only the cause is needed now: recording it makes the check pass, with the rest to follow.
+    // Only the cause and the cross-border answer (part of the nature of the breach) are needed
+    // now: recording them makes the check pass, with the rest to follow.
+    assert_eq!(row("details.cross_border_impact")["may_follow"], false);
     let cause = env.file(
         "c.json",
-        &json!({ "details": { "cause": "A stolen password" } }),
+        &json!({ "details": { "cause": "A stolen password", "cross_border_impact": "None known" } }),
     );
     env.run(&["incident", "update", ID, "--file", &cause])
         .success();
