@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::domain::assessment::RiskLevel;
-use crate::domain::assessment::SubjectCategory;
+use crate::domain::assessment::{DataCategory, SubjectCategory};
 use crate::domain::deadline::Due;
 use crate::domain::incident::{OrganisationImpact, RecoveryTime, SubjectsTold, YesNoUnknown};
 use crate::domain::obligation::{Obligation, ObligationState};
@@ -71,6 +71,7 @@ pub fn build(
         json!({
             "version": a.version,
             "data_categories": i.data_categories.iter().map(|c| c.label()).collect::<Vec<_>>(),
+            "data_plain": i.data_categories.iter().map(|c| plain_data(*c)).collect::<Vec<_>>(),
             "other_data": i.other_data_description,
             "special_categories": special,
             "subject_categories": i.subject_categories.iter().map(|c| c.label()).collect::<Vec<_>>(),
@@ -265,6 +266,11 @@ pub fn build(
             "client_message": d.client_message,
         },
         "announcement": announcement,
+        "notice": {
+            "what_happened": d.notice.as_ref().and_then(|n| n.what_happened.clone()),
+            "what_it_means": d.notice.as_ref().and_then(|n| n.what_it_means.clone()),
+            "what_we_are_doing": d.notice.as_ref().and_then(|n| n.what_we_are_doing.clone()),
+        },
         "market": market,
         "obligations": obligations,
         "assessment": assessment,
@@ -274,6 +280,33 @@ pub fn build(
         // The person a personalised notice is addressed to; set per recipient when sending.
         "recipient": null,
     })
+}
+
+/// A category of personal data in the reader's words, for the notice to the people affected.
+fn plain_data(c: DataCategory) -> &'static str {
+    use DataCategory::*;
+    match c {
+        BasicIdentifiers => "your name",
+        ContactDetails => "your contact details (address, email and phone number)",
+        IdentificationData => "your usernames and passwords",
+        EconomicFinancial => "your bank or card details",
+        OfficialDocuments => "copies of official papers (such as a driving licence)",
+        Location => "where you have been",
+        BehaviouralData => "how you use our services",
+        EducationEmployment => "details of your job or education",
+        RacialEthnicOrigin => "your race or ethnic origin",
+        PoliticalOpinions => "your political views",
+        ReligiousBeliefs => "your religion or beliefs",
+        TradeUnionMembership => "whether you are in a trade union",
+        SexLife => "your sex life",
+        SexualOrientation => "your sexual orientation",
+        GenderReassignment => "your gender history",
+        Health => "your health",
+        GeneticBiometric => "your genetic or biometric details (such as fingerprints)",
+        CriminalOffences => "criminal records",
+        NotYetKnown => "information we are still identifying",
+        Other => "other information",
+    }
 }
 
 fn yes_no(v: YesNoUnknown) -> &'static str {
@@ -502,6 +535,21 @@ pub const CATALOGUE: &[FactInfo] = &[
         path: "announcement.released_by",
         label: "Announcement: person responsible for arranging the release",
         content: None,
+    },
+    FactInfo {
+        path: "notice.what_happened",
+        label: "Notice: what happened, in plain words",
+        content: Some("nature"),
+    },
+    FactInfo {
+        path: "notice.what_it_means",
+        label: "Notice: what it could mean for the reader",
+        content: Some("consequences"),
+    },
+    FactInfo {
+        path: "notice.what_we_are_doing",
+        label: "Notice: what we are doing about it",
+        content: Some("measures"),
     },
     FactInfo {
         path: "org.lei",

@@ -217,6 +217,25 @@ pub struct Details {
     /// What staff should say to clients and customers who ask about the incident.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_message: Option<String>,
+    /// The notice to the people affected (Art 34) in plain words, addressed to "you".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// The answers the notice to the people affected is written from, in clear and plain language
+/// (Art 34(2)), addressed to the reader: short sentences, everyday words, no jargon.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// What happened, e.g. "Someone broke into our computer systems ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_happened: Option<String>,
+    /// What it could mean for the reader: "You may get emails that ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_it_means: Option<String>,
+    /// What the organisation is doing about it: "We have ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_we_are_doing: Option<String>,
 }
 
 /// The answers a regulatory news announcement is written from, each a paragraph in the

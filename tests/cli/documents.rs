@@ -613,3 +613,119 @@ fn the_market_announcement_asks_for_its_own_answers() {
     // And rendering refuses until they are recorded.
     env.run(&["render", ID, "market-announcement"]).code(8);
 }
+
+/// Flesch reading ease: 206.835 - 1.015 (words per sentence) - 84.6 (syllables per word).
+/// A sentence ends at `.`, `!`, `?` or `:`, or at the end of a line (a heading, a list item, a
+/// signature); syllables are groups of vowels, less a silent final "e".
+fn flesch_reading_ease(text: &str) -> f64 {
+    let mut words = 0usize;
+    let mut syllables = 0usize;
+    let mut sentences = 0usize;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.chars().all(|c| c == '-') {
+            continue;
+        }
+        let mut open = false;
+        for token in line.split_whitespace() {
+            let word: String = token
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .collect::<String>()
+                .to_lowercase();
+            if word.is_empty() {
+                continue;
+            }
+            words += 1;
+            open = true;
+            syllables += syllables_in(&word);
+            if token.ends_with(['.', '!', '?', ':']) {
+                sentences += 1;
+                open = false;
+            }
+        }
+        if open {
+            sentences += 1;
+        }
+    }
+    let (w, s, y) = (words as f64, sentences.max(1) as f64, syllables as f64);
+    206.835 - 1.015 * (w / s) - 84.6 * (y / w)
+}
+
+fn syllables_in(word: &str) -> usize {
+    let vowel = |c: char| "aeiouy".contains(c);
+    let mut groups = 0;
+    let mut previous = false;
+    for c in word.chars() {
+        let v = vowel(c);
+        if v && !previous {
+            groups += 1;
+        }
+        previous = v;
+    }
+    if word.len() > 2 && word.ends_with('e') && !word.ends_with("le") && groups > 1 {
+        groups -= 1;
+    }
+    groups.max(1)
+}
+
+#[test]
+fn flesch_reading_ease_agrees_with_known_scores() {
+    // Very easy prose scores high, legal prose low.
+    assert!(flesch_reading_ease("The cat sat on the mat. We are sorry.") > 100.0);
+    assert!(
+        flesch_reading_ease(
+            "Notwithstanding the aforementioned considerations, the organisation's determination \
+             regarding notification obligations necessitates comprehensive evaluation."
+        ) < 0.0
+    );
+}
+
+#[test]
+fn the_subject_notice_is_plain_language_to_one_person() {
+    let env = answered();
+    let text = render_text(&env, "2024-04-02T12:00:00Z", "subject-notice");
+    for part in [
+        "Dear customer,",
+        "Date: 2 April 2024",
+        "Our reference: BR-2024-0001",
+        "What happened",
+        "What we are doing",
+        "What you can do",
+        "you may get emails",
+        "your name, your contact details (address, email and phone number) and details of your job",
+        "our Data Protection Officer, Priya Raman, at dpo@larkfield-vets.example or call +44 113 496 0100",
+        "0800 046 0100",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    // Readable as plain text (it is the mail's text part): no Markdown emphasis or hashes.
+    for markup in ["**", "# ", "{{", "[", "<"] {
+        assert!(!text.contains(markup), "{markup}: {text}");
+    }
+    // No jargon.
+    for jargon in [
+        "data subject",
+        "controller",
+        "Article",
+        "personal data",
+        "identifiers",
+        "phishing",
+        "ransomware",
+        "remedial",
+        "exfiltrat",
+    ] {
+        assert!(
+            !text.to_lowercase().contains(&jargon.to_lowercase()),
+            "{jargon}: {text}"
+        );
+    }
+    let score = flesch_reading_ease(&text);
+    assert!(
+        score >= 60.0,
+        "Flesch reading ease {score:.1} < 60:\n{text}"
+    );
+    // The HTML still has headings.
+    let html = render_html(&env, "2024-04-02T12:00:00Z", "subject-notice");
+    assert!(html.contains("<h2>What happened</h2>"), "{html}");
+}
