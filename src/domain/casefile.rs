@@ -161,6 +161,13 @@ pub fn build(
                 "regime": o.regime_name,
                 "recipient": o.recipient,
                 "due": o.due.instant().map(at),
+                "due_words": match &o.due {
+                    Due::At { .. } => "".to_string(),
+                    Due::Standard { standard, .. } => standard.clone(),
+                    Due::NotStarted { .. } => "clock not started yet".to_string(),
+                    Due::Error { .. } => "not computed".to_string(),
+                },
+                "phase": o.phase.name,
                 // Open duties are "open" whether drafted or approved: rendering a document
                 // moves its own duty to drafted, and must not change the facts it was made from.
                 "status": if o.state.is_open() { "open".to_string() } else { o.state.to_string() },

@@ -729,3 +729,81 @@ fn the_subject_notice_is_plain_language_to_one_person() {
     let html = render_html(&env, "2024-04-02T12:00:00Z", "subject-notice");
     assert!(html.contains("<h2>What happened</h2>"), "{html}");
 }
+
+#[test]
+fn the_briefings_say_where_things_stand_without_internal_names() {
+    let env = answered();
+    // Before the announcement: staff are told it has not been announced.
+    let staff = render_text(&env, "2024-03-31T20:00:00Z", "staff-briefing");
+    assert!(
+        staff.contains("has not yet been announced to the stock market"),
+        "{staff}"
+    );
+    // The market announcement goes out; the briefings sent after it say so, with its reference.
+    env.run_at(
+        "2024-03-31T20:00:00Z",
+        &[
+            "incident",
+            "trigger",
+            ID,
+            "inside_information",
+            "--at",
+            "2024-03-31T15:30:00Z",
+            "--by",
+            "Margaret Ellis (Chair)",
+        ],
+    )
+    .success();
+    env.render_and_approve("2024-03-31T20:10:00Z", ID, "market-announcement");
+    env.run_at(
+        "2024-04-01T07:00:00Z",
+        &[
+            "obligation",
+            "complete",
+            ID,
+            "uk-mar-art17/announcement",
+            "--reference",
+            "RNS 1234X",
+            "--sent",
+        ],
+    )
+    .success();
+    let staff = render_text(&env, "2024-04-01T07:10:00Z", "staff-briefing");
+    for part in [
+        "We announced the incident to the stock market on 1 April 2024, 08:00 BST (RNS 1234X)",
+        "## Is your own information affected?",
+        "It may be. Staff records are among the information involved",
+        "## What to tell clients",
+        "All our practices are open",
+        "IT security: Tom Okafor, security@larkfield-vets.example, +44 113 496 0199",
+    ] {
+        assert!(staff.contains(part), "{part}: {staff}");
+    }
+    assert!(!staff.contains("not yet been announced"), "{staff}");
+
+    let board = render_text(&env, "2024-04-01T09:45:00Z", "board-briefing");
+    for part in [
+        "| Duty | To | Due | Status |",
+        "| Initial report to the ICO | Information Commissioner's Office (ICO) | 2 April 2024, 22:10 BST | open |",
+        "| Market announcement | The market, via a Regulatory Information Service |",
+        "| sent (ref. RNS 1234X) |",
+        "Announced to the market on 1 April 2024, 08:00 BST, reference RNS 1234X.",
+        "## Insurer",
+        "cover under the cyber policy is confirmed",
+        "## Decisions needed from the board",
+        "- Approve spending of up to £250,000",
+    ] {
+        assert!(board.contains(part), "{part}: {board}");
+    }
+    // No commands, obligation ids or state names meant for the tool.
+    for internal in [
+        "breachflow",
+        "`",
+        "uk-gdpr-art33/",
+        "uk-mar-art17/",
+        "notifying",
+        "ENISA",
+    ] {
+        assert!(!board.contains(internal), "{internal}: {board}");
+    }
+}
