@@ -53,6 +53,21 @@ fn describe_missing(missing: &[String]) -> String {
         .join("\n")
 }
 
+/// How a rendering treats facts not yet recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every fact must be recorded.
+    Complete,
+    /// Missing facts shown as `[MISSING: ...]` markers; the version cannot be approved.
+    Draft,
+    /// A report in phases (UK GDPR Art 33(4)): a fact that may follow is stated to follow and
+    /// recorded as deferred; a fact needed now still blocks. The version can be approved.
+    Phased,
+}
+
+/// What a phased report says in place of a fact that will follow.
+pub const WILL_FOLLOW: &str = "Not yet known. We will provide this information in a follow-up report, without undue further delay (UK GDPR Article 33(4)).";
+
 /// Renders a document and stores the version unless it equals the latest. Returns the version,
 /// its body, and whether it is new.
 #[allow(clippy::too_many_arguments)]
@@ -64,14 +79,39 @@ pub fn produce(
     id: IncidentId,
     name: &str,
     obligation: Option<&str>,
-    draft: bool,
+    mode: Mode,
 ) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
     let t = templates.get(name)?;
     let record = store.incident(id)?;
     let serving = obligation_for(&record, t, obligation)?;
     let facts = casefile::build(&record, org, serving, ctx.now);
-    let (facts, missing) = template::draft(t, &facts);
-    if !missing.is_empty() && !draft {
+    let mut deferred = Vec::new();
+    let (facts, mut missing) = if mode == Mode::Phased {
+        let lacking = missing_facts(t, &facts, serving);
+        let now: Vec<String> = lacking
+            .iter()
+            .filter(|m| !deferrable(m))
+            .map(|m| m.path.clone())
+            .collect();
+        if !now.is_empty() {
+            return Err(AppError::Incomplete(format!(
+                "{name} for {id} cannot be filed in phases: {} {} needed now, not later:\n{}",
+                now.len(),
+                if now.len() == 1 {
+                    "fact is"
+                } else {
+                    "facts are"
+                },
+                describe_missing(&now)
+            )));
+        }
+        deferred = lacking.into_iter().map(|m| m.path).collect();
+        let (filled, _) = template::filled_with(t, &facts, &|_| WILL_FOLLOW.to_string());
+        (filled, Vec::new())
+    } else {
+        template::draft(t, &facts)
+    };
+    if !missing.is_empty() && mode == Mode::Complete {
         return Err(AppError::Incomplete(format!(
             "{name} for {id} lacks {} {}:\n{}",
             missing.len(),
@@ -97,8 +137,10 @@ pub fn produce(
         ),
         serves: t.manifest.serves.clone(),
         obligation: serving.map(|o| o.id.clone()),
-        missing,
+        missing: std::mem::take(&mut missing),
         approval: None,
+        deferred,
+        edit: None,
     };
     let (kinds, stored) =
         document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
@@ -272,6 +314,46 @@ pub struct Check {
     pub missing: Vec<Missing>,
 }
 
+/// Whether a phased report may say that a fact will follow.
+pub fn deferrable(m: &Missing) -> bool {
+    m.may_follow
+}
+
+/// Each fact `t` uses that `facts` lacks, with whether it may follow and why.
+fn missing_facts(
+    t: &Template,
+    facts: &serde_json::Value,
+    serving: Option<&Obligation>,
+) -> Vec<Missing> {
+    template::needed(t, facts)
+        .into_iter()
+        .map(|p| {
+            let info = casefile::info(&p);
+            let label = info
+                .filter(|i| i.path == p)
+                .map(|i| i.label.to_string())
+                .unwrap_or_else(|| p.clone());
+            let (may_follow, basis) = classify(
+                info.and_then(|i| i.content),
+                serving,
+                !t.manifest.serves.is_empty(),
+            );
+            // A whole assessment or decision still to be made never follows later.
+            let whole = !p.contains('.');
+            Missing {
+                label,
+                may_follow: may_follow && !whole,
+                basis: if may_follow && whole {
+                    "needed before any report".into()
+                } else {
+                    basis
+                },
+                path: p,
+            }
+        })
+        .collect()
+}
+
 /// What a document still lacks for the obligation it serves, and what of that may follow.
 pub fn check(
     store: &dyn Store,
@@ -286,27 +368,7 @@ pub fn check(
     let record = store.incident(id)?;
     let serving = obligation_for(&record, t, obligation)?;
     let facts = casefile::build(&record, &org, serving, ctx.now);
-    let missing = template::needed(t, &facts)
-        .into_iter()
-        .map(|p| {
-            let info = casefile::info(&p);
-            let label = info
-                .filter(|i| i.path == p)
-                .map(|i| i.label.to_string())
-                .unwrap_or_else(|| p.clone());
-            let (may_follow, basis) = classify(
-                info.and_then(|i| i.content),
-                serving,
-                !t.manifest.serves.is_empty(),
-            );
-            Missing {
-                label,
-                path: p,
-                may_follow,
-                basis,
-            }
-        })
-        .collect();
+    let missing = missing_facts(t, &facts, serving);
     Ok(Check {
         obligation: serving.cloned(),
         missing,

@@ -161,6 +161,8 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         obligation: None,
         missing: Vec::new(),
         approval: None,
+        deferred: Vec::new(),
+        edit: None,
     };
     let body = |source: &str| DocumentBody {
         text: "The briefing.".into(),

@@ -236,8 +236,13 @@ pub enum Command {
         #[arg(long)]
         html: bool,
         /// Render even with facts missing, showing [MISSING: ...] markers (cannot be approved).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "phased")]
         draft: bool,
+        /// A report in phases (UK GDPR Art 33(4)): facts that may follow are stated to follow
+        /// in a later report and recorded as deferred; facts needed now still block. Can be
+        /// approved and filed.
+        #[arg(long)]
+        phased: bool,
     },
     /// Which facts a document still lacks, and which may follow in a later report.
     Check {
@@ -682,6 +687,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             out,
             html,
             draft,
+            phased,
         } => document::render(
             &ctx,
             id,
@@ -689,7 +695,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             obligation.as_deref(),
             out.as_deref(),
             html,
-            draft,
+            if phased {
+                crate::app::documents::Mode::Phased
+            } else if draft {
+                crate::app::documents::Mode::Draft
+            } else {
+                crate::app::documents::Mode::Complete
+            },
         ),
         Command::Check {
             id,

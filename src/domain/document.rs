@@ -62,6 +62,32 @@ pub struct DocumentVersion {
     pub missing: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// Facts deferred in a phased report (UK GDPR Art 33(4)): each rendered as a statement
+    /// that the information will follow. Unlike `missing`, a phased version can be approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// Set when a person edited the text rather than it being rendered from the template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
+}
+
+/// A version whose text a person edited: what it was edited from, the change, and the required
+/// content no longer present in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Edit {
+    /// The version the edit started from.
+    pub from_version: u32,
+    /// SHA-256 of that version's text.
+    pub from_sha256: String,
+    /// A unified diff from that text to the edited text.
+    pub diff: String,
+    /// Required content (by its label) that the edited text no longer contains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<String>,
+    /// Why required content was removed, if it was; without a reason such a version cannot be
+    /// approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Who approved a version, and when.
@@ -181,6 +207,16 @@ pub fn approve(
                 "facts"
             },
             v.missing.join(", ")
+        )));
+    }
+    if let Some(e) = &v.edit
+        && !e.omitted.is_empty()
+        && e.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(invalid(format!(
+            "{document} version {} was edited and no longer contains required content: {}; put it back (edit again) or give the reason it is not needed (`--reason`)",
+            v.version,
+            e.omitted.join("; ")
         )));
     }
     if let Some(a) = &v.approval {

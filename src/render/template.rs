@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::embedded;
 
 pub use super::helpers::{format_instant, list_text};
-pub use super::needed::{draft, marker, needed};
+pub use super::needed::{draft, filled_with, marker, needed};
 pub use super::rendering::{from_source, markdown_escape, render, render_line};
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).

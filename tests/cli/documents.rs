@@ -807,3 +807,59 @@ fn the_briefings_say_where_things_stand_without_internal_names() {
         assert!(!board.contains(internal), "{internal}: {board}");
     }
 }
+
+#[test]
+fn a_phased_ico_report_states_what_will_follow_and_can_be_approved() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    // What is needed now still blocks a phased report.
+    let out = env.run(&["render", ID, "ico-report", "--phased"]).code(8);
+    let err = stderr_of(&out);
+    assert!(err.contains("needed now"), "{err}");
+    assert!(err.contains("details.cause"), "{err}");
+    assert!(!err.contains("details.prevention"), "{err}");
+    let now = env.file(
+        "now.json",
+        &json!({ "details": { "cause": "A stolen password", "cross_border_impact": "None known" } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &now])
+        .success();
+    // check agrees: nothing needed now, and says a phased report can be filed.
+    let checked = stdout_of(&env.run(&["check", ID, "ico-report"]).success());
+    assert!(checked.contains("0 needed now"), "{checked}");
+    assert!(checked.contains("--phased"), "{checked}");
+    // A complete rendering still refuses; the phased one states what will follow.
+    env.run(&["render", ID, "ico-report"]).code(8);
+    let out = env.run(&["render", ID, "ico-report", "--phased"]).success();
+    let text = stdout_of(&out);
+    assert!(stderr_of(&out).contains("phased"), "{}", stderr_of(&out));
+    assert!(
+        text.contains("**Steps to prevent a recurrence, and when they will be complete:** Not yet known. We will provide this information in a follow-up report, without undue further delay (UK GDPR Article 33(4))."),
+        "{text}"
+    );
+    assert!(!text.contains("[MISSING"), "{text}");
+    let docs = env.json(&["documents", ID]);
+    let v = &docs["documents"][0];
+    assert!(
+        v["deferred"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("details.prevention")),
+        "{v}"
+    );
+    assert_eq!(v["missing"], Value::Null);
+    // Approved and filed as the initial report.
+    env.run(&["approve", ID, "ico-report"]).success();
+    env.run(&[
+        "obligation",
+        "complete",
+        ID,
+        "uk-gdpr-art33/initial",
+        "--reference",
+        "IC-1",
+    ])
+    .success();
+    let listed = stdout_of(&env.run(&["documents", ID]).success());
+    assert!(listed.contains("phased: 8"), "{listed}");
+}

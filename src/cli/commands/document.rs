@@ -22,7 +22,7 @@ pub fn render(
     obligation: Option<&str>,
     out: Option<&Path>,
     html: bool,
-    draft: bool,
+    mode: app::documents::Mode,
 ) -> Result<(), CliError> {
     if let Some(out) = out {
         check_out_path(out)?;
@@ -38,7 +38,7 @@ pub fn render(
         id,
         name,
         obligation,
-        draft,
+        mode,
     )?;
     let missing = stored.missing.clone();
     let chosen = if html || out.is_some_and(|o| o.extension().is_some_and(|e| e == "html")) {
@@ -67,6 +67,15 @@ pub fn render(
         out.map(|o| format!("; written to {}", o.display()))
             .unwrap_or_default()
     );
+    let note = if stored.deferred.is_empty() {
+        note
+    } else {
+        format!(
+            "{note}\nA phased report: {} stated to follow in a later report: {}",
+            stored.deferred.len(),
+            stored.deferred.join(", ")
+        )
+    };
     match ctx.format {
         Format::Json => output::print_json(&json!({
             "id": id,
@@ -197,6 +206,13 @@ pub fn check(
                     now_needed,
                     missing.len() - now_needed
                 ));
+                if now_needed == 0 {
+                    s.push_str(&format!(
+                        "\nA phased report can be filed now: `breachflow render {id} {} --phased` states that the {} will follow.",
+                        t.name,
+                        if missing.len() == 1 { "fact" } else { "facts" }
+                    ));
+                }
             }
             output::print(&s);
         }
@@ -227,11 +243,20 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
             }
             let mut t = table(&["Document", "Version", "Rendered", "By", "Status", "SHA-256"]);
             for d in &record.documents {
-                let status = match (&d.approval, d.missing.len()) {
+                let mut status = match (&d.approval, d.missing.len()) {
                     (Some(a), _) => format!("approved by {} {}", a.by, instant(a.at, org.zone())),
                     (None, 0) => "awaiting approval".into(),
                     (None, n) => format!("draft: {n} missing"),
                 };
+                if !d.deferred.is_empty() {
+                    status.push_str(&format!("; phased: {} to follow", d.deferred.len()));
+                }
+                if let Some(e) = &d.edit {
+                    status.push_str(&format!("; edited from version {}", e.from_version));
+                    if !e.omitted.is_empty() {
+                        status.push_str(&format!("; omits {} required", e.omitted.len()));
+                    }
+                }
                 t.add_row(vec![
                     d.document.clone(),
                     d.version.to_string(),
