@@ -374,3 +374,96 @@ pub fn check(
         missing,
     })
 }
+
+/// Stores a person's edit of a document as a new version: the text as edited, its HTML, the
+/// version it was edited from with that text's hash, and the diff from it. Required content
+/// (of the obligation the version serves) that the edit removed is listed, and such a version
+/// cannot be approved unless `reason` says why it is not needed. Returns the version, its body,
+/// and whether it is new (an unchanged text stores nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn edit(
+    store: &dyn Store,
+    ctx: &Context,
+    org: &Organisation,
+    templates: &TemplateSet,
+    id: IncidentId,
+    doc: &str,
+    text: &str,
+    reason: Option<&str>,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
+    template::check_name(doc)?;
+    let record = store.incident(id)?;
+    let (from, from_body) = body_of(store, id, doc, None)?;
+    if text == from_body.text {
+        return Ok((from, from_body, false));
+    }
+    let required: Vec<&str> = from
+        .obligation
+        .as_deref()
+        .and_then(|o| record.obligations.iter().find(|x| x.id == o))
+        .map(|o| o.phase.content.iter().map(|c| c.key.as_str()).collect())
+        .unwrap_or_default();
+    // Measured against the text the template generated, however many edits ago.
+    let generated = from
+        .edit
+        .as_ref()
+        .map_or(from.version, |e| e.generated_version);
+    let generated_text = if generated == from.version {
+        from_body.text.clone()
+    } else {
+        body_of(store, id, doc, Some(generated))?.1.text
+    };
+    let omitted = document::omitted_content(&from_body.facts, &required, &generated_text, text);
+    let html =
+        template::html_of_edited(templates, &from.title, text, &from_body.facts, org.zone())?;
+    let body = DocumentBody {
+        text: text.to_string(),
+        html,
+        facts: from_body.facts.clone(),
+        template_source: from_body.template_source.clone(),
+    };
+    let next = from.version + 1;
+    let version = DocumentVersion {
+        version: 0,
+        rendered_at: ctx.now,
+        rendered_by: ctx.actor.clone(),
+        sha256: template::sha256_hex(body.text.as_bytes()),
+        html_sha256: template::sha256_hex(body.html.as_bytes()),
+        // Markers the person left in are still missing facts.
+        missing: from
+            .missing
+            .iter()
+            .filter(|m| text.contains(&template::marker(m)))
+            .cloned()
+            .collect(),
+        approval: None,
+        edit: Some(document::Edit {
+            from_version: from.version,
+            from_sha256: from.sha256.clone(),
+            generated_version: generated,
+            diff: document::diff(doc, (generated, &generated_text), (next, text)),
+            omitted,
+            reason: reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        }),
+        ..from.clone()
+    };
+    let (kinds, stored) =
+        document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
+    let is_new = !kinds.is_empty();
+    if is_new {
+        store.commit(
+            Subject::Incident(&record),
+            &kinds,
+            ctx.now,
+            &ctx.actor,
+            &Writes {
+                documents: &[(id, &stored.document, stored.version, &body)],
+                ..Writes::default()
+            },
+        )?;
+    }
+    Ok((stored, body, is_new))
+}

@@ -71,15 +71,17 @@ pub struct DocumentVersion {
     pub edit: Option<Edit>,
 }
 
-/// A version whose text a person edited: what it was edited from, the change, and the required
-/// content no longer present in it.
+/// A version whose text a person edited: what it was edited from, the change from the generated
+/// text, and the required content no longer present in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Edit {
     /// The version the edit started from.
     pub from_version: u32,
     /// SHA-256 of that version's text.
     pub from_sha256: String,
-    /// A unified diff from that text to the edited text.
+    /// The version generated from the template that the edits (one or several) started from.
+    pub generated_version: u32,
+    /// A unified diff from the generated text to the edited text.
     pub diff: String,
     /// Required content (by its label) that the edited text no longer contains.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -256,4 +258,39 @@ pub fn diff(document: &str, a: (u32, &str), b: (u32, &str)) -> String {
             &format!("{document} version {}", b.0),
         )
         .to_string()
+}
+
+/// The required content an edit removed: each fact of the case file that answers one of
+/// `required` (content keys of the obligation's phase), whose words are in the generated text
+/// `before` but no longer in the edited text `after`. Labelled as the forms name them.
+pub fn omitted_content(
+    facts: &serde_json::Value,
+    required: &[&str],
+    before: &str,
+    after: &str,
+) -> Vec<String> {
+    let mut omitted = Vec::new();
+    for info in crate::domain::casefile::CATALOGUE {
+        let Some(key) = info.content else { continue };
+        if !required.contains(&key) {
+            continue;
+        }
+        let mut v = facts;
+        for seg in info.path.split('.') {
+            v = &v[seg];
+        }
+        let words: Vec<&str> = match v {
+            serde_json::Value::String(s) => vec![s.as_str()],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        if words
+            .iter()
+            .any(|w| !w.trim().is_empty() && before.contains(w) && !after.contains(w))
+            && !omitted.iter().any(|o| o == info.label)
+        {
+            omitted.push(info.label.to_string());
+        }
+    }
+    omitted
 }

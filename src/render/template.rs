@@ -23,7 +23,7 @@ use crate::embedded;
 
 pub use super::helpers::{format_instant, list_text};
 pub use super::needed::{draft, filled_with, marker, needed};
-pub use super::rendering::{from_source, markdown_escape, render, render_line};
+pub use super::rendering::{from_source, html_of_edited, markdown_escape, render, render_line};
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).
 pub use crate::domain::document::LAYOUT;

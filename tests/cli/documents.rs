@@ -863,3 +863,137 @@ fn a_phased_ico_report_states_what_will_follow_and_can_be_approved() {
     let listed = stdout_of(&env.run(&["documents", ID]).success());
     assert!(listed.contains("phased: 8"), "{listed}");
 }
+
+/// An "editor": a script that applies `sed_expr` to the file it is given.
+fn editor_script(env: &TestEnv, name: &str, sed_expr: &str) -> String {
+    let path = env.tmp.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\nsed -i '{sed_expr}' \"$1\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn an_edit_before_approval_is_a_version_with_its_author_origin_and_diff() {
+    let env = answered();
+    env.run(&["render", ID, "ico-report"]).success();
+    // A wording change through $EDITOR: a new version, edited from version 1.
+    let editor = editor_script(
+        &env,
+        "reword.sh",
+        "s/It contains no breached personal data./It contains no breached personal data. Please call the DPO with any question./",
+    );
+    let out = env
+        .cmd()
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .success();
+    let said = stdout_of(&out);
+    assert!(
+        said.contains("version 2 stored, edited by tester from version 1"),
+        "{said}"
+    );
+    let docs = env.json(&["documents", ID]);
+    let v2 = &docs["documents"][1];
+    assert_eq!(v2["edit"]["from_version"], 1);
+    assert_eq!(v2["edit"]["from_sha256"], docs["documents"][0]["sha256"]);
+    assert_eq!(v2["rendered_by"], "tester");
+    assert!(
+        v2["edit"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+This report follows"),
+        "{v2}"
+    );
+    let diff = stdout_of(
+        &env.run(&["documents", "diff", ID, "ico-report", "1", "2"])
+            .success(),
+    );
+    assert!(
+        diff.contains("Please call the DPO with any question."),
+        "{diff}"
+    );
+    let html = env.json(&["documents", "show", ID, "ico-report"])["html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(html.contains("Please call the DPO"), "{html}");
+
+    // An edit that drops required content (the nature of the breach) cannot be approved...
+    let editor = editor_script(&env, "cut.sh", "/What went wrong and how/d");
+    let out = env
+        .cmd()
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .success();
+    let said = stdout_of(&out);
+    assert!(
+        said.contains("Required content no longer present: What went wrong and how"),
+        "{said}"
+    );
+    let out = env.run(&["approve", ID, "ico-report"]).code(4);
+    assert!(
+        stderr_of(&out).contains("required content"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // ...unless a reason is given (here with --text-file).
+    let v3 = env.json(&["documents", "show", ID, "ico-report"])["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = env.text_file(
+        "edited.md",
+        &format!("{v3}\nThe cause is described in the attached forensic summary.\n"),
+    );
+    let out = env
+        .run(&[
+            "render",
+            ID,
+            "ico-report",
+            "--text-file",
+            &file,
+            "--reason",
+            "The cause is in the forensic summary attached to the report",
+        ])
+        .success();
+    assert!(
+        stdout_of(&out).contains("Reason given"),
+        "{}",
+        stdout_of(&out)
+    );
+    env.run(&["approve", ID, "ico-report"]).success();
+    let docs = env.json(&["documents", ID]);
+    assert_eq!(docs["documents"][3]["edit"]["from_version"], 3);
+    // Omissions and the diff are measured from the generated text, however many edits ago.
+    assert_eq!(docs["documents"][3]["edit"]["generated_version"], 1);
+    assert!(
+        docs["documents"][3]["edit"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("-- **What went wrong and how:**"),
+        "{}",
+        docs["documents"][3]
+    );
+    assert!(docs["documents"][3]["approval"].is_object());
+    // An editor that fails stores nothing.
+    let out = env
+        .cmd()
+        .env("EDITOR", "false")
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .failure();
+    assert!(stderr_of(&out).contains("editor"), "{}", stderr_of(&out));
+    assert_eq!(
+        env.json(&["documents", ID])["documents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}

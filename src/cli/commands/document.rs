@@ -93,6 +93,94 @@ pub fn render(
     Ok(())
 }
 
+/// `render ID DOC --text-file F`: the file's text stored as an edit of the latest version.
+pub fn edit_from_file(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    file: &Path,
+    reason: Option<&str>,
+    html: bool,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::InvalidArgs(format!("--text-file {}: {e}", file.display())))?;
+    store_edit(ctx, id, doc, &text, reason, html)
+}
+
+/// `documents edit ID DOC`: the latest version's text in the person's editor, stored as an edit.
+pub fn edit_in_editor(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    reason: Option<&str>,
+) -> Result<(), CliError> {
+    let current = {
+        let store = open_store(ctx)?;
+        app::documents::body_of(&store, id, doc, None)?.1.text
+    };
+    // The store is closed while the person edits, so other commands are not locked out.
+    let text = crate::adapters::files::edit_in_editor(&current, doc).map_err(CliError::Failed)?;
+    store_edit(ctx, id, doc, &text, reason, false)
+}
+
+fn store_edit(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    text: &str,
+    reason: Option<&str>,
+    html: bool,
+) -> Result<(), CliError> {
+    let templates = super::templates(ctx)?;
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let (v, body, is_new) =
+        app::documents::edit(&store, &ctx.app(), &org, &templates, id, doc, text, reason)?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({ "id": id, "document": v, "stored": is_new })),
+        Format::Table | Format::Csv | Format::Html => {
+            if !is_new {
+                output::print(&format!(
+                    "{id}: {doc} unchanged: the text is that of version {}",
+                    v.version
+                ));
+                return Ok(());
+            }
+            let mut s = format!(
+                "{id}: {doc} version {} stored, edited by {} from version {} (sha256 {}).",
+                v.version,
+                v.rendered_by,
+                v.edit.as_ref().map_or(0, |e| e.from_version),
+                &v.sha256[..12]
+            );
+            if html {
+                s = format!(
+                    "{}
+{s}",
+                    body.html
+                );
+            }
+            if let Some(e) = &v.edit
+                && !e.omitted.is_empty()
+            {
+                s.push_str(&format!(
+                    "
+Required content no longer present: {}.",
+                    e.omitted.join("; ")
+                ));
+                match &e.reason {
+                    Some(r) => s.push_str(&format!(" Reason given: {r}")),
+                    None => s.push_str(
+                        " It cannot be approved until that is put back or a reason is given (--reason).",
+                    ),
+                }
+            }
+            output::print(&s);
+        }
+    }
+    Ok(())
+}
+
 /// `--out` names a new or existing plain file, never through `..`.
 fn check_out_path(out: &Path) -> Result<(), CliError> {
     if out.components().any(|c| c == Component::ParentDir) {
