@@ -67,6 +67,7 @@ impl Mailer for FakeMailer {
             from: letter.from.clone(),
             to: vec![letter.to.clone()],
             bytes: format!("{}\r\n\r\n{}", letter.subject, letter.text).into_bytes(),
+            file_name: String::new(),
         })
     }
     fn deliver(&self, message: &Composed) -> Outcome {

@@ -997,3 +997,18 @@ fn an_edit_before_approval_is_a_version_with_its_author_origin_and_diff() {
         4
     );
 }
+
+#[test]
+fn a_mistyped_template_name_gets_a_suggestion() {
+    let env = answered();
+    let out = env.run(&["render", ID, "ico-reprot"]).failure();
+    let err = stderr_of(&out);
+    assert!(err.contains("did you mean ico-report?"), "{err}");
+    let out = env.run(&["check", ID, "board-breifing"]).failure();
+    assert!(stderr_of(&out).contains("did you mean board-briefing?"));
+    // Nothing close: no guess, the list.
+    let out = env.run(&["render", ID, "zzzz"]).failure();
+    let err = stderr_of(&out);
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("templates: board-briefing"), "{err}");
+}
