@@ -1012,3 +1012,34 @@ fn a_mistyped_template_name_gets_a_suggestion() {
     assert!(!err.contains("did you mean"), "{err}");
     assert!(err.contains("templates: board-briefing"), "{err}");
 }
+
+#[test]
+fn tables_fit_columns_without_breaking_an_id() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    let out = env
+        .cmd()
+        .env("COLUMNS", "70")
+        .args(["check", ID, "ico-report"])
+        .assert()
+        .code(8);
+    let text = stdout_of(&out);
+    for path in [
+        "details.organisation_impact",
+        "details.measures_before",
+        "details.remedial_actions",
+        "details.cross_border_impact",
+    ] {
+        assert!(text.contains(path), "{path} broken:\n{text}");
+    }
+    // Wrapped to about the width asked (a little wider when every word must fit), not to the
+    // 110 used for a pipe.
+    let widest = text
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '└']))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(widest <= 80, "{widest}:\n{text}");
+}

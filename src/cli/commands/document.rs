@@ -288,6 +288,7 @@ pub fn check(
                         r["basis"].as_str().unwrap_or_default().to_string(),
                     ]);
                 }
+                crate::cli::output::fit(&mut tbl);
                 s.push_str(&format!(
                     "{} missing: {} needed now, {} may follow in a later report.\n{tbl}",
                     missing.len(),
@@ -354,6 +355,7 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
                     d.sha256[..16].to_string(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&t.to_string());
         }
     }
@@ -465,6 +467,7 @@ pub fn templates(ctx: &Ctx) -> Result<(), CliError> {
                     t.origin.clone(),
                 ]);
             }
+            crate::cli::output::fit(&mut tbl);
             output::print(&tbl.to_string());
         }
     }
