@@ -66,7 +66,21 @@ pub enum Mode {
 }
 
 /// What a phased report says in place of a fact that will follow.
-pub const WILL_FOLLOW: &str = "Not yet known. We will provide this information in a follow-up report, without undue further delay (UK GDPR Article 33(4)).";
+pub fn will_follow(o: &Obligation) -> String {
+    let cite = if o.id.starts_with("uk-gdpr-art33/") {
+        " (UK GDPR Article 33(4))"
+    } else {
+        ""
+    };
+    format!(
+        "Not yet known. We will provide this information in a follow-up report, without undue further delay{cite}."
+    )
+}
+
+/// Whether the obligation's regime lets this report leave some content to a later phase.
+pub fn allows_phases(o: Option<&Obligation>) -> bool {
+    o.is_some_and(|o| o.phase.content.iter().any(|c| c.may_follow))
+}
 
 /// Renders a document and stores the version unless it equals the latest. Returns the version,
 /// its body, and whether it is new.
@@ -87,6 +101,15 @@ pub fn produce(
     let facts = casefile::build(&record, org, serving, ctx.now);
     let mut deferred = Vec::new();
     let (facts, mut missing) = if mode == Mode::Phased {
+        let Some(o) = serving.filter(|o| allows_phases(Some(o))) else {
+            return Err(AppError::InvalidArgs(format!(
+                "{name} for {id} cannot be made in phases: {}",
+                match serving {
+                    Some(o) => format!("{} does not provide for information to follow later", o.id),
+                    None => "it serves no obligation that provides for it".to_string(),
+                }
+            )));
+        };
         let lacking = missing_facts(t, &facts, serving);
         let now: Vec<String> = lacking
             .iter()
@@ -106,7 +129,8 @@ pub fn produce(
             )));
         }
         deferred = lacking.into_iter().map(|m| m.path).collect();
-        let (filled, _) = template::filled_with(t, &facts, &|_| WILL_FOLLOW.to_string());
+        let statement = will_follow(o);
+        let (filled, _) = template::filled_with(t, &facts, &|_| statement.clone());
         (filled, Vec::new())
     } else {
         template::draft(t, &facts)

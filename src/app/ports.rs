@@ -229,7 +229,6 @@ pub struct Composed {
     pub to: Vec<String>,
     pub bytes: Vec<u8>,
     /// A readable file name for the outbox folder: date, incident, document, recipient.
-    #[doc(hidden)]
     pub file_name: String,
 }
 

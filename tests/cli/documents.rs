@@ -612,6 +612,16 @@ fn the_market_announcement_asks_for_its_own_answers() {
     );
     // And rendering refuses until they are recorded.
     env.run(&["render", ID, "market-announcement"]).code(8);
+    // The market's rules provide for no phases: no "will follow" announcement.
+    assert!(!stdout_of(&env.run(&["check", ID, "market-announcement"])).contains("--phased"));
+    let out = env
+        .run(&["render", ID, "market-announcement", "--phased"])
+        .failure();
+    assert!(
+        stderr_of(&out).contains("cannot be made in phases"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 /// Flesch reading ease: 206.835 - 1.015 (words per sentence) - 84.6 (syllables per word).

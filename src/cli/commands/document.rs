@@ -295,7 +295,7 @@ pub fn check(
                     now_needed,
                     missing.len() - now_needed
                 ));
-                if now_needed == 0 {
+                if now_needed == 0 && app::documents::allows_phases(serving) {
                     s.push_str(&format!(
                         "\nA phased report can be filed now: `breachflow render {id} {} --phased` states that the {} will follow.",
                         t.name,
