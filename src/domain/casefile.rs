@@ -160,7 +160,10 @@ pub fn build(
                 "id": o.id,
                 "regime": o.regime_name,
                 "recipient": o.recipient,
-                "due": o.due.instant().map(at),
+                // A deadline in law; a standard ("as soon as possible") is words, with its
+                // internal target apart.
+                "due": match &o.due { Due::At { at: t, .. } => Some(at(*t)), _ => None },
+                "target": match &o.due { Due::Standard { target, .. } => target.map(at), _ => None },
                 "due_words": match &o.due {
                     Due::At { .. } => "".to_string(),
                     Due::Standard { standard, .. } => standard.clone(),
