@@ -90,3 +90,43 @@ impl Recipients for RecipientsFile<'_> {
         ))
     }
 }
+
+/// Opens `text` in the person's editor (`$VISUAL`, else `$EDITOR`, else `vi`) on a private
+/// temporary file and returns what they saved. The editor command may carry arguments
+/// (`code --wait`); it runs through `sh` with the file as its last argument.
+pub fn edit_in_editor(text: &str, hint: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string());
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("breachflow-{}-{hint}.md", std::process::id()));
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(fail)?;
+        f.write_all(text.as_bytes()).map_err(fail)?;
+    }
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status();
+    let result = match status {
+        Ok(s) if s.success() => std::fs::read_to_string(&path).map_err(fail),
+        Ok(s) => Err(format!(
+            "the editor ({editor}) exited with {s}; nothing stored"
+        )),
+        Err(e) => Err(format!("could not start the editor ({editor}): {e}")),
+    };
+    let _ = std::fs::remove_file(&path);
+    result
+}

@@ -70,6 +70,14 @@ impl Carrier {
             Err(e) => return Outcome::Refused(e.to_string()),
         };
         match self {
+            Carrier::Folder(dir) if !message.file_name.is_empty() => {
+                let _ = envelope;
+                match write_eml(dir, &message.file_name, &message.bytes) {
+                    Ok(path) => Outcome::Accepted(format!("written to {}", path.display())),
+                    // Nothing was written under the name: safe to try again.
+                    Err(e) => Outcome::Transient(e.to_string()),
+                }
+            }
             Carrier::Folder(dir) => {
                 match FileTransport::new(dir).send_raw(&envelope, &message.bytes) {
                     Ok(id) => Outcome::Accepted(format!("written to {}/{id}.eml", dir.display())),
@@ -116,6 +124,10 @@ impl Mailer for Carrier {
 
 /// The exact bytes of a letter, and the envelope lettre would derive for them.
 pub fn compose(letter: &Letter) -> Result<Composed, MailError> {
+    // The time it is composed for the wire, unless the letter names one.
+    let date = letter
+        .date
+        .unwrap_or_else(crate::adapters::clock::recorded_now);
     let message = build(&Parts {
         from: &letter.from,
         reply_to: letter.reply_to.as_deref(),
@@ -123,11 +135,7 @@ pub fn compose(letter: &Letter) -> Result<Composed, MailError> {
         to_name: letter.to_name.as_deref(),
         subject: &letter.subject,
         message_id: &letter.message_id,
-        date: SystemTime::from(
-            letter
-                .date
-                .unwrap_or_else(crate::adapters::clock::recorded_now),
-        ),
+        date: SystemTime::from(date),
         text: &letter.text,
         html: letter.html.as_deref(),
         attachment: letter
@@ -143,7 +151,43 @@ pub fn compose(letter: &Letter) -> Result<Composed, MailError> {
         // Formatted once: the boundaries are fixed at build, and these bytes are both the
         // ones hashed and the ones sent.
         bytes: message.formatted(),
+        file_name: eml_name(letter, date),
     })
+}
+
+/// The outbox file name of a letter, readable in a file list and sorted by date:
+/// `2024-04-01_BR-2024-0001_staff-briefing-v1_all-staff-at-larkfield-vets.example_1a2b3c4d.eml`.
+/// The tail is from the Message-ID, so two messages never share a name and the same message
+/// always has the same one.
+pub fn eml_name(letter: &Letter, date: chrono::DateTime<chrono::Utc>) -> String {
+    use sha2::Digest;
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' => c,
+                '@' => '@',
+                _ => '-',
+            })
+            .collect::<String>()
+            .replace('@', "-at-")
+            .trim_matches(['-', '.'])
+            .chars()
+            .take(60)
+            .collect()
+    };
+    let what = letter
+        .attachment
+        .as_ref()
+        .map(|(name, _)| name.trim_end_matches(".html").to_string())
+        .unwrap_or_else(|| "reminder".to_string());
+    let tail = hex::encode(&sha2::Sha256::digest(letter.message_id.as_bytes())[..4]);
+    format!(
+        "{}_{}_{}_{}.eml",
+        date.format("%Y-%m-%d"),
+        clean(&what),
+        clean(&letter.to),
+        tail
+    )
 }
 
 /// A dry run's mailer: composes every message, as a real run would, and delivers none.
@@ -308,6 +352,26 @@ fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
         return Outcome::Transient(words);
     }
     Outcome::Unknown(words)
+}
+
+/// Writes a message to the outbox folder under `name`, owner-readable only, through a
+/// temporary file and a rename so no one reads half a message.
+fn write_eml(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
 }
 
 /// What a message is made of.

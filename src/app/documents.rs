@@ -53,6 +53,35 @@ fn describe_missing(missing: &[String]) -> String {
         .join("\n")
 }
 
+/// How a rendering treats facts not yet recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every fact must be recorded.
+    Complete,
+    /// Missing facts shown as `[MISSING: ...]` markers; the version cannot be approved.
+    Draft,
+    /// A report in phases (UK GDPR Art 33(4)): a fact that may follow is stated to follow and
+    /// recorded as deferred; a fact needed now still blocks. The version can be approved.
+    Phased,
+}
+
+/// What a phased report says in place of a fact that will follow.
+pub fn will_follow(o: &Obligation) -> String {
+    let cite = if o.id.starts_with("uk-gdpr-art33/") {
+        " (UK GDPR Article 33(4))"
+    } else {
+        ""
+    };
+    format!(
+        "Not yet known. We will provide this information in a follow-up report, without undue further delay{cite}."
+    )
+}
+
+/// Whether the obligation's regime lets this report leave some content to a later phase.
+pub fn allows_phases(o: Option<&Obligation>) -> bool {
+    o.is_some_and(|o| o.phase.content.iter().any(|c| c.may_follow))
+}
+
 /// Renders a document and stores the version unless it equals the latest. Returns the version,
 /// its body, and whether it is new.
 #[allow(clippy::too_many_arguments)]
@@ -64,14 +93,49 @@ pub fn produce(
     id: IncidentId,
     name: &str,
     obligation: Option<&str>,
-    draft: bool,
+    mode: Mode,
 ) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
     let t = templates.get(name)?;
     let record = store.incident(id)?;
     let serving = obligation_for(&record, t, obligation)?;
     let facts = casefile::build(&record, org, serving, ctx.now);
-    let (facts, missing) = template::draft(t, &facts);
-    if !missing.is_empty() && !draft {
+    let mut deferred = Vec::new();
+    let (facts, mut missing) = if mode == Mode::Phased {
+        let Some(o) = serving.filter(|o| allows_phases(Some(o))) else {
+            return Err(AppError::InvalidArgs(format!(
+                "{name} for {id} cannot be made in phases: {}",
+                match serving {
+                    Some(o) => format!("{} does not provide for information to follow later", o.id),
+                    None => "it serves no obligation that provides for it".to_string(),
+                }
+            )));
+        };
+        let lacking = missing_facts(t, &facts, serving);
+        let now: Vec<String> = lacking
+            .iter()
+            .filter(|m| !deferrable(m))
+            .map(|m| m.path.clone())
+            .collect();
+        if !now.is_empty() {
+            return Err(AppError::Incomplete(format!(
+                "{name} for {id} cannot be filed in phases: {} {} needed now, not later:\n{}",
+                now.len(),
+                if now.len() == 1 {
+                    "fact is"
+                } else {
+                    "facts are"
+                },
+                describe_missing(&now)
+            )));
+        }
+        deferred = lacking.into_iter().map(|m| m.path).collect();
+        let statement = will_follow(o);
+        let (filled, _) = template::filled_with(t, &facts, &|_| statement.clone());
+        (filled, Vec::new())
+    } else {
+        template::draft(t, &facts)
+    };
+    if !missing.is_empty() && mode == Mode::Complete {
         return Err(AppError::Incomplete(format!(
             "{name} for {id} lacks {} {}:\n{}",
             missing.len(),
@@ -97,8 +161,10 @@ pub fn produce(
         ),
         serves: t.manifest.serves.clone(),
         obligation: serving.map(|o| o.id.clone()),
-        missing,
+        missing: std::mem::take(&mut missing),
         approval: None,
+        deferred,
+        edit: None,
     };
     let (kinds, stored) =
         document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
@@ -271,6 +337,46 @@ pub struct Check {
     pub missing: Vec<Missing>,
 }
 
+/// Whether a phased report may say that a fact will follow.
+pub fn deferrable(m: &Missing) -> bool {
+    m.may_follow
+}
+
+/// Each fact `t` uses that `facts` lacks, with whether it may follow and why.
+fn missing_facts(
+    t: &Template,
+    facts: &serde_json::Value,
+    serving: Option<&Obligation>,
+) -> Vec<Missing> {
+    template::needed(t, facts)
+        .into_iter()
+        .map(|p| {
+            let info = casefile::info(&p);
+            let label = info
+                .filter(|i| i.path == p)
+                .map(|i| i.label.to_string())
+                .unwrap_or_else(|| p.clone());
+            let (may_follow, basis) = classify(
+                info.and_then(|i| i.content),
+                serving,
+                !t.manifest.serves.is_empty(),
+            );
+            // A whole assessment or decision still to be made never follows later.
+            let whole = !p.contains('.');
+            Missing {
+                label,
+                may_follow: may_follow && !whole,
+                basis: if may_follow && whole {
+                    "needed before any report".into()
+                } else {
+                    basis
+                },
+                path: p,
+            }
+        })
+        .collect()
+}
+
 /// What a document still lacks for the obligation it serves, and what of that may follow.
 pub fn check(
     store: &dyn Store,
@@ -285,29 +391,101 @@ pub fn check(
     let record = store.incident(id)?;
     let serving = obligation_for(&record, t, obligation)?;
     let facts = casefile::build(&record, &org, serving, ctx.now);
-    let missing = template::needed(t, &facts)
-        .into_iter()
-        .map(|p| {
-            let info = casefile::info(&p);
-            let label = info
-                .filter(|i| i.path == p)
-                .map(|i| i.label.to_string())
-                .unwrap_or_else(|| p.clone());
-            let (may_follow, basis) = classify(
-                info.and_then(|i| i.content),
-                serving,
-                !t.manifest.serves.is_empty(),
-            );
-            Missing {
-                label,
-                path: p,
-                may_follow,
-                basis,
-            }
-        })
-        .collect();
+    let missing = missing_facts(t, &facts, serving);
     Ok(Check {
         obligation: serving.cloned(),
         missing,
     })
+}
+
+/// Stores a person's edit of a document as a new version: the text as edited, its HTML, the
+/// version it was edited from with that text's hash, and the diff from it. Required content
+/// (of the obligation the version serves) that the edit removed is listed, and such a version
+/// cannot be approved unless `reason` says why it is not needed. Returns the version, its body,
+/// and whether it is new (an unchanged text stores nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn edit(
+    store: &dyn Store,
+    ctx: &Context,
+    org: &Organisation,
+    templates: &TemplateSet,
+    id: IncidentId,
+    doc: &str,
+    text: &str,
+    reason: Option<&str>,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
+    template::check_name(doc)?;
+    let record = store.incident(id)?;
+    let (from, from_body) = body_of(store, id, doc, None)?;
+    if text == from_body.text {
+        return Ok((from, from_body, false));
+    }
+    let required: Vec<&str> = from
+        .obligation
+        .as_deref()
+        .and_then(|o| record.obligations.iter().find(|x| x.id == o))
+        .map(|o| o.phase.content.iter().map(|c| c.key.as_str()).collect())
+        .unwrap_or_default();
+    // Measured against the text the template generated, however many edits ago.
+    let generated = from
+        .edit
+        .as_ref()
+        .map_or(from.version, |e| e.generated_version);
+    let generated_text = if generated == from.version {
+        from_body.text.clone()
+    } else {
+        body_of(store, id, doc, Some(generated))?.1.text
+    };
+    let omitted = document::omitted_content(&from_body.facts, &required, &generated_text, text);
+    let html =
+        template::html_of_edited(templates, &from.title, text, &from_body.facts, org.zone())?;
+    let body = DocumentBody {
+        text: text.to_string(),
+        html,
+        facts: from_body.facts.clone(),
+        template_source: from_body.template_source.clone(),
+    };
+    let next = from.version + 1;
+    let version = DocumentVersion {
+        version: 0,
+        rendered_at: ctx.now,
+        rendered_by: ctx.actor.clone(),
+        sha256: template::sha256_hex(body.text.as_bytes()),
+        html_sha256: template::sha256_hex(body.html.as_bytes()),
+        // Markers the person left in are still missing facts.
+        missing: from
+            .missing
+            .iter()
+            .filter(|m| text.contains(&template::marker(m)))
+            .cloned()
+            .collect(),
+        approval: None,
+        edit: Some(document::Edit {
+            from_version: from.version,
+            from_sha256: from.sha256.clone(),
+            generated_version: generated,
+            diff: document::diff(doc, (generated, &generated_text), (next, text)),
+            omitted,
+            reason: reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        }),
+        ..from.clone()
+    };
+    let (kinds, stored) =
+        document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
+    let is_new = !kinds.is_empty();
+    if is_new {
+        store.commit(
+            Subject::Incident(&record),
+            &kinds,
+            &ctx.stamp(),
+            &Writes {
+                documents: &[(id, &stored.document, stored.version, &body)],
+                ..Writes::default()
+            },
+        )?;
+    }
+    Ok((stored, body, is_new))
 }

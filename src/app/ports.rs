@@ -238,6 +238,8 @@ pub struct Composed {
     pub from: String,
     pub to: Vec<String>,
     pub bytes: Vec<u8>,
+    /// A readable file name for the outbox folder: date, incident, document, recipient.
+    pub file_name: String,
 }
 
 /// Where messages go: an SMTP server, or the outbox folder. Building a message's bytes from a

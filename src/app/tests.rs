@@ -67,6 +67,7 @@ impl Mailer for FakeMailer {
             from: letter.from.clone(),
             to: vec![letter.to.clone()],
             bytes: format!("{}\r\n\r\n{}", letter.subject, letter.text).into_bytes(),
+            file_name: String::new(),
         })
     }
     fn deliver(&self, message: &Composed) -> Outcome {
@@ -156,6 +157,8 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         obligation: None,
         missing: Vec::new(),
         approval: None,
+        deferred: Vec::new(),
+        edit: None,
     };
     let body = |source: &str| DocumentBody {
         text: "The briefing.".into(),

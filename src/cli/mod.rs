@@ -75,6 +75,16 @@ pub enum DocumentsCommand {
         #[arg(long)]
         html: bool,
     },
+    /// Edit the latest version's text in $VISUAL or $EDITOR; the edit is stored as a new
+    /// version (author, the version it came from, hashes, the diff), to be approved.
+    Edit {
+        id: IncidentId,
+        document: String,
+        /// Why required content the edit removes is not needed (without it, such a version
+        /// cannot be approved).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// A unified diff of two versions' text.
     Diff {
         id: IncidentId,
@@ -249,8 +259,19 @@ pub enum Command {
         #[arg(long)]
         html: bool,
         /// Render even with facts missing, showing [MISSING: ...] markers (cannot be approved).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "phased")]
         draft: bool,
+        /// A report in phases (UK GDPR Art 33(4)): facts that may follow are stated to follow
+        /// in a later report and recorded as deferred; facts needed now still block. Can be
+        /// approved and filed.
+        #[arg(long)]
+        phased: bool,
+        /// Store FILE's text as an edit of the latest version, instead of rendering the template.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["draft", "phased", "out", "obligation"])]
+        text_file: Option<PathBuf>,
+        /// With --text-file: why required content the edit removes is not needed.
+        #[arg(long, value_name = "TEXT", requires = "text_file")]
+        reason: Option<String>,
     },
     /// Which facts a document still lacks, and which may follow in a later report.
     Check {
@@ -722,10 +743,20 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Render {
             id,
             template,
+            html,
+            text_file: Some(file),
+            reason,
+            ..
+        } => document::edit_from_file(&ctx, id, &template, &file, reason.as_deref(), html),
+        Command::Render {
+            id,
+            template,
             obligation,
             out,
             html,
             draft,
+            phased,
+            ..
         } => document::render(
             &ctx,
             id,
@@ -733,7 +764,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             obligation.as_deref(),
             out.as_deref(),
             html,
-            draft,
+            if phased {
+                crate::app::documents::Mode::Phased
+            } else if draft {
+                crate::app::documents::Mode::Draft
+            } else {
+                crate::app::documents::Mode::Complete
+            },
         ),
         Command::Check {
             id,
@@ -759,6 +796,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     to,
                 }),
             ) => document::diff(&ctx, id, &doc, from, to),
+            (
+                _,
+                Some(DocumentsCommand::Edit {
+                    id,
+                    document: doc,
+                    reason,
+                }),
+            ) => document::edit_in_editor(&ctx, id, &doc, reason.as_deref()),
             (Some(id), None) => document::list(&ctx, id),
             (None, None) => Err(CliError::InvalidArgs(
                 "name an incident: `breachflow documents ID`".into(),

@@ -44,16 +44,52 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
-    // `COLUMNS` when set (a script or a wide pager asks for it); otherwise the terminal's width,
-    // or, for a pipe or a file, a width that still reads on paper.
-    if let Some(columns) = std::env::var("COLUMNS")
+    // COLUMNS when set (a script or a narrow terminal says how wide), else the terminal's
+    // width; not a terminal (a pipe, a file, a test): a width that still reads on paper.
+    match std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<u16>().ok())
-        .filter(|c| *c >= 40)
     {
-        t.set_width(columns);
-    } else if t.width().is_none() {
-        t.set_width(110);
+        Some(c) if c >= 20 => {
+            t.set_width(c);
+        }
+        _ if t.width().is_none() => {
+            t.set_width(110);
+        }
+        _ => {}
     }
     t
+}
+
+/// Before printing: no column narrower than its longest word, so an id, a path, an address or
+/// a hash is never broken across lines (wrapping happens between words; a table too wide for
+/// every word is wider than asked rather than wrong).
+pub fn fit(t: &mut comfy_table::Table) {
+    let mut widest: Vec<usize> = Vec::new();
+    let rows = t.header().into_iter().chain(t.row_iter());
+    for row in rows {
+        for (i, cell) in row.cell_iter().enumerate() {
+            let longest = cell
+                .content()
+                .split_whitespace()
+                .map(|w| w.chars().count())
+                .max()
+                .unwrap_or(0);
+            if widest.len() <= i {
+                widest.resize(i + 1, 0);
+            }
+            widest[i] = widest[i].max(longest);
+        }
+    }
+    for (i, w) in widest.into_iter().enumerate() {
+        if let Some(c) = t.column_mut(i) {
+            // The boundary counts the cell's padding as well as its content.
+            let w = u16::try_from(w)
+                .unwrap_or(u16::MAX)
+                .saturating_add(c.padding_width());
+            c.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+                comfy_table::Width::Fixed(w),
+            ));
+        }
+    }
 }

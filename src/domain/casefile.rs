@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::domain::assessment::RiskLevel;
+use crate::domain::assessment::{DataCategory, SubjectCategory};
 use crate::domain::deadline::Due;
 use crate::domain::incident::{OrganisationImpact, RecoveryTime, SubjectsTold, YesNoUnknown};
-use crate::domain::obligation::Obligation;
+use crate::domain::obligation::{Obligation, ObligationState};
 use crate::domain::organisation::{ControllerRole, Market, Organisation};
 use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Anchor;
@@ -70,11 +71,13 @@ pub fn build(
         json!({
             "version": a.version,
             "data_categories": i.data_categories.iter().map(|c| c.label()).collect::<Vec<_>>(),
+            "data_plain": i.data_categories.iter().map(|c| plain_data(*c)).collect::<Vec<_>>(),
             "other_data": i.other_data_description,
             "special_categories": special,
             "subject_categories": i.subject_categories.iter().map(|c| c.label()).collect::<Vec<_>>(),
             "other_subjects": i.other_subjects_description,
             "vulnerable_subjects": vulnerable,
+            "staff_affected": i.subject_categories.contains(&SubjectCategory::Employees),
             "subjects": i.subjects,
             "records": i.records,
             "mitigations": i.mitigations.iter().map(|m| m.label()).collect::<Vec<_>>(),
@@ -134,6 +137,70 @@ pub fn build(
         Some(Due::At { at, .. }) => now > *at,
         _ => false,
     };
+    // The market announcement's position, for the briefings: when it went out and its reference.
+    let announced = record
+        .obligations
+        .iter()
+        .filter(|o| o.id.starts_with("uk-mar-art17/") || o.id.starts_with("aim-rule-11/"))
+        .filter_map(|o| o.completion.as_ref())
+        .min_by_key(|c| c.at);
+    let market = json!({
+        "announced": announced.is_some(),
+        "announced_at": announced.map(|c| at(c.at)),
+        "reference": announced.and_then(|c| c.reference.clone()),
+    });
+
+    // Every live obligation with its deadline and status, for the board's table.
+    let obligations: Vec<Value> = record
+        .obligations
+        .iter()
+        .filter(|o| o.state != ObligationState::Retired)
+        .map(|o| {
+            json!({
+                "id": o.id,
+                "regime": o.regime_name,
+                "recipient": o.recipient,
+                // A deadline in law; a standard ("as soon as possible") is words, with its
+                // internal target apart.
+                "due": match &o.due { Due::At { at: t, .. } => Some(at(*t)), _ => None },
+                "target": match &o.due { Due::Standard { target, .. } => target.map(at), _ => None },
+                "due_words": match &o.due {
+                    Due::At { .. } => "".to_string(),
+                    Due::Standard { standard, .. } => standard.clone(),
+                    Due::NotStarted { .. } => "clock not started yet".to_string(),
+                    Due::Error { .. } => "not computed".to_string(),
+                },
+                "phase": o.phase.name,
+                // Open duties are "open" whether drafted or approved: rendering a document
+                // moves its own duty to drafted, and must not change the facts it was made from.
+                "status": if o.state.is_open() { "open".to_string() } else { o.state.to_string() },
+                "reference": o.completion.as_ref().and_then(|c| c.reference.clone()),
+            })
+        })
+        .collect();
+
+    // The announcement's answers, with the headline chosen for the kind of incident.
+    let a = d.announcement.clone().unwrap_or_default();
+    let headline = a.headline.clone().unwrap_or_else(|| {
+        if f.cyber_incident == YesNoUnknown::Yes {
+            "Notice of Cyber Incident".into()
+        } else {
+            "Notice of Data Security Incident".into()
+        }
+    });
+    let announcement = json!({
+        "headline": headline,
+        "what_happened": a.what_happened,
+        "response": a.response,
+        "authorities": a.authorities,
+        "operational_impact": a.operational_impact,
+        "unaffected": a.unaffected,
+        "outlook": a.outlook,
+        "further_update": a.further_update,
+        "thanks": a.thanks,
+        "released_by": a.released_by,
+    });
+
     let report = json!({
         "kind": match kind { ReportKind::Initial => "initial", ReportKind::FollowUp => "follow_up" },
         "follow_up": kind == ReportKind::FollowUp,
@@ -161,6 +228,9 @@ pub fn build(
             "listed": org.is_listed(),
             "markets": markets,
             "time_zone": org.time_zone,
+            "lei": org.lei,
+            "sector": org.sector,
+            "size": org.size,
         },
         "incident": {
             "id": record.id.to_string(),
@@ -191,7 +261,7 @@ pub fn build(
             "staff_training": d.staff_training,
             "organisation_impact": d.organisation_impact.map(organisation_impact),
             "recovery_time": d.recovery_time.map(recovery_time),
-            "subjects_told": d.subjects_told.map(subjects_told),
+            "subjects_told": told_answer(d.subjects_told, record.decisions.last().map(|v| v.decision.tell_subjects)),
             "others_told": d.others_told,
             "advice_to_subjects": d.advice_to_subjects,
             "subject_contact": d.subject_contact,
@@ -201,7 +271,18 @@ pub fn build(
             "cross_border_impact": d.cross_border_impact,
             "indicators_of_compromise": d.indicators_of_compromise,
             "delay_reasons": d.delay_reasons,
+            "insurer_position": d.insurer_position,
+            "board_decisions": d.board_decisions,
+            "client_message": d.client_message,
         },
+        "announcement": announcement,
+        "notice": {
+            "what_happened": d.notice.as_ref().and_then(|n| n.what_happened.clone()),
+            "what_it_means": d.notice.as_ref().and_then(|n| n.what_it_means.clone()),
+            "what_we_are_doing": d.notice.as_ref().and_then(|n| n.what_we_are_doing.clone()),
+        },
+        "market": market,
+        "obligations": obligations,
         "assessment": assessment,
         "decision": decision,
         "triggers": triggers,
@@ -209,6 +290,33 @@ pub fn build(
         // The person a personalised notice is addressed to; set per recipient when sending.
         "recipient": null,
     })
+}
+
+/// A category of personal data in the reader's words, for the notice to the people affected.
+fn plain_data(c: DataCategory) -> &'static str {
+    use DataCategory::*;
+    match c {
+        BasicIdentifiers => "your name",
+        ContactDetails => "your contact details (address, email and phone number)",
+        IdentificationData => "your usernames and passwords",
+        EconomicFinancial => "your bank or card details",
+        OfficialDocuments => "copies of official papers (such as a driving licence)",
+        Location => "where you have been",
+        BehaviouralData => "how you use our services",
+        EducationEmployment => "details of your job or education",
+        RacialEthnicOrigin => "your race or ethnic origin",
+        PoliticalOpinions => "your political views",
+        ReligiousBeliefs => "your religion or beliefs",
+        TradeUnionMembership => "whether you are in a trade union",
+        SexLife => "your sex life",
+        SexualOrientation => "your sexual orientation",
+        GenderReassignment => "your gender history",
+        Health => "your health",
+        GeneticBiometric => "your genetic or biometric details (such as fingerprints)",
+        CriminalOffences => "criminal records",
+        NotYetKnown => "information we are still identifying",
+        Other => "other information",
+    }
 }
 
 fn yes_no(v: YesNoUnknown) -> &'static str {
@@ -241,6 +349,24 @@ fn recovery_time(v: RecoveryTime) -> &'static str {
         RecoveryTime::AlreadyRecovered => "Already recovered",
         RecoveryTime::NotYetKnown => "Not yet known",
     }
+}
+
+/// The answer to "Have you told data subjects?", kept consistent with the decision: an answer
+/// of "not decided" or the opposite of the recorded decision gives way to the decision.
+fn told_answer(told: Option<SubjectsTold>, tell: Option<bool>) -> Option<&'static str> {
+    let answer = match (told, tell) {
+        (Some(SubjectsTold::Told | SubjectsTold::AboutToTell | SubjectsTold::AlreadyAware), _) => {
+            told
+        }
+        (Some(SubjectsTold::Undecided | SubjectsTold::DecidedNotToTell) | None, Some(true)) => {
+            Some(SubjectsTold::PlanningToTell)
+        }
+        (Some(SubjectsTold::Undecided | SubjectsTold::PlanningToTell) | None, Some(false)) => {
+            Some(SubjectsTold::DecidedNotToTell)
+        }
+        (t, _) => t,
+    };
+    answer.map(subjects_told)
 }
 
 fn subjects_told(v: SubjectsTold) -> &'static str {
@@ -373,6 +499,71 @@ pub const CATALOGUE: &[FactInfo] = &[
     FactInfo {
         path: "details.indicators_of_compromise",
         label: "Indicators of compromise",
+        content: None,
+    },
+    FactInfo {
+        path: "details.insurer_position",
+        label: "The cyber insurer's position",
+        content: None,
+    },
+    FactInfo {
+        path: "details.board_decisions",
+        label: "Decisions the board is asked to take",
+        content: None,
+    },
+    FactInfo {
+        path: "details.client_message",
+        label: "What staff should tell clients who ask",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.what_happened",
+        label: "Announcement: what happened, in the company's voice",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.response",
+        label: "Announcement: the company's response",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.authorities",
+        label: "Announcement: authorities informed",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.operational_impact",
+        label: "Announcement: effect on operations and trading",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.outlook",
+        label: "Announcement: outlook for results",
+        content: None,
+    },
+    FactInfo {
+        path: "announcement.released_by",
+        label: "Announcement: person responsible for arranging the release",
+        content: None,
+    },
+    FactInfo {
+        path: "notice.what_happened",
+        label: "Notice: what happened, in plain words",
+        content: Some("nature"),
+    },
+    FactInfo {
+        path: "notice.what_it_means",
+        label: "Notice: what it could mean for the reader",
+        content: Some("consequences"),
+    },
+    FactInfo {
+        path: "notice.what_we_are_doing",
+        label: "Notice: what we are doing about it",
+        content: Some("measures"),
+    },
+    FactInfo {
+        path: "org.lei",
+        label: "Legal Entity Identifier (organisation profile `lei`)",
         content: None,
     },
     FactInfo {

@@ -62,6 +62,34 @@ pub struct DocumentVersion {
     pub missing: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// Facts deferred in a phased report (UK GDPR Art 33(4)): each rendered as a statement
+    /// that the information will follow. Unlike `missing`, a phased version can be approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// Set when a person edited the text rather than it being rendered from the template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
+}
+
+/// A version whose text a person edited: what it was edited from, the change from the generated
+/// text, and the required content no longer present in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Edit {
+    /// The version the edit started from.
+    pub from_version: u32,
+    /// SHA-256 of that version's text.
+    pub from_sha256: String,
+    /// The version generated from the template that the edits (one or several) started from.
+    pub generated_version: u32,
+    /// A unified diff from the generated text to the edited text.
+    pub diff: String,
+    /// Required content (by its label) that the edited text no longer contains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<String>,
+    /// Why required content was removed, if it was; without a reason such a version cannot be
+    /// approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Who approved a version, and when.
@@ -192,6 +220,16 @@ pub fn approve(
             v.missing.join(", ")
         )));
     }
+    if let Some(e) = &v.edit
+        && !e.omitted.is_empty()
+        && e.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(invalid(format!(
+            "{document} version {} was edited and no longer contains required content: {}; put it back (edit again) or give the reason it is not needed (`--reason`)",
+            v.version,
+            e.omitted.join("; ")
+        )));
+    }
     if let Some(a) = &v.approval {
         return Err(invalid(format!(
             "{document} version {} was already approved by {} at {}",
@@ -229,4 +267,39 @@ pub fn diff(document: &str, a: (u32, &str), b: (u32, &str)) -> String {
             &format!("{document} version {}", b.0),
         )
         .to_string()
+}
+
+/// The required content an edit removed: each fact of the case file that answers one of
+/// `required` (content keys of the obligation's phase), whose words are in the generated text
+/// `before` but no longer in the edited text `after`. Labelled as the forms name them.
+pub fn omitted_content(
+    facts: &serde_json::Value,
+    required: &[&str],
+    before: &str,
+    after: &str,
+) -> Vec<String> {
+    let mut omitted = Vec::new();
+    for info in crate::domain::casefile::CATALOGUE {
+        let Some(key) = info.content else { continue };
+        if !required.contains(&key) {
+            continue;
+        }
+        let mut v = facts;
+        for seg in info.path.split('.') {
+            v = &v[seg];
+        }
+        let words: Vec<&str> = match v {
+            serde_json::Value::String(s) => vec![s.as_str()],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        if words
+            .iter()
+            .any(|w| !w.trim().is_empty() && before.contains(w) && !after.contains(w))
+            && !omitted.iter().any(|o| o == info.label)
+        {
+            omitted.push(info.label.to_string());
+        }
+    }
+    omitted
 }

@@ -203,6 +203,79 @@ pub struct Details {
     /// Why the report is made after its deadline (UK GDPR Art 33(1) requires the reasons).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_reasons: Option<String>,
+    /// The market announcement's own answers, in the company's voice (third person), written
+    /// for the market rather than copied from the intake facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<Announcement>,
+    /// The cyber insurer's position (notified, cover confirmed, panel firms appointed), for
+    /// the board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_position: Option<String>,
+    /// Decisions the board is asked to take, one per item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_decisions: Option<Vec<String>>,
+    /// What staff should say to clients and customers who ask about the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message: Option<String>,
+    /// The notice to the people affected (Art 34) in plain words, addressed to "you".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// The answers the notice to the people affected is written from, in clear and plain language
+/// (Art 34(2)), addressed to the reader: short sentences, everyday words, no jargon.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// What happened, e.g. "Someone broke into our computer systems ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_happened: Option<String>,
+    /// What it could mean for the reader: "You may get emails that ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_it_means: Option<String>,
+    /// What the organisation is doing about it: "We have ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_we_are_doing: Option<String>,
+}
+
+/// The answers a regulatory news announcement is written from, each a paragraph in the
+/// company's voice ("The Group has ..."). Recorded under `details.announcement`; an update may
+/// give some of them, the others are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    /// The headline. Default: "Notice of Cyber Incident" for a cyber incident, otherwise
+    /// "Notice of Data Security Incident".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    /// What happened, for the market: "The Group has identified ...".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_happened: Option<String>,
+    /// The response: systems isolated, specialists engaged, investigation under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// Which authorities have been informed (regulators, law enforcement, NCSC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorities: Option<String>,
+    /// The effect on operations and trading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operational_impact: Option<String>,
+    /// What is not affected (other businesses, sites, systems).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unaffected: Option<String>,
+    /// The outlook: the expected effect on results and guidance, as far as can be said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlook: Option<String>,
+    /// When and how the market will be updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub further_update: Option<String>,
+    /// Thanks (to staff, clients, partners), if the company wishes to give them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thanks: Option<String>,
+    /// The person responsible for arranging the release of the announcement: name and
+    /// position, e.g. "Jane Smith, Company Secretary".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_by: Option<String>,
 }
 
 impl Details {
@@ -219,6 +292,23 @@ impl Details {
         if let (Some(m), Some(p)) = (merged.as_object_mut(), patch.as_object()) {
             for (k, v) in p {
                 let before = old.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                // A group of answers (the announcement's) is merged answer by answer.
+                if let (Some(b), Some(vo)) = (before.as_object(), v.as_object()) {
+                    let mut inner = b.clone();
+                    for (ik, iv) in vo {
+                        let was = b.get(ik).cloned().unwrap_or(serde_json::Value::Null);
+                        if &was != iv {
+                            changes.push(FactChange {
+                                field: format!("details.{k}.{ik}"),
+                                old: was,
+                                new: iv.clone(),
+                            });
+                            inner.insert(ik.clone(), iv.clone());
+                        }
+                    }
+                    m.insert(k.clone(), serde_json::Value::Object(inner));
+                    continue;
+                }
                 if &before != v {
                     changes.push(FactChange {
                         field: format!("details.{k}"),

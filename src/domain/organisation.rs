@@ -45,6 +45,15 @@ pub struct Organisation {
     /// customer and press messages; otherwise no order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disclosure_order: Option<Vec<OrderRule>>,
+    /// Legal Entity Identifier (20 characters), quoted in regulatory announcements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lei: Option<String>,
+    /// The sector the organisation works in, as the ICO form asks, e.g. "Veterinary services".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// The organisation's size, as the ICO form asks, e.g. "250 or more staff".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
 }
 
 /// How to reach the mail server.

@@ -24,11 +24,21 @@ pub fn needed(template: &Template, facts: &Value) -> Vec<String> {
 /// The case file for a draft: every missing fact the template uses replaced by a visible
 /// `[MISSING: ...]` marker. Returns it with the missing facts.
 pub fn draft(template: &Template, facts: &Value) -> (Value, Vec<String>) {
+    filled_with(template, facts, &marker)
+}
+
+/// The case file with every missing fact the template uses replaced by `text(fact)`: the
+/// draft's marker, or a phased report's statement that the information will follow.
+pub fn filled_with(
+    template: &Template,
+    facts: &Value,
+    text: &dyn Fn(&str) -> String,
+) -> (Value, Vec<String>) {
     let w = walk(template, facts);
     let mut filled = facts.clone();
     for (path, named, list) in &w.fills {
         let segs: Vec<&str> = path.split('.').collect();
-        let m = Value::String(marker(named));
+        let m = Value::String(text(named));
         let value = if *list { Value::Array(vec![m]) } else { m };
         fill(&mut filled, &segs, &value);
     }

@@ -29,33 +29,55 @@ pub fn render(
     let body = hb.render(&template.name, facts).map_err(fail)?;
     match kind {
         Kind::Text => Ok(body),
-        Kind::Html => {
-            let mut html = String::new();
-            let options = pulldown_cmark::Options::ENABLE_TABLES
-                | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
-            pulldown_cmark::html::push_html(
-                &mut html,
-                pulldown_cmark::Parser::new_ext(&body, options),
-            );
-            let mut page = registry(zone);
-            page.register_escape_fn(handlebars::html_escape);
-            let layout = set.layout();
-            page.register_template(LAYOUT, layout.compiled.clone());
-            let mut wrapper = facts.clone();
-            if let Some(m) = wrapper.as_object_mut() {
-                m.insert("body".into(), Value::String(html));
-                m.insert(
-                    "title".into(),
-                    Value::String(template.manifest.title.clone()),
-                );
-            }
-            page.render(LAYOUT, &wrapper)
-                .map_err(|e| TemplateError::Render {
-                    template: LAYOUT.into(),
-                    message: e.to_string(),
-                })
-        }
+        Kind::Html => page(set, &template.manifest.title, &body, facts, zone),
     }
+}
+
+/// The HTML of a text a person edited: its Markdown, with any HTML in it made inert, inside the
+/// print layout, over the facts of the version it was edited from.
+pub fn html_of_edited(
+    set: &TemplateSet,
+    title: &str,
+    text: &str,
+    facts: &Value,
+    zone: Tz,
+) -> Result<String, TemplateError> {
+    let inert = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    page(set, title, &inert, facts, zone)
+}
+
+/// Markdown to HTML, wrapped in the layout.
+fn page(
+    set: &TemplateSet,
+    title: &str,
+    markdown: &str,
+    facts: &Value,
+    zone: Tz,
+) -> Result<String, TemplateError> {
+    let mut html = String::new();
+    let options =
+        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
+    pulldown_cmark::html::push_html(
+        &mut html,
+        pulldown_cmark::Parser::new_ext(markdown, options),
+    );
+    let mut page = registry(zone);
+    page.register_escape_fn(handlebars::html_escape);
+    let layout = set.layout();
+    page.register_template(LAYOUT, layout.compiled.clone());
+    let mut wrapper = facts.clone();
+    if let Some(m) = wrapper.as_object_mut() {
+        m.insert("body".into(), Value::String(html));
+        m.insert("title".into(), Value::String(title.to_string()));
+    }
+    page.render(LAYOUT, &wrapper)
+        .map_err(|e| TemplateError::Render {
+            template: LAYOUT.into(),
+            message: e.to_string(),
+        })
 }
 
 /// Renders a one-line template (an email subject) over `facts`, with no escaping.

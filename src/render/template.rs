@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 use crate::embedded;
 
 pub use super::helpers::{format_instant, list_text};
-pub use super::needed::{draft, marker, needed};
-pub use super::rendering::{from_source, markdown_escape, render, render_line};
+pub use super::needed::{draft, filled_with, marker, needed};
+pub use super::rendering::{from_source, html_of_edited, markdown_escape, render, render_line};
 
 /// The layout every HTML document is wrapped in (letterhead, print stylesheet).
 pub use crate::domain::document::LAYOUT;
@@ -31,7 +31,7 @@ pub use crate::domain::document::LAYOUT;
 /// What went wrong with templates or rendering.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("no template named {name:?}; templates: {known}")]
+    #[error("no template named {name:?}; {known}")]
     Unknown { name: String, known: String },
     #[error(
         "{name:?} is not a template name: expected lower-case letters, digits and hyphens, e.g. ico-report"
@@ -134,7 +134,7 @@ impl TemplateSet {
         if !templates.contains_key(LAYOUT) {
             return Err(TemplateError::Unknown {
                 name: LAYOUT.into(),
-                known: "(the built-in set lacks its layout)".into(),
+                known: "the built-in set lacks its layout".into(),
             });
         }
         Ok(TemplateSet { templates })
@@ -145,17 +145,28 @@ impl TemplateSet {
         check_name(name)?;
         match self.templates.get(name) {
             Some(t) if name != LAYOUT => Ok(t),
-            _ => Err(TemplateError::Unknown {
-                name: name.to_string(),
-                known: self
-                    .documents()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+            _ => {
+                let names: Vec<&str> = self.documents().map(|t| t.name.as_str()).collect();
+                let guess = names
+                    .iter()
+                    .map(|n| (edit_distance(name, n), *n))
+                    .filter(|(d, n)| *d <= 3.max(n.len() / 4))
+                    .min();
+                Err(TemplateError::Unknown {
+                    name: name.to_string(),
+                    known: format!(
+                        "{}templates: {}",
+                        guess
+                            .map(|(_, n)| format!("did you mean {n}? "))
+                            .unwrap_or_default(),
+                        names.join(", ")
+                    ),
+                })
+            }
         }
     }
 
+    /// Document templates, by name.
     /// Document templates, by name.
     pub fn documents(&self) -> impl Iterator<Item = &Template> {
         self.templates.values().filter(|t| t.name != LAYOUT)
@@ -238,6 +249,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // The facts a template needs.
+
+/// Levenshtein distance between two names, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
 
 #[cfg(test)]
 mod tests {

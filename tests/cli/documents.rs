@@ -204,9 +204,26 @@ fn the_ico_report_covers_every_section_of_the_form() {
         "Data protection officer",
         "Person making this report",
         "controller",
+        "Cross-border",
+        "other countries",
+        "Sector:** Veterinary services",
+        "Size of the organisation:** 250 or more staff",
+        "Reported internally by Tom Okafor, Head of IT Security",
     ] {
         assert!(text.contains(question), "missing {question:?}:\n{text}");
     }
+    // Nothing internal: no reasoning, no method scores, no answer that contradicts the
+    // recorded decision (not to tell data subjects).
+    for internal in [
+        "Our decision not to tell",
+        "ENISA",
+        "We have not decided yet",
+        "breachflow",
+    ] {
+        assert!(!text.contains(internal), "{internal:?}:\n{text}");
+    }
+    assert!(text.contains("Have you told data subjects?** We have decided not to tell them."));
+    assert!(text.contains("None known: all affected practices"));
     // The facts appear, not only the questions.
     assert!(text.contains("The ICO's online form was unavailable"));
     assert!(text.contains("Duty officer on the ICO helpline"));
@@ -297,10 +314,12 @@ fn check_says_which_answers_may_follow_in_a_later_report() {
     // Asked by the form but not a statutory minimum.
     assert_eq!(row("details.staff_involved")["may_follow"], true);
     assert_eq!(v["obligation"], "uk-gdpr-art33/initial");
-    // Only the cause is needed now: recording it makes the check pass, with the rest to follow.
+    // Only the cause and the cross-border answer (part of the nature of the breach) are needed
+    // now: recording them makes the check pass, with the rest to follow.
+    assert_eq!(row("details.cross_border_impact")["may_follow"], false);
     let cause = env.file(
         "c.json",
-        &json!({ "details": { "cause": "A stolen password" } }),
+        &json!({ "details": { "cause": "A stolen password", "cross_border_impact": "None known" } }),
     );
     env.run(&["incident", "update", ID, "--file", &cause])
         .success();
@@ -512,4 +531,526 @@ fn out_writes_a_private_file_and_refuses_parent_paths() {
         .run(&["render", ID, "ico-report", "--out", "../ico.md"])
         .code(4);
     assert!(stderr_of(&err).contains(".."), "{}", stderr_of(&err));
+}
+
+#[test]
+fn the_market_announcement_reads_like_an_rns_in_its_own_words() {
+    let env = answered();
+    let text = render_text(&env, "2024-03-31T20:00:00Z", "market-announcement");
+    // Its own answers, in the company's voice, not the intake summary.
+    assert!(!text.contains("An attacker gained access"), "{text}");
+    assert!(text.contains("# Notice of Cyber Incident"), "{text}");
+    for part in [
+        "announces that on 30 March 2024",
+        "isolated",
+        "specialists",
+        "Information Commissioner's Office",
+        "remain open",
+        "operating normally",
+        "material effect on its results",
+        "further update",
+        "would like to thank",
+        "inside information for the purposes of Article 7",
+        "responsible for arranging the release of this announcement on behalf of the Company is Daniel Hughes",
+        "LEI: 213800LRKFLDVG4Q7N24",
+        "**ENDS**",
+        "**Nominated adviser**: Oliver Grant, Hartwell Capital, tel. +44 20 7946 0321",
+        "**Broker**: Rachel Moss, Pennant Securities, tel. +44 20 7946 0544",
+        "Sophie Turner, tel. +44 113 496 0150",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    for first_person in [" we ", "We ", " our ", "Our "] {
+        assert!(!text.contains(first_person), "{first_person}: {text}");
+    }
+
+    // One answer corrected: the others are kept (answers merge one by one), and a non-cyber
+    // incident is not headed as a cyber incident.
+    let update = env.file(
+        "u.json",
+        &json!({ "cyber_incident": "no", "details": { "announcement": { "outlook": "The Group expects no effect on its results." } } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &update])
+        .success();
+    let text = render_text(&env, "2024-03-31T21:00:00Z", "market-announcement");
+    assert!(
+        text.contains("# Notice of Data Security Incident"),
+        "{text}"
+    );
+    assert!(!text.contains("Cyber Incident"), "{text}");
+    assert!(text.contains("The Group expects no effect"), "{text}");
+    assert!(text.contains("Daniel Hughes"), "{text}");
+}
+
+#[test]
+fn the_market_announcement_asks_for_its_own_answers() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    let checked = env
+        .cmd()
+        .args(["--format", "json", "check", ID, "market-announcement"])
+        .assert();
+    let v: Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
+    let paths: Vec<&str> = v["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    for p in [
+        "announcement.what_happened",
+        "announcement.response",
+        "announcement.operational_impact",
+        "announcement.outlook",
+        "announcement.released_by",
+    ] {
+        assert!(paths.contains(&p), "{p}: {paths:?}");
+    }
+    assert!(
+        !paths.iter().any(|p| p.starts_with("incident.")),
+        "{paths:?}"
+    );
+    // And rendering refuses until they are recorded.
+    env.run(&["render", ID, "market-announcement"]).code(8);
+    // The market's rules provide for no phases: no "will follow" announcement.
+    assert!(!stdout_of(&env.run(&["check", ID, "market-announcement"])).contains("--phased"));
+    let out = env
+        .run(&["render", ID, "market-announcement", "--phased"])
+        .failure();
+    assert!(
+        stderr_of(&out).contains("cannot be made in phases"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// Flesch reading ease: 206.835 - 1.015 (words per sentence) - 84.6 (syllables per word).
+/// A sentence ends at `.`, `!`, `?` or `:`, or at the end of a line (a heading, a list item, a
+/// signature); syllables are groups of vowels, less a silent final "e".
+fn flesch_reading_ease(text: &str) -> f64 {
+    let mut words = 0usize;
+    let mut syllables = 0usize;
+    let mut sentences = 0usize;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.chars().all(|c| c == '-') {
+            continue;
+        }
+        let mut open = false;
+        for token in line.split_whitespace() {
+            let word: String = token
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .collect::<String>()
+                .to_lowercase();
+            if word.is_empty() {
+                continue;
+            }
+            words += 1;
+            open = true;
+            syllables += syllables_in(&word);
+            if token.ends_with(['.', '!', '?', ':']) {
+                sentences += 1;
+                open = false;
+            }
+        }
+        if open {
+            sentences += 1;
+        }
+    }
+    let (w, s, y) = (words as f64, sentences.max(1) as f64, syllables as f64);
+    206.835 - 1.015 * (w / s) - 84.6 * (y / w)
+}
+
+fn syllables_in(word: &str) -> usize {
+    let vowel = |c: char| "aeiouy".contains(c);
+    let mut groups = 0;
+    let mut previous = false;
+    for c in word.chars() {
+        let v = vowel(c);
+        if v && !previous {
+            groups += 1;
+        }
+        previous = v;
+    }
+    if word.len() > 2 && word.ends_with('e') && !word.ends_with("le") && groups > 1 {
+        groups -= 1;
+    }
+    groups.max(1)
+}
+
+#[test]
+fn flesch_reading_ease_agrees_with_known_scores() {
+    // Very easy prose scores high, legal prose low.
+    assert!(flesch_reading_ease("The cat sat on the mat. We are sorry.") > 100.0);
+    assert!(
+        flesch_reading_ease(
+            "Notwithstanding the aforementioned considerations, the organisation's determination \
+             regarding notification obligations necessitates comprehensive evaluation."
+        ) < 0.0
+    );
+}
+
+#[test]
+fn the_subject_notice_is_plain_language_to_one_person() {
+    let env = answered();
+    let text = render_text(&env, "2024-04-02T12:00:00Z", "subject-notice");
+    for part in [
+        "Dear customer,",
+        "Date: 2 April 2024",
+        "Our reference: BR-2024-0001",
+        "What happened",
+        "What we are doing",
+        "What you can do",
+        "you may get emails",
+        "your name, your contact details (address, email and phone number) and details of your job",
+        "our Data Protection Officer, Priya Raman, at dpo@larkfield-vets.example or call +44 113 496 0100",
+        "0800 046 0100",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    // Readable as plain text (it is the mail's text part): no Markdown emphasis or hashes.
+    for markup in ["**", "# ", "{{", "[", "<"] {
+        assert!(!text.contains(markup), "{markup}: {text}");
+    }
+    // No jargon.
+    for jargon in [
+        "data subject",
+        "controller",
+        "Article",
+        "personal data",
+        "identifiers",
+        "phishing",
+        "ransomware",
+        "remedial",
+        "exfiltrat",
+    ] {
+        assert!(
+            !text.to_lowercase().contains(&jargon.to_lowercase()),
+            "{jargon}: {text}"
+        );
+    }
+    let score = flesch_reading_ease(&text);
+    assert!(
+        score >= 60.0,
+        "Flesch reading ease {score:.1} < 60:\n{text}"
+    );
+    // The HTML still has headings.
+    let html = render_html(&env, "2024-04-02T12:00:00Z", "subject-notice");
+    assert!(html.contains("<h2>What happened</h2>"), "{html}");
+}
+
+#[test]
+fn the_briefings_say_where_things_stand_without_internal_names() {
+    let env = answered();
+    // Before the announcement: staff are told it has not been announced.
+    let staff = render_text(&env, "2024-03-31T20:00:00Z", "staff-briefing");
+    assert!(
+        staff.contains("has not yet been announced to the stock market"),
+        "{staff}"
+    );
+    // The market announcement goes out; the briefings sent after it say so, with its reference.
+    env.run_at(
+        "2024-03-31T20:00:00Z",
+        &[
+            "incident",
+            "trigger",
+            ID,
+            "inside_information",
+            "--at",
+            "2024-03-31T15:30:00Z",
+            "--by",
+            "Margaret Ellis (Chair)",
+        ],
+    )
+    .success();
+    env.render_and_approve("2024-03-31T20:10:00Z", ID, "market-announcement");
+    env.run_at(
+        "2024-04-01T07:00:00Z",
+        &[
+            "obligation",
+            "complete",
+            ID,
+            "uk-mar-art17/announcement",
+            "--reference",
+            "RNS 1234X",
+            "--sent",
+        ],
+    )
+    .success();
+    let staff = render_text(&env, "2024-04-01T07:10:00Z", "staff-briefing");
+    for part in [
+        "We announced the incident to the stock market on 1 April 2024, 08:00 BST (RNS 1234X)",
+        "## Is your own information affected?",
+        "It may be. Staff records are among the information involved",
+        "## What to tell clients",
+        "All our practices are open",
+        "IT security: Tom Okafor, security@larkfield-vets.example, +44 113 496 0199",
+    ] {
+        assert!(staff.contains(part), "{part}: {staff}");
+    }
+    assert!(!staff.contains("not yet been announced"), "{staff}");
+
+    let board = render_text(&env, "2024-04-01T09:45:00Z", "board-briefing");
+    for part in [
+        "| Duty | To | Due | Status |",
+        "| Initial report to the ICO | Information Commissioner's Office (ICO) | 2 April 2024, 22:10 BST | open |",
+        "| Market announcement | The market, via a Regulatory Information Service |",
+        "| sent (ref. RNS 1234X) |",
+        "Announced to the market on 1 April 2024, 08:00 BST, reference RNS 1234X.",
+        "## Insurer",
+        "cover under the cyber policy is confirmed",
+        "## Decisions needed from the board",
+        "- Approve spending of up to £250,000",
+    ] {
+        assert!(board.contains(part), "{part}: {board}");
+    }
+    // No commands, obligation ids or state names meant for the tool.
+    for internal in [
+        "breachflow",
+        "`",
+        "uk-gdpr-art33/",
+        "uk-mar-art17/",
+        "notifying",
+        "ENISA",
+    ] {
+        assert!(!board.contains(internal), "{internal}: {board}");
+    }
+}
+
+#[test]
+fn a_phased_ico_report_states_what_will_follow_and_can_be_approved() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    // What is needed now still blocks a phased report.
+    let out = env.run(&["render", ID, "ico-report", "--phased"]).code(8);
+    let err = stderr_of(&out);
+    assert!(err.contains("needed now"), "{err}");
+    assert!(err.contains("details.cause"), "{err}");
+    assert!(!err.contains("details.prevention"), "{err}");
+    let now = env.file(
+        "now.json",
+        &json!({ "details": { "cause": "A stolen password", "cross_border_impact": "None known" } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &now])
+        .success();
+    // check agrees: nothing needed now, and says a phased report can be filed.
+    let checked = stdout_of(&env.run(&["check", ID, "ico-report"]).success());
+    assert!(checked.contains("0 needed now"), "{checked}");
+    assert!(checked.contains("--phased"), "{checked}");
+    // A complete rendering still refuses; the phased one states what will follow.
+    env.run(&["render", ID, "ico-report"]).code(8);
+    let out = env.run(&["render", ID, "ico-report", "--phased"]).success();
+    let text = stdout_of(&out);
+    assert!(stderr_of(&out).contains("phased"), "{}", stderr_of(&out));
+    assert!(
+        text.contains("**Steps to prevent a recurrence, and when they will be complete:** Not yet known. We will provide this information in a follow-up report, without undue further delay (UK GDPR Article 33(4))."),
+        "{text}"
+    );
+    assert!(!text.contains("[MISSING"), "{text}");
+    let docs = env.json(&["documents", ID]);
+    let v = &docs["documents"][0];
+    assert!(
+        v["deferred"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("details.prevention")),
+        "{v}"
+    );
+    assert_eq!(v["missing"], Value::Null);
+    // Approved and filed as the initial report.
+    env.run(&["approve", ID, "ico-report"]).success();
+    env.run(&[
+        "obligation",
+        "complete",
+        ID,
+        "uk-gdpr-art33/initial",
+        "--reference",
+        "IC-1",
+    ])
+    .success();
+    let listed = stdout_of(&env.run(&["documents", ID]).success());
+    assert!(listed.contains("phased: 8"), "{listed}");
+}
+
+/// An "editor": a script that applies `sed_expr` to the file it is given.
+fn editor_script(env: &TestEnv, name: &str, sed_expr: &str) -> String {
+    let path = env.tmp.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\nsed -i '{sed_expr}' \"$1\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn an_edit_before_approval_is_a_version_with_its_author_origin_and_diff() {
+    let env = answered();
+    env.run(&["render", ID, "ico-report"]).success();
+    // A wording change through $EDITOR: a new version, edited from version 1.
+    let editor = editor_script(
+        &env,
+        "reword.sh",
+        "s/It contains no breached personal data./It contains no breached personal data. Please call the DPO with any question./",
+    );
+    let out = env
+        .cmd()
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .success();
+    let said = stdout_of(&out);
+    assert!(
+        said.contains("version 2 stored, edited by tester from version 1"),
+        "{said}"
+    );
+    let docs = env.json(&["documents", ID]);
+    let v2 = &docs["documents"][1];
+    assert_eq!(v2["edit"]["from_version"], 1);
+    assert_eq!(v2["edit"]["from_sha256"], docs["documents"][0]["sha256"]);
+    assert_eq!(v2["rendered_by"], "tester");
+    assert!(
+        v2["edit"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+This report follows"),
+        "{v2}"
+    );
+    let diff = stdout_of(
+        &env.run(&["documents", "diff", ID, "ico-report", "1", "2"])
+            .success(),
+    );
+    assert!(
+        diff.contains("Please call the DPO with any question."),
+        "{diff}"
+    );
+    let html = env.json(&["documents", "show", ID, "ico-report"])["html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(html.contains("Please call the DPO"), "{html}");
+
+    // An edit that drops required content (the nature of the breach) cannot be approved...
+    let editor = editor_script(&env, "cut.sh", "/What went wrong and how/d");
+    let out = env
+        .cmd()
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .success();
+    let said = stdout_of(&out);
+    assert!(
+        said.contains("Required content no longer present: What went wrong and how"),
+        "{said}"
+    );
+    let out = env.run(&["approve", ID, "ico-report"]).code(4);
+    assert!(
+        stderr_of(&out).contains("required content"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // ...unless a reason is given (here with --text-file).
+    let v3 = env.json(&["documents", "show", ID, "ico-report"])["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = env.text_file(
+        "edited.md",
+        &format!("{v3}\nThe cause is described in the attached forensic summary.\n"),
+    );
+    let out = env
+        .run(&[
+            "render",
+            ID,
+            "ico-report",
+            "--text-file",
+            &file,
+            "--reason",
+            "The cause is in the forensic summary attached to the report",
+        ])
+        .success();
+    assert!(
+        stdout_of(&out).contains("Reason given"),
+        "{}",
+        stdout_of(&out)
+    );
+    env.run(&["approve", ID, "ico-report"]).success();
+    let docs = env.json(&["documents", ID]);
+    assert_eq!(docs["documents"][3]["edit"]["from_version"], 3);
+    // Omissions and the diff are measured from the generated text, however many edits ago.
+    assert_eq!(docs["documents"][3]["edit"]["generated_version"], 1);
+    assert!(
+        docs["documents"][3]["edit"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("-- **What went wrong and how:**"),
+        "{}",
+        docs["documents"][3]
+    );
+    assert!(docs["documents"][3]["approval"].is_object());
+    // An editor that fails stores nothing.
+    let out = env
+        .cmd()
+        .env("EDITOR", "false")
+        .env_remove("VISUAL")
+        .args(["documents", "edit", ID, "ico-report"])
+        .assert()
+        .failure();
+    assert!(stderr_of(&out).contains("editor"), "{}", stderr_of(&out));
+    assert_eq!(
+        env.json(&["documents", ID])["documents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn a_mistyped_template_name_gets_a_suggestion() {
+    let env = answered();
+    let out = env.run(&["render", ID, "ico-reprot"]).failure();
+    let err = stderr_of(&out);
+    assert!(err.contains("did you mean ico-report?"), "{err}");
+    let out = env.run(&["check", ID, "board-breifing"]).failure();
+    assert!(stderr_of(&out).contains("did you mean board-briefing?"));
+    // Nothing close: no guess, the list.
+    let out = env.run(&["render", ID, "zzzz"]).failure();
+    let err = stderr_of(&out);
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("templates: board-briefing"), "{err}");
+}
+
+#[test]
+fn tables_fit_columns_without_breaking_an_id() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    env.run(&["decide", ID, "--accept"]).success();
+    let out = env
+        .cmd()
+        .env("COLUMNS", "70")
+        .args(["check", ID, "ico-report"])
+        .assert()
+        .code(8);
+    let text = stdout_of(&out);
+    for path in [
+        "details.organisation_impact",
+        "details.measures_before",
+        "details.remedial_actions",
+        "details.cross_border_impact",
+    ] {
+        assert!(text.contains(path), "{path} broken:\n{text}");
+    }
+    // Wrapped to about the width asked (a little wider when every word must fit), not to the
+    // 110 used for a pipe.
+    let widest = text
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '└']))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(widest <= 80, "{widest}:\n{text}");
 }

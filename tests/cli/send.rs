@@ -2,6 +2,7 @@
 //! most once, retries and refusals, the disclosure order, crashes mid-send, bulk notices that
 //! resume, and reminders once per warning level.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -589,4 +590,30 @@ fn header_injection_through_names_titles_and_addresses_is_refused() {
         ])
         .code(4);
     assert!(stdout_of(&out).contains("line 2:"), "{}", stdout_of(&out));
+}
+
+#[test]
+fn outbox_files_are_named_by_date_incident_document_and_recipient() {
+    let env = TestEnv::prepared(&example_json("organisation.json"));
+    env.render_and_approve(NOW, ID, "board-briefing");
+    env.run(&["send", ID, "board-briefing", "--to", "board"])
+        .success();
+    let names: Vec<String> = walk(&env.data_dir.join("outbox"))
+        .into_iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let date = &NOW[..10];
+    assert!(
+        names[0].starts_with(&format!(
+            "{date}_BR-2024-0001-board-briefing-v1_chair-at-larkfield-vets.example_"
+        )),
+        "{names:?}"
+    );
+    let mode = std::fs::metadata(env.data_dir.join("outbox").join(&names[0]))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

@@ -130,6 +130,7 @@ pub fn log(ctx: &Ctx, id: Option<IncidentId>) -> Result<(), CliError> {
                     e.seal.hash.get(..12).unwrap_or("").to_string(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&t.to_string());
         }
     }
@@ -223,6 +224,7 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
                     m.recorded_later.to_string(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             s.push_str(&t.to_string());
             s.push_str("\n\nPer obligation\n");
             let mut t = table(&[
@@ -260,6 +262,7 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
                     r.reason.clone().unwrap_or_default(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             s.push_str(&t.to_string());
             s
         }
@@ -316,6 +319,7 @@ pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
             for (at, kind, what) in &items {
                 t.add_row(vec![instant(*at, tl.zone), kind.to_string(), what.clone()]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&format!("{id}: {}\n{t}", tl.record.facts.title));
         }
     }

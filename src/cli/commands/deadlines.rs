@@ -126,6 +126,7 @@ pub fn deadlines(
                     o.recipient.clone(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&format!("As of {}:\n{t}", instant(ctx.now, zone)));
         }
     }
@@ -273,6 +274,7 @@ pub fn regimes(ctx: &Ctx) -> Result<(), CliError> {
                     book.sources.get(&r.id).cloned().unwrap_or_default(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             let mut s = t.to_string();
             s.push_str("\n\nUnverified facts (†), to confirm against the primary text:\n");
             for r in book.regimes.values() {

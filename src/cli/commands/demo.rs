@@ -307,8 +307,16 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         ),
     ] {
         let c = step(rendered, author);
-        let (v, body, _) =
-            app::documents::produce(&store, &c.app(), &org, &templates, id, name, None, false)?;
+        let (v, body, _) = app::documents::produce(
+            &store,
+            &c.app(),
+            &org,
+            &templates,
+            id,
+            name,
+            None,
+            app::documents::Mode::Complete,
+        )?;
         let a = step(approved, approver);
         app::documents::approve(&store, &a.app(), id, name, Some(v.version), None)?;
         for (ext, text) in [("md", &body.text), ("html", &body.html)] {
@@ -385,7 +393,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         id,
         "ico-follow-up",
         None,
-        false,
+        app::documents::Mode::Complete,
     )?;
     let approve = step("2024-04-08T09:30:00Z", dpo);
     app::documents::approve(

@@ -22,7 +22,7 @@ pub fn render(
     obligation: Option<&str>,
     out: Option<&Path>,
     html: bool,
-    draft: bool,
+    mode: app::documents::Mode,
 ) -> Result<(), CliError> {
     if let Some(out) = out {
         check_out_path(out)?;
@@ -38,7 +38,7 @@ pub fn render(
         id,
         name,
         obligation,
-        draft,
+        mode,
     )?;
     let missing = stored.missing.clone();
     let chosen = if html || out.is_some_and(|o| o.extension().is_some_and(|e| e == "html")) {
@@ -67,6 +67,15 @@ pub fn render(
         out.map(|o| format!("; written to {}", o.display()))
             .unwrap_or_default()
     );
+    let note = if stored.deferred.is_empty() {
+        note
+    } else {
+        format!(
+            "{note}\nA phased report: {} stated to follow in a later report: {}",
+            stored.deferred.len(),
+            stored.deferred.join(", ")
+        )
+    };
     match ctx.format {
         Format::Json => output::print_json(&json!({
             "id": id,
@@ -79,6 +88,94 @@ pub fn render(
                 output::print(chosen.trim_end());
             }
             eprintln!("{note}");
+        }
+    }
+    Ok(())
+}
+
+/// `render ID DOC --text-file F`: the file's text stored as an edit of the latest version.
+pub fn edit_from_file(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    file: &Path,
+    reason: Option<&str>,
+    html: bool,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::InvalidArgs(format!("--text-file {}: {e}", file.display())))?;
+    store_edit(ctx, id, doc, &text, reason, html)
+}
+
+/// `documents edit ID DOC`: the latest version's text in the person's editor, stored as an edit.
+pub fn edit_in_editor(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    reason: Option<&str>,
+) -> Result<(), CliError> {
+    let current = {
+        let store = open_store(ctx)?;
+        app::documents::body_of(&store, id, doc, None)?.1.text
+    };
+    // The store is closed while the person edits, so other commands are not locked out.
+    let text = crate::adapters::files::edit_in_editor(&current, doc).map_err(CliError::Failed)?;
+    store_edit(ctx, id, doc, &text, reason, false)
+}
+
+fn store_edit(
+    ctx: &Ctx,
+    id: IncidentId,
+    doc: &str,
+    text: &str,
+    reason: Option<&str>,
+    html: bool,
+) -> Result<(), CliError> {
+    let templates = super::templates(ctx)?;
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let (v, body, is_new) =
+        app::documents::edit(&store, &ctx.app(), &org, &templates, id, doc, text, reason)?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({ "id": id, "document": v, "stored": is_new })),
+        Format::Table | Format::Csv | Format::Html => {
+            if !is_new {
+                output::print(&format!(
+                    "{id}: {doc} unchanged: the text is that of version {}",
+                    v.version
+                ));
+                return Ok(());
+            }
+            let mut s = format!(
+                "{id}: {doc} version {} stored, edited by {} from version {} (sha256 {}).",
+                v.version,
+                v.rendered_by,
+                v.edit.as_ref().map_or(0, |e| e.from_version),
+                &v.sha256[..12]
+            );
+            if html {
+                s = format!(
+                    "{}
+{s}",
+                    body.html
+                );
+            }
+            if let Some(e) = &v.edit
+                && !e.omitted.is_empty()
+            {
+                s.push_str(&format!(
+                    "
+Required content no longer present: {}.",
+                    e.omitted.join("; ")
+                ));
+                match &e.reason {
+                    Some(r) => s.push_str(&format!(" Reason given: {r}")),
+                    None => s.push_str(
+                        " It cannot be approved until that is put back or a reason is given (--reason).",
+                    ),
+                }
+            }
+            output::print(&s);
         }
     }
     Ok(())
@@ -191,12 +288,20 @@ pub fn check(
                         r["basis"].as_str().unwrap_or_default().to_string(),
                     ]);
                 }
+                crate::cli::output::fit(&mut tbl);
                 s.push_str(&format!(
                     "{} missing: {} needed now, {} may follow in a later report.\n{tbl}",
                     missing.len(),
                     now_needed,
                     missing.len() - now_needed
                 ));
+                if now_needed == 0 && app::documents::allows_phases(serving) {
+                    s.push_str(&format!(
+                        "\nA phased report can be filed now: `breachflow render {id} {} --phased` states that the {} will follow.",
+                        t.name,
+                        if missing.len() == 1 { "fact" } else { "facts" }
+                    ));
+                }
             }
             output::print(&s);
         }
@@ -227,11 +332,20 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
             }
             let mut t = table(&["Document", "Version", "Rendered", "By", "Status", "SHA-256"]);
             for d in &record.documents {
-                let status = match (&d.approval, d.missing.len()) {
+                let mut status = match (&d.approval, d.missing.len()) {
                     (Some(a), _) => format!("approved by {} {}", a.by, instant(a.at, org.zone())),
                     (None, 0) => "awaiting approval".into(),
                     (None, n) => format!("draft: {n} missing"),
                 };
+                if !d.deferred.is_empty() {
+                    status.push_str(&format!("; phased: {} to follow", d.deferred.len()));
+                }
+                if let Some(e) = &d.edit {
+                    status.push_str(&format!("; edited from version {}", e.from_version));
+                    if !e.omitted.is_empty() {
+                        status.push_str(&format!("; omits {} required", e.omitted.len()));
+                    }
+                }
                 t.add_row(vec![
                     d.document.clone(),
                     d.version.to_string(),
@@ -241,6 +355,7 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
                     d.sha256[..16].to_string(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&t.to_string());
         }
     }
@@ -352,6 +467,7 @@ pub fn templates(ctx: &Ctx) -> Result<(), CliError> {
                     t.origin.clone(),
                 ]);
             }
+            crate::cli::output::fit(&mut tbl);
             output::print(&tbl.to_string());
         }
     }

@@ -57,6 +57,7 @@ pub fn list(ctx: &Ctx, state: Option<State>) -> Result<(), CliError> {
                     r.facts.title.clone(),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             output::print(&t.to_string());
         }
     }
@@ -116,6 +117,7 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
                 for c in &changes {
                     t.add_row([c.field.clone(), compact(&c.old), compact(&c.new)]);
                 }
+                crate::cli::output::fit(&mut t);
                 output::print(&format!("{id}: {} fact(s) changed.\n{t}", changes.len()));
                 if changes.iter().any(|c| c.field == "aware_at") {
                     output::print(&format!(
@@ -231,6 +233,7 @@ pub fn describe(
                 super::audit::with_recorded_later(event_line(&e.what), e, zone),
             ]);
         }
+        crate::cli::output::fit(&mut t);
         s.push_str(&t.to_string());
         s.push('\n');
     }

@@ -60,6 +60,7 @@ pub fn show(ctx: &Ctx) -> Result<(), CliError> {
                     c.phone.as_deref().unwrap_or(""),
                 ]);
             }
+            crate::cli::output::fit(&mut t);
             text.push_str(&format!("Contacts:\n{t}"));
             output::print(&text);
         }

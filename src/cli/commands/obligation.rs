@@ -146,6 +146,7 @@ pub fn table(record: &IncidentRecord, now: DateTime<Utc>, zone: Tz) -> String {
             o.recipient.clone(),
         ]);
     }
+    crate::cli::output::fit(&mut t);
     let mut s = t.to_string();
     if record.obligations.iter().any(|o| !o.unverified.is_empty()) {
         s.push_str("\n† the regime has facts not verified against the primary text: `breachflow regimes` lists them.");
