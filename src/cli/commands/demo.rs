@@ -355,8 +355,13 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 .map(|m| m.state.to_string())
                 .unwrap_or_default();
             log.push(format!(
-                "Mailed the approved {name} to the {to} role at {}: {state} (staff hear only after the market announcement).",
-                instant(c.now, zone)
+                "Mailed the approved {name} to the {to} role at {}: {state}{}.",
+                instant(c.now, zone),
+                if to == "staff" {
+                    " (staff hear only after the market announcement)"
+                } else {
+                    ""
+                }
             ));
         }
         for (when, obligation, reference, sent) in completes {
