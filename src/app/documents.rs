@@ -166,16 +166,28 @@ pub fn produce(
         deferred,
         edit: None,
     };
+    store_version(store, ctx, &record, version, body)
+}
+
+/// Stores a version with its body in one commit, unless it equals the latest. Returns the
+/// version, its body, and whether it is new.
+fn store_version(
+    store: &dyn Store,
+    ctx: &Context,
+    record: &IncidentRecord,
+    version: DocumentVersion,
+    body: DocumentBody,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
     let (kinds, stored) =
-        document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
+        document::record_version(record, version).map_err(|e| AppError::from_workflow(e, None))?;
     let is_new = !kinds.is_empty();
     if is_new {
         store.commit(
-            Subject::Incident(&record),
+            Subject::Incident(record),
             &kinds,
             &ctx.stamp(),
             &Writes {
-                documents: &[(id, &stored.document, stored.version, &body)],
+                documents: &[(record.id, &stored.document, stored.version, &body)],
                 ..Writes::default()
             },
         )?;
@@ -473,19 +485,5 @@ pub fn edit(
         }),
         ..from.clone()
     };
-    let (kinds, stored) =
-        document::record_version(&record, version).map_err(|e| AppError::from_workflow(e, None))?;
-    let is_new = !kinds.is_empty();
-    if is_new {
-        store.commit(
-            Subject::Incident(&record),
-            &kinds,
-            &ctx.stamp(),
-            &Writes {
-                documents: &[(id, &stored.document, stored.version, &body)],
-                ..Writes::default()
-            },
-        )?;
-    }
-    Ok((stored, body, is_new))
+    store_version(store, ctx, &record, version, body)
 }
