@@ -1,6 +1,6 @@
 //! The pure core: the law, the incident and its log, with no I/O, no clock and no printing.
 //!
-//! Nothing here imports sled, lettre, `std::fs`, `std::net`, the wall clock or an outer layer
+//! Nothing here imports sled, lettre, the file system, the network, the wall clock or an outer layer
 //! (`app`, `adapters`, `render`, `cli`); `tests/cli/architecture.rs` fails if anything does.
 //! Time arrives as a parameter, so every function here is a function of its arguments.
 
