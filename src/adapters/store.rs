@@ -23,6 +23,9 @@
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
 //! 0600 (the process umask is 077 and `open` tightens anything older).
+//!
+//! Longer than our ~600-line guide on purpose: it is the one file that knows sled, so every tree,
+//! key encoding and transaction is reviewed in one place.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};

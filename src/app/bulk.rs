@@ -2,6 +2,9 @@
 //! notified at most once, in batches whose `sending` marks are flushed before the first byte
 //! of the batch goes out. A resumed run skips whoever already has the notice and leaves a batch
 //! a crash cut short `uncertain`, never resent by itself.
+//!
+//! Just over our ~600-line guide: the bulk protocol (batches, recovery of a batch in flight,
+//! repeats found by a Bloom filter) reads as one piece.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;

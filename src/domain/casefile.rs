@@ -4,6 +4,9 @@
 //! An unknown fact is `null`, never an empty string or a guess, so a template's use of it can be
 //! found and reported (see `template::needed`). Instants stay RFC 3339 UTC strings here; the
 //! templates' helpers show them in the organisation's zone.
+//!
+//! Longer than our ~600-line guide: most of it is the catalogue of every fact the forms ask for,
+//! with its label and required-content key, which is data rather than logic.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

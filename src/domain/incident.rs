@@ -4,6 +4,9 @@
 //! The same type is the intake file (`incident open --file F`) and the stored facts, so what a
 //! DPO typed is what the record holds. `IncidentUpdate` is the partial update; applying it yields
 //! the list of changed facts with old and new values, which the event keeps.
+//!
+//! Longer than our ~600-line guide: the intake facts and their checks, one type with its
+//! validation and its update rules.
 
 use std::fmt;
 use std::str::FromStr;

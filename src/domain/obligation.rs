@@ -6,6 +6,9 @@
 //! never rewrites a past case. Due instants are recomputed when a fact a clock depends on
 //! changes, until the obligation is first filed or sent; then its due instant and lateness are
 //! frozen. "Overdue" is derived from the clock when asked, never stored.
+//!
+//! Longer than our ~600-line guide: derivation, due recomputation and warning levels belong to
+//! one type and are easier to check together.
 
 use std::collections::BTreeSet;
 

@@ -3,6 +3,9 @@
 //!
 //! The caller (the CLI) loads the record, calls one of these, folds the events into the record
 //! with `IncidentRecord::apply` and commits record and events in one store transaction.
+//!
+//! Longer than our ~600-line guide: every command's pure step sits side by side, so the rules an
+//! incident lives by read in one file.
 
 use chrono::{DateTime, Utc};
 
