@@ -1,7 +1,7 @@
 //! Deadline arithmetic: from a phase's terms and the instants its clock may start from, the due
 //! instant and the working that led to it, in words a DPO can check by hand.
 //!
-//! Rules (see `../shared/reference/regimes.md` §5):
+//! Rules (the time-arithmetic traps each regime file's citation is read against):
 //! - instants are UTC; local time only for day-based rules and for display;
 //! - hours are elapsed hours: 72 hours is 72 hours across weekends, bank holidays and clock
 //!   changes (we do not apply Reg 1182/71's start-at-the-next-hour rule: aware + 72 h is the
