@@ -368,3 +368,28 @@ fn a_filing_recorded_later_is_marked_in_every_report_format() {
         "{reg}"
     );
 }
+
+#[test]
+fn an_anchor_can_be_mailed_to_a_role_so_a_copy_leaves_the_machine() {
+    let env = opened();
+    // The example profile names no SMTP server: mail goes to the outbox folder as .eml files.
+    let out = env.run(&["audit", "anchor", "--mail", "board"]).success();
+    let line = stdout_of(&out).lines().next().unwrap().to_string();
+    let outbox = env.data_dir.join("outbox");
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "one anchor mail");
+    // Quoted-printable: soft line breaks joined, `=3D` back to `=`.
+    let mail = mails[0]
+        .replace("=\r\n", "")
+        .replace("\r\n", "\n")
+        .replace("=3D", "=");
+    assert!(
+        mail.contains(&line),
+        "the mail carries the anchor line:\n{mail}"
+    );
+    assert!(mail.contains("log anchor, event"), "{mail}");
+    env.run(&["audit", "verify", "--anchor", &line]).success();
+}
