@@ -32,15 +32,12 @@ fn run_clocked(env: &TestEnv, now: &str, clock: &str, args: &[&str]) -> assert_c
         .assert()
 }
 
-#[test]
-fn an_effective_time_in_the_future_is_refused_and_nothing_is_stored() {
-    let env = opened();
-    let before = env.version(ID);
-    // The clock reads Sat 30 Mar 22:00; an update said to happen Mon 1 Apr is in the future.
-    let out = run_clocked(
-        &env,
-        "2024-04-01T09:00:00Z",
-        "2024-03-30T22:00:00Z",
+/// The example containment update, at effective time `now`, the store's clock reading `clock`.
+fn update_containment(env: &TestEnv, now: &str, clock: &str) -> assert_cmd::assert::Assert {
+    run_clocked(
+        env,
+        now,
+        clock,
         &[
             "incident",
             "update",
@@ -49,7 +46,14 @@ fn an_effective_time_in_the_future_is_refused_and_nothing_is_stored() {
             &example("incident-update-containment.json"),
         ],
     )
-    .code(4);
+}
+
+#[test]
+fn an_effective_time_in_the_future_is_refused_and_nothing_is_stored() {
+    let env = opened();
+    let before = env.version(ID);
+    // The clock reads Sat 30 Mar 22:00; an update said to happen Mon 1 Apr is in the future.
+    let out = update_containment(&env, "2024-04-01T09:00:00Z", "2024-03-30T22:00:00Z").code(4);
     assert!(
         stderr_of(&out).contains("is in the future"),
         "{}",
@@ -62,19 +66,7 @@ fn an_effective_time_in_the_future_is_refused_and_nothing_is_stored() {
     );
     assert_eq!(env.version(ID), before);
     // Within the 5-minute tolerance (clocks of two machines differ) it is accepted.
-    run_clocked(
-        &env,
-        "2024-03-30T22:04:00Z",
-        "2024-03-30T22:00:00Z",
-        &[
-            "incident",
-            "update",
-            ID,
-            "--file",
-            &example("incident-update-containment.json"),
-        ],
-    )
-    .success();
+    update_containment(&env, "2024-03-30T22:04:00Z", "2024-03-30T22:00:00Z").success();
 }
 
 #[test]
@@ -215,19 +207,7 @@ fn recorded_time_only_moves_forward_across_processes() {
 fn a_fact_recorded_later_is_marked_where_people_read_it() {
     let env = opened();
     // Containment done Sat 23:40, written up Sun 08:30: recorded 8 h 50 min later.
-    run_clocked(
-        &env,
-        "2024-03-30T23:40:00Z",
-        "2024-03-31T08:30:00Z",
-        &[
-            "incident",
-            "update",
-            ID,
-            "--file",
-            &example("incident-update-containment.json"),
-        ],
-    )
-    .success();
+    update_containment(&env, "2024-03-30T23:40:00Z", "2024-03-31T08:30:00Z").success();
     let mark =
         "recorded Sun 31 Mar 2024 09:30 BST (+01:00), 8 h 50 min later, by tester (self-declared)";
     for args in [
