@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use breachflow::SledStore;
-use breachflow::app::ports::{Store, Subject, Writes};
+use breachflow::app::ports::{Change, Store, Subject};
 use breachflow::domain::assessment::AssessmentInput;
 use breachflow::domain::event::Identity;
 use breachflow::domain::incident::{IncidentFacts, IncidentUpdate};
@@ -98,19 +98,18 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
     let store = SledStore::open(dir).unwrap();
     let org: Organisation = serde_json::from_str(ORG).unwrap();
     store
-        .commit(
+        .commit(Change::new(
             Subject::Organisation(&org),
             &[breachflow::domain::event::EventKind::OrganisationRecorded {
                 organisation: org.clone(),
                 replaced: false,
             }],
-            &Stamp {
+            Stamp {
                 at: now(),
                 actor: "bench".into(),
                 identity: Identity::SelfDeclared,
             },
-            &Writes::default(),
-        )
+        ))
         .unwrap();
     let book = Rulebook::load(None).unwrap();
     let rules = Rules {
@@ -129,31 +128,29 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
         }
         let kinds = workflow::open(&facts, now()).unwrap();
         let c = store
-            .commit(
+            .commit(Change::new(
                 Subject::NewIncident { year: 2024 },
                 &kinds,
-                &Stamp {
+                Stamp {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
                 },
-                &Writes::default(),
-            )
+            ))
             .unwrap();
         if i < overdue + assessed {
             let record = c.record.unwrap();
             let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
             store
-                .commit(
+                .commit(Change::new(
                     Subject::Incident(&record),
                     &kinds,
-                    &Stamp {
+                    Stamp {
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
                     },
-                    &Writes::default(),
-                )
+                ))
                 .unwrap();
         }
     }
@@ -302,16 +299,15 @@ fn main() {
             };
             let kinds = workflow::update(&record, &update, &rules, now(), "bench").unwrap();
             store
-                .commit(
+                .commit(Change::new(
                     Subject::Incident(&record),
                     &kinds,
-                    &Stamp {
+                    Stamp {
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
                     },
-                    &Writes::default(),
-                )
+                ))
                 .unwrap();
         }
         let rate = n as f64 / t.elapsed().as_secs_f64();
@@ -330,16 +326,15 @@ fn main() {
         let assessment: AssessmentInput = serde_json::from_str(ASSESSMENT).unwrap();
         let kinds = workflow::assess(&record, &assessment, &rules, now(), "bench").unwrap();
         store
-            .commit(
+            .commit(Change::new(
                 Subject::Incident(&record),
                 &kinds,
-                &Stamp {
+                Stamp {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
                 },
-                &Writes::default(),
-            )
+            ))
             .unwrap();
         let record = store.incident(id).unwrap();
         let kinds = workflow::decide(
@@ -354,31 +349,29 @@ fn main() {
         )
         .unwrap();
         store
-            .commit(
+            .commit(Change::new(
                 Subject::Incident(&record),
                 &kinds,
-                &Stamp {
+                Stamp {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
                 },
-                &Writes::default(),
-            )
+            ))
             .unwrap();
         let record = store.incident(id).unwrap();
         let answers: IncidentUpdate = serde_json::from_str(ANSWERS).unwrap();
         let kinds = workflow::update(&record, &answers, &rules, now(), "bench").unwrap();
         store
-            .commit(
+            .commit(Change::new(
                 Subject::Incident(&record),
                 &kinds,
-                &Stamp {
+                Stamp {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
                 },
-                &Writes::default(),
-            )
+            ))
             .unwrap();
         let record = store.incident(id).unwrap();
         let set = breachflow::render::template::TemplateSet::builtin().unwrap();

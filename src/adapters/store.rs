@@ -35,12 +35,12 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::app::ports::{
-    Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject, Writes,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject,
 };
 use crate::domain::document::DocumentBody;
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
-use crate::domain::log::{self, Head, Stamp, Target};
+use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState};
 use crate::domain::record::IncidentRecord;
@@ -671,13 +671,13 @@ impl Store for SledStore {
         SledStore::document_body(self, id, name, version)
     }
 
-    fn commit(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        stamp: &Stamp,
-        writes: &Writes<'_>,
-    ) -> Result<Committed, StoreError> {
+    fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
+        let Change {
+            subject,
+            kinds,
+            stamp,
+            writes,
+        } = change;
         let clock = (self.clock)();
         let encoded = self.encode_documents(
             writes
@@ -756,7 +756,7 @@ impl Store for SledStore {
                     Target::Existing(r) => deadline_keys(r),
                     _ => Vec::new(),
                 };
-                let prepared = log::prepare_commit(&mut head, target, kinds, stamp, clock)
+                let prepared = log::prepare_commit(&mut head, target, kinds, &stamp, clock)
                     .map_err(|e| {
                         ConflictableTransactionError::Abort(match e {
                             log::CommitError::Time(m) => Abort::OutOfOrder(m),

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::ports::{Store, Subject, Writes};
+use crate::app::ports::{Change, Store, Subject};
 use crate::app::{AppError, Context};
 use crate::domain::event::EventKind;
 
@@ -83,15 +83,14 @@ pub fn anchor(store: &dyn Store, ctx: &Context) -> Result<Anchor, AppError> {
         hash,
         at: None,
     };
-    let committed = store.commit(
+    let committed = store.commit(Change::new(
         Subject::Log,
         &[EventKind::Anchored {
             seq: anchor.seq,
             hash: anchor.hash.clone(),
         }],
-        &ctx.stamp(),
-        &Writes::default(),
-    )?;
+        ctx.stamp(),
+    ))?;
     Ok(Anchor {
         at: committed.events.first().and_then(|e| e.recorded_at),
         ..anchor

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::app::ports::{Composed, Mailer, Store, Subject, Writes};
+use crate::app::ports::{Change, Composed, Mailer, Store, Subject};
 use crate::app::send::Post;
 use crate::app::send::{approved, doc_ref, domain_of, from_address, sent_audiences};
 use crate::app::{AppError, Context};
@@ -205,12 +205,11 @@ pub fn notify_subjects(
                             ctx.actor
                         )),
                     };
-                    store.commit(
+                    store.commit(Change::new(
                         Subject::Incident(&record),
                         &[kind],
-                        &ctx.stamp(),
-                        &Writes::default(),
-                    )?;
+                        ctx.stamp(),
+                    ))?;
                 }
             }
         }
@@ -612,11 +611,10 @@ fn record_run(
     id: IncidentId,
     kind: EventKind,
 ) -> Result<(), AppError> {
-    store.commit(
+    store.commit(Change::new(
         Subject::Incident(&store.incident(id)?),
         &[kind],
-        &ctx.stamp(),
-        &Writes::default(),
-    )?;
+        ctx.stamp(),
+    ))?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 use chrono_tz::Tz;
 
 use crate::app::incident::apply_step;
-use crate::app::ports::{Store, StoreError, Subject, Writes};
+use crate::app::ports::{Change, Store, StoreError, Subject, Writes};
 use crate::app::{AppError, Context};
 use crate::domain::casefile;
 use crate::domain::document::{self, DocumentBody, DocumentVersion};
@@ -183,13 +183,10 @@ fn store_version(
     let is_new = !kinds.is_empty();
     if is_new {
         store.commit(
-            Subject::Incident(record),
-            &kinds,
-            &ctx.stamp(),
-            &Writes {
+            Change::new(Subject::Incident(record), &kinds, ctx.stamp()).with(Writes {
                 documents: &[(record.id, &stored.document, stored.version, &body)],
                 ..Writes::default()
-            },
+            }),
         )?;
     }
     Ok((stored, body, is_new))

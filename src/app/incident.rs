@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::input::InputError;
-use crate::app::ports::{Committed, Store, Subject, Writes};
+use crate::app::ports::{Change, Committed, Store, Subject};
 use crate::app::{AppError, Context};
 use crate::domain::assessment::AssessmentInput;
 use crate::domain::event::{Event, EventKind, TriggerFact};
@@ -38,12 +38,7 @@ pub fn apply_step(
         };
         return Ok((record, committed));
     }
-    let committed = store.commit(
-        Subject::Incident(&record),
-        &kinds,
-        &ctx.stamp(),
-        &Writes::default(),
-    )?;
+    let committed = store.commit(Change::new(Subject::Incident(&record), &kinds, ctx.stamp()))?;
     Ok((record, committed))
 }
 
@@ -88,15 +83,14 @@ pub fn record_organisation(
             store.location().display()
         )));
     }
-    store.commit(
+    store.commit(Change::new(
         Subject::Organisation(&org),
         &[EventKind::OrganisationRecorded {
             organisation: org.clone(),
             replaced: existing.is_some(),
         }],
-        &ctx.stamp(),
-        &Writes::default(),
-    )?;
+        ctx.stamp(),
+    ))?;
     Ok(org)
 }
 
@@ -115,12 +109,11 @@ pub fn open(
     let year: u16 = year
         .parse()
         .map_err(|_| AppError::InvalidArgs(format!("the year {year} cannot number an incident")))?;
-    let committed = store.commit(
+    let committed = store.commit(Change::new(
         Subject::NewIncident { year },
         &kinds,
-        &ctx.stamp(),
-        &Writes::default(),
-    )?;
+        ctx.stamp(),
+    ))?;
     committed
         .record
         .ok_or_else(|| AppError::Failed("the incident was not recorded".into()))

@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject, Writes,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject,
 };
 use crate::domain::document::DocumentBody;
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
-use crate::domain::log::Stamp;
 use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState, address_digest};
@@ -145,13 +144,13 @@ impl Store for MemoryStore {
             })
     }
 
-    fn commit(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        stamp: &Stamp,
-        writes: &Writes<'_>,
-    ) -> Result<Committed, StoreError> {
+    fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
+        let Change {
+            subject,
+            kinds,
+            stamp,
+            writes,
+        } = change;
         let mut next = self.inner.borrow().clone();
         let damaged = |detail: String| StoreError::Damaged {
             dir: PathBuf::from("memory"),
@@ -201,7 +200,7 @@ impl Store for MemoryStore {
         // The test store's clock reads the effective time, as the `test-clock` build's
         // `effective` mode does: outputs are repeatable and recorded time still only moves
         // forward (`log::Head::next_recorded`).
-        let prepared = log::prepare_commit(&mut next.head, target, kinds, stamp, stamp.at)
+        let prepared = log::prepare_commit(&mut next.head, target, kinds, &stamp, stamp.at)
             .map_err(|e| match e {
                 log::CommitError::Time(m) => StoreError::OutOfOrder(m),
                 e => damaged(e.to_string()),

@@ -74,6 +74,32 @@ pub struct Committed {
     pub clock_went_back: Option<chrono::Duration>,
 }
 
+/// One commit's contents: what changes, the events that say so, who records them, and the
+/// writes that go in the same transaction.
+pub struct Change<'a> {
+    pub subject: Subject<'a>,
+    pub kinds: &'a [EventKind],
+    pub stamp: Stamp,
+    pub writes: Writes<'a>,
+}
+
+impl<'a> Change<'a> {
+    /// Events with no other writes.
+    pub fn new(subject: Subject<'a>, kinds: &'a [EventKind], stamp: Stamp) -> Self {
+        Change {
+            subject,
+            kinds,
+            stamp,
+            writes: Writes::default(),
+        }
+    }
+
+    /// The same events, with `writes` in the same transaction.
+    pub fn with(self, writes: Writes<'a>) -> Self {
+        Change { writes, ..self }
+    }
+}
+
 /// Writes that go in the same transaction as a command's events.
 #[derive(Default)]
 pub struct Writes<'a> {
@@ -172,13 +198,7 @@ pub trait Store {
     /// (`domain::audit::prepare_commit`), folding them into the record, and updating the
     /// deadline index, all against the state read inside the step. Refuses with `Conflict`
     /// when the incident's version is no longer the one `subject` was read at.
-    fn commit(
-        &self,
-        subject: Subject<'_>,
-        kinds: &[EventKind],
-        stamp: &Stamp,
-        writes: &Writes<'_>,
-    ) -> Result<Committed, StoreError>;
+    fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError>;
 
     /// Brings in an incident from a verified bundle: its events join this store's log
     /// (`domain::audit::prepare_import`) with the record, indexes, bodies and outbox records,

@@ -1,7 +1,7 @@
 //! Reminders: each open obligation's owner hears once per warning level reached.
 
 use crate::app::AppError;
-use crate::app::ports::{Subject, Writes};
+use crate::app::ports::{Change, Subject, Writes};
 use crate::app::send::Post;
 use crate::app::send::{changed, deliver, domain_of, from_address, recipients};
 use crate::domain::deadline::{local, minutes};
@@ -88,14 +88,11 @@ pub fn remind(post: &Post<'_>) -> Result<Vec<OutMessage>, AppError> {
         }));
         // The reminder is marked in the same transaction as its messages: once per level.
         store.commit(
-            Subject::Incident(&record),
-            &kinds,
-            &ctx.stamp(),
-            &Writes {
+            Change::new(Subject::Incident(&record), &kinds, ctx.stamp()).with(Writes {
                 messages: &messages,
                 reminders: &[(record.id, &o.id, level_name)],
                 ..Writes::default()
-            },
+            }),
         )?;
         for m in messages {
             sent.push(deliver(store, mailer, ctx, org, &policy.retry, m)?);

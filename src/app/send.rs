@@ -6,7 +6,7 @@
 //! in between leaves `sending`, which the next use-case turns into `uncertain` for a person to
 //! resolve ([`recover`]). Nothing is ever sent from inside a store transaction.
 
-use crate::app::ports::{Composed, Mailer, Store, Subject, Writes};
+use crate::app::ports::{Change, Composed, Mailer, Store, Subject, Writes};
 use crate::app::{AppError, Context};
 use crate::domain::document::{DocumentBody, DocumentRef, DocumentVersion};
 use crate::domain::event::EventKind;
@@ -85,13 +85,10 @@ pub(crate) fn commit_messages(
 ) -> Result<(), AppError> {
     let record = store.incident(id)?;
     store.commit(
-        Subject::Incident(&record),
-        kinds,
-        &ctx.stamp(),
-        &Writes {
+        Change::new(Subject::Incident(&record), kinds, ctx.stamp()).with(Writes {
             messages,
             ..Writes::default()
-        },
+        }),
     )?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::app::bulk::{self, BulkRequest, Recipients};
 use crate::app::memory::MemoryStore;
-use crate::app::ports::{Composed, MailError, Mailer, Store, Subject, Writes};
+use crate::app::ports::{Change, Composed, MailError, Mailer, Store, Subject, Writes};
 use crate::app::send::{self, Policy, SendRequest};
 use crate::app::{AppError, Context};
 use crate::domain::document::{Approval, DocumentBody, DocumentVersion};
@@ -119,27 +119,25 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         serde_json::from_str(include_str!("../../examples/organisation.json")).unwrap();
     let now = at("2024-04-01T09:00:00Z");
     store
-        .commit(
+        .commit(Change::new(
             Subject::Organisation(&org),
             &[EventKind::OrganisationRecorded {
                 organisation: org.clone(),
                 replaced: false,
             }],
-            &Context::self_declared(now, "tester").stamp(),
-            &Writes::default(),
-        )
+            Context::self_declared(now, "tester").stamp(),
+        ))
         .unwrap();
     let facts: IncidentFacts =
         serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap();
     let opened = store
-        .commit(
+        .commit(Change::new(
             Subject::NewIncident { year: 2024 },
             &[EventKind::IncidentOpened {
                 facts: Box::new(facts),
             }],
-            &Context::self_declared(now, "tester").stamp(),
-            &Writes::default(),
-        )
+            Context::self_declared(now, "tester").stamp(),
+        ))
         .unwrap();
     let id = opened.record.unwrap().id;
     let version = |doc: &str| DocumentVersion {
@@ -185,16 +183,18 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
     let record = store.incident(id).unwrap();
     store
         .commit(
-            Subject::Incident(&record),
-            &kinds,
-            &Context::self_declared(now, "tester").stamp(),
-            &Writes {
+            Change::new(
+                Subject::Incident(&record),
+                &kinds,
+                Context::self_declared(now, "tester").stamp(),
+            )
+            .with(Writes {
                 documents: &[
                     (id, "board-briefing", 1, &board),
                     (id, "subject-notice", 1, &notice),
                 ],
                 ..Writes::default()
-            },
+            }),
         )
         .unwrap();
     (store, org, id)
