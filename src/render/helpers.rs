@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, JsonTruthy, Output, RenderContext, RenderError,
-    RenderErrorReason,
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonTruthy, Output, RenderContext,
+    RenderError, RenderErrorReason,
 };
 use serde_json::Value;
 
@@ -15,14 +15,14 @@ use crate::domain::assessment::thousands;
 pub(super) fn registry(zone: Tz) -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
-    hb.register_helper("date", Box::new(DateHelper { zone, time: true }));
-    hb.register_helper("day", Box::new(DateHelper { zone, time: false }));
-    hb.register_helper("count", Box::new(count_helper));
-    hb.register_helper("number", Box::new(number_helper));
-    hb.register_helper("list", Box::new(list_helper));
-    hb.register_helper("plural", Box::new(plural_helper));
-    hb.register_helper("known", Box::new(known_helper));
-    hb.register_helper("hours", Box::new(hours_helper));
+    hb.register_helper("date", Text::boxed(move |h| date_text(h, zone, true)));
+    hb.register_helper("day", Text::boxed(move |h| date_text(h, zone, false)));
+    hb.register_helper("count", Text::boxed(|h| Ok(count_text(arg(h, 0)?))));
+    hb.register_helper("number", Text::boxed(number_text));
+    hb.register_helper("list", Text::boxed(list_helper_text));
+    hb.register_helper("plural", Text::boxed(plural_text));
+    hb.register_helper("known", Text::boxed(known_text));
+    hb.register_helper("hours", Text::boxed(hours_text));
     hb
 }
 
@@ -32,12 +32,23 @@ fn arg<'a>(h: &'a Helper<'_>, i: usize) -> Result<&'a Value, RenderError> {
         .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("helper", i).into())
 }
 
-struct DateHelper {
-    zone: Tz,
-    time: bool,
+/// A helper that computes text from its arguments. The registry's escape function is applied
+/// here, once, so no helper can forget it.
+struct Text<F>(F);
+
+impl<F> Text<F>
+where
+    F: Fn(&Helper<'_>) -> Result<String, RenderError> + Send + Sync + 'static,
+{
+    fn boxed(f: F) -> Box<Self> {
+        Box::new(Text(f))
+    }
 }
 
-impl handlebars::HelperDef for DateHelper {
+impl<F> HelperDef for Text<F>
+where
+    F: Fn(&Helper<'_>) -> Result<String, RenderError> + Send + Sync,
+{
     fn call<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -46,16 +57,18 @@ impl handlebars::HelperDef for DateHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let v = arg(h, 0)?;
-        let s = v.as_str().unwrap_or_default();
-        // A marker or any text that is not an instant passes through, so a draft still renders.
-        let text = match s.parse::<DateTime<Utc>>() {
-            Ok(at) => format_instant(at, self.zone, self.time),
-            Err(_) => s.to_string(),
-        };
-        out.write(&hb.get_escape_fn()(&text))?;
+        out.write(&hb.get_escape_fn()(&(self.0)(h)?))?;
         Ok(())
     }
+}
+
+fn date_text(h: &Helper<'_>, zone: Tz, time: bool) -> Result<String, RenderError> {
+    let s = arg(h, 0)?.as_str().unwrap_or_default();
+    // A marker or any text that is not an instant passes through, so a draft still renders.
+    Ok(match s.parse::<DateTime<Utc>>() {
+        Ok(at) => format_instant(at, zone, time),
+        Err(_) => s.to_string(),
+    })
 }
 
 /// "3 April 2024, 07:00 BST", in the organisation's zone.
@@ -84,24 +97,7 @@ pub(super) fn count_text(v: &Value) -> String {
     }
 }
 
-fn count_helper(
-    h: &Helper<'_>,
-    hb: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    out.write(&hb.get_escape_fn()(&count_text(arg(h, 0)?)))?;
-    Ok(())
-}
-
-fn number_helper(
-    h: &Helper<'_>,
-    hb: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn number_text(h: &Helper<'_>) -> Result<String, RenderError> {
     let v = arg(h, 0)?;
     let text = match v.as_u64() {
         Some(n) => thousands(n),
@@ -110,8 +106,7 @@ fn number_helper(
             .map(str::to_string)
             .unwrap_or_else(|| v.to_string()),
     };
-    out.write(&hb.get_escape_fn()(&text))?;
-    Ok(())
+    Ok(text)
 }
 
 /// "a, b and c"; a marker passes through.
@@ -135,23 +130,12 @@ pub fn list_text(v: &Value) -> String {
     }
 }
 
-fn list_helper(
-    h: &Helper<'_>,
-    hb: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn list_helper_text(h: &Helper<'_>) -> Result<String, RenderError> {
     let text = list_text(arg(h, 0)?);
     let lower = h
         .hash_get("lower")
         .is_some_and(|v| v.value().is_truthy(false));
-    out.write(&hb.get_escape_fn()(&if lower {
-        lowercase_items(&text)
-    } else {
-        text
-    }))?;
-    Ok(())
+    Ok(if lower { lowercase_items(&text) } else { text })
 }
 
 /// Lower-cases the first letter of each item of a joined list, for use mid-sentence.
@@ -174,13 +158,7 @@ fn lowercase_items(text: &str) -> String {
 }
 
 /// `plural n "record" "records"`: n may be a number, a count or a list.
-fn plural_helper(
-    h: &Helper<'_>,
-    hb: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn plural_text(h: &Helper<'_>) -> Result<String, RenderError> {
     let v = arg(h, 0)?;
     let n = match v {
         Value::Array(a) => a.len() as u64,
@@ -191,17 +169,10 @@ fn plural_helper(
             .unwrap_or(2),
     };
     let word = if n == 1 { arg(h, 1)? } else { arg(h, 2)? };
-    out.write(&hb.get_escape_fn()(word.as_str().unwrap_or_default()))?;
-    Ok(())
+    Ok(word.as_str().unwrap_or_default().to_string())
 }
 
-fn known_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn known_text(h: &Helper<'_>) -> Result<String, RenderError> {
     let known = h.param(0).is_some_and(|p| {
         !p.value().is_null()
             && !p
@@ -209,17 +180,10 @@ fn known_helper(
                 .as_str()
                 .is_some_and(|s| s.starts_with("[MISSING"))
     });
-    out.write(if known { "true" } else { "" })?;
-    Ok(())
+    Ok(if known { "true" } else { "" }.to_string())
 }
 
-fn hours_helper(
-    h: &Helper<'_>,
-    hb: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
+fn hours_text(h: &Helper<'_>) -> Result<String, RenderError> {
     let v = arg(h, 0)?.as_f64().unwrap_or_default();
     let minutes = (v * 60.0).round() as i64;
     let (h, m) = (minutes / 60, minutes % 60);
@@ -228,6 +192,5 @@ fn hours_helper(
         (0, m) => format!("{m} minutes"),
         (h, m) => format!("{h} hours {m} minutes"),
     };
-    out.write(&hb.get_escape_fn()(&text))?;
-    Ok(())
+    Ok(text)
 }
