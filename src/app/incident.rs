@@ -300,23 +300,29 @@ pub fn record_reference(
     Ok(after(before, committed))
 }
 
+/// A clock-starting fact as a person states it: the anchor, and optionally when it happened
+/// (default: the effective time), who decided it (default: the actor) and a note.
+#[derive(Debug, Clone)]
+pub struct TriggerRequest {
+    pub anchor: Anchor,
+    pub at: Option<DateTime<Utc>>,
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
 /// Records a clock-starting fact (classified as major, materiality determined, ...).
-#[allow(clippy::too_many_arguments)]
 pub fn trigger(
     store: &dyn Store,
     ctx: &Context,
     rulebook: &Rulebook,
     id: IncidentId,
-    anchor: Anchor,
-    at: Option<DateTime<Utc>>,
-    by: Option<&str>,
-    note: Option<String>,
+    request: TriggerRequest,
 ) -> Result<(TriggerFact, IncidentRecord), AppError> {
     let fact = TriggerFact {
-        anchor,
-        at: at.unwrap_or(ctx.now),
-        decided_by: by.unwrap_or(&ctx.actor).to_string(),
-        note,
+        anchor: request.anchor,
+        at: request.at.unwrap_or(ctx.now),
+        decided_by: request.by.unwrap_or_else(|| ctx.actor.clone()),
+        note: request.note,
     };
     let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
         workflow::trigger(r, fact.clone(), rules, ctx.now, &ctx.actor)

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use crate::app::incident::TriggerRequest;
 use crate::domain::incident::IncidentId;
 use crate::domain::lifecycle::{State, Step};
 use crate::domain::regime::Anchor;
@@ -690,7 +691,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 at,
                 by,
                 note,
-            } => obligation::trigger(&ctx, id, anchor, at, by.as_deref(), note),
+            } => obligation::trigger(
+                &ctx,
+                id,
+                TriggerRequest {
+                    anchor,
+                    at,
+                    by,
+                    note,
+                },
+            ),
             IncidentCommand::Transition { id, step, reason } => {
                 incident::transition(&ctx, id, step, reason.as_deref())
             }
@@ -751,7 +761,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             text_file: Some(file),
             reason,
             ..
-        } => document::edit_from_file(&ctx, id, &template, &file, reason.as_deref(), html),
+        } => document::edit(
+            &ctx,
+            id,
+            &template,
+            document::EditedText::File(&file),
+            reason.as_deref(),
+            html,
+        ),
         Command::Render {
             id,
             template,
@@ -807,7 +824,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     document: doc,
                     reason,
                 }),
-            ) => document::edit_in_editor(&ctx, id, &doc, reason.as_deref()),
+            ) => document::edit(
+                &ctx,
+                id,
+                &doc,
+                document::EditedText::Editor,
+                reason.as_deref(),
+                false,
+            ),
             (Some(id), None) => document::list(&ctx, id),
             (None, None) => Err(CliError::InvalidArgs(
                 "name an incident: `breachflow documents ID`".into(),

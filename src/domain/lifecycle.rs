@@ -163,49 +163,27 @@ mod tests {
     use State::*;
     use Step::*;
 
-    /// The full table, written out by hand: (from, step, expected result).
+    /// The full table, written out by hand as a matrix: one row per state, one column per step
+    /// in `Step::ALL` order (assess, decide, notify, monitor, close, reopen); `X` is refused.
     #[test]
     fn every_state_and_step() {
-        let table: &[(State, Step, Option<State>)] = &[
-            (Detected, Assess, Some(Assessing)),
-            (Detected, Decide, None),
-            (Detected, Notify, None),
-            (Detected, Monitor, None),
-            (Detected, Close, None),
-            (Detected, Reopen, None),
-            (Assessing, Assess, Some(Assessing)),
-            (Assessing, Decide, Some(Decided)),
-            (Assessing, Notify, None),
-            (Assessing, Monitor, None),
-            (Assessing, Close, None),
-            (Assessing, Reopen, None),
-            (Decided, Assess, Some(Decided)),
-            (Decided, Decide, Some(Decided)),
-            (Decided, Notify, Some(Notifying)),
-            (Decided, Monitor, Some(Monitoring)),
-            (Decided, Close, Some(Closed)),
-            (Decided, Reopen, None),
-            (Notifying, Assess, Some(Notifying)),
-            (Notifying, Decide, Some(Notifying)),
-            (Notifying, Notify, None),
-            (Notifying, Monitor, Some(Monitoring)),
-            (Notifying, Close, None),
-            (Notifying, Reopen, None),
-            (Monitoring, Assess, Some(Monitoring)),
-            (Monitoring, Decide, Some(Monitoring)),
-            (Monitoring, Notify, Some(Notifying)),
-            (Monitoring, Monitor, None),
-            (Monitoring, Close, Some(Closed)),
-            (Monitoring, Reopen, None),
-            (Closed, Assess, None),
-            (Closed, Decide, None),
-            (Closed, Notify, None),
-            (Closed, Monitor, None),
-            (Closed, Close, None),
-            (Closed, Reopen, Some(Assessing)),
+        const X: Option<State> = None;
+        #[rustfmt::skip]
+        let rows: [(State, [Option<State>; 6]); 6] = [
+            (Detected,   [Some(Assessing),  X,                X,               X,                X,            X]),
+            (Assessing,  [Some(Assessing),  Some(Decided),    X,               X,                X,            X]),
+            (Decided,    [Some(Decided),    Some(Decided),    Some(Notifying), Some(Monitoring), Some(Closed), X]),
+            (Notifying,  [Some(Notifying),  Some(Notifying),  X,               Some(Monitoring), X,            X]),
+            (Monitoring, [Some(Monitoring), Some(Monitoring), Some(Notifying), X,                Some(Closed), X]),
+            (Closed,     [X,                X,                X,               X,                X,            Some(Assessing)]),
         ];
+        assert_eq!(Step::ALL, [Assess, Decide, Notify, Monitor, Close, Reopen]);
+        let table: Vec<(State, Step, Option<State>)> = rows
+            .iter()
+            .flat_map(|(from, row)| Step::ALL.iter().zip(row).map(|(s, e)| (*from, *s, *e)))
+            .collect();
         assert_eq!(table.len(), State::ALL.len() * Step::ALL.len());
-        for &(from, step, expected) in table {
+        for &(from, step, expected) in &table {
             let got = next(from, step);
             assert_eq!(got.clone().ok(), expected, "{from} --{step}-->");
             if let Err(refused) = got {

@@ -78,26 +78,21 @@ pub fn describe(a: &AssessmentVersion, zone: Tz) -> String {
         .data_categories
         .iter()
         .map(|c| {
-            if c.is_special_category() {
-                format!("{} [special category]", c.label())
+            let tag = if c.is_special_category() {
+                Some("special category")
             } else if c.is_criminal_offence() {
-                format!("{} [criminal offence]", c.label())
+                Some("criminal offence")
             } else {
-                c.label().to_string()
-            }
+                None
+            };
+            tagged(c.label(), tag)
         })
         .collect();
     s.push_str(&format!("  Data:        {}\n", data.join(", ")));
     let subjects: Vec<String> = input
         .subject_categories
         .iter()
-        .map(|c| {
-            if c.is_vulnerable() {
-                format!("{} [vulnerable]", c.label())
-            } else {
-                c.label().to_string()
-            }
-        })
+        .map(|c| tagged(c.label(), c.is_vulnerable().then_some("vulnerable")))
         .collect();
     s.push_str(&format!("  Subjects:    {}\n", subjects.join(", ")));
     s.push_str(&format!("  People:      {}\n", input.subjects));
@@ -117,4 +112,12 @@ pub fn describe(a: &AssessmentVersion, zone: Tz) -> String {
         s.push_str(&format!("    - {r}\n"));
     }
     s
+}
+
+/// "Health [special category]": a label with the tag that makes it weigh more, if any.
+fn tagged(label: &str, tag: Option<&str>) -> String {
+    match tag {
+        Some(t) => format!("{label} [{t}]"),
+        None => label.to_string(),
+    }
 }

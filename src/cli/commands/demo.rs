@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::app;
+use crate::app::incident::TriggerRequest;
 use crate::app::input;
 use crate::app::ports::Store;
 use crate::cli::output::{self, Format, instant};
@@ -198,10 +199,12 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         &step("2024-03-31T16:00:00Z", "Margaret Ellis (Chair)").app(),
         &book,
         id,
-        Anchor::InsideInformation,
-        Some(at("2024-03-31T15:30:00Z")),
-        Some("Margaret Ellis (Chair), on the nominated adviser's advice"),
-        Some("Board call: disruption to practices is price-sensitive.".into()),
+        TriggerRequest {
+            anchor: Anchor::InsideInformation,
+            at: Some(at("2024-03-31T15:30:00Z")),
+            by: Some("Margaret Ellis (Chair), on the nominated adviser's advice".into()),
+            note: Some("Board call: disruption to practices is price-sensitive.".into()),
+        },
     )?;
     log.push("Recorded that the incident became inside information (Sun 31 Mar 16:30 BST).".into());
 

@@ -93,34 +93,36 @@ pub fn render(
     Ok(())
 }
 
-/// `render ID DOC --text-file F`: the file's text stored as an edit of the latest version.
-pub fn edit_from_file(
+/// Where the edited text of a document comes from.
+pub enum EditedText<'a> {
+    /// `render ID DOC --text-file F`: the file's text.
+    File(&'a Path),
+    /// `documents edit ID DOC`: the latest version's text, changed in the person's editor.
+    Editor,
+}
+
+/// Stores a person's text as an edit of the latest version of `doc`.
+pub fn edit(
     ctx: &Ctx,
     id: IncidentId,
     doc: &str,
-    file: &Path,
+    source: EditedText<'_>,
     reason: Option<&str>,
     html: bool,
 ) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::InvalidArgs(format!("--text-file {}: {e}", file.display())))?;
-    store_edit(ctx, id, doc, &text, reason, html)
-}
-
-/// `documents edit ID DOC`: the latest version's text in the person's editor, stored as an edit.
-pub fn edit_in_editor(
-    ctx: &Ctx,
-    id: IncidentId,
-    doc: &str,
-    reason: Option<&str>,
-) -> Result<(), CliError> {
-    let current = {
-        let store = open_store(ctx)?;
-        app::documents::body_of(&store, id, doc, None)?.1.text
+    let text = match source {
+        EditedText::File(file) => std::fs::read_to_string(file)
+            .map_err(|e| CliError::InvalidArgs(format!("--text-file {}: {e}", file.display())))?,
+        EditedText::Editor => {
+            let current = {
+                let store = open_store(ctx)?;
+                app::documents::body_of(&store, id, doc, None)?.1.text
+            };
+            // The store is closed while the person edits, so other commands are not locked out.
+            crate::adapters::files::edit_in_editor(&current, doc).map_err(CliError::Failed)?
+        }
     };
-    // The store is closed while the person edits, so other commands are not locked out.
-    let text = crate::adapters::files::edit_in_editor(&current, doc).map_err(CliError::Failed)?;
-    store_edit(ctx, id, doc, &text, reason, false)
+    store_edit(ctx, id, doc, &text, reason, html)
 }
 
 fn store_edit(

@@ -6,13 +6,13 @@ use serde_json::json;
 
 use super::open_store;
 use crate::app;
+use crate::app::incident::TriggerRequest;
 use crate::cli::output::{self, Format, instant, minutes};
 use crate::cli::{CliError, Ctx};
 use crate::domain::deadline::Due;
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
-use crate::domain::regime::Anchor;
 use crate::domain::workflow::{self};
 
 pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
@@ -250,19 +250,12 @@ pub fn reference(
     Ok(())
 }
 
-pub fn trigger(
-    ctx: &Ctx,
-    id: IncidentId,
-    anchor: Anchor,
-    at: Option<DateTime<Utc>>,
-    by: Option<&str>,
-    note: Option<String>,
-) -> Result<(), CliError> {
+pub fn trigger(ctx: &Ctx, id: IncidentId, request: TriggerRequest) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
-    let (fact, record) =
-        app::incident::trigger(&store, &ctx.app(), &book, id, anchor, at, by, note)?;
+    let anchor = request.anchor;
+    let (fact, record) = app::incident::trigger(&store, &ctx.app(), &book, id, request)?;
     match ctx.format {
         Format::Json => output::print_json(
             &json!({ "id": id, "trigger": fact, "obligations": record.obligations }),
