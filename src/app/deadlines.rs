@@ -86,26 +86,35 @@ fn rows(
         .collect())
 }
 
-/// The open obligations with an instant, for the calendar export: one incident's or all.
+/// The obligations with an instant, for the calendar export: one incident's, or those of every
+/// incident with an open or waiting obligation (read from the deadline index, so the cost
+/// follows the open work, not the size of the store). Filed, waived and retired obligations are
+/// included so the calendar can cancel their events rather than drop them.
 pub fn calendar(
     store: &dyn Store,
     incident: Option<IncidentId>,
 ) -> Result<Vec<(IncidentRecord, Obligation)>, AppError> {
     store.require_organisation()?;
-    let entries = match incident {
-        Some(id) => {
-            let r = store.incident(id)?;
-            r.open_obligations()
-                .map(|o| DeadlineEntry {
-                    at: o.due.instant(),
-                    incident: id,
-                    obligation: o.id.clone(),
-                })
-                .collect()
+    let records = match incident {
+        Some(id) => BTreeMap::from([(id, store.incident(id)?)]),
+        None => {
+            let mut entries = store.all_due()?;
+            entries.extend(store.waiting()?);
+            records(store, &entries)?
         }
-        None => store.all_due()?,
     };
-    rows(store, &entries)
+    Ok(records
+        .into_values()
+        .flat_map(|r| {
+            let obligations: Vec<Obligation> = r
+                .obligations
+                .iter()
+                .filter(|o| o.due.instant().is_some())
+                .cloned()
+                .collect();
+            obligations.into_iter().map(move |o| (r.clone(), o))
+        })
+        .collect())
 }
 
 /// One obligation, named `ID:OBL`, or `OBL` with the incident given apart.

@@ -412,6 +412,12 @@ pub enum Market {
 }
 
 impl Organisation {
+    /// The domain that makes calendar UIDs unique: the DPO's address's, or a reserved name
+    /// (RFC 2606) when that address has none.
+    pub fn calendar_domain(&self) -> String {
+        address_domain(&self.dpo.email).unwrap_or_else(|| "breachflow.invalid".to_string())
+    }
+
     /// Semantic checks a JSON Schema cannot express, each with its JSON pointer.
     pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();

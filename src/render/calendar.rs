@@ -1,5 +1,8 @@
-//! The iCalendar (RFC 5545) export of deadlines: one event per open obligation with an
-//! instant, with alarms 12 and 2 hours before, folded and escaped as the RFC requires.
+//! The iCalendar (RFC 5545) export of deadlines: one event per obligation with an instant.
+//! An open obligation's event has alarms 12 and 2 hours before; a filed, waived or retired one
+//! keeps its event, with the same UID and `STATUS:CANCELLED`, so a calendar that imported or
+//! subscribed to an earlier export clears it and its alarms instead of keeping a stale alarm.
+//! Lines are folded and text escaped as the RFC requires.
 
 use chrono::{DateTime, Utc};
 
@@ -35,8 +38,9 @@ fn ics_time(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// The iCalendar document of open obligations with an instant.
-pub fn ics(rows: &[(&IncidentRecord, &Obligation)], now: DateTime<Utc>) -> String {
+/// The iCalendar document of obligations with an instant. `domain` (the organisation's, from
+/// its DPO's address) makes the UIDs globally unique, as RFC 5545 §3.8.4.7 asks.
+pub fn ics(rows: &[(&IncidentRecord, &Obligation)], now: DateTime<Utc>, domain: &str) -> String {
     let mut out = String::new();
     for line in [
         "BEGIN:VCALENDAR",
@@ -54,43 +58,48 @@ pub fn ics(rows: &[(&IncidentRecord, &Obligation)], now: DateTime<Utc>) -> Strin
         } else {
             "Internal target"
         };
-        let summary = format!("{kind}: {} to {} ({})", o.phase.name, o.recipient, r.id);
+        // The recipient is in the phase's name ("Initial report to the ICO"); saying it again
+        // made summaries too long for a calendar's day view.
+        let summary = format!("{kind}: {} ({})", o.phase.name, r.id);
         let mut description = format!(
-            "{} {}\n{}\n{}",
-            r.id, r.facts.title, o.regime_name, o.citation
+            "{} {}\n{}: {}\n{}",
+            r.id, r.facts.title, o.regime_name, o.recipient, o.citation
         );
         if !o.due.is_statutory() {
             description.push_str("\nNo deadline in law: this is breachflow's internal target.");
         }
-        let uid = format!("{}.{}@breachflow", r.id, o.id.replace('/', "."));
-        let lines = [
+        let open = o.state.is_open();
+        if !open {
+            description.push_str(&format!("\nNo longer due: {}.", o.state));
+        }
+        let uid = format!("{}.{}@{domain}", r.id, o.id.replace('/', "."));
+        let mut lines = vec![
             "BEGIN:VEVENT".to_string(),
             format!("UID:{uid}"),
             format!("DTSTAMP:{}", ics_time(now)),
             // Re-importing an updated file replaces the event: same UID, higher SEQUENCE.
             format!("SEQUENCE:{}", r.version),
+            format!("STATUS:{}", if open { "CONFIRMED" } else { "CANCELLED" }),
             format!("DTSTART:{}", ics_time(at)),
             "DURATION:PT15M".to_string(),
             format!("SUMMARY:{}", ics_text(&summary)),
             format!("DESCRIPTION:{}", ics_text(&description)),
-            "BEGIN:VALARM".to_string(),
-            "ACTION:DISPLAY".to_string(),
-            format!(
-                "DESCRIPTION:{}",
-                ics_text(&format!("12 hours left: {summary}"))
-            ),
-            "TRIGGER:-PT12H".to_string(),
-            "END:VALARM".to_string(),
-            "BEGIN:VALARM".to_string(),
-            "ACTION:DISPLAY".to_string(),
-            format!(
-                "DESCRIPTION:{}",
-                ics_text(&format!("2 hours left: {summary}"))
-            ),
-            "TRIGGER:-PT2H".to_string(),
-            "END:VALARM".to_string(),
-            "END:VEVENT".to_string(),
         ];
+        if open {
+            for (left, trigger) in [("12 hours", "-PT12H"), ("2 hours", "-PT2H")] {
+                lines.extend([
+                    "BEGIN:VALARM".to_string(),
+                    "ACTION:DISPLAY".to_string(),
+                    format!(
+                        "DESCRIPTION:{}",
+                        ics_text(&format!("{left} left: {summary}"))
+                    ),
+                    format!("TRIGGER:{trigger}"),
+                    "END:VALARM".to_string(),
+                ]);
+            }
+        }
+        lines.push("END:VEVENT".to_string());
         for line in lines {
             out.push_str(&fold(&line));
         }

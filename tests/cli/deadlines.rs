@@ -642,3 +642,76 @@ fn the_calendar_is_valid_icalendar_with_stable_uids() {
     assert!(first.contains("\r\n"), "lines end in CRLF");
     assert!(first.lines().all(|l| l.len() <= 76), "lines are folded");
 }
+
+#[test]
+fn a_filed_obligation_stays_in_the_calendar_as_cancelled_with_the_same_uid() {
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    let event_of = |text: &str, obligation: &str| -> Vec<(String, String)> {
+        let reader = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
+        let calendar = reader.map(|c| c.expect("valid iCalendar")).next().unwrap();
+        let event = calendar
+            .events
+            .into_iter()
+            .find(|e| {
+                e.properties.iter().any(|p| {
+                    p.name == "UID" && p.value.as_deref().unwrap_or("").contains(obligation)
+                })
+            })
+            .unwrap_or_else(|| panic!("no event for {obligation} in\n{text}"));
+        let mut props: Vec<(String, String)> = event
+            .properties
+            .into_iter()
+            .map(|p| (p.name, p.value.unwrap_or_default()))
+            .collect();
+        props.push(("ALARMS".into(), event.alarms.len().to_string()));
+        props
+    };
+    let get = |props: &[(String, String)], name: &str| {
+        props
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let before = event_of(
+        &stdout_of(&env.run(&["calendar"]).success()),
+        "uk-gdpr-art33.initial",
+    );
+    assert_eq!(get(&before, "STATUS"), "CONFIRMED");
+    assert_eq!(get(&before, "ALARMS"), "2");
+    let uid = get(&before, "UID");
+    assert!(uid.ends_with("@larkfield-vets.example"), "{uid}");
+    // The recipient is in the phase name already; the summary does not say it twice.
+    assert_eq!(
+        get(&before, "SUMMARY"),
+        format!("Deadline: Initial report to the ICO ({ID})")
+    );
+
+    // Waived (the shortest way to close it here; filing takes the whole report).
+    env.run_at(
+        "2024-04-02T11:00:00Z",
+        &[
+            "obligation",
+            "waive",
+            ID,
+            "uk-gdpr-art33/initial",
+            "--reason",
+            "test: reported by the group's other controller",
+        ],
+    )
+    .success();
+    for args in [vec!["calendar"], vec!["calendar", ID]] {
+        let after = event_of(
+            &stdout_of(&env.run_at("2024-04-02T12:00:00Z", &args).success()),
+            "uk-gdpr-art33.initial",
+        );
+        assert_eq!(get(&after, "UID"), uid, "{args:?}");
+        assert_eq!(get(&after, "STATUS"), "CANCELLED", "{args:?}");
+        assert_eq!(get(&after, "ALARMS"), "0", "{args:?}");
+        assert!(
+            get(&after, "SEQUENCE").parse::<u32>().unwrap()
+                > get(&before, "SEQUENCE").parse::<u32>().unwrap()
+        );
+    }
+}

@@ -229,9 +229,14 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
 
 pub fn calendar(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
     let found = app::deadlines::calendar(&store, incident)?;
     let rows: Vec<(&IncidentRecord, &Obligation)> = found.iter().map(|(r, o)| (r, o)).collect();
-    output::print(&crate::render::calendar::ics(&rows, ctx.now));
+    output::print(&crate::render::calendar::ics(
+        &rows,
+        ctx.now,
+        &org.calendar_domain(),
+    ));
     Ok(())
 }
 
