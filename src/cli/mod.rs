@@ -383,6 +383,9 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), generated from these definitions: `breachflow man >
+    /// breachflow.1 && man ./breachflow.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -908,6 +911,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let mut cmd = Cli::command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "breachflow", &mut out);
+            output::print(&String::from_utf8_lossy(&out));
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| CliError::Failed(format!("cannot write the manual page: {e}")))?;
             output::print(&String::from_utf8_lossy(&out));
             Ok(())
         }

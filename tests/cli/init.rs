@@ -131,3 +131,27 @@ fn commands_before_init_say_so() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn the_manual_page_lists_every_command_and_global_option() {
+    use clap::CommandFactory;
+    let env = TestEnv::new();
+    let page = stdout_of(&env.run(&["man"]).success());
+    assert!(page.contains(".TH breachflow 1"), "{page}");
+    // Every command and global option the parser knows, read from its definition, not from
+    // the page: a command added without a doc comment, or left out of the page, fails here.
+    let cli = breachflow::cli::Cli::command();
+    for sub in cli.get_subcommands() {
+        let entry = format!("breachflow\\-{}(1)", sub.get_name().replace('-', "\\-"));
+        assert!(page.contains(&entry), "{entry} is not in the manual page");
+        assert!(
+            sub.get_about().is_some(),
+            "{} has no description",
+            sub.get_name()
+        );
+    }
+    for arg in cli.get_arguments().filter_map(|a| a.get_long()) {
+        let flag = format!("\\fB\\-\\-{}\\fR", arg.replace('-', "\\-"));
+        assert!(page.contains(&flag), "--{arg} is not in the manual page");
+    }
+}
