@@ -298,6 +298,18 @@ impl SledStore {
         })
     }
 
+    /// The ids of the `n` newest incidents, newest first: keys only, from the end of the tree,
+    /// so the cost does not grow with the store (shell completion).
+    pub fn newest_incident_ids(&self, n: usize) -> Vec<IncidentId> {
+        self.incidents
+            .iter()
+            .keys()
+            .rev()
+            .filter_map(|k| k.ok().and_then(|k| IncidentId::from_key(&k)))
+            .take(n)
+            .collect()
+    }
+
     /// One incident's events, oldest first, through the index.
     pub fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError> {
         let mut out = Vec::new();

@@ -8,6 +8,7 @@
 //! read in several files.
 
 pub(crate) mod commands;
+pub(crate) mod complete;
 pub(crate) mod error;
 pub(crate) mod output;
 
@@ -618,6 +619,8 @@ fn passwd_name() -> Option<String> {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // The shell asking for completions (`COMPLETE` set) is answered here, before anything runs.
+    complete::complete_if_asked();
     // Personal data lives in the store: nothing this process creates is readable by others.
     // SAFETY: umask only changes this process's file-creation mask; no other thread exists yet.
     unsafe {
@@ -907,11 +910,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
         Command::Demo => demo::run(&ctx),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "breachflow", &mut out);
-            output::print(&String::from_utf8_lossy(&out));
+            output::print(&complete::registration(&shell.to_string()).map_err(CliError::Failed)?);
             Ok(())
         }
         Command::Man => {

@@ -155,3 +155,54 @@ fn the_manual_page_lists_every_command_and_global_option() {
         assert!(page.contains(&flag), "--{arg} is not in the manual page");
     }
 }
+
+#[test]
+fn completion_offers_incident_ids_open_obligations_and_documents_from_the_store() {
+    const ID: &str = "BR-2024-0001";
+    let env = TestEnv::with_incident();
+    env.assess(ID);
+    // What bash's registered function does on TAB: the words so far, and the index of the one
+    // being completed.
+    let complete = |words: &[&str]| -> Vec<String> {
+        let mut cmd = env.cmd();
+        cmd.env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+            .arg("--")
+            .args(words);
+        let out = stdout_of(&cmd.assert().success());
+        // An empty word is also offered the flags; only values are checked here.
+        out.lines()
+            .filter(|w| !w.starts_with('-'))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(complete(&["breachflow", "incident", "show", ""]), vec![ID]);
+    let obligations = complete(&["breachflow", "obligation", "complete", ID, "uk-gdpr"]);
+    assert!(
+        obligations.contains(&"uk-gdpr-art33/initial".to_string()),
+        "{obligations:?}"
+    );
+    assert!(
+        obligations.iter().all(|o| o.starts_with("uk-gdpr")),
+        "{obligations:?}"
+    );
+    let documents = complete(&["breachflow", "render", ID, "ico"]);
+    assert!(
+        documents.contains(&"ico-report".to_string()),
+        "{documents:?}"
+    );
+
+    // No store: nothing offered, nothing created, no error mid-line.
+    let empty = TestEnv::new();
+    let mut cmd = empty.cmd();
+    cmd.env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "3")
+        .args(["--", "breachflow", "incident", "show", ""]);
+    let offered = stdout_of(&cmd.assert().success());
+    assert!(offered.lines().all(|w| w.starts_with('-')), "{offered}");
+    assert!(!empty.data_dir.join("db").exists());
+
+    // The registration script calls back into the binary with COMPLETE set.
+    let script = stdout_of(&env.run(&["completions", "bash"]).success());
+    assert!(script.contains("COMPLETE=\"bash\""), "{script}");
+}
