@@ -55,6 +55,40 @@ impl CliError {
         }
     }
 
+    /// The exit code's name, for scripts reading `--format json` errors.
+    pub fn code(&self) -> &'static str {
+        code_name(self.exit_code())
+    }
+
+    /// The error as the JSON document `--format json` prints on stderr:
+    /// `{"error": {"code", "exit", "message", "hint", "file", "problems": [{"path", "message"}]}}`.
+    /// `problems` lists each invalid input value by JSON pointer (empty when there are none).
+    pub fn to_json(&self) -> serde_json::Value {
+        let (file, problems) = match self {
+            CliError::Input(InputError::Invalid { file, problems }) => (
+                Some(file.clone()),
+                problems
+                    .iter()
+                    .map(|p| serde_json::json!({ "path": p.pointer, "message": p.message }))
+                    .collect(),
+            ),
+            CliError::Input(InputError::Read { file, .. } | InputError::Syntax { file, .. }) => {
+                (Some(file.clone()), Vec::new())
+            }
+            _ => (None, Vec::new()),
+        };
+        serde_json::json!({
+            "error": {
+                "code": self.code(),
+                "exit": self.exit_code(),
+                "message": self.to_string(),
+                "hint": self.hint(),
+                "file": file,
+                "problems": problems,
+            }
+        })
+    }
+
     /// What to do next, printed after the message.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
@@ -75,5 +109,23 @@ impl CliError {
             }
             _ => None,
         }
+    }
+}
+
+/// The name of an exit code, as documented in the README.
+pub fn code_name(exit: u8) -> &'static str {
+    match exit {
+        0 => "ok",
+        EXIT_FAILURE => "failed",
+        EXIT_USAGE => "usage",
+        EXIT_LOCKED => "store_locked",
+        EXIT_INVALID_INPUT => "invalid_input",
+        EXIT_REFUSED => "refused",
+        EXIT_NOT_FOUND => "not_found",
+        EXIT_DAMAGED => "store_damaged",
+        EXIT_INCOMPLETE => "incomplete",
+        EXIT_TAMPERED => "does_not_verify",
+        EXIT_INTERNAL => "internal",
+        _ => "other",
     }
 }

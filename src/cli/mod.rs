@@ -626,17 +626,33 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { error::EXIT_USAGE } else { 0 };
-            let _ = e.print();
+            if e.use_stderr() && asks_for_json(&args) {
+                let message = e.render().to_string();
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"error": {"code": error::code_name(code), "exit": code,
+                        "message": message.trim_end(), "hint": null, "file": null, "problems": []}})
+                );
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };
+    let json = cli.format == Format::Json;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        // A script that asked for JSON gets its error as JSON too, on stderr.
+        Ok(Err(e)) if json => {
+            eprintln!("{}", e.to_json());
+            ExitCode::from(e.exit_code())
+        }
         Ok(Err(e)) => {
             eprintln!("error: {e}");
             if let Some(hint) = e.hint() {
@@ -651,6 +667,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(error::EXIT_INTERNAL)
         }
     }
+}
+
+/// Whether the words ask for `--format json`, for answering a usage error (the words did not
+/// parse, so the flag is looked for by hand).
+fn asks_for_json(args: &[OsString]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json")
 }
 
 /// Dispatches a parsed command.

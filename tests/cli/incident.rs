@@ -264,3 +264,47 @@ fn list_filters_by_state_and_prints_a_table() {
         "{table}"
     );
 }
+
+#[test]
+fn with_format_json_errors_are_json_on_stderr_with_the_exit_code_and_paths() {
+    let env = TestEnv::initialised();
+    let error_of = |args: &[&str], exit: i32| -> serde_json::Value {
+        let out = env.run(args).code(exit);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(out.get_output().stdout.is_empty());
+        serde_json::from_str(&stderr).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"))
+    };
+    let bad = env.file(
+        "bad.json",
+        &json!({"title": "x", "detected_at": "yesterday", "aware_at": "2024-03-30T20:00:00Z"}),
+    );
+    let e = error_of(&["--format", "json", "incident", "open", "--file", &bad], 4);
+    assert_eq!(e["error"]["code"], "invalid_input");
+    assert_eq!(e["error"]["exit"], 4);
+    assert_eq!(e["error"]["file"], bad.as_str());
+    let paths: Vec<&str> = e["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/detected_at"), "{e}");
+
+    let e = error_of(&["--format", "json", "incident", "show", "BR-2024-0042"], 6);
+    assert_eq!(e["error"]["code"], "not_found");
+    assert_eq!(e["error"]["problems"], json!([]));
+    assert!(
+        e["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("incident list")
+    );
+
+    let e = error_of(&["--format", "json", "incident", "shw"], 2);
+    assert_eq!(e["error"]["code"], "usage");
+    assert!(e["error"]["message"].as_str().unwrap().contains("'show'"));
+
+    // Without --format json, the same error is text.
+    let out = env.run(&["incident", "show", "BR-2024-0042"]).code(6);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).starts_with("error: "));
+}
