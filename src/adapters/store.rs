@@ -35,7 +35,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Recorded, Store, StoreError,
+    Subject,
 };
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
@@ -283,7 +284,15 @@ impl SledStore {
     pub fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
         match self.incidents.get(id.key()).map_err(|e| self.io(e))? {
             Some(bytes) => self.decode(&format!("incident {id}"), &bytes),
-            None => Err(StoreError::UnknownIncident(id)),
+            None => {
+                let key = id.key();
+                let nearest = [self.incidents.get_lt(key), self.incidents.get_gt(key)]
+                    .into_iter()
+                    .filter_map(|found| found.ok().flatten())
+                    .filter_map(|(k, _)| IncidentId::from_key(&k))
+                    .collect();
+                Err(StoreError::UnknownIncident(id, Nearest(nearest)))
+            }
         }
     }
 

@@ -83,7 +83,7 @@ impl Store for MemoryStore {
             .incidents
             .get(&id)
             .cloned()
-            .ok_or(StoreError::UnknownIncident(id))
+            .ok_or(StoreError::UnknownIncident(id, Default::default()))
     }
 
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {

@@ -35,8 +35,9 @@ pub enum StoreError {
     Io { dir: PathBuf, detail: String },
     #[error("no organisation profile in the store at {0}; run `breachflow init --org FILE` first")]
     NotInitialised(PathBuf),
-    #[error("incident {0} not found")]
-    UnknownIncident(IncidentId),
+    /// With the ids either side of it in this store, for "did you mean".
+    #[error("incident {0} not found{1}")]
+    UnknownIncident(IncidentId, Nearest),
     /// The commit breaks an order guard (`domain::log`): an effective time in the future, or
     /// before the incident was opened.
     #[error("{0}")]
@@ -61,6 +62,21 @@ pub enum Subject<'a> {
     Incident(&'a IncidentRecord),
     /// The log itself (an anchor): an event of no incident that changes no profile.
     Log,
+}
+
+/// The incidents next to an id that is not in the store (one key lookup each way, so free at
+/// any store size): "did you mean" for a mistyped id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nearest(pub Vec<IncidentId>);
+
+impl std::fmt::Display for Nearest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [] => Ok(()),
+            [one] => write!(f, "; did you mean {one}?"),
+            [a, b, ..] => write!(f, "; did you mean {a} or {b}?"),
+        }
+    }
 }
 
 /// What a commit stored.

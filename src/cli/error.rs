@@ -36,7 +36,7 @@ impl CliError {
             CliError::Store(e) => match e {
                 StoreError::Locked(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
-                StoreError::NotInitialised(_) | StoreError::UnknownIncident(_) => EXIT_NOT_FOUND,
+                StoreError::NotInitialised(_) | StoreError::UnknownIncident(..) => EXIT_NOT_FOUND,
                 StoreError::OutOfOrder(_) => EXIT_INVALID_INPUT,
                 StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
             },
@@ -104,7 +104,7 @@ impl CliError {
             CliError::Incomplete(_) => Some(
                 "record the answers with `breachflow incident update ID --file F` (under \"details\"), or render with --draft to review",
             ),
-            CliError::Store(StoreError::UnknownIncident(_)) => {
+            CliError::Store(StoreError::UnknownIncident(..)) => {
                 Some("`breachflow incident list` shows the incidents in this store")
             }
             _ => None,

@@ -308,3 +308,28 @@ fn with_format_json_errors_are_json_on_stderr_with_the_exit_code_and_paths() {
     let out = env.run(&["incident", "show", "BR-2024-0042"]).code(6);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).starts_with("error: "));
 }
+
+#[test]
+fn a_mistyped_incident_id_is_answered_with_the_ids_either_side() {
+    let env = TestEnv::with_incident();
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    // BR-2024-0001 and -0002 exist; -0012 is a typo for one of them.
+    let out = env.run(&["incident", "show", "BR-2024-0012"]).code(6);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("incident BR-2024-0012 not found; did you mean BR-2024-0002?"),
+        "{stderr}"
+    );
+    let out = env.run(&["incident", "show", "BR-2023-0001"]).code(6);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("did you mean BR-2024-0001?"), "{stderr}");
+    let out = env.run(&["incident", "show", "BR-2025-0001"]).code(6);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("did you mean BR-2024-0002?"), "{stderr}");
+}
