@@ -18,6 +18,11 @@ pub fn load<T: DeserializeOwned + JsonSchema>(path: &Path) -> Result<T, InputErr
         file: file.clone(),
         source,
     })?;
+    // TOML is accepted beside JSON for files people write by hand: it has comments, and
+    // `incident new` writes one.
+    if path.extension().is_some_and(|x| x == "toml") {
+        return crate::app::input::parse_toml(&file, &text);
+    }
     parse(&file, &text)
 }
 

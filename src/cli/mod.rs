@@ -197,10 +197,16 @@ pub enum Command {
     Incident(IncidentCommand),
     /// Record an exposure assessment (a new version; earlier ones are kept).
     Assess {
-        id: IncidentId,
-        /// Assessment (JSON; see schemas/assessment.schema.json).
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+        #[arg(required_unless_present = "template")]
+        id: Option<IncidentId>,
+        /// Assessment (JSON, or TOML when the name ends in .toml; see
+        /// schemas/assessment.schema.json).
+        #[arg(long, value_name = "FILE", required_unless_present = "template")]
+        file: Option<PathBuf>,
+        /// Print a commented starting file (TOML) with every field of an assessment, to fill
+        /// in and pass back with --file.
+        #[arg(long, conflicts_with_all = ["id", "file"])]
+        template: bool,
     },
     /// Record the DPO's decision on notifying the ICO and telling data subjects.
     Decide {
@@ -393,10 +399,15 @@ pub enum Command {
 pub enum IncidentCommand {
     /// Open an incident from an intake file.
     Open {
-        /// Incident intake (JSON; see schemas/incident.schema.json).
+        /// Incident intake (JSON, or TOML when the name ends in .toml; see
+        /// schemas/incident.schema.json; `incident new` writes a starting file).
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
+    /// Print a commented starting file (TOML) with every field of an incident intake:
+    /// `breachflow incident new > incident.toml`, fill it in, then `incident open --file
+    /// incident.toml`.
+    New,
     /// List incidents.
     List {
         /// Only incidents in this state.
@@ -712,6 +723,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Org => init::show(&ctx),
         Command::Incident(cmd) => match cmd {
             IncidentCommand::Open { file } => incident::open(&ctx, &file),
+            IncidentCommand::New => incident::starting_file(incident::Intake::Incident),
             IncidentCommand::List { state } => incident::list(&ctx, state),
             IncidentCommand::Show { id } => incident::show(&ctx, id),
             IncidentCommand::Update { id, file } => incident::update(&ctx, id, &file),
@@ -735,7 +747,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 incident::transition(&ctx, id, step, reason.as_deref())
             }
         },
-        Command::Assess { id, file } => assess::run(&ctx, id, &file),
+        Command::Assess {
+            id: Some(id),
+            file: Some(file),
+            ..
+        } => assess::run(&ctx, id, &file),
+        Command::Assess { .. } => incident::starting_file(incident::Intake::Assessment),
         Command::Decide {
             id,
             accept,

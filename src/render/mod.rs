@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod format;
 mod helpers;
+pub mod intake;
 mod needed;
 mod rendering;
 pub mod report;

@@ -333,3 +333,57 @@ fn a_mistyped_incident_id_is_answered_with_the_ids_either_side() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("did you mean BR-2024-0002?"), "{stderr}");
 }
+
+#[test]
+fn incident_new_writes_a_commented_file_that_is_refused_until_filled_in_then_opens() {
+    let env = TestEnv::initialised();
+    let blank = stdout_of(&env.run(&["incident", "new"]).success());
+    assert!(blank.starts_with("# An incident intake"), "{blank}");
+    let path = env.tmp.path().join("incident.toml");
+    std::fs::write(&path, &blank).unwrap();
+    let file = path.to_str().unwrap();
+
+    // As written, every required value is empty: refused, each named by its path.
+    let out = env.run(&["incident", "open", "--file", file]).code(4);
+    let stderr = stderr_of(&out);
+    for pointer in [
+        "/title",
+        "/summary",
+        "/detected_at",
+        "/aware_at",
+        "/discovery",
+    ] {
+        assert!(stderr.contains(pointer), "{pointer} not named:\n{stderr}");
+    }
+    assert_eq!(env.json(&["incident", "list"]), json!([]));
+
+    let filled = blank
+        .replace("\ntitle = \"\"", "\ntitle = \"Laptop stolen from a car\"")
+        .replace(
+            "\nsummary = \"\"",
+            "\nsummary = \"An unencrypted laptop was stolen.\"",
+        )
+        .replace(
+            "\ndetected_at = \"\"",
+            "\ndetected_at = \"2024-03-30T20:00:00Z\"",
+        )
+        .replace("\naware_at = \"\"", "\naware_at = \"2024-03-30T20:00:00Z\"")
+        .replace("\ndiscovery = \"\"", "\ndiscovery = \"Staff report\"")
+        .replace("\n# confidentiality = false", "\nconfidentiality = true")
+        .replace("\nname = \"\"", "\nname = \"Sam Patel\"");
+    std::fs::write(&path, &filled).unwrap();
+    env.run(&["incident", "open", "--file", file]).success();
+    let shown = env.json(&["incident", "show", "BR-2024-0001"]);
+    let facts = &shown["incident"]["facts"];
+    assert_eq!(facts["title"], "Laptop stolen from a car", "{shown}");
+    assert_eq!(facts["aware_at"], "2024-03-30T20:00:00Z");
+    assert_eq!(facts["impact"]["confidentiality"], true);
+    assert_eq!(facts["reporter"]["name"], "Sam Patel");
+
+    let assessment = stdout_of(&env.run(&["assess", "--template"]).success());
+    assert!(
+        assessment.contains("\nsubjects = { estimate = \"\" }"),
+        "{assessment}"
+    );
+    assert!(assessment.contains("# One of:"), "{assessment}");
+}

@@ -387,3 +387,26 @@ pub fn event_line(what: &EventKind) -> String {
         }
     }
 }
+
+/// Which starting file `incident new` or `assess --template` prints.
+pub enum Intake {
+    Incident,
+    Assessment,
+}
+
+/// `incident new`, `assess --template`: a commented starting file generated from the schema.
+pub fn starting_file(which: Intake) -> Result<(), CliError> {
+    use crate::app::input::schema_of;
+    let (schema, title) = match which {
+        Intake::Incident => (
+            schema_of::<crate::domain::incident::IncidentFacts>(),
+            "An incident intake for `breachflow incident open --file FILE.toml`.",
+        ),
+        Intake::Assessment => (
+            schema_of::<crate::domain::assessment::AssessmentInput>(),
+            "An exposure assessment for `breachflow assess ID --file FILE.toml`.",
+        ),
+    };
+    output::print(&crate::render::intake::starting_file(&schema, title));
+    Ok(())
+}

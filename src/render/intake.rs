@@ -1,0 +1,358 @@
+//! A commented starting file for an input (`incident new`, `assess --template`), written from
+//! the input type's JSON Schema so it can never list a field the binary does not accept or
+//! miss one it does.
+//!
+//! The file is TOML, because TOML has comments: every field is preceded by its description and
+//! what it accepts. Required fields are present with an empty value, so `incident open` refuses
+//! the file, naming each one, until a person has filled them in; a plausible-looking placeholder
+//! time could be filed unnoticed. Optional fields are commented out.
+
+use serde_json::{Map, Value};
+
+/// The starting file for the schema `root`, headed by `title` (a comment).
+pub fn starting_file(root: &Value, title: &str) -> String {
+    let mut out = String::new();
+    for line in title.lines() {
+        out.push_str(&format!("# {line}\n"));
+    }
+    out.push_str(
+        "#\n# Fill in every field that is not commented out; uncomment an optional one to give it.\n# Times are RFC 3339 with an offset, in quotes: \"2024-03-30T20:00:00Z\".\n",
+    );
+    let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
+    let walker = Walker { defs: &defs };
+    walker.table(&mut out, root, &[], true);
+    out
+}
+
+struct Walker<'a> {
+    defs: &'a Value,
+}
+
+/// One field, as the file shows it.
+enum Shape<'a> {
+    /// A value on one line.
+    Scalar(String),
+    /// A nested table: `[a.b]`.
+    Table(&'a Value),
+    /// An array of tables: `[[a.b]]`.
+    Tables(&'a Value),
+}
+
+impl<'a> Walker<'a> {
+    /// Follows `$ref` and drops the `null` alternative of an optional value.
+    fn resolve(&self, schema: &'a Value) -> &'a Value {
+        if let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            && let Some(def) = self.defs.get(name)
+        {
+            return self.resolve(def);
+        }
+        if let Some(options) = schema.get("anyOf").and_then(Value::as_array) {
+            let real: Vec<&Value> = options
+                .iter()
+                .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            if let [one] = real.as_slice() {
+                return self.resolve(one);
+            }
+        }
+        schema
+    }
+
+    fn types(schema: &Value) -> Vec<&str> {
+        match schema.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "null")
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The allowed values of an enumeration, with their descriptions when the schema has them.
+    fn choices(&self, schema: &Value) -> Vec<(String, Option<String>)> {
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            return values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|v| (v.to_string(), None))
+                .collect();
+        }
+        let mut out = Vec::new();
+        for key in ["oneOf", "anyOf"] {
+            for option in schema
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let option = self.resolve(option);
+                if let Some(c) = option.get("const").and_then(Value::as_str) {
+                    let about = option
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(|d| d.replace('\n', " "));
+                    out.push((c.to_string(), about));
+                } else {
+                    out.extend(self.choices(option));
+                }
+            }
+        }
+        out
+    }
+
+    fn shape(&self, schema: &'a Value) -> Shape<'a> {
+        let schema = self.resolve(schema);
+        let types = Self::types(schema);
+        if types.contains(&"object") && schema.get("properties").is_some() {
+            return Shape::Table(schema);
+        }
+        if types.contains(&"array") {
+            let items = schema.get("items").map(|i| self.resolve(i));
+            if let Some(items) = items
+                && items.get("properties").is_some()
+            {
+                return Shape::Tables(items);
+            }
+            return Shape::Scalar("[]".into());
+        }
+        if !self.choices(schema).is_empty() {
+            return Shape::Scalar("\"\"".into());
+        }
+        // One of several object forms (`{estimate = N}` or `{min = N, max = M}`): the first
+        // form, inline, with its required keys; the description names the others.
+        if let Some(first) = schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .and_then(|o| o.first())
+            .map(|o| self.resolve(o))
+            && let Some(keys) = first.get("required").and_then(Value::as_array)
+        {
+            let keys: Vec<String> = keys
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|k| format!("{k} = \"\""))
+                .collect();
+            return Shape::Scalar(format!("{{ {} }}", keys.join(", ")));
+        }
+        Shape::Scalar(
+            match types.first().copied() {
+                Some("integer") | Some("number") => "0",
+                Some("boolean") => "false",
+                _ => "\"\"",
+            }
+            .into(),
+        )
+    }
+
+    /// What a field accepts, for its comment.
+    fn accepts(&self, schema: &Value) -> Vec<String> {
+        let resolved = self.resolve(schema);
+        let mut lines = Vec::new();
+        let choices = self.choices(resolved);
+        if !choices.is_empty() {
+            lines.push("One of:".to_string());
+            for (value, about) in choices {
+                lines.push(match about {
+                    Some(a) => format!("  \"{value}\": {a}"),
+                    None => format!("  \"{value}\""),
+                });
+            }
+        }
+        if resolved.get("format").and_then(Value::as_str) == Some("date-time") {
+            lines.push("A time, RFC 3339 with offset.".into());
+        }
+        if let Some(items) = resolved.get("items") {
+            let items = self.resolve(items);
+            let item_choices = self.choices(items);
+            if !item_choices.is_empty() {
+                lines.push("A list of:".to_string());
+                for (value, about) in item_choices {
+                    lines.push(match about {
+                        Some(a) => format!("  \"{value}\": {a}"),
+                        None => format!("  \"{value}\""),
+                    });
+                }
+            } else {
+                lines.push("A list.".into());
+            }
+        }
+        if let Some(d) = schema.get("default")
+            && !d.is_null()
+            && d != &Value::Array(Vec::new())
+            && d != &Value::Object(Map::new())
+        {
+            lines.push(format!("Default: {d}."));
+        }
+        lines
+    }
+
+    fn describe(&self, out: &mut String, field: &Value, required: bool) {
+        let resolved = self.resolve(field);
+        let about = field
+            .get("description")
+            .or_else(|| resolved.get("description"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for line in about.lines() {
+            out.push_str(&format!("# {line}\n"));
+        }
+        for line in self.accepts(field) {
+            out.push_str(&format!("# {line}\n"));
+        }
+        if required {
+            out.push_str("# Required.\n");
+        }
+    }
+
+    /// Writes a table's fields: the one-line values first (TOML puts a table's own keys before
+    /// its sub-tables), required ones in the order the type declares them, then the optional
+    /// ones; then each sub-table.
+    fn table(&self, out: &mut String, schema: &'a Value, path: &[&'a str], present: bool) {
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut names: Vec<&'a str> = required
+            .iter()
+            .filter_map(|r| properties.get_key_value(*r).map(|(k, _)| k.as_str()))
+            .collect();
+        names.extend(
+            properties
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !required.contains(k)),
+        );
+        let mut nested = Vec::new();
+        for name in names {
+            let field = &properties[name];
+            let is_required = present && required.contains(&name);
+            match self.shape(field) {
+                Shape::Scalar(value) => {
+                    out.push('\n');
+                    self.describe(out, field, is_required);
+                    let hash = if is_required { "" } else { "# " };
+                    // An optional field shows its default, where it has a simple one.
+                    let value = match field.get("default") {
+                        Some(d @ (Value::String(_) | Value::Bool(_) | Value::Number(_)))
+                            if !is_required =>
+                        {
+                            d.to_string()
+                        }
+                        _ => value,
+                    };
+                    out.push_str(&format!("{hash}{name} = {value}\n"));
+                }
+                shape => nested.push((name, field, shape, is_required)),
+            }
+        }
+        for (name, field, shape, is_required) in nested {
+            let mut sub = path.to_vec();
+            sub.push(name);
+            let header = sub.join(".");
+            out.push('\n');
+            self.describe(out, field, is_required);
+            match shape {
+                Shape::Table(inner) => {
+                    let hash = if is_required { "" } else { "# " };
+                    out.push_str(&format!("{hash}[{header}]\n"));
+                    self.table(out, inner, &sub, is_required);
+                }
+                Shape::Tables(items) => {
+                    out.push_str(&format!("# [[{header}]]  (repeat for each)\n"));
+                    self.table(out, items, &sub, false);
+                }
+                Shape::Scalar(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::assessment::AssessmentInput;
+    use crate::domain::incident::IncidentFacts;
+
+    fn schemas() -> Vec<(&'static str, Value)> {
+        vec![
+            (
+                "incident",
+                serde_json::to_value(schemars::schema_for!(IncidentFacts)).unwrap(),
+            ),
+            (
+                "assessment",
+                serde_json::to_value(schemars::schema_for!(AssessmentInput)).unwrap(),
+            ),
+        ]
+    }
+
+    /// Uncomments every optional field and table, as a person giving all of them would.
+    fn uncommented(text: &str) -> String {
+        text.lines()
+            .map(|l| {
+                let rest = l.strip_prefix("# ").unwrap_or(l);
+                let key = rest.split(" = ").next().unwrap_or_default();
+                let is_field = rest.contains(" = ")
+                    && !key.is_empty()
+                    && key.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                if is_field || rest.starts_with('[') {
+                    rest.split("  (").next().unwrap_or(rest).to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The starting file, and its form with every optional line uncommented, are valid TOML:
+    /// keys before sub-tables, every table header where it belongs.
+    #[test]
+    fn the_file_and_its_fully_uncommented_form_are_valid_toml() {
+        for (name, schema) in schemas() {
+            let text = starting_file(&schema, name);
+            toml::from_str::<toml::Table>(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+            let all = uncommented(&text);
+            assert_ne!(all, text);
+            toml::from_str::<toml::Table>(&all).unwrap_or_else(|e| panic!("{name}: {e}\n{all}"));
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_schema_is_in_the_file_with_its_description() {
+        let (_, schema) = &schemas()[0];
+        let text = starting_file(schema, "incident");
+        for (key, field) in schema["properties"].as_object().unwrap() {
+            assert!(
+                text.contains(&format!("\n{key} = "))
+                    || text.contains(&format!("\n# {key} = "))
+                    || text.contains(&format!("[{key}]")),
+                "{key} missing"
+            );
+            let first = field["description"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap();
+            assert!(text.contains(first), "{key}: description missing");
+        }
+        // Required fields are present and empty: the file is refused until filled in.
+        assert!(text.contains("\ntitle = \"\"\n"));
+        assert!(text.contains("\naware_at = \"\"\n"));
+        // Optional ones are commented out.
+        assert!(text.contains("\n# containment = \"\"\n"));
+        if std::env::var_os("SHOW_INTAKE").is_some() {
+            println!("{text}");
+        }
+    }
+}
