@@ -1,6 +1,7 @@
 //! Deadline adherence: for each obligation, when its clock started, when it was due, when it was
-//! met, and whether on time; per regime, the share on time and the median and worst time to
-//! notify. What compliance reads months later. Pure: records in, rows out.
+//! met, and whether on time; per regime and phase (the initial report apart from the follow-up,
+//! whose clock starts at the initial filing), the share on time and the median and worst time
+//! to notify. What compliance reads months later. Pure: records in, rows out.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -17,8 +18,11 @@ pub enum Status {
     OnTime,
     /// Met after its statutory deadline.
     Late,
-    /// Met; the law sets no number ("without undue delay"), so neither on time nor late.
+    /// Met; the law sets no number ("without undue delay"), so neither on time nor late, and
+    /// by our internal target if there is one.
     MetNoDeadline,
+    /// Met; the law sets no number, but it was met after our internal target.
+    AfterTarget,
     /// Decided not required, with a reason.
     Waived,
     /// Still owed, deadline not yet passed (or no statutory deadline).
@@ -35,6 +39,7 @@ impl Status {
             Status::OnTime => "on time",
             Status::Late => "late",
             Status::MetNoDeadline => "met (no deadline in law)",
+            Status::AfterTarget => "met after our internal target (no deadline in law)",
             Status::Waived => "waived",
             Status::Open => "open",
             Status::Overdue => "overdue",
@@ -50,6 +55,11 @@ pub struct Row {
     pub incident_title: String,
     pub aware_at: DateTime<Utc>,
     pub obligation: String,
+    /// The phase's name, e.g. "Initial report to the ICO".
+    pub phase: String,
+    /// Whether this is the regime's first phase (no earlier filing starts its clock).
+    #[serde(skip)]
+    pub first_phase: bool,
     pub regime: String,
     pub regime_name: String,
     pub recipient: String,
@@ -72,17 +82,29 @@ pub struct Row {
     /// Sat 6 Dec 2025 09:20 GMT (+00:00), 3 d later, by Priya Raman (self-declared)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_later: Option<String>,
+    /// Something an auditor must not miss about this row, e.g. a filing whose clock never
+    /// started (no trigger was recorded), so it has no due instant to be judged against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
-/// The counts and times for one regime.
+/// The counts and times for one phase of one regime (the initial report and the follow-up
+/// are apart: a follow-up's clock starts at the initial filing, so one median of both says
+/// nothing about either).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub regime: String,
     pub regime_name: String,
+    /// The obligation's id, `regime/phase`.
+    pub obligation: String,
+    /// The phase's name.
+    pub phase: String,
     pub obligations: usize,
     pub on_time: usize,
     pub late: usize,
     pub met_no_deadline: usize,
+    /// Met after our internal target, where the law sets no number.
+    pub after_target: usize,
     pub waived: usize,
     pub open: usize,
     pub overdue: usize,
@@ -149,10 +171,11 @@ pub fn rows<'a>(
             let at = due.instant();
             let (status, met_at, reason) = match (&o.completion, &o.waiver) {
                 (Some(c), _) => (
-                    match (statutory, c.late_by_minutes) {
-                        (true, Some(_)) => Status::Late,
-                        (true, None) => Status::OnTime,
-                        (false, _) => Status::MetNoDeadline,
+                    match (statutory, c.late_by_minutes, at) {
+                        (true, Some(_), _) => Status::Late,
+                        (true, None, _) => Status::OnTime,
+                        (false, _, Some(target)) if c.at > target => Status::AfterTarget,
+                        (false, _, _) => Status::MetNoDeadline,
                     },
                     Some(c.at),
                     c.late_reason.clone(),
@@ -168,11 +191,20 @@ pub fn rows<'a>(
                     None,
                 ),
             };
+            let warning = match (&o.completion, due) {
+                (Some(_), Due::NotStarted { waiting_on }) => Some(format!(
+                    "met, but its clock never started: it waits on {}, which was not recorded when it was met, so there is no due instant to judge it against",
+                    crate::domain::deadline::anchor_words(*waiting_on)
+                )),
+                _ => None,
+            };
             out.push(Row {
                 incident: r.id.to_string(),
                 incident_title: r.facts.title.clone(),
                 aware_at: r.facts.aware_at,
                 obligation: o.id.clone(),
+                phase: o.phase.name.clone(),
+                first_phase: o.previous.is_none(),
                 regime: o.regime.clone(),
                 regime_name: o.regime_name.clone(),
                 recipient: o.recipient.clone(),
@@ -193,6 +225,7 @@ pub fn rows<'a>(
                 },
                 reason,
                 recorded_later: None,
+                warning,
             });
         }
     }
@@ -212,29 +245,33 @@ fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// One summary per regime, in regime order.
+/// One summary per phase of each regime: regimes in order, each regime's first phase first.
 pub fn summarise(rows: &[Row]) -> Vec<Summary> {
-    let mut regimes: Vec<(String, String)> = rows
+    let mut phases: Vec<(&str, bool, &str)> = rows
         .iter()
-        .map(|r| (r.regime.clone(), r.regime_name.clone()))
+        .map(|r| (r.regime.as_str(), !r.first_phase, r.obligation.as_str()))
         .collect();
-    regimes.sort();
-    regimes.dedup_by(|a, b| a.0 == b.0);
-    regimes
+    phases.sort();
+    phases.dedup();
+    phases
         .into_iter()
-        .map(|(regime, regime_name)| {
-            let of: Vec<&Row> = rows.iter().filter(|r| r.regime == regime).collect();
+        .map(|(_, _, obligation)| {
+            let of: Vec<&Row> = rows.iter().filter(|r| r.obligation == obligation).collect();
+            let first = of[0];
             let count = |s: Status| of.iter().filter(|r| r.status == s).count();
             let (on_time, late) = (count(Status::OnTime), count(Status::Late));
             let mut times: Vec<f64> = of.iter().filter_map(|r| r.hours_to_notify).collect();
             let worst = times.iter().copied().reduce(f64::max);
             Summary {
-                regime,
-                regime_name,
+                regime: first.regime.clone(),
+                regime_name: first.regime_name.clone(),
+                obligation: obligation.to_string(),
+                phase: first.phase.clone(),
                 obligations: of.len(),
                 on_time,
                 late,
                 met_no_deadline: count(Status::MetNoDeadline),
+                after_target: count(Status::AfterTarget),
                 waived: count(Status::Waived),
                 open: count(Status::Open) + count(Status::NotStarted),
                 overdue: count(Status::Overdue),

@@ -36,7 +36,10 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
     let mut out = vec![
         [
             "incident",
+            "incident_title",
+            "aware_at",
             "obligation",
+            "phase",
             "regime",
             "recipient",
             "clock_start",
@@ -50,6 +53,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             "reference",
             "reason",
             "recorded_later",
+            "warning",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -58,7 +62,10 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
     for r in rows {
         out.push(vec![
             r.incident.clone(),
+            r.incident_title.clone(),
+            r.aware_at.to_rfc3339(),
             r.obligation.clone(),
+            r.phase.clone(),
             r.regime.clone(),
             r.recipient.clone(),
             at(r.clock_start),
@@ -72,6 +79,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             r.reference.clone().unwrap_or_default(),
             r.reason.clone().unwrap_or_default(),
             r.recorded_later.clone().unwrap_or_default(),
+            r.warning.clone().unwrap_or_default(),
         ]);
     }
     csv_text(out)
@@ -86,7 +94,51 @@ fn colour(s: Status) -> &'static str {
         Status::OnTime | Status::MetNoDeadline => "#1b7f3b",
         Status::Late | Status::Overdue => "#c0392b",
         Status::Waived => "#7f8c8d",
-        Status::Open | Status::NotStarted => "#d68910",
+        Status::Open | Status::NotStarted | Status::AfterTarget => "#b9770e",
+    }
+}
+
+/// "1 incident", "2 incidents".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Day marks for a time axis from `start` to `end` drawn by `x`: midnight in the
+/// organisation's zone, every day (or every week over a long span), labelled "Sat 30 Mar", so
+/// the page can be read on paper, where hover text is lost.
+fn day_marks(
+    h: &mut String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+    x: impl Fn(DateTime<Utc>) -> f64,
+    (top, bottom): (f64, f64),
+) {
+    use chrono::TimeZone;
+    let step = if (end - start).num_days() > 20 { 7 } else { 1 };
+    let mut day = start.with_timezone(&zone).date_naive();
+    for _ in 0..400 {
+        day = match day.checked_add_days(chrono::Days::new(step)) {
+            Some(d) => d,
+            None => return,
+        };
+        let Some(midnight) = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| zone.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&Utc))
+        else {
+            continue;
+        };
+        if midnight >= end {
+            return;
+        }
+        let at = x(midnight);
+        let _ = writeln!(
+            h,
+            "<line x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{top:.0}\" y2=\"{bottom:.0}\" stroke=\"#ccc\"/><text x=\"{at:.1}\" y=\"{:.0}\" font-size=\"8\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+            bottom + 10.0,
+            day.format("%a %-d %b")
+        );
     }
 }
 
@@ -104,19 +156,34 @@ pub fn adherence_html(report: &Adherence) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>Deadline adherence: {}</title>\n<style>\nbody{{font:11pt/1.4 Helvetica,Arial,sans-serif;color:#111;max-width:60em;margin:2em auto;padding:0 1em}}\ntable{{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}}th,td{{border:1px solid #bbb;padding:.2em .4em;text-align:left;font-size:9.5pt}}th{{background:#eee}}\n.late{{color:#c0392b;font-weight:bold}}.ok{{color:#1b7f3b}}\n@page{{size:A4;margin:15mm}}@media print{{body{{margin:0;max-width:none}}svg,table,tr{{break-inside:avoid}}}}\n</style>\n</head>\n<body>\n<h1>Deadline adherence</h1>\n<p>{} · generated {} · {} obligations in {} incidents</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>Deadline adherence: {}</title>\n<style>\nbody{{font:11pt/1.4 Helvetica,Arial,sans-serif;color:#111;max-width:60em;margin:2em auto;padding:0 1em}}\ntable{{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}}th,td{{border:1px solid #bbb;padding:.2em .4em;text-align:left;font-size:9.5pt}}th{{background:#eee}}\n.late{{color:#c0392b;font-weight:bold}}.ok{{color:#1b7f3b}}\n@page{{size:A4;margin:15mm}}@media print{{body{{margin:0;max-width:none}}svg,table,tr{{break-inside:avoid}}}}\n</style>\n</head>\n<body>\n<h1>Deadline adherence</h1>\n<p>{} · generated {} · {} in {}</p>\n",
         esc(org),
         esc(org),
         esc(&instant(now, zone)),
-        rows.len(),
-        records.len()
+        count(rows.len(), "obligation", "obligations"),
+        count(records.len(), "incident", "incidents")
     );
-    h.push_str("<h2>Per regime</h2>\n<table>\n<tr><th>Regime</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
+    let warned: Vec<&Row> = rows.iter().filter(|r| r.warning.is_some()).collect();
+    if !warned.is_empty() {
+        h.push_str("<h2>To check</h2>\n<ul>\n");
+        for r in warned {
+            let _ = writeln!(
+                h,
+                "<li class=\"late\">{} {}: {}</li>",
+                esc(&r.incident),
+                esc(&r.obligation),
+                esc(r.warning.as_deref().unwrap_or_default())
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("<h2>Per regime and phase</h2>\n<table>\n<tr><th>Regime</th><th>Phase</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
     for m in summaries {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.regime_name),
+            esc(&m.phase),
             m.obligations,
             m.on_time,
             if m.late > 0 { "late" } else { "" },
@@ -146,14 +213,27 @@ pub fn adherence_html(report: &Adherence) -> String {
             .flat_map(|r| [r.hours_allowed, r.hours_to_notify])
             .flatten()
             .fold(1.0f64, f64::max);
-        let (left, width, bar) = (260.0, 420.0, 18.0);
-        let height = 30.0 + charted.len() as f64 * (bar + 6.0);
+        let (left, width, bar) = (230.0, 380.0, 18.0);
+        let height = 45.0 + charted.len() as f64 * (bar + 6.0);
+        // 900 wide: the status text right of the bars (up to ~210 px) stays inside the image.
         let _ = writeln!(
             h,
-            "<h2>Time to notify against the deadline</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"{height:.0}\" role=\"img\" aria-label=\"Time to notify against each deadline\">"
+            "<h2>Time to notify against the deadline</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"{height:.0}\" viewBox=\"0 0 900 {height:.0}\" role=\"img\" aria-label=\"Time to notify against each deadline\">"
         );
+        // Hour marks every day's worth of hours (every week's over long spans), printed.
+        let step = if max > 24.0 * 20.0 { 168.0 } else { 24.0 };
+        let mut mark = step;
+        while mark <= max {
+            let x = left + mark / max * width;
+            let _ = writeln!(
+                h,
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"14\" y2=\"{:.0}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"10\" font-size=\"8\" text-anchor=\"middle\" fill=\"#555\">{mark:.0} h</text>",
+                height - 8.0
+            );
+            mark += step;
+        }
         for (i, r) in charted.iter().enumerate() {
-            let y = 20.0 + i as f64 * (bar + 6.0);
+            let y = 22.0 + i as f64 * (bar + 6.0);
             let _ = writeln!(
                 h,
                 "<text x=\"0\" y=\"{:.0}\" font-size=\"10\">{} {}</text>",
@@ -214,22 +294,28 @@ pub fn adherence_html(report: &Adherence) -> String {
             .max()
             .unwrap_or(start);
         let span = (end - start).num_seconds().max(1) as f64;
-        let x = |t: DateTime<Utc>| 20.0 + (t - start).num_seconds().max(0) as f64 / span * 660.0;
-        let height = 50.0 + mine.len() as f64 * 22.0;
+        // Labels in their own column (0-230), the time axis right of it (240-880), so no
+        // label sits under a marker.
+        let (axis_from, axis_to) = (240.0, 880.0);
+        let x = |t: DateTime<Utc>| {
+            axis_from + (t - start).num_seconds().max(0) as f64 / span * (axis_to - axis_from)
+        };
+        let height = 62.0 + mine.len() as f64 * 22.0;
         let _ = writeln!(
             h,
-            "<h3>{} {}</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"{height:.0}\" role=\"img\" aria-label=\"Timeline of {}\">\n<line x1=\"20\" x2=\"680\" y1=\"20\" y2=\"20\" stroke=\"#555\"/>\n<circle cx=\"20\" cy=\"20\" r=\"5\" fill=\"#111\"><title>aware {}</title></circle>\n<text x=\"20\" y=\"12\" font-size=\"9\">aware {}</text>",
+            "<h3>{} {}</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"{height:.0}\" viewBox=\"0 0 900 {height:.0}\" role=\"img\" aria-label=\"Timeline of {}\">\n<line x1=\"{axis_from}\" x2=\"{axis_to}\" y1=\"20\" y2=\"20\" stroke=\"#555\"/>\n<circle cx=\"{axis_from}\" cy=\"20\" r=\"5\" fill=\"#111\"><title>aware {}</title></circle>\n<text x=\"{axis_from}\" y=\"12\" font-size=\"9\">aware {}</text>",
             esc(&rec.id.to_string()),
             esc(&rec.facts.title),
             esc(&rec.id.to_string()),
             esc(&instant(start, zone)),
             esc(&instant(start, zone))
         );
+        day_marks(&mut h, start, end, zone, x, (24.0, height - 14.0));
         for (i, r) in mine.iter().enumerate() {
             let y = 45.0 + i as f64 * 22.0;
             let _ = writeln!(
                 h,
-                "<text x=\"20\" y=\"{y:.0}\" font-size=\"9\">{}</text>",
+                "<text x=\"4\" y=\"{y:.0}\" font-size=\"9\">{}</text>",
                 esc(&r.obligation)
             );
             if let Some(d) = r.due {
@@ -302,7 +388,11 @@ pub fn adherence_html(report: &Adherence) -> String {
                 None => r.status.as_str().to_string(),
             }),
             esc(&hours(r.hours_to_notify)),
-            esc(r.reason.as_deref().unwrap_or("")),
+            esc(&[r.reason.as_deref(), r.warning.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; ")),
         );
     }
     h.push_str("</table>\n</body>\n</html>\n");

@@ -295,26 +295,47 @@ fn adherence_matches_the_hand_worked_cases() {
         "met_no_deadline"
     );
     assert_eq!(row(B, "uk-gdpr-art33/follow-up")["status"], "open");
-    let ico = report["regimes"]
+    let summary = |obligation: &str| {
+        report["regimes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["obligation"] == obligation)
+            .unwrap()
+            .clone()
+    };
+    // Per phase, the initial report first: one median of the initial reports and the
+    // follow-ups (whose clock starts at the initial filing) would describe neither.
+    let phases: Vec<&str> = report["regimes"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["regime"] == "uk-gdpr-art33")
-        .unwrap()
-        .clone();
-    assert_eq!(ico["obligations"], 4);
+        .filter(|r| r["regime"] == "uk-gdpr-art33")
+        .map(|r| r["obligation"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["uk-gdpr-art33/initial", "uk-gdpr-art33/follow-up"]);
+    let ico = summary("uk-gdpr-art33/initial");
+    assert_eq!(ico["obligations"], 2);
     assert_eq!(ico["on_time"], 1);
     assert_eq!(ico["late"], 1);
-    assert_eq!(ico["open"], 1);
+    assert_eq!(ico["open"], 0);
     assert_eq!(ico["share_on_time"], 0.5);
-    // Times to notify: 61 h 20 min, 72 h 30 min, and the follow-up's 94 h 30 min from the
-    // initial filing (2 Apr 10:30 to 5 Apr 09:00 is 70 h 30 min).
+    // Initial reports: 61 h 20 min and 72 h 30 min; the median is their mean.
+    let median = ico["median_hours_to_notify"].as_f64().unwrap();
+    assert!(
+        (median - (61.0 + 20.0 / 60.0 + 72.5) / 2.0).abs() < 1e-9,
+        "{median}"
+    );
+    assert!((ico["worst_hours_to_notify"].as_f64().unwrap() - 72.5).abs() < 1e-9);
+    // The follow-up's 70 h 30 min from the initial filing (2 Apr 10:30 to 5 Apr 09:00).
     let follow = row(A, "uk-gdpr-art33/follow-up")["hours_to_notify"]
         .as_f64()
         .unwrap();
     assert!((follow - 70.5).abs() < 1e-9, "{follow}");
-    assert!((ico["median_hours_to_notify"].as_f64().unwrap() - 70.5).abs() < 1e-9);
-    assert!((ico["worst_hours_to_notify"].as_f64().unwrap() - 72.5).abs() < 1e-9);
+    let follow_up = summary("uk-gdpr-art33/follow-up");
+    assert_eq!(follow_up["obligations"], 2);
+    assert_eq!(follow_up["open"], 1);
+    assert!((follow_up["median_hours_to_notify"].as_f64().unwrap() - 70.5).abs() < 1e-9);
     // Filters.
     let only_b = adherence(&env, &["--from", "2024-05-01"]);
     assert!(
@@ -331,6 +352,74 @@ fn adherence_matches_the_hand_worked_cases() {
 }
 
 #[test]
+fn market_announcements_are_judged_by_their_target_and_a_clock_never_started_is_flagged() {
+    let env = two_incidents();
+    env.render_and_approve("2024-05-03T08:30:00Z", B, "market-announcement");
+    // Sent before anyone recorded that it was inside information: no clock to judge it by.
+    env.run_at(
+        "2024-05-03T09:00:00Z",
+        &[
+            "obligation",
+            "complete",
+            B,
+            "aim-rule-11/announcement",
+            "--sent",
+        ],
+    )
+    .success();
+    env.run_at(
+        "2024-05-03T10:00:00Z",
+        &[
+            "incident",
+            "trigger",
+            B,
+            "inside_information",
+            "--at",
+            "2024-05-03T10:00:00Z",
+        ],
+    )
+    .success();
+    // The internal target is 4 hours (14:00); sent 11 h 30 min after it.
+    env.run_at(
+        "2024-05-04T02:00:00Z",
+        &[
+            "obligation",
+            "complete",
+            B,
+            "uk-mar-art17/announcement",
+            "--sent",
+            "--at",
+            "2024-05-04T01:30:00Z",
+        ],
+    )
+    .success();
+    let report = env.json(&["report", "adherence"]);
+    let row = |o: &str| {
+        report["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["incident"] == B && r["obligation"] == o)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("uk-mar-art17/announcement")["status"], "after_target");
+    let aim = row("aim-rule-11/announcement");
+    assert!(
+        aim["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("clock never started")),
+        "{aim}"
+    );
+    let html = stdout_of(
+        &env.run(&["--format", "html", "report", "adherence"])
+            .success(),
+    );
+    assert!(html.contains("<h2>To check</h2>"), "{html}");
+    assert!(html.contains("met after our internal target"), "{html}");
+}
+
+#[test]
 fn adherence_csv_and_html_are_well_formed() {
     let env = two_incidents();
     let out = env
@@ -340,11 +429,21 @@ fn adherence_csv_and_html_are_well_formed() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "incident");
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 8);
-    let late = rows.iter().find(|r| &r[8] == "late").unwrap();
+    let late = rows.iter().find(|r| &r[col("status")] == "late").unwrap();
     assert_eq!(&late[0], B);
-    assert_eq!(&late[9], "30");
+    assert_eq!(&late[col("late_by_minutes")], "30");
+    // What the JSON has, the CSV has: the incident's title and awareness.
+    assert_eq!(&late[col("aware_at")], "2024-05-01T08:00:00+00:00");
+    assert!(!late[col("incident_title")].is_empty());
+    assert_eq!(&late[col("phase")], "Initial report to the ICO");
     let path = env.tmp.path().join("adherence.html");
     env.run(&[
         "--format",
@@ -374,6 +473,24 @@ fn adherence_csv_and_html_are_well_formed() {
                 .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
     );
     assert!(html.contains("late by 30 min"), "{html}");
+    assert!(html.contains("8 obligations in 2 incidents"), "{html}");
+    // Every text of every chart lies inside its image, left of the right edge.
+    for svg in doc.descendants().filter(|n| n.has_tag_name("svg")) {
+        let width: f64 = svg.attribute("width").unwrap().parse().unwrap();
+        for text in svg.descendants().filter(|n| n.has_tag_name("text")) {
+            let x: f64 = text.attribute("x").unwrap().parse().unwrap();
+            let chars = text.text().unwrap_or_default().chars().count() as f64;
+            let anchor_middle = text.attribute("text-anchor") == Some("middle");
+            let right = if anchor_middle {
+                x + chars * 2.5
+            } else {
+                x + chars * 5.5
+            };
+            assert!(right <= width, "{:?} runs past {width}", text.text());
+        }
+    }
+    // The timelines carry printed date marks (hover text is lost on paper).
+    assert!(html.contains(">Sun 31 Mar</text>"), "no day marks");
     // csv and html are only for reports.
     env.run(&["--format", "csv", "incident", "list"]).code(4);
 }

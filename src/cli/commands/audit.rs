@@ -193,9 +193,9 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
         Format::Csv => adherence_csv(rows)?,
         Format::Html => adherence_html(report),
         Format::Table => {
-            let mut s = String::from("Per regime\n");
+            let mut s = String::from("Per regime and phase\n");
             let mut t = table(&[
-                "Regime",
+                "Obligation",
                 "Obligations",
                 "On time",
                 "Late",
@@ -209,7 +209,7 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
             ]);
             for m in summaries {
                 t.add_row(vec![
-                    m.regime.clone(),
+                    m.obligation.clone(),
                     m.obligations.to_string(),
                     m.on_time.to_string(),
                     m.late.to_string(),
