@@ -41,3 +41,57 @@ pub fn recorded_later(e: &crate::domain::event::Event, zone: Tz) -> Option<Strin
 pub fn who(e: &crate::domain::event::Event) -> String {
     format!("{} ({})", e.actor, e.identity().as_str())
 }
+
+/// An ENISA severity band in words: "very high", not `VeryHigh`.
+pub fn band(b: crate::domain::assessment::SeverityBand) -> &'static str {
+    use crate::domain::assessment::SeverityBand;
+    match b {
+        SeverityBand::Low => "low",
+        SeverityBand::Medium => "medium",
+        SeverityBand::High => "high",
+        SeverityBand::VeryHigh => "very high",
+    }
+}
+
+/// A deadline rule in words: "72 hours", "4 business days (us-federal), due 17:00", "as soon as
+/// possible (our internal target: 4 hours)".
+pub fn deadline(d: &crate::domain::regime::Deadline) -> String {
+    use crate::domain::regime::Deadline;
+    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match d {
+        Deadline::Hours { hours } => format!("{} elapsed", plural(*hours, "hour", "hours")),
+        Deadline::Days {
+            days,
+            business_calendar,
+            due_time,
+            zone,
+        } => {
+            let mut s = match business_calendar {
+                Some(c) => format!(
+                    "{} ({c} calendar)",
+                    plural(*days, "business day", "business days")
+                ),
+                None => plural(*days, "calendar day", "calendar days"),
+            };
+            s.push_str(&format!(
+                ", due {}",
+                due_time.map_or("23:59".to_string(), |t| t.format("%H:%M").to_string())
+            ));
+            if let Some(z) = zone {
+                s.push_str(&format!(" {z}"));
+            }
+            s
+        }
+        Deadline::Months { months } => plural(*months, "calendar month", "calendar months"),
+        Deadline::Standard {
+            standard,
+            target_hours,
+        } => match target_hours {
+            Some(h) => format!(
+                "{standard}, no number in law (our internal target: {})",
+                plural(*h, "hour", "hours")
+            ),
+            None => format!("{standard}, no number in law"),
+        },
+    }
+}

@@ -116,3 +116,37 @@ fn completions_are_generated() {
     let out = env.run(&["completions", "bash"]).success();
     assert!(stdout_of(&out).contains("breachflow"));
 }
+
+/// What a DPO reads is in words: no Rust type names (`VeryHigh`, `InsideInformation`) in the
+/// text of any command run on the demo's store.
+#[test]
+fn text_output_names_no_internal_types() {
+    let env = TestEnv::new();
+    let summary = stdout_of(&env.run(&["demo"]).success());
+    let mut texts = vec![("demo".to_string(), summary)];
+    for args in [
+        vec!["incident", "show", "BR-2024-0001"],
+        vec!["timeline", "BR-2024-0001"],
+        vec!["audit", "log"],
+        vec!["org"],
+        vec!["obligation", "list", "BR-2024-0001"],
+        vec![
+            "deadlines",
+            "--explain",
+            "BR-2024-0001:uk-mar-art17/announcement",
+        ],
+        vec!["documents", "BR-2024-0001"],
+        vec!["report", "adherence"],
+    ] {
+        texts.push((args.join(" "), stdout_of(&env.run(&args).success())));
+    }
+    for (command, text) in texts {
+        for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let capitals = word.chars().filter(char::is_ascii_uppercase).count();
+            let camel = word.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && capitals >= 2
+                && word.chars().any(|c| c.is_ascii_lowercase());
+            assert!(!camel, "`{command}` prints the type name {word:?}:\n{text}");
+        }
+    }
+}

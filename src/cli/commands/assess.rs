@@ -71,8 +71,12 @@ pub fn describe(a: &AssessmentVersion, zone: Tz) -> String {
     };
     s.push_str(&format!("  Risk level:  {level}: {}\n", sev.level.label()));
     s.push_str(&format!(
-        "  Severity:    SE {:.2} ({:?}) = DPC {} x EI {:.2} + CB {:.2}  (ENISA 2013)\n",
-        sev.score, sev.band, sev.dpc, sev.ei, sev.cb
+        "  Severity:    SE {:.2} ({}) = DPC {} x EI {:.2} + CB {:.2}  (ENISA 2013)\n",
+        sev.score,
+        crate::render::format::band(sev.band),
+        sev.dpc,
+        sev.ei,
+        sev.cb
     ));
     let data: Vec<String> = input
         .data_categories

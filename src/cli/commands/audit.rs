@@ -126,7 +126,11 @@ pub fn log(ctx: &Ctx, id: Option<IncidentId>) -> Result<(), CliError> {
                     instant(e.at, log.zone),
                     e.incident.map(|i| i.to_string()).unwrap_or_default(),
                     crate::render::format::who(e),
-                    with_recorded_later(super::incident::event_line(&e.what), e, log.zone),
+                    with_recorded_later(
+                        super::incident::event_line(&e.what, log.zone),
+                        e,
+                        log.zone,
+                    ),
                     e.seal.hash.get(..12).unwrap_or("").to_string(),
                 ]);
             }
@@ -301,9 +305,12 @@ pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
                     recorded_later,
                 } => match recorded_later {
                     Some(later) => {
-                        format!("{} by {actor} ({later})", super::incident::event_line(what))
+                        format!(
+                            "{} by {actor} ({later})",
+                            super::incident::event_line(what, tl.zone)
+                        )
                     }
-                    None => format!("{} by {actor}", super::incident::event_line(what)),
+                    None => format!("{} by {actor}", super::incident::event_line(what, tl.zone)),
                 },
             };
             (i.at, i.kind, what)

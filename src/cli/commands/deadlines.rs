@@ -151,7 +151,11 @@ fn explain_one(
                 "{id} {}: {} -> {}\n{}\n\n",
                 o.id, o.regime_name, o.recipient, o.citation
             );
-            s.push_str(&format!("{}: {:?}\n", o.phase.name, o.phase.deadline));
+            s.push_str(&format!(
+                "{}: {}\n",
+                o.phase.name,
+                crate::render::format::deadline(&o.phase.deadline)
+            ));
             for line in o.due.explain() {
                 s.push_str(&format!("  {line}\n"));
             }

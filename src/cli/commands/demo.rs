@@ -158,8 +158,10 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         .map(|a| a.severity.clone())
         .ok_or_else(|| CliError::Failed("no assessment recorded".into()))?;
     log.push(format!(
-        "Assessed: ENISA severity {:.2} ({:?}), risk level {}.",
-        severity.score, severity.band, severity.level
+        "Assessed: ENISA severity {:.2} ({}), risk level {}.",
+        severity.score,
+        crate::render::format::band(severity.band),
+        severity.level
     ));
 
     let record = app::incident::decide(

@@ -230,7 +230,7 @@ pub fn describe(
                 e.version.to_string(),
                 instant(e.at, zone),
                 e.actor.clone(),
-                super::audit::with_recorded_later(event_line(&e.what), e, zone),
+                super::audit::with_recorded_later(event_line(&e.what, zone), e, zone),
             ]);
         }
         crate::cli::output::fit(&mut t);
@@ -240,7 +240,7 @@ pub fn describe(
     s
 }
 
-pub fn event_line(what: &EventKind) -> String {
+pub fn event_line(what: &EventKind, zone: Tz) -> String {
     match what {
         EventKind::IncidentOpened { .. } => "opened".into(),
         EventKind::FactsUpdated { changes, note } => {
@@ -331,9 +331,9 @@ pub fn event_line(what: &EventKind) -> String {
             approval,
         } => format!("{document} version {version} approved by {}", approval.by),
         EventKind::TriggerRecorded { trigger } => format!(
-            "{:?} recorded at {} (decided by {})",
-            trigger.anchor,
-            trigger.at.to_rfc3339(),
+            "recorded: {}, {} (decided by {})",
+            crate::domain::deadline::anchor_words(trigger.anchor),
+            instant(trigger.at, zone),
             trigger.decided_by
         ),
         EventKind::ObligationsChanged { changes } => {

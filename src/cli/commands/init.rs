@@ -38,10 +38,13 @@ pub fn show(ctx: &Ctx) -> Result<(), CliError> {
         Format::Json => output::print_json(&org),
         Format::Table | Format::Csv | Format::Html => {
             let mut text = format!(
-                "{}\nICO registration: {}\nRole: {:?}\nDPO: {} <{}>{}\nTime zone: {}\n",
+                "{}\nICO registration: {}\nRole: {}\nDPO: {} <{}>{}\nTime zone: {}\n",
                 org.name,
                 org.ico_registration,
-                org.role,
+                match org.role {
+                    crate::domain::organisation::ControllerRole::Controller => "controller",
+                    crate::domain::organisation::ControllerRole::Processor => "processor",
+                },
                 org.dpo.name,
                 org.dpo.email,
                 org.dpo
