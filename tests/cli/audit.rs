@@ -428,7 +428,12 @@ fn a_bundle_moves_a_case_to_another_store_and_a_damaged_one_is_refused() {
         .success();
     let laptop = TestEnv::new();
     laptop
-        .run(&["bundle", "import", file.to_str().unwrap()])
+        .run(&[
+            "bundle",
+            "import",
+            file.to_str().unwrap(),
+            "--accept-organisation",
+        ])
         .success();
     laptop.run(&["audit", "verify"]).success();
     let here = env.json(&["incident", "show", A]);
