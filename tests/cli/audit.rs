@@ -244,7 +244,7 @@ fn a_log_cut_short_and_a_rewritten_record_are_caught() {
     }
     let out = verify(&env).code(9);
     assert!(
-        stderr_of(&out).contains("BR-2024-0001: the stored record is not the replay"),
+        stderr_of(&out).contains("incidents tree, BR-2024-0001: expected facts.title = "),
         "{}",
         stderr_of(&out)
     );

@@ -73,11 +73,28 @@ fn prepared() -> TestEnv {
     env
 }
 
-/// Changes the store's `tree` directly, as someone with the files would.
-fn tamper(env: &TestEnv, tree: &str, change: fn(&sled::Tree)) {
-    let db = sled::open(&env.data_dir).unwrap();
-    change(&db.open_tree(tree).unwrap());
+/// Changes the store's trees directly, as someone with the files would.
+fn tamper_all(env: &TestEnv, changes: &[(&str, fn(&sled::Tree))]) {
+    // sled's lock can outlive the previous process by a moment on a loaded machine.
+    let mut tries = 0;
+    let db = loop {
+        match sled::open(&env.data_dir) {
+            Ok(db) => break db,
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open the store: {e}"),
+        }
+    };
+    for (tree, change) in changes {
+        change(&db.open_tree(tree).unwrap());
+    }
     db.flush().unwrap();
+}
+
+fn tamper(env: &TestEnv, tree: &str, change: fn(&sled::Tree)) {
+    tamper_all(env, &[(tree, change)]);
 }
 
 fn id_key(number: u32) -> Vec<u8> {
@@ -496,28 +513,33 @@ fn repair_rebuilds_derived_trees_and_puts_back_moved_bodies() {
     let env = prepared();
     let listed = env.json(&["incident", "list"]);
     let due = env.json(&["deadlines"]);
-    tamper(&env, "incidents", |t| {
-        t.remove(id_key(1)).unwrap();
-    });
-    tamper(&env, "deadlines", |t| {
-        t.remove(&keys(t, b"d")[0]).unwrap();
-    });
-    tamper(&env, "meta", |t| {
-        t.remove(b"counter\x07\xe8").unwrap();
-        edit_json(t, b"organisation", |o| {
-            o["dpo"]["email"] = json!("dpo@attacker.example")
-        });
-    });
-    tamper(&env, "reminders", |t| {
-        t.remove(&keys(t, &id_key(1))[0]).unwrap();
-    });
-    tamper(&env, "documents", |t| {
-        swap_values(
-            t,
-            &doc_key(1, "ico-report", 1),
-            &doc_key(1, "ico-report", 2),
-        )
-    });
+    tamper_all(
+        &env,
+        &[
+            ("incidents", |t| {
+                t.remove(id_key(1)).unwrap();
+            }),
+            ("deadlines", |t| {
+                t.remove(&keys(t, b"d")[0]).unwrap();
+            }),
+            ("meta", |t| {
+                t.remove(b"counter\x07\xe8").unwrap();
+                edit_json(t, b"organisation", |o| {
+                    o["dpo"]["email"] = json!("dpo@attacker.example")
+                });
+            }),
+            ("reminders", |t| {
+                t.remove(&keys(t, &id_key(1))[0]).unwrap();
+            }),
+            ("documents", |t| {
+                swap_values(
+                    t,
+                    &doc_key(1, "ico-report", 1),
+                    &doc_key(1, "ico-report", 2),
+                )
+            }),
+        ],
+    );
     env.run(&["audit", "verify"]).code(9);
     let out = env.run(&["audit", "repair"]).success();
     let said = stdout_of(&out);
@@ -556,12 +578,17 @@ fn repair_names_a_deleted_body_as_lost_and_refuses_a_broken_log() {
     env.run(&["audit", "verify"]).code(9);
 
     let env = prepared();
-    tamper(&env, "incidents", |t| {
-        t.remove(id_key(2)).unwrap();
-    });
-    tamper(&env, "events", |t| {
-        edit_json(t, &3u64.to_be_bytes(), |e| e["actor"] = json!("intruder"))
-    });
+    tamper_all(
+        &env,
+        &[
+            ("incidents", |t| {
+                t.remove(id_key(2)).unwrap();
+            }),
+            ("events", |t| {
+                edit_json(t, &3u64.to_be_bytes(), |e| e["actor"] = json!("intruder"))
+            }),
+        ],
+    );
     let out = env.run(&["audit", "repair"]).code(13);
     assert!(
         stderr_of(&out).contains("event 3 was changed")
