@@ -35,12 +35,13 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Recorded, Store, StoreError,
-    Subject,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Rebuild, Recorded, Store,
+    StoreError, Subject,
 };
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
+use crate::domain::integrity::{self, Stored};
 use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState};
@@ -563,6 +564,58 @@ fn write_head(
     Ok(())
 }
 
+/// What a key of the `meta` tree is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetaKey {
+    /// The format, the next sequence number and the last hash: the log's own, checked by the
+    /// log's verification.
+    Log,
+    Organisation,
+    LastRecorded,
+    Counter,
+    /// A bulk batch in flight (the bulk run's own record).
+    Inflight,
+    Unknown,
+}
+
+fn meta_key(key: &[u8]) -> MetaKey {
+    match key {
+        KEY_FORMAT | KEY_NEXT_SEQ | KEY_LAST_HASH => MetaKey::Log,
+        KEY_ORGANISATION => MetaKey::Organisation,
+        KEY_LAST_RECORDED => MetaKey::LastRecorded,
+        k if k.starts_with(KEY_COUNTER) => MetaKey::Counter,
+        k if k.starts_with(b"inflight") => MetaKey::Inflight,
+        _ => MetaKey::Unknown,
+    }
+}
+
+fn counter_key(year: u16) -> Vec<u8> {
+    let mut key = KEY_COUNTER.to_vec();
+    key.extend_from_slice(&year.to_be_bytes());
+    key
+}
+
+fn parse_document_key(key: &[u8]) -> Option<integrity::DocKey> {
+    let id = IncidentId::from_key(key.get(..6)?)?;
+    let split = key.len().checked_sub(5)?;
+    if split < 7 || key[split] != 0 {
+        return None;
+    }
+    let name = String::from_utf8(key[6..split].to_vec()).ok()?;
+    Some((id, name, be_u32(&key[split + 1..])))
+}
+
+fn parse_reminder_key(key: &[u8]) -> Option<integrity::Reminder> {
+    let id = IncidentId::from_key(key.get(..6)?)?;
+    let rest = &key[6..];
+    let nul = rest.iter().position(|b| *b == 0)?;
+    Some((
+        id,
+        String::from_utf8(rest[..nul].to_vec()).ok()?,
+        String::from_utf8(rest[nul + 1..].to_vec()).ok()?,
+    ))
+}
+
 impl SledStore {
     /// One incident's outbox, oldest first (a prefix scan).
     fn messages_in(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {
@@ -572,6 +625,226 @@ impl SledStore {
             out.push(self.decode("an outbox record", &v)?);
         }
         Ok(out)
+    }
+
+    /// The highest incident number of `year` that a record or the incident-events index uses.
+    fn highest_number(&self, year: u16) -> Result<u32, StoreError> {
+        let mut highest = 0;
+        for tree in [&self.incidents, &self.incident_events] {
+            if let Some(item) = tree.scan_prefix(year.to_be_bytes()).next_back() {
+                let (key, _) = item.map_err(|e| self.io(e))?;
+                if let Some(id) = IncidentId::from_key(&key) {
+                    highest = highest.max(id.number);
+                }
+            }
+        }
+        Ok(highest)
+    }
+
+    /// Every entry of `tree`, decoded by `read` (none: the key cannot be read).
+    fn entries<K, V>(
+        &self,
+        tree: &sled::Tree,
+        read: impl Fn(&[u8], &[u8]) -> Result<(K, V), String>,
+    ) -> Result<Vec<integrity::Entry<K, V>>, StoreError> {
+        let mut out = Vec::new();
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.push(integrity::Entry {
+                raw: k.to_vec(),
+                read: read(&k, &v),
+            });
+        }
+        Ok(out)
+    }
+
+    fn to_json(&self, value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(value).map_err(|e| self.damaged(e.to_string()))
+    }
+
+    fn read_stored(&self) -> Result<Stored, StoreError> {
+        let bad_key = |what: &str| format!("not a key of the {what}");
+        let json = |v: &[u8]| -> Result<DocumentBody, String> {
+            serde_json::from_slice(v).map_err(|e| e.to_string())
+        };
+        let mut stored = Stored {
+            records: self.entries(&self.incidents, |k, v| {
+                let id = (k.len() == 6)
+                    .then(|| IncidentId::from_key(k))
+                    .flatten()
+                    .ok_or_else(|| bad_key("incidents"))?;
+                let record = serde_json::from_slice(v).map_err(|e| e.to_string())?;
+                Ok((id, record))
+            })?,
+            index: self.entries(&self.incident_events, |k, _| {
+                match (k.len() == 14).then(|| IncidentId::from_key(k)).flatten() {
+                    Some(id) => Ok(((id, be_u64(&k[6..])), ())),
+                    None => Err(bad_key("incident-events index")),
+                }
+            })?,
+            deadlines: self.entries(&self.deadlines, |k, _| {
+                let d = parse_deadline_key(k).ok_or_else(|| bad_key("deadline index"))?;
+                Ok((
+                    integrity::Deadline {
+                        at: d.at,
+                        incident: d.incident,
+                        obligation: d.obligation,
+                    },
+                    (),
+                ))
+            })?,
+            documents: self.entries(&self.documents, |k, v| {
+                let key = parse_document_key(k).ok_or_else(|| bad_key("documents"))?;
+                Ok((key, json(v)?.hashes()))
+            })?,
+            reminders: self.entries(&self.reminders, |k, _| {
+                Ok((
+                    parse_reminder_key(k).ok_or_else(|| bad_key("reminders"))?,
+                    (),
+                ))
+            })?,
+            ..Stored::default()
+        };
+        for item in self.meta.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let raw = k.to_vec();
+            match meta_key(&k) {
+                MetaKey::Log | MetaKey::Inflight => {}
+                MetaKey::Organisation => {
+                    stored.organisation = Some(integrity::Entry {
+                        raw,
+                        read: serde_json::from_slice(&v)
+                            .map(|o| ((), o))
+                            .map_err(|e| e.to_string()),
+                    });
+                }
+                MetaKey::LastRecorded => {
+                    stored.last_recorded = Some(integrity::Entry {
+                        raw,
+                        read: DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v))
+                            .map(|t| ((), t.with_timezone(&Utc)))
+                            .map_err(|e| e.to_string()),
+                    });
+                }
+                MetaKey::Counter => stored.counters.push(integrity::Entry {
+                    read: match (k.len(), v.len()) {
+                        (9, 4) => Ok((be_u32(&k[7..]) as u16, be_u32(&v))),
+                        _ => Err("not a counter (year, number)".into()),
+                    },
+                    raw,
+                }),
+                MetaKey::Unknown => stored.unknown_meta.push(raw),
+            }
+        }
+        Ok(stored)
+    }
+
+    fn rebuild_trees(&self, rebuild: &Rebuild<'_>) -> Result<(), StoreError> {
+        let x = rebuild.expected;
+        // Encoded before the transaction, which may run twice.
+        let mut records = Vec::with_capacity(x.records.len());
+        for r in x.records.values() {
+            records.push((r.id.key().to_vec(), self.to_json(r)?));
+        }
+        let index: Vec<Vec<u8>> = x
+            .index
+            .iter()
+            .map(|(id, seq)| [id.key().as_slice(), &seq.to_be_bytes()].concat())
+            .collect();
+        let deadlines: Vec<Vec<u8>> = x.records.values().flat_map(deadline_keys).collect();
+        let counters: Vec<Entry> = x
+            .counters
+            .iter()
+            .map(|(year, n)| (counter_key(*year), n.to_be_bytes().to_vec()))
+            .collect();
+        let reminders: Vec<Vec<u8>> = x
+            .reminders
+            .iter()
+            .map(|(id, o, l)| reminder_key(*id, o, l))
+            .collect();
+        let organisation = x
+            .organisation
+            .as_ref()
+            .map(|o| self.to_json(o))
+            .transpose()?;
+        let last_recorded = x.last_recorded.map(|at| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .into_bytes()
+        });
+        let bodies = self.encode_documents(
+            rebuild
+                .documents
+                .iter()
+                .map(|((id, name, version), body)| (*id, name.as_str(), *version, body)),
+        )?;
+        // What is there now, to clear.
+        let keys = |tree: &sled::Tree| -> Result<Vec<sled::IVec>, StoreError> {
+            tree.iter()
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.io(e))
+        };
+        let (old_records, old_index, old_deadlines, old_reminders) = (
+            keys(&self.incidents)?,
+            keys(&self.incident_events)?,
+            keys(&self.deadlines)?,
+            keys(&self.reminders)?,
+        );
+        let old_meta: Vec<sled::IVec> = keys(&self.meta)?
+            .into_iter()
+            .filter(|k| {
+                matches!(
+                    meta_key(k),
+                    MetaKey::Organisation
+                        | MetaKey::LastRecorded
+                        | MetaKey::Counter
+                        | MetaKey::Unknown
+                )
+            })
+            .collect();
+        let result: Result<(), TransactionError<()>> = self.trees().transaction(
+            |(meta, incidents, _, index_tree, deadline_tree, documents, _, reminder_tree)| {
+                for k in &old_meta {
+                    meta.remove(k)?;
+                }
+                for (k, v) in &counters {
+                    meta.insert(k.as_slice(), v.as_slice())?;
+                }
+                if let Some(o) = &organisation {
+                    meta.insert(KEY_ORGANISATION, o.as_slice())?;
+                }
+                if let Some(at) = &last_recorded {
+                    meta.insert(KEY_LAST_RECORDED, at.as_slice())?;
+                }
+                for k in &old_records {
+                    incidents.remove(k)?;
+                }
+                for (k, v) in &records {
+                    incidents.insert(k.as_slice(), v.as_slice())?;
+                }
+                for (tree, old, new) in [
+                    (index_tree, &old_index, &index),
+                    (deadline_tree, &old_deadlines, &deadlines),
+                    (reminder_tree, &old_reminders, &reminders),
+                ] {
+                    for k in old {
+                        tree.remove(k)?;
+                    }
+                    for k in new {
+                        tree.insert(k.as_slice(), &[])?;
+                    }
+                }
+                for k in rebuild.remove_documents {
+                    documents.remove(k.as_slice())?;
+                }
+                for (k, v) in &bodies {
+                    documents.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok(())
+            },
+        );
+        result.map_err(|e| self.io(format!("{e:?}")))?;
+        self.flush()
     }
 
     /// Every tree a commit or an import writes, for one transaction across them.
@@ -712,6 +985,13 @@ impl Store for SledStore {
             .iter()
             .map(|(id, obligation, level)| reminder_key(*id, obligation, level))
             .collect();
+        // The highest number of the year that any record or any event uses: a new incident is
+        // numbered after it whatever the counter says, so a lost or lowered counter never
+        // hands out an id in use. (Read before the transaction: sled's cannot scan.)
+        let floor = match &subject {
+            Subject::NewIncident { year } => self.highest_number(*year)?,
+            _ => 0,
+        };
         let result = self.trees().transaction(
             |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
                 for (key, bytes) in &encoded {
@@ -736,10 +1016,8 @@ impl Store for SledStore {
                     Subject::NewIncident { year } => {
                         let mut key = KEY_COUNTER.to_vec();
                         key.extend_from_slice(&year.to_be_bytes());
-                        let number = match meta.get(&key)? {
-                            Some(v) => be_u32(&v) + 1,
-                            None => 1,
-                        };
+                        let counter = meta.get(&key)?.map(|v| be_u32(&v)).unwrap_or(0);
+                        let number = counter.max(floor) + 1;
                         let id = IncidentId {
                             year: *year,
                             number,
@@ -854,8 +1132,19 @@ impl Store for SledStore {
         )?;
         let outbox = self.encode_messages(import.messages)?;
         let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
+        // The reminders the bundle's events say were sent are marked, as their commits did.
+        let marks: Vec<Vec<u8>> = import
+            .events
+            .iter()
+            .filter_map(|e| match &e.what {
+                crate::domain::event::EventKind::ReminderSent {
+                    obligation, level, ..
+                } => Some(reminder_key(id, obligation, level)),
+                _ => None,
+            })
+            .collect();
         let result = self.trees().transaction(
-            |(meta, incidents, events, index, deadlines, docs, out, _)| {
+            |(meta, incidents, events, index, deadlines, docs, out, sent_reminders)| {
                 // Checked inside the transaction, so two imports of one id cannot both pass.
                 if incidents.get(id.key())?.is_some() {
                     return Err(ConflictableTransactionError::Abort(Abort::Conflict {
@@ -884,11 +1173,22 @@ impl Store for SledStore {
                 for (k, v) in &outbox {
                     out.insert(k.as_slice(), v.as_slice())?;
                 }
+                for k in &marks {
+                    sent_reminders.insert(k.as_slice(), &[])?;
+                }
                 Ok(())
             },
         );
         result.map_err(|e| self.abort_to_error(e, Some(id)))?;
         self.flush()
+    }
+
+    fn stored(&self) -> Result<Stored, StoreError> {
+        self.read_stored()
+    }
+
+    fn rebuild(&self, rebuild: &Rebuild<'_>) -> Result<(), StoreError> {
+        self.rebuild_trees(rebuild)
     }
 
     fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError> {

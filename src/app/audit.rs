@@ -1,14 +1,113 @@
-//! Checking the log: every digest and link, the store's recorded head, and every record
-//! against the replay of its events.
+//! Checking the store against its log (`audit verify`) and rebuilding what can be derived from
+//! it (`audit repair`).
+//!
+//! First the log itself: every digest and link, recorded time only moving forward, the recorded
+//! head. Then every other tree, as one list of per-tree checks ([`CHECKS`]): each compares what
+//! the fold of the log implies (`domain::integrity::Expected`) with what the store holds, and
+//! names each difference (tree, key, expected, found).
 
-use crate::app::ports::{Store, StoreError};
+use std::collections::BTreeSet;
+
+use crate::app::AppError;
+use crate::app::ports::{Rebuild, Store, StoreError};
 use crate::domain::audit::{Break, Verifier};
-use crate::domain::record::IncidentRecord;
+use crate::domain::document::DocumentBody;
+use crate::domain::integrity::{self, DocKey, Expected, Finding, Stored};
 
-/// Walks the whole log and every record: the first place where the store is not what was
-/// written, or the number of events checked.
-pub fn verify(store: &dyn Store) -> Result<Result<u64, Break>, StoreError> {
+/// One tree's check: what the log implies against what is stored.
+pub struct Check {
+    pub tree: &'static str,
+    pub run: fn(&Expected, &Stored) -> Vec<Finding>,
+    /// Whether `audit repair` rebuilds the tree from the log. Document bodies are not derived
+    /// from events (only their hashes are), so they are put back only when an identical body
+    /// is found elsewhere in the store.
+    pub rebuilt: bool,
+}
+
+/// Every check `audit verify` runs, in order.
+pub const CHECKS: &[Check] = &[
+    Check {
+        tree: "incidents",
+        run: integrity::check_records,
+        rebuilt: true,
+    },
+    Check {
+        tree: "incident_events",
+        run: integrity::check_index,
+        rebuilt: true,
+    },
+    Check {
+        tree: "deadlines",
+        run: integrity::check_deadlines,
+        rebuilt: true,
+    },
+    Check {
+        tree: "meta (incident counters)",
+        run: integrity::check_counters,
+        rebuilt: true,
+    },
+    Check {
+        tree: "meta (organisation)",
+        run: integrity::check_organisation,
+        rebuilt: true,
+    },
+    Check {
+        tree: "meta (last recorded time, other keys)",
+        run: integrity::check_meta,
+        rebuilt: true,
+    },
+    Check {
+        tree: "reminders",
+        run: integrity::check_reminders,
+        rebuilt: true,
+    },
+    Check {
+        tree: "documents",
+        run: integrity::check_documents,
+        rebuilt: false,
+    },
+];
+
+/// Why the store does not verify: the log itself, or trees that disagree with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error(transparent)]
+    Log(#[from] Break),
+    #[error("{} stored {} not what the event log implies:\n{}", .0.len(), if .0.len() == 1 { "entry is" } else { "entries are" }, listed(.0))]
+    Trees(Vec<Finding>),
+}
+
+impl Problem {
+    /// The first event concerned, if the problem is in the log.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Problem::Log(b) => b.seq(),
+            Problem::Trees(_) => None,
+        }
+    }
+
+    /// The trees' findings (none when the log itself is broken).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Problem::Log(_) => &[],
+            Problem::Trees(f) => f,
+        }
+    }
+}
+
+fn listed(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("  - {f}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Walks the log, checking every digest and link, and folds it: the expected contents of every
+/// other tree, and the number of events.
+fn walk(store: &dyn Store) -> Result<Result<(u64, Expected), Break>, StoreError> {
     let mut v = Verifier::default();
+    let mut expected = Expected::default();
     for item in store.log() {
         let (key, event) = item?;
         let event = match event {
@@ -18,36 +117,177 @@ pub fn verify(store: &dyn Store) -> Result<Result<u64, Break>, StoreError> {
         if let Err(b) = v.next(key, &event) {
             return Ok(Err(b));
         }
+        expected.observe(&event);
     }
     let recorded = store.recorded()?;
     if let Err(b) = v.finish(recorded.count, recorded.last_hash.as_deref()) {
         return Ok(Err(b));
     }
-    // Each stored record must be the replay of its events.
-    for stored in store.incidents() {
-        let stored = match stored {
-            Ok(r) => r,
-            Err(StoreError::Damaged { detail, .. }) => {
-                return Ok(Err(Break::UnreadableRecord { detail }));
+    Ok(Ok((v.events, expected)))
+}
+
+fn findings(expected: &Expected, stored: &Stored) -> Vec<Finding> {
+    CHECKS
+        .iter()
+        .flat_map(|c| (c.run)(expected, stored))
+        .collect()
+}
+
+/// Walks the whole log and every other tree: the number of events checked, or the first break
+/// in the log, or every stored entry that is not what the log implies.
+pub fn verify(store: &dyn Store) -> Result<Result<u64, Problem>, StoreError> {
+    let (events, expected) = match walk(store)? {
+        Ok(walked) => walked,
+        Err(b) => return Ok(Err(Problem::Log(b))),
+    };
+    let found = findings(&expected, &store.stored()?);
+    if found.is_empty() {
+        Ok(Ok(events))
+    } else {
+        Ok(Err(Problem::Trees(found)))
+    }
+}
+
+/// What `audit repair` did.
+#[derive(Debug, Clone, Default)]
+pub struct Repaired {
+    /// Events in the verified log the trees were rebuilt from.
+    pub events: u64,
+    /// Entries rewritten to what the log implies (as they were found).
+    pub rebuilt: Vec<Finding>,
+    /// Document bodies put back from an identical copy found under another key, or removed
+    /// because no event records them.
+    pub documents: Vec<Finding>,
+    /// What could not be repaired and still fails `audit verify`: document bodies whose bytes
+    /// are gone (the log holds only their hashes).
+    pub lost: Vec<Finding>,
+}
+
+/// Rebuilds every derived tree from a verified log, and puts back document bodies found intact
+/// under another key. Refuses, changing nothing, when the log itself does not verify or does not
+/// replay. Never touches the events.
+pub fn repair(store: &dyn Store) -> Result<Repaired, AppError> {
+    let refused = |why: String| {
+        AppError::LogBroken(format!(
+            "{why}; `audit repair` rebuilds the other trees only from a log that verifies, so nothing was changed; restore the store from a backup or an exported bundle"
+        ))
+    };
+    let (events, expected) =
+        walk(store)?.map_err(|b| refused(format!("the event log does not verify: {b}")))?;
+    if let Some((id, why)) = expected.unreplayable.iter().next() {
+        return Err(refused(format!(
+            "the events of {id} do not replay into a record: {why}"
+        )));
+    }
+    let stored = store.stored()?;
+    let mut report = Repaired {
+        events,
+        ..Repaired::default()
+    };
+    for check in CHECKS.iter().filter(|c| c.rebuilt) {
+        report.rebuilt.extend((check.run)(&expected, &stored));
+    }
+    let (puts, removes, documents, lost) = plan_documents(store, &expected, &stored)?;
+    report.documents = documents;
+    report.lost = lost;
+    if !report.rebuilt.is_empty() || !puts.is_empty() || !removes.is_empty() {
+        store.rebuild(&Rebuild {
+            expected: &expected,
+            documents: &puts,
+            remove_documents: &removes,
+        })?;
+    }
+    Ok(report)
+}
+
+/// The document bodies a repair can put back exactly: for each recorded version whose body is
+/// missing, unreadable or different, a stored body (under any key) with the very SHA-256s its
+/// event recorded; bodies no event records are removed. The rest are lost.
+#[allow(clippy::type_complexity)]
+fn plan_documents(
+    store: &dyn Store,
+    expected: &Expected,
+    stored: &Stored,
+) -> Result<
+    (
+        Vec<(DocKey, DocumentBody)>,
+        Vec<Vec<u8>>,
+        Vec<Finding>,
+        Vec<Finding>,
+    ),
+    StoreError,
+> {
+    let wanted = expected.documents();
+    let findings = integrity::check_documents(expected, stored);
+    let mut puts = Vec::new();
+    let mut removes = Vec::new();
+    let mut done = Vec::new();
+    let mut lost = Vec::new();
+    let mut broken: BTreeSet<DocKey> = BTreeSet::new();
+    for (key, want) in &wanted {
+        let ok = stored
+            .documents
+            .iter()
+            .any(|e| matches!(&e.read, Ok((k, h)) if k == key && h == want));
+        if ok {
+            continue;
+        }
+        broken.insert(key.clone());
+        let name = format!("{} {} v{}", key.0, key.1, key.2);
+        let finding = findings
+            .iter()
+            .find(|f| f.key == name)
+            .cloned()
+            .unwrap_or_else(|| Finding {
+                tree: "documents",
+                key: name.clone(),
+                expected: "the SHA-256s its event recorded".into(),
+                found: integrity::NOTHING.into(),
+            });
+        let source = stored.documents.iter().find_map(|e| match &e.read {
+            Ok((k, h)) if h == want => Some(k.clone()),
+            _ => None,
+        });
+        match source {
+            Some(from) => {
+                puts.push((key.clone(), store.document_body(from.0, &from.1, from.2)?));
+                done.push(Finding {
+                    found: format!(
+                        "{}; put back from the identical body stored under {} {} v{}",
+                        finding.found, from.0, from.1, from.2
+                    ),
+                    ..finding
+                });
             }
-            Err(e) => return Err(e),
-        };
-        let id = stored.id;
-        match IncidentRecord::replay(&store.events_for(id)?) {
-            Ok(Some(r)) if r == stored => {}
-            Ok(_) => {
-                return Ok(Err(Break::Record {
-                    incident: id,
-                    detail: String::new(),
-                }));
-            }
-            Err(e) => {
-                return Ok(Err(Break::Record {
-                    incident: id,
-                    detail: format!(": {e}"),
-                }));
-            }
+            None => lost.push(Finding {
+                found: format!(
+                    "{}; lost: the log holds only its hashes, so it cannot be rebuilt (restore it from a backup or an exported bundle)",
+                    finding.found
+                ),
+                ..finding
+            }),
         }
     }
-    Ok(Ok(v.events))
+    for e in &stored.documents {
+        match &e.read {
+            Ok((k, _)) if !wanted.contains_key(k) => {
+                removes.push(e.raw.clone());
+                done.push(Finding {
+                    tree: "documents",
+                    key: format!("{} {} v{}", k.0, k.1, k.2),
+                    expected: format!("{} (no event records it)", integrity::NOTHING),
+                    found: "a body; removed".into(),
+                });
+            }
+            Ok(_) => {}
+            // What cannot be read is evidence of what happened: left for a person to look at.
+            Err(why) => lost.push(Finding {
+                tree: "documents",
+                key: format!("key {}", integrity::printable(&e.raw)),
+                expected: "an entry the log implies".into(),
+                found: format!("an unreadable entry ({why}); left as found"),
+            }),
+        }
+    }
+    Ok((puts, removes, done, lost))
 }

@@ -10,6 +10,7 @@ use crate::app::input::InputError;
 use crate::app::ports::{Import, Store, StoreError};
 use crate::domain::bundle::{Bundle, BundleDocument, BundleError, VerifiedBundle};
 use crate::domain::incident::IncidentId;
+use crate::domain::organisation::Organisation;
 
 /// The bundle of `id`, sealed with its checksum.
 pub fn export(
@@ -54,22 +55,68 @@ pub fn verify(name: &str, text: &str) -> Result<VerifiedBundle, AppError> {
     bundle.verify().map_err(refused)
 }
 
-/// Stores a verified bundle: its organisation profile if the store has none, then the incident
-/// through [`Store::import`], which joins its events to this store's log.
+/// What an import did besides the incident.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    /// The organisation profile recorded from the bundle (the store had none, and the person
+    /// accepted it), without any SMTP settings.
+    pub organisation: Option<Organisation>,
+    /// The bundle carried SMTP settings, which were not taken.
+    pub smtp_ignored: bool,
+}
+
+/// The bundle's profile as a person checks it before accepting: everything it would set.
+pub fn describe_organisation(org: &Organisation) -> String {
+    let mut lines = vec![
+        format!("name: {}", org.name),
+        format!("ICO registration: {}", org.ico_registration),
+        format!("DPO: {} <{}>", org.dpo.name, org.dpo.email),
+        format!("time zone: {}", org.time_zone),
+    ];
+    for c in &org.contacts {
+        lines.push(format!("contact {}: {} <{}>", c.role, c.name, c.email));
+    }
+    if let Some(lei) = &org.lei {
+        lines.push(format!("LEI: {lei}"));
+    }
+    lines.join("\n  ")
+}
+
+/// Stores a verified bundle through [`Store::import`], which joins its events to this store's
+/// log. A bundle is hostile input: its organisation profile is not in its events, so it is
+/// recorded only when this store has none and the person accepted it having seen it
+/// (`accept_organisation`), and its SMTP settings are never taken (they would decide where
+/// this store's mail goes).
 pub fn import(
     store: &dyn Store,
     bundle: &VerifiedBundle,
     name: &str,
     ctx: &Context,
-) -> Result<(), AppError> {
+    accept_organisation: bool,
+) -> Result<Imported, AppError> {
+    let mut imported = Imported {
+        smtp_ignored: bundle.organisation.smtp.is_some(),
+        ..Imported::default()
+    };
     if store.organisation()?.is_none() {
-        crate::app::incident::record_organisation(
-            store,
-            ctx,
-            name,
-            bundle.organisation.clone(),
-            false,
-        )?;
+        if !accept_organisation {
+            return Err(AppError::Failed(format!(
+                "{name}: this store has no organisation profile, and the bundle's is not covered by its events; it would set:\n  {}\n{}run `breachflow init --org FILE` with your own profile, or import again with --accept-organisation to record this one; nothing was imported",
+                describe_organisation(&bundle.organisation),
+                if imported.smtp_ignored {
+                    "(its SMTP settings are never imported.)\n"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let org = Organisation {
+            smtp: None,
+            ..bundle.organisation.clone()
+        };
+        imported.organisation = Some(crate::app::incident::record_organisation(
+            store, ctx, name, org, false,
+        )?);
     }
     store
         .import(&Import {
@@ -84,7 +131,8 @@ pub fn import(
                 bundle.record.id
             )),
             e => AppError::Store(e),
-        })
+        })?;
+    Ok(imported)
 }
 
 #[cfg(test)]
@@ -213,6 +261,7 @@ mod tests {
             &verified,
             "bundle.json",
             &Context::self_declared(at(), "auditor"),
+            true,
         )
         .unwrap();
 
@@ -234,7 +283,8 @@ mod tests {
                 &there,
                 &verified,
                 "bundle.json",
-                &Context::self_declared(at(), "auditor")
+                &Context::self_declared(at(), "auditor"),
+                true
             ),
             Err(AppError::Failed(_))
         ));

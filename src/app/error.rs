@@ -29,6 +29,10 @@ pub enum AppError {
     /// The log or a bundle is not what was written.
     #[error("{0}")]
     Tampered(String),
+    /// `audit repair` refused: the event log itself does not verify, so nothing can be
+    /// rebuilt from it.
+    #[error("{0}")]
+    LogBroken(String),
     /// Input given on the command line (not a file) breaks a rule.
     #[error("{0}")]
     InvalidArgs(String),

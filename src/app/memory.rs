@@ -9,11 +9,13 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Recorded, Store, StoreError, Subject,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, Recorded, Store, StoreError,
+    Subject,
 };
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
+use crate::domain::integrity::{self, Entry, Stored};
 use crate::domain::log::{self, Head, Target};
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, RecipientState, address_digest};
@@ -239,7 +241,75 @@ impl Store for MemoryStore {
         for m in import.messages {
             next.messages.insert((m.incident, m.number), m.clone());
         }
+        for e in import.events {
+            if let crate::domain::event::EventKind::ReminderSent {
+                obligation, level, ..
+            } = &e.what
+            {
+                next.reminders
+                    .insert((id, obligation.clone(), level.clone()));
+            }
+        }
         *self.inner.borrow_mut() = next;
+        Ok(())
+    }
+
+    fn stored(&self) -> Result<Stored, StoreError> {
+        let inner = self.inner.borrow();
+        Ok(Stored {
+            records: inner
+                .incidents
+                .iter()
+                .map(|(id, r)| Entry::ok(Vec::new(), *id, r.clone()))
+                .collect(),
+            index: inner
+                .events
+                .iter()
+                .filter_map(|e| Some(Entry::ok(Vec::new(), (e.incident?, e.seq), ())))
+                .collect(),
+            deadlines: inner
+                .incidents
+                .values()
+                .flat_map(integrity::deadlines_of)
+                .map(|d| Entry::ok(Vec::new(), d, ()))
+                .collect(),
+            counters: inner
+                .counters
+                .iter()
+                .map(|(y, n)| Entry::ok(Vec::new(), *y, *n))
+                .collect(),
+            documents: inner
+                .documents
+                .iter()
+                .map(|(k, b)| Entry::ok(Vec::new(), k.clone(), b.hashes()))
+                .collect(),
+            reminders: inner
+                .reminders
+                .iter()
+                .map(|k| Entry::ok(Vec::new(), k.clone(), ()))
+                .collect(),
+            organisation: inner
+                .organisation
+                .clone()
+                .map(|o| Entry::ok(Vec::new(), (), o)),
+            last_recorded: inner
+                .head
+                .last_recorded
+                .map(|at| Entry::ok(Vec::new(), (), at)),
+            unknown_meta: Vec::new(),
+        })
+    }
+
+    fn rebuild(&self, rebuild: &Rebuild<'_>) -> Result<(), StoreError> {
+        let mut inner = self.inner.borrow_mut();
+        let x = rebuild.expected;
+        inner.incidents = x.records.clone();
+        inner.counters = x.counters.clone();
+        inner.organisation = x.organisation.clone();
+        inner.reminders = x.reminders.iter().cloned().collect();
+        for (key, body) in rebuild.documents {
+            inner.documents.insert(key.clone(), body.clone());
+        }
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
+use crate::domain::integrity::{DocKey, Expected, Stored};
 use crate::domain::log::Stamp;
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::{OutMessage, Outcome, RecipientState};
@@ -145,6 +146,17 @@ pub struct Import<'a> {
     pub messages: &'a [OutMessage],
 }
 
+/// What `audit repair` writes: every derived tree rebuilt as the log implies (`expected`), and
+/// document bodies put back where a byte-identical body (by its recorded SHA-256s) was found
+/// under another key. Never the events tree or the log's head.
+pub struct Rebuild<'a> {
+    pub expected: &'a Expected,
+    /// Bodies to write under their version's key.
+    pub documents: &'a [(DocKey, DocumentBody)],
+    /// Stored document entries no event records, by their key as stored.
+    pub remove_documents: &'a [Vec<u8>],
+}
+
 /// Where the log stands, as the store recorded it apart from the log itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recorded {
@@ -220,6 +232,18 @@ pub trait Store {
     /// (`domain::audit::prepare_import`) with the record, indexes, bodies and outbox records,
     /// in one atomic step. Refuses an id already in use.
     fn import(&self, import: &Import<'_>) -> Result<(), StoreError>;
+
+    /// Everything kept beside the log, entry by entry as stored: what `audit verify` compares
+    /// with the fold of the log. An entry that cannot be decoded is returned as such, not as
+    /// an error.
+    fn stored(&self) -> Result<Stored, StoreError>;
+
+    /// Rewrites the derived trees as `rebuild` says, as one atomic, durable step: the records,
+    /// the incident-events index, the deadline index, the counters, the organisation profile,
+    /// the reminder marks and the last recorded time replaced by what the log implies, unknown
+    /// `meta` keys removed, and the document bodies given put or removed. Never touches the
+    /// events or the log's head.
+    fn rebuild(&self, rebuild: &Rebuild<'_>) -> Result<(), StoreError>;
 
     /// One incident's outbox, oldest first.
     fn messages_for(&self, id: IncidentId) -> Result<Vec<OutMessage>, StoreError>;

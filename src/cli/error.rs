@@ -5,7 +5,8 @@
 //! 2 usage error (clap); 3 store locked by another process; 4 invalid input (file or flags);
 //! 5 lifecycle refused the step (or a document is not approved); 6 not found (incident,
 //! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
-//! 9 the event log or an evidence bundle does not verify;
+//! 9 the event log, a stored tree or an evidence bundle does not verify;
+//! 13 `audit repair` refused because the event log itself does not verify;
 //! 70 internal error (a bug: please report it).
 
 use crate::app::AppError;
@@ -23,6 +24,8 @@ pub const EXIT_DAMAGED: u8 = 7;
 pub const EXIT_INCOMPLETE: u8 = 8;
 /// The event log (or an evidence bundle) does not verify: something was changed.
 pub const EXIT_TAMPERED: u8 = 9;
+/// `audit repair` refused: the event log itself does not verify, so nothing is rebuilt from it.
+pub const EXIT_LOG_BROKEN: u8 = 13;
 pub const EXIT_INTERNAL: u8 = 70;
 
 /// The CLI reports the application layer's error; this file adds its exit code and hint.
@@ -48,6 +51,7 @@ impl CliError {
             },
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
             CliError::Tampered(_) => EXIT_TAMPERED,
+            CliError::LogBroken(_) => EXIT_LOG_BROKEN,
             CliError::Mail(e) => match e {
                 crate::app::ports::MailError::Folder { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,
@@ -125,6 +129,7 @@ pub fn code_name(exit: u8) -> &'static str {
         EXIT_DAMAGED => "store_damaged",
         EXIT_INCOMPLETE => "incomplete",
         EXIT_TAMPERED => "does_not_verify",
+        EXIT_LOG_BROKEN => "repair_refused",
         EXIT_INTERNAL => "internal",
         _ => "other",
     }

@@ -144,6 +144,10 @@ pub enum AuditCommand {
     },
     /// The events (all, or one incident's): a table, or JSON lines with --format json.
     Log { id: Option<IncidentId> },
+    /// Rebuild the trees derived from the event log (records, indexes, counters, profile,
+    /// reminder marks) and say what changed; refuses when the log itself does not verify.
+    /// Document bodies are put back only from an identical copy; lost ones are named.
+    Repair,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,8 +179,15 @@ pub enum RegisterCommand {
 pub enum BundleCommand {
     /// Write one incident's evidence bundle.
     Export { id: IncidentId, file: PathBuf },
-    /// Verify a bundle and load it into this store.
-    Import { file: PathBuf },
+    /// Verify a bundle and load it into this store. Every part is checked against the bundle's
+    /// events; its organisation profile is recorded only into a store that has none, and only
+    /// with --accept-organisation (its SMTP settings never).
+    Import {
+        file: PathBuf,
+        /// Record the bundle's organisation profile (shown first) when this store has none.
+        #[arg(long)]
+        accept_organisation: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -892,6 +903,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => document::approve(&ctx, id, &doc, version, note.as_deref()),
         Command::Templates => document::templates(&ctx),
         Command::Audit(AuditCommand::Verify { anchor }) => audit::verify(&ctx, anchor.as_deref()),
+        Command::Audit(AuditCommand::Repair) => audit::repair(&ctx),
         Command::Audit(AuditCommand::Anchor { mail }) => audit::anchor(&ctx, mail.as_deref()),
         Command::Audit(AuditCommand::Log { id }) => audit::log(&ctx, id),
         Command::Report(ReportCommand::Adherence {
@@ -911,7 +923,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bundle(BundleCommand::Export { id, file }) => {
             audit::bundle_export(&ctx, id, &file)
         }
-        Command::Bundle(BundleCommand::Import { file }) => audit::bundle_import(&ctx, &file),
+        Command::Bundle(BundleCommand::Import {
+            file,
+            accept_organisation,
+        }) => audit::bundle_import(&ctx, &file, accept_organisation),
         Command::Send {
             id,
             document: doc,

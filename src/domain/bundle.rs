@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::audit::{Break, verify_incident};
 use crate::domain::document::{DocumentBody, is_template_name};
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::Organisation;
 use crate::domain::outbox::OutMessage;
@@ -86,10 +86,23 @@ pub enum BundleError {
         "{name:?} is not a template name: expected lower-case letters, digits and hyphens, e.g. ico-report"
     )]
     BadName { name: String },
-    #[error("{name} v{version} is recorded but its text is not in the bundle")]
+    #[error(
+        "documents: {name} v{version} is recorded by its events but is not in the bundle (a version was dropped)"
+    )]
     MissingBody { name: String, version: u32 },
-    #[error("{name} v{version} does not match its recorded SHA-256")]
-    Body { name: String, version: u32 },
+    #[error(
+        "documents: the {part} of {name} v{version} does not match the SHA-256 its event recorded"
+    )]
+    Body {
+        name: String,
+        version: u32,
+        /// `text`, `HTML` or `case file`.
+        part: &'static str,
+    },
+    #[error("documents: {name} v{version} is in the bundle twice")]
+    DuplicateBody { name: String, version: u32 },
+    #[error("messages: {key}: {detail}")]
+    Message { key: String, detail: String },
     #[error("the bundle cannot be encoded: {0}")]
     Encode(String),
 }
@@ -287,11 +300,37 @@ impl Bundle {
                     name: d.document.clone(),
                 });
             }
-            let recorded = record
+            let Some(recorded) = record
                 .versions(&d.document)
-                .find(|v| v.version == d.version);
-            if recorded.is_none_or(|v| v.sha256 != sha256_hex(d.body.text.as_bytes())) {
+                .find(|v| v.version == d.version)
+            else {
                 return Err(BundleError::Body {
+                    name: d.document.clone(),
+                    version: d.version,
+                    part: "text",
+                });
+            };
+            // Every part is checked, not only the text: the HTML is what `documents show
+            // --html` serves and the case file is what bulk notices are rendered from.
+            let (want, have) = (recorded.hashes(), d.body.hashes());
+            for (part, w, h) in [
+                ("text", &want.text, &have.text),
+                ("HTML", &want.html, &have.html),
+                ("case file", &want.facts, &have.facts),
+            ] {
+                if w != h {
+                    return Err(BundleError::Body {
+                        name: d.document.clone(),
+                        version: d.version,
+                        part,
+                    });
+                }
+            }
+            if documents
+                .iter()
+                .any(|(n, v, _): &(String, u32, DocumentBody)| *n == d.document && *v == d.version)
+            {
+                return Err(BundleError::DuplicateBody {
                     name: d.document.clone(),
                     version: d.version,
                 });
@@ -310,6 +349,7 @@ impl Bundle {
                 version: v.version,
             });
         }
+        check_messages(record.id, &self.events, &self.messages)?;
         Ok(VerifiedBundle {
             organisation: self.organisation.clone(),
             record: record.clone(),
@@ -319,4 +359,91 @@ impl Bundle {
             head,
         })
     }
+}
+
+/// Each outbox record against the events that mention it: the message's key, incident, state,
+/// address, document and Message-ID are those of its last `MessageChanged` event, and every
+/// message the events mention is in the bundle. A message's record is not itself in the log, so
+/// this is what makes a forged state ("sent") or address refused.
+fn check_messages(
+    id: IncidentId,
+    events: &[Event],
+    messages: &[OutMessage],
+) -> Result<(), BundleError> {
+    use std::collections::BTreeMap;
+    let mut last = BTreeMap::new();
+    for e in events {
+        if let EventKind::MessageChanged { message, .. } = &e.what {
+            last.insert(message.clone(), &e.what);
+        }
+    }
+    let refuse = |key: &str, detail: String| BundleError::Message {
+        key: key.to_string(),
+        detail,
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for m in messages {
+        if m.incident != id || m.key != format!("{id}/{}", m.number) {
+            return Err(refuse(
+                &m.key,
+                format!(
+                    "its key, incident and number disagree ({}, number {})",
+                    m.incident, m.number
+                ),
+            ));
+        }
+        if !seen.insert(m.number) {
+            return Err(refuse(&m.key, "it is in the bundle twice".into()));
+        }
+        let Some(EventKind::MessageChanged {
+            state,
+            to,
+            document,
+            message_id,
+            ..
+        }) = last.get(&m.key)
+        else {
+            return Err(refuse(&m.key, "no event records this message".into()));
+        };
+        let mut differs = Vec::new();
+        if *state != m.state {
+            differs.push(format!(
+                "state {} (its events say {})",
+                m.state.as_str(),
+                state.as_str()
+            ));
+        }
+        if *to != m.to.address {
+            differs.push(format!(
+                "address {:?} (its events say {to:?})",
+                m.to.address
+            ));
+        }
+        if *document != m.document {
+            differs.push("document (not the one its events name)".into());
+        }
+        if message_id.as_ref().is_some_and(|mid| *mid != m.message_id) {
+            differs.push(format!("Message-ID {:?}", m.message_id));
+        }
+        if m.history.last().is_some_and(|h| h.state != m.state) {
+            differs.push("history (its last step is not its state)".into());
+        }
+        if !differs.is_empty() {
+            return Err(refuse(
+                &m.key,
+                format!(
+                    "{} not what its events record",
+                    differs.join(", ").to_string()
+                        + if differs.len() == 1 { " is" } else { " are" }
+                ),
+            ));
+        }
+    }
+    if let Some(key) = last.keys().find(|k| !messages.iter().any(|m| &m.key == *k)) {
+        return Err(refuse(
+            key,
+            "its events record it but it is not in the bundle (a message was dropped)".into(),
+        ));
+    }
+    Ok(())
 }

@@ -113,6 +113,42 @@ pub struct DocumentBody {
     pub template_source: String,
 }
 
+/// The SHA-256s of a body's parts (hex), as a version's event records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyHashes {
+    pub text: String,
+    pub html: String,
+    /// Of the case file's compact JSON, as rendering hashed it.
+    pub facts: String,
+}
+
+impl DocumentBody {
+    /// The SHA-256s of the text, the HTML and the case file: what `audit verify` and a bundle
+    /// import compare with the hashes the version's event recorded.
+    pub fn hashes(&self) -> BodyHashes {
+        use sha2::{Digest, Sha256};
+        let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        BodyHashes {
+            text: hex(self.text.as_bytes()),
+            html: hex(self.html.as_bytes()),
+            facts: hex(serde_json::to_string(&self.facts)
+                .unwrap_or_default()
+                .as_bytes()),
+        }
+    }
+}
+
+impl DocumentVersion {
+    /// The SHA-256s this version's event recorded for its body.
+    pub fn hashes(&self) -> BodyHashes {
+        BodyHashes {
+            text: self.sha256.clone(),
+            html: self.html_sha256.clone(),
+            facts: self.facts_sha256.clone(),
+        }
+    }
+}
+
 /// A reference to the version filed or sent with an obligation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentRef {

@@ -14,6 +14,7 @@ pub mod decision;
 pub mod document;
 pub mod event;
 pub mod incident;
+pub mod integrity;
 pub mod lifecycle;
 pub mod log;
 pub mod obligation;

@@ -244,7 +244,7 @@ fn a_log_cut_short_and_a_rewritten_record_are_caught() {
     }
     let out = verify(&env).code(9);
     assert!(
-        stderr_of(&out).contains("BR-2024-0001: the stored record is not the replay"),
+        stderr_of(&out).contains("incidents tree, BR-2024-0001: expected facts.title = "),
         "{}",
         stderr_of(&out)
     );
@@ -545,7 +545,12 @@ fn a_bundle_moves_a_case_to_another_store_and_a_damaged_one_is_refused() {
         .success();
     let laptop = TestEnv::new();
     laptop
-        .run(&["bundle", "import", file.to_str().unwrap()])
+        .run(&[
+            "bundle",
+            "import",
+            file.to_str().unwrap(),
+            "--accept-organisation",
+        ])
         .success();
     laptop.run(&["audit", "verify"]).success();
     let here = env.json(&["incident", "show", A]);

@@ -161,7 +161,7 @@ proptest! {
         bytes[i] = byte;
         std::fs::write(&file, &bytes).unwrap();
         let fresh = TestEnv::new();
-        let out = fresh.cmd().args(["bundle", "import", file.to_str().unwrap()]).output().unwrap();
+        let out = fresh.cmd().args(["bundle", "import", file.to_str().unwrap(), "--accept-organisation"]).output().unwrap();
         prop_assert!(clean_exit(out.status.code()), "{:?}", out);
         // Whitespace outside strings leaves the content, and its checksum, as they were.
         if !out.status.success() {

@@ -23,6 +23,7 @@ mod security;
 mod send;
 mod smtp;
 mod store;
+mod tamper;
 mod upgrade;
 
 #[test]

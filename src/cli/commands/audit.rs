@@ -52,7 +52,7 @@ pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
             match ctx.format {
                 Format::Json => output::print_json(&json!({ "verified": true, "events": n })),
                 _ => output::print(&format!(
-                    "Verified: {n} events, every digest and link intact, every record the replay of its events.{}",
+                    "Verified: {n} events, every digest and link intact, every record, index, counter, reminder mark, document body and the organisation profile what the log implies.{}",
                     anchor
                         .map(|a| format!(
                             " The log extends the anchored head (event {}, hash {}) unchanged.",
@@ -64,15 +64,71 @@ pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Err(b) => {
+        Err(p) => {
             if ctx.format == Format::Json {
-                output::print_json(
-                    &json!({ "verified": false, "first_bad_event": b.seq(), "problem": b.to_string() }),
-                );
+                output::print_json(&json!({
+                    "verified": false,
+                    "first_bad_event": p.seq(),
+                    "problem": p.findings().first().map_or_else(|| p.to_string(), ToString::to_string),
+                    "findings": p.findings(),
+                }));
             }
-            Err(CliError::Tampered(b.to_string()))
+            let hint = if p.findings().is_empty() {
+                ""
+            } else {
+                "\n`breachflow audit repair` rebuilds what the log implies; document bodies it cannot rebuild are named"
+            };
+            Err(CliError::Tampered(format!("{p}{hint}")))
         }
     }
+}
+
+/// `breachflow audit repair`: the derived trees rebuilt from a verified log.
+pub fn repair(ctx: &Ctx) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let r = crate::app::audit::repair(&store)?;
+    let changed = r.rebuilt.len() + r.documents.len();
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "events": r.events,
+            "rebuilt": r.rebuilt,
+            "documents": r.documents,
+            "lost": r.lost,
+        })),
+        _ => {
+            let mut s = format!(
+                "Rebuilt from {} verified events: {changed} {} changed.",
+                r.events,
+                if changed == 1 { "entry" } else { "entries" }
+            );
+            for f in r.rebuilt.iter().chain(&r.documents) {
+                s.push_str(&format!("\n  - {f}"));
+            }
+            output::print(&s);
+        }
+    }
+    if r.lost.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Tampered(format!(
+        "{} {} cannot be rebuilt from the log; `audit verify` will keep failing until {} restored:\n{}",
+        r.lost.len(),
+        if r.lost.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        },
+        if r.lost.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+        r.lost
+            .iter()
+            .map(|f| format!("  - {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
 }
 
 /// `breachflow audit anchor [--mail ROLE]`.
@@ -357,25 +413,46 @@ pub fn bundle_export(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliEr
     Ok(())
 }
 
-/// `breachflow bundle import FILE`: verified before the store is even opened.
-pub fn bundle_import(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
+/// `breachflow bundle import FILE [--accept-organisation]`: verified before the store is even
+/// opened.
+pub fn bundle_import(ctx: &Ctx, file: &Path, accept_organisation: bool) -> Result<(), CliError> {
     let name = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::InvalidArgs(format!("{name}: {e}")))?;
     let bundle = crate::app::bundle::verify(&name, &text)?;
     let store = open_store(ctx)?;
-    crate::app::bundle::import(&store, &bundle, &name, &ctx.app())?;
+    let imported =
+        crate::app::bundle::import(&store, &bundle, &name, &ctx.app(), accept_organisation)?;
     let (id, head) = (bundle.record.id, &bundle.head);
     match ctx.format {
-        Format::Json => output::print_json(
-            &json!({ "id": id, "events": bundle.events.len(), "chain_head": head }),
-        ),
-        _ => output::print(&format!(
-            "{id}: verified and imported {} events, {} document versions, {} messages (chain head {head}).",
-            bundle.events.len(),
-            bundle.documents.len(),
-            bundle.messages.len()
-        )),
+        Format::Json => output::print_json(&json!({
+            "id": id,
+            "events": bundle.events.len(),
+            "chain_head": head,
+            "organisation_recorded": imported.organisation,
+            "smtp_ignored": imported.smtp_ignored,
+        })),
+        _ => {
+            let mut s = format!(
+                "{id}: verified and imported {} events, {} document versions, {} messages (chain head {head}).",
+                bundle.events.len(),
+                bundle.documents.len(),
+                bundle.messages.len()
+            );
+            match &imported.organisation {
+                Some(org) => s.push_str(&format!(
+                    "\nRecorded the bundle's organisation profile (--accept-organisation):\n  {}",
+                    crate::app::bundle::describe_organisation(org)
+                )),
+                None => s.push_str(
+                    "\nThis store keeps its own organisation profile; the bundle's was not used.",
+                ),
+            }
+            if imported.smtp_ignored {
+                s.push_str("\nThe bundle's SMTP settings were not imported: mail goes where this store's profile says.");
+            }
+            output::print(&s);
+        }
     }
     Ok(())
 }

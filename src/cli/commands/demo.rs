@@ -453,7 +453,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
     written.push(report_path.clone());
     let verified = match crate::app::audit::verify(&store)? {
         Ok(n) => n,
-        Err(b) => return Err(CliError::Tampered(b.to_string())),
+        Err(p) => return Err(CliError::Tampered(p.to_string())),
     };
     log.push(format!(
         "Wrote the deadline-adherence report and verified the event log: {verified} events, every hash intact."
