@@ -3,6 +3,8 @@
 
 use crate::app::ports::{Store, StoreError};
 use crate::domain::audit::{Break, Verifier};
+use crate::domain::delivery::{self, Finding};
+use crate::domain::event::EventKind;
 use crate::domain::record::IncidentRecord;
 
 /// Walks the whole log and every record: the first place where the store is not what was
@@ -49,5 +51,38 @@ pub fn verify(store: &dyn Store) -> Result<Result<u64, Break>, StoreError> {
             }
         }
     }
+    let findings = delivery_findings(store)?;
+    if !findings.is_empty() {
+        return Ok(Err(Break::Delivery { findings }));
+    }
     Ok(Ok(v.events))
+}
+
+/// The outbox and bulk-recipient trees against the log: each stored record rebuilt from its
+/// events and compared, naming tree, key, expected and found. Self-contained, so it can join a
+/// list of per-tree checks.
+pub fn delivery_findings(store: &dyn Store) -> Result<Vec<Finding>, StoreError> {
+    let mut events = Vec::new();
+    for item in store.log() {
+        // Only the events these trees fold; the log itself was checked above.
+        if let (_, Ok(e)) = item?
+            && matches!(
+                e.what,
+                EventKind::MessageChanged { .. } | EventKind::BulkRecipients { .. }
+            )
+        {
+            events.push(e);
+        }
+    }
+    let mut out = delivery::check_messages(
+        &delivery::messages_from(&events),
+        &store.message_entries()?,
+    );
+    let (expected, logged) = delivery::recipients_from(&events);
+    out.extend(delivery::check_recipients(
+        &expected,
+        &logged,
+        &store.recipient_entries(None)?,
+    ));
+    Ok(out)
 }

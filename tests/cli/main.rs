@@ -13,6 +13,7 @@ mod deadlines;
 mod demo;
 mod documents;
 mod evidence;
+mod failures;
 mod fuzz;
 mod incident;
 mod init;
@@ -23,6 +24,7 @@ mod security;
 mod send;
 mod smtp;
 mod store;
+mod tamper_outbox;
 mod upgrade;
 
 #[test]
