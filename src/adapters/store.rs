@@ -840,10 +840,14 @@ impl Store for SledStore {
         if let Some(back) = committed.clock_went_back
             && let Ok(mut w) = self.warnings.lock()
         {
-            w.push(format!(
+            let warning = format!(
                 "this machine's clock is {} behind the last recorded event; the new events were recorded just after it instead; check the system clock",
                 crate::domain::deadline::minutes(back.num_minutes().max(1))
-            ));
+            );
+            // Said once per command, however many commits (a bulk run makes one per batch).
+            if !w.contains(&warning) {
+                w.push(warning);
+            }
         }
         Ok(committed)
     }

@@ -219,6 +219,7 @@ fn a_killed_bulk_run_is_settled_by_a_person_and_everyone_ends_known_and_served_o
         .env("BREACHFLOW_DATA_DIR", &env.data_dir)
         .env("BREACHFLOW_NOW", NOW)
         .env("BREACHFLOW_ACTOR", "tester")
+        .env("BREACHFLOW_TEST_RECORDED_CLOCK", "effective")
         .args(["notify-subjects", ID, "--recipients", &file, "--batch", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
