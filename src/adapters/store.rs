@@ -862,9 +862,15 @@ impl Store for SledStore {
                 .map(|(name, version, body)| (id, name.as_str(), *version, body)),
         )?;
         let outbox = self.encode_messages(import.messages)?;
+        let states: Vec<(IncidentId, &str, RecipientState)> = import
+            .recipients
+            .iter()
+            .map(|(doc, s)| (id, doc.as_str(), s.clone()))
+            .collect();
+        let bulk = self.encode_recipients(&states)?;
         let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
         let result = self.trees().transaction(
-            |(meta, incidents, events, index, deadlines, docs, out, _, _)| {
+            |(meta, incidents, events, index, deadlines, docs, out, _, recipients)| {
                 // Checked inside the transaction, so two imports of one id cannot both pass.
                 if incidents.get(id.key())?.is_some() {
                     return Err(ConflictableTransactionError::Abort(Abort::Conflict {
@@ -892,6 +898,9 @@ impl Store for SledStore {
                 }
                 for (k, v) in &outbox {
                     out.insert(k.as_slice(), v.as_slice())?;
+                }
+                for (k, v) in &bulk {
+                    recipients.insert(k.as_slice(), v.as_slice())?;
                 }
                 Ok(())
             },

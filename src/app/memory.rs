@@ -252,6 +252,10 @@ impl Store for MemoryStore {
             next.documents
                 .insert((id, name.clone(), *version), body.clone());
         }
+        for (doc, state) in import.recipients {
+            next.recipients
+                .insert((id, doc.clone(), address_digest(&state.address)), state.clone());
+        }
         for m in import.messages {
             next.messages.insert((m.incident, m.number), m.clone());
         }

@@ -130,6 +130,8 @@ pub struct Import<'a> {
     pub events: &'a [Event],
     pub documents: &'a [(String, u32, DocumentBody)],
     pub messages: &'a [OutMessage],
+    /// Bulk recipient states (document, state), derived from the events.
+    pub recipients: &'a [(String, RecipientState)],
 }
 
 /// Where the log stands, as the store recorded it apart from the log itself.

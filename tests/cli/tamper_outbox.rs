@@ -247,3 +247,21 @@ fn a_deleted_recipient_state_never_makes_anyone_hear_twice() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(mailbox.count_to("alice@example.com"), 1);
 }
+
+#[test]
+fn a_bundle_brings_the_bulk_recipient_states_its_events_imply() {
+    let (env, _port, _mailbox) = sent_store();
+    let file = env.tmp.path().join("case.bundle.json");
+    env.run(&["bundle", "export", ID, file.to_str().unwrap()])
+        .success();
+    let other = TestEnv::new();
+    other
+        .run(&["bundle", "import", file.to_str().unwrap()])
+        .success();
+    other.run(&["audit", "verify"]).success();
+    let states = |e: &TestEnv| {
+        e.json(&["outbox", "recipients", ID, "subject-notice"])["recipients"].clone()
+    };
+    assert_eq!(states(&other), states(&env));
+    assert_eq!(states(&other).as_array().unwrap().len(), 4);
+}
