@@ -62,6 +62,35 @@ pub fn templates(overrides: Option<&Path>) -> Result<TemplateSet, TemplateError>
 /// never held whole.
 pub struct RecipientsFile<'a>(pub &'a Path);
 
+/// Addresses from a file: one a line, or the first column of a CSV (a header row of `email`
+/// or `address` is skipped; blank lines too), e.g. the delivered addresses from a mail
+/// server's log.
+pub fn address_list(path: &Path) -> Result<Vec<String>, crate::app::AppError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::app::AppError::InvalidArgs(format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let first = line
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
+        if first.is_empty() || (i == 0 && matches!(first, "email" | "address")) {
+            continue;
+        }
+        if !crate::domain::organisation::is_address(first) {
+            return Err(crate::app::AppError::InvalidArgs(format!(
+                "{}: line {}: {first:?} is not a mail address",
+                path.display(),
+                i + 1
+            )));
+        }
+        out.push(first.to_string());
+    }
+    Ok(out)
+}
+
 impl RecipientsFile<'_> {
     fn fail(&self, e: std::io::Error) -> AppError {
         AppError::InvalidArgs(format!("{}: {e}", self.0.display()))

@@ -15,10 +15,12 @@
 //!   HTML and case file (JSON). The record holds their hashes;
 //! - `messages`: incident key + message number (big-endian) -> the outbox record (JSON);
 //! - `recipients`: incident key + document name + 0 + SHA-256 of the address (16 bytes) -> one
-//!   bulk recipient's state (JSON), so a resumed run skips who already has the notice;
-//! - `reminders`: incident key + obligation id + 0 + warning level -> nothing, once sent;
-//! - `meta` also holds `inflight` + incident key + document name: the bulk batch being sent,
-//!   so the next run knows exactly which recipients a crash left uncertain.
+//!   bulk recipient's state (JSON), so a resumed run skips who already has the notice; written
+//!   in the commit of the `BulkRecipients` event it is the fold of;
+//! - `reminders`: incident key + obligation id + 0 + warning level -> nothing, once sent.
+//!   (Stores written before 0.3 may also hold `inflight` + incident key + document name in
+//!   `meta`: the batch then in flight. It is no longer read: a recipient left `sending` is
+//!   found by its state.)
 //!
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. The directory is 0700 and the files
@@ -38,6 +40,7 @@ use crate::app::ports::{
     Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Rebuild, Recorded, Store,
     StoreError, Subject,
 };
+use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
@@ -52,8 +55,9 @@ const KEY_FORMAT: &[u8] = b"format";
 const KEY_ORGANISATION: &[u8] = b"organisation";
 const KEY_NEXT_SEQ: &[u8] = b"next_seq";
 /// The trees of a commit: meta, incidents, events, incident_events, deadlines, documents,
-/// messages, reminders.
+/// messages, reminders, recipients.
 type Trees<'a> = (
+    &'a sled::Tree,
     &'a sled::Tree,
     &'a sled::Tree,
     &'a sled::Tree,
@@ -506,13 +510,6 @@ fn recipient_key(id: IncidentId, document: &str, address: &str) -> Vec<u8> {
     key
 }
 
-fn inflight_key(id: IncidentId, document: &str) -> Vec<u8> {
-    let mut key = b"inflight".to_vec();
-    key.extend_from_slice(&id.key());
-    key.extend_from_slice(document.as_bytes());
-    key
-}
-
 /// Stores one sealed event under its sequence number, and in its incident's index.
 fn put_event(
     events: &sled::transaction::TransactionalTree,
@@ -803,7 +800,7 @@ impl SledStore {
             })
             .collect();
         let result: Result<(), TransactionError<()>> = self.trees().transaction(
-            |(meta, incidents, _, index_tree, deadline_tree, documents, _, reminder_tree)| {
+            |(meta, incidents, _, index_tree, deadline_tree, documents, _, reminder_tree, _)| {
                 for k in &old_meta {
                     meta.remove(k)?;
                 }
@@ -858,6 +855,7 @@ impl SledStore {
             &self.documents,
             &self.messages,
             &self.reminders,
+            &self.recipients,
         )
     }
 
@@ -870,6 +868,20 @@ impl SledStore {
             .map(|(id, name, version, body)| {
                 let bytes = serde_json::to_vec(body).map_err(|e| self.damaged(e.to_string()))?;
                 Ok((document_key(id, name, version), bytes))
+            })
+            .collect()
+    }
+
+    /// Bulk recipient states under their keys.
+    fn encode_recipients(
+        &self,
+        states: &[(IncidentId, &str, RecipientState)],
+    ) -> Result<Vec<Entry>, StoreError> {
+        states
+            .iter()
+            .map(|(id, document, state)| {
+                let bytes = serde_json::to_vec(state).map_err(|e| self.damaged(e.to_string()))?;
+                Ok((recipient_key(*id, document, &state.address), bytes))
             })
             .collect()
     }
@@ -992,8 +1004,22 @@ impl Store for SledStore {
             Subject::NewIncident { year } => self.highest_number(*year)?,
             _ => 0,
         };
+        let recipients = self.encode_recipients(writes.recipients)?;
         let result = self.trees().transaction(
-            |(meta, incidents, events, index, deadlines, documents, outbox, sent_reminders)| {
+            |(
+                meta,
+                incidents,
+                events,
+                index,
+                deadlines,
+                documents,
+                outbox,
+                sent_reminders,
+                bulk,
+            )| {
+                for (key, bytes) in &recipients {
+                    bulk.insert(key.as_slice(), bytes.as_slice())?;
+                }
                 for (key, bytes) in &encoded {
                     documents.insert(key.as_slice(), bytes.as_slice())?;
                 }
@@ -1113,10 +1139,14 @@ impl Store for SledStore {
         if let Some(back) = committed.clock_went_back
             && let Ok(mut w) = self.warnings.lock()
         {
-            w.push(format!(
+            let warning = format!(
                 "this machine's clock is {} behind the last recorded event; the new events were recorded just after it instead; check the system clock",
                 crate::domain::deadline::minutes(back.num_minutes().max(1))
-            ));
+            );
+            // Said once per command, however many commits (a bulk run makes one per batch).
+            if !w.contains(&warning) {
+                w.push(warning);
+            }
         }
         Ok(committed)
     }
@@ -1131,6 +1161,12 @@ impl Store for SledStore {
                 .map(|(name, version, body)| (id, name.as_str(), *version, body)),
         )?;
         let outbox = self.encode_messages(import.messages)?;
+        let states: Vec<(IncidentId, &str, RecipientState)> = import
+            .recipients
+            .iter()
+            .map(|(doc, s)| (id, doc.as_str(), s.clone()))
+            .collect();
+        let bulk = self.encode_recipients(&states)?;
         let record_bytes = serde_json::to_vec(record).map_err(|e| self.damaged(e.to_string()))?;
         // The reminders the bundle's events say were sent are marked, as their commits did.
         let marks: Vec<Vec<u8>> = import
@@ -1144,7 +1180,7 @@ impl Store for SledStore {
             })
             .collect();
         let result = self.trees().transaction(
-            |(meta, incidents, events, index, deadlines, docs, out, sent_reminders)| {
+            |(meta, incidents, events, index, deadlines, docs, out, sent_reminders, recipients)| {
                 // Checked inside the transaction, so two imports of one id cannot both pass.
                 if incidents.get(id.key())?.is_some() {
                     return Err(ConflictableTransactionError::Abort(Abort::Conflict {
@@ -1175,6 +1211,9 @@ impl Store for SledStore {
                 }
                 for k in &marks {
                     sent_reminders.insert(k.as_slice(), &[])?;
+                }
+                for (k, v) in &bulk {
+                    recipients.insert(k.as_slice(), v.as_slice())?;
                 }
                 Ok(())
             },
@@ -1237,75 +1276,49 @@ impl Store for SledStore {
         }
     }
 
-    fn put_recipients(
+    fn recipient_entries(
         &self,
-        id: IncidentId,
-        document: &str,
-        states: &[RecipientState],
-        inflight: Option<&[String]>,
-    ) -> Result<(), StoreError> {
-        let mut encoded = Vec::with_capacity(states.len());
-        for state in states {
-            encoded.push((
-                recipient_key(id, document, &state.address),
-                serde_json::to_vec(state).map_err(|e| self.damaged(e.to_string()))?,
-            ));
-        }
-        // The batch in flight is kept as the hex of its recipient keys, as 0.1.0 stored it.
-        let marker = match inflight {
-            Some(addresses) => Some(
-                serde_json::to_vec(
-                    &addresses
-                        .iter()
-                        .map(|a| hex::encode(recipient_key(id, document, a)))
-                        .collect::<Vec<_>>(),
-                )
-                .map_err(|e| self.damaged(e.to_string()))?,
-            ),
-            None => None,
+        id: Option<IncidentId>,
+    ) -> Result<Vec<StoredRecipient>, StoreError> {
+        let iter = match id {
+            Some(id) => self.recipients.scan_prefix(id.key()),
+            None => self.recipients.iter(),
         };
-        let key = inflight_key(id, document);
-        let result: Result<(), TransactionError<()>> =
-            (&self.meta, &self.recipients).transaction(|(meta, recipients)| {
-                for (k, v) in &encoded {
-                    recipients.insert(k.as_slice(), v.as_slice())?;
-                }
-                match &marker {
-                    Some(m) => {
-                        meta.insert(key.as_slice(), m.as_slice())?;
-                    }
-                    None => {
-                        meta.remove(key.as_slice())?;
-                    }
-                }
-                Ok(())
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            // incident key (6) + document + 0 + digest (16)
+            let bad = || self.damaged(format!("bad recipients key {}", hex::encode(&k)));
+            let incident = k.get(..6).and_then(IncidentId::from_key).ok_or_else(bad)?;
+            if k.len() < 6 + 1 + 16 || k[k.len() - 17] != 0 {
+                return Err(bad());
+            }
+            let document = String::from_utf8(k[6..k.len() - 17].to_vec()).map_err(|_| bad())?;
+            let mut digest = [0u8; 16];
+            digest.copy_from_slice(&k[k.len() - 16..]);
+            out.push(StoredRecipient {
+                incident,
+                document,
+                digest,
+                state: serde_json::from_slice(&v).map_err(|e| e.to_string()),
             });
-        result.map_err(|e| self.io(format!("{e:?}")))?;
-        self.flush()
+        }
+        Ok(out)
     }
 
-    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError> {
-        let Some(v) = self
-            .meta
-            .get(inflight_key(id, document))
-            .map_err(|e| self.io(e))?
-        else {
-            return Ok(Vec::new());
-        };
-        let keys: Vec<String> = self.decode("the batch in flight", &v)?;
-        let mut addresses = Vec::with_capacity(keys.len());
-        for k in keys {
-            let key = hex::decode(&k).map_err(|e| self.damaged(e.to_string()))?;
-            let state: RecipientState = match self.recipients.get(&key).map_err(|e| self.io(e))? {
-                Some(v) => self.decode("a recipient record", &v)?,
-                None => {
-                    return Err(self.damaged(format!(
-                        "the batch in flight names a recipient that has no record ({k})"
-                    )));
-                }
-            };
-            addresses.push(state.address);
+    fn message_entries(&self) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.messages.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let bad = || self.damaged(format!("bad outbox key {}", hex::encode(&k)));
+            let incident = k.get(..6).and_then(IncidentId::from_key).ok_or_else(bad)?;
+            let number = k.get(6..10).filter(|_| k.len() == 10).ok_or_else(bad)?;
+            out.push(StoredMessage {
+                incident,
+                number: be_u32(number),
+                message: serde_json::from_slice(&v).map_err(|e| e.to_string()),
+            });
         }
-        Ok(addresses)
+        Ok(out)
     }
 }

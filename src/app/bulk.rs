@@ -10,18 +10,20 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::app::ports::{Change, Composed, Mailer, Store, Subject};
+use crate::app::ports::{Change, Composed, Mailer, Store, Subject, Writes};
 use crate::app::send::Post;
 use crate::app::send::{approved, doc_ref, domain_of, from_address, sent_audiences};
 use crate::app::{AppError, Context};
+use crate::domain::delivery;
 use crate::domain::document::DocumentRef;
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::is_address;
-use crate::domain::outbox::{self, Letter, MessageEvent, MessageState, RecipientState};
+use crate::domain::outbox::{
+    self, BulkStep, Letter, MessageEvent, MessageState, RecipientChange, RecipientState,
+};
 use crate::render::template::{self, Kind, TemplateSet};
 
 /// The recipients file, as the front end reaches it: read twice at most (a dry run's second
@@ -59,6 +61,10 @@ pub struct BulkRequest<'a> {
     pub batch: u32,
     /// Why a hold by the disclosure order is lifted, if it is.
     pub lift_hold: Option<&'a str>,
+    /// Send again to recipients whose delivery was refused for good (once the relay is fixed).
+    pub retry_failed: bool,
+    /// Send this version to recipients who had an earlier one (a corrected notice).
+    pub corrected: bool,
 }
 
 impl BulkRequest<'_> {
@@ -87,6 +93,9 @@ pub struct Tally {
     pub uncertain: u64,
     pub deferred: u64,
     pub bad_rows: u64,
+    /// Of `already_sent`: recipients who have an earlier version of the notice and were not
+    /// sent this one (that takes `--corrected-to-previous-recipients`).
+    pub earlier_version: u64,
     pub problems: Vec<String>,
 }
 
@@ -117,6 +126,17 @@ pub struct BulkReport {
 }
 
 impl BulkReport {
+    /// How the run left the file's recipients, if not every one has the notice: refused
+    /// (now or in an earlier run, and not retried), deferred, or uncertain. A dry run sends
+    /// nothing and falls short of nothing.
+    pub fn shortfall(&self) -> Option<outbox::Shortfall> {
+        let t = &self.tally;
+        if self.dry_run {
+            return None;
+        }
+        outbox::Shortfall::of(t.sent + t.already_sent, t.failed + t.deferred, t.uncertain)
+    }
+
     /// A dry run that found bad rows is refused, after the report is shown.
     pub fn refusal(&self) -> Option<AppError> {
         (self.dry_run && self.tally.bad_rows > 0).then(|| {
@@ -130,26 +150,237 @@ impl BulkReport {
 
 const INTERRUPTED: &str = "the sending process stopped before the server's reply was recorded";
 
-/// A batch a crashed run left in flight: those recipients may have the notice, so they become
-/// `uncertain`, never resent by themselves.
-pub fn recover_batch(store: &dyn Store, id: IncidentId, doc: &str) -> Result<(), AppError> {
-    let inflight = store.inflight(id, doc)?;
-    if inflight.is_empty() {
-        return Ok(());
+/// Records `changes` to the bulk recipients of `doc` as one `BulkRecipients` event, with the
+/// states they fold to written in the same commit. Returns those states.
+fn commit_recipients(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    step: BulkStep,
+    changes: Vec<RecipientChange>,
+) -> Result<Vec<RecipientState>, AppError> {
+    let mut states: Vec<(IncidentId, &str, RecipientState)> = Vec::with_capacity(changes.len());
+    for c in &changes {
+        let before = store.recipient(id, doc, &c.address)?;
+        states.push((id, doc, delivery::apply_change(before.as_ref(), c, ctx.now)));
     }
-    let mut states = Vec::new();
-    for address in &inflight {
-        if let Some(mut s) = store.recipient(id, doc, address)?
-            && s.state == MessageState::Sending
-            && let Some(to) = outbox::next(s.state, MessageEvent::Interrupted)
-        {
-            s.state = to;
-            s.note = Some(INTERRUPTED.into());
-            states.push(s);
+    let kind = EventKind::BulkRecipients {
+        document: doc.to_string(),
+        step,
+        recipients: changes,
+    };
+    store.commit(
+        Change::new(
+            Subject::Incident(&store.incident(id)?),
+            std::slice::from_ref(&kind),
+            ctx.stamp(),
+        )
+        .with(Writes {
+            recipients: &states,
+            ..Writes::default()
+        }),
+    )?;
+    Ok(states.into_iter().map(|(_, _, s)| s).collect())
+}
+
+/// The stored recipients of `doc`, checked against the log: every state the fold of its
+/// `BulkRecipients` events, none missing, none extra. A store that disagrees is refused (a
+/// deleted state must not make anyone hear twice). States of a document whose runs all predate
+/// these events are returned as stored, with `false`.
+fn checked_states(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+) -> Result<(Vec<RecipientState>, bool), AppError> {
+    let events = store.events_for(id)?;
+    let (expected, logged) = delivery::recipients_from(&events);
+    let stored: Vec<_> = store
+        .recipient_entries(Some(id))?
+        .into_iter()
+        .filter(|s| s.document == doc)
+        .collect();
+    if !logged.contains(&(id, doc.to_string())) {
+        let mut states = Vec::with_capacity(stored.len());
+        for s in stored {
+            let key = s.key();
+            states.push(s.state.map_err(|e| {
+                AppError::Store(crate::app::ports::StoreError::Damaged {
+                    dir: store.location(),
+                    detail: format!("the recipient state {key} cannot be read: {e}"),
+                })
+            })?);
+        }
+        return Ok((states, false));
+    }
+    let expected: std::collections::BTreeMap<_, _> =
+        expected.into_iter().filter(|(k, _)| k.1 == doc).collect();
+    let findings = delivery::check_recipients(&expected, &logged, &stored);
+    if let Some(first) = findings.first() {
+        return Err(AppError::Tampered(format!(
+            "the stored bulk recipients of {id} {doc} are not what the log records ({first}{}); nothing was sent. `breachflow audit verify` names every difference",
+            if findings.len() > 1 {
+                format!(", and {} more", findings.len() - 1)
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok((expected.into_values().collect(), true))
+}
+
+/// Before a run or a decision: the stored recipients checked against the log, states stored
+/// before 0.3 adopted into it, and a batch a crashed run left in flight (its recipients still
+/// `sending`) made `uncertain`: they may have the notice, so they are never resent by
+/// themselves. Returns the states as they now stand.
+fn settle(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+) -> Result<Vec<RecipientState>, AppError> {
+    let (mut states, logged) = checked_states(store, id, doc)?;
+    if !logged && !states.is_empty() {
+        // Adopted in slices, so no one event holds a whole large run.
+        for chunk in states.chunks(1000) {
+            commit_recipients(
+                store,
+                ctx,
+                id,
+                doc,
+                BulkStep::Adopted,
+                chunk.iter().map(RecipientChange::adopt).collect(),
+            )?;
         }
     }
-    store.put_recipients(id, doc, &states, None)?;
-    Ok(())
+    let stuck: Vec<RecipientChange> = states
+        .iter()
+        .filter(|s| s.state == MessageState::Sending)
+        .filter_map(|s| {
+            outbox::next(s.state, MessageEvent::Interrupted)
+                .map(|to| RecipientChange::to(&s.address, to, Some(INTERRUPTED.into())))
+        })
+        .collect();
+    if !stuck.is_empty() {
+        let now = commit_recipients(store, ctx, id, doc, BulkStep::Interrupted, stuck)?;
+        for n in now {
+            if let Some(s) = states
+                .iter_mut()
+                .find(|s| outbox::address_digest(&s.address) == outbox::address_digest(&n.address))
+            {
+                *s = n;
+            }
+        }
+    }
+    states.sort_by_key(|s| s.line);
+    Ok(states)
+}
+
+/// A bulk run's recipients of `doc`, each with its state, in the order of the file's lines:
+/// the report a DPO keeps (`outbox recipients`). Read only; checked against the log.
+pub fn recipient_states(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+) -> Result<Vec<RecipientState>, AppError> {
+    template::check_name(doc)?;
+    store.incident(id)?;
+    let (mut states, _) = checked_states(store, id, doc)?;
+    states.sort_by_key(|s| s.line);
+    Ok(states)
+}
+
+/// What a person decides for uncertain bulk recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkDecision {
+    /// They have the notice (seen in the server's log, say).
+    Sent,
+    /// They get it again: queued for the next `notify-subjects` run with the file.
+    Resend,
+}
+
+/// The uncertain recipients of `doc`, after a crashed batch is settled: the list a person sees
+/// before deciding. With `only`, just those of these addresses (compared without case or
+/// spaces), e.g. the ones the mail server's log shows as delivered.
+pub fn uncertain_recipients(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    only: Option<&[String]>,
+) -> Result<Vec<RecipientState>, AppError> {
+    template::check_name(doc)?;
+    store.incident(id)?;
+    let wanted: Option<HashSet<[u8; 16]>> =
+        only.map(|o| o.iter().map(|a| outbox::address_digest(a)).collect());
+    Ok(settle(store, ctx, id, doc)?
+        .into_iter()
+        .filter(|s| s.state == MessageState::Uncertain)
+        .filter(|s| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.contains(&outbox::address_digest(&s.address)))
+        })
+        .collect())
+}
+
+/// `outbox resolve ID --bulk DOC --uncertain --sent | --resend`: a person settles the
+/// uncertain recipients of `doc` they were shown (`shown`), at once, on the record with who
+/// decided. If any of them is no longer uncertain, nothing is recorded.
+pub fn resolve_bulk(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    decision: BulkDecision,
+    shown: &[RecipientState],
+    note: Option<&str>,
+) -> Result<Vec<RecipientState>, AppError> {
+    if shown.is_empty() {
+        return Err(AppError::InvalidArgs(format!(
+            "no uncertain recipients of {id} {doc} to decide on; `breachflow outbox recipients {id} {doc}` shows each one's state"
+        )));
+    }
+    let now: HashSet<[u8; 16]> = uncertain_recipients(store, ctx, id, doc, None)?
+        .iter()
+        .map(|s| outbox::address_digest(&s.address))
+        .collect();
+    if let Some(gone) = shown
+        .iter()
+        .find(|s| !now.contains(&outbox::address_digest(&s.address)))
+    {
+        return Err(AppError::InvalidArgs(format!(
+            "{} is no longer uncertain (the list changed since it was shown); nothing was recorded: run the command again",
+            gone.address
+        )));
+    }
+    let now = shown;
+    let (event, words, step) = match decision {
+        BulkDecision::Sent => (
+            MessageEvent::Confirm,
+            "confirmed delivered by",
+            BulkStep::Confirmed,
+        ),
+        BulkDecision::Resend => (MessageEvent::Resend, "resend decided by", BulkStep::Resend),
+    };
+    let why = note.map(str::trim).filter(|n| !n.is_empty());
+    let note = format!(
+        "{words} {}{}",
+        ctx.actor,
+        why.map(|w| format!(": {w}")).unwrap_or_default()
+    );
+    let mut changes = Vec::with_capacity(now.len());
+    for s in now {
+        let to = outbox::next(s.state, event).ok_or_else(|| outbox::MoveRefused {
+            key: s.address.clone(),
+            from: s.state,
+            event,
+        })?;
+        changes.push(RecipientChange::to(&s.address, to, Some(note.clone())));
+    }
+    let mut states = commit_recipients(store, ctx, id, doc, step, changes)?;
+    states.sort_by_key(|s| s.line);
+    Ok(states)
 }
 
 /// `notify-subjects`: the approved notice to every row of the recipients file. `mailer` is
@@ -204,6 +435,8 @@ pub fn notify_subjects(
                             "hold (waiting for {w}) lifted by {}: {reason}",
                             ctx.actor
                         )),
+                        // A marker of the run, not an outbox record: nothing to rebuild.
+                        detail: None,
                     };
                     store.commit(Change::new(
                         Subject::Incident(&record),
@@ -213,7 +446,13 @@ pub fn notify_subjects(
                 }
             }
         }
-        recover_batch(store, id, doc)?;
+    }
+    if dry_run {
+        // Read only: a dry run stores nothing, but still refuses a store that disagrees with
+        // its log.
+        checked_states(store, id, doc)?;
+    } else {
+        settle(store, ctx, id, doc)?;
     }
     let mut tally = Tally::default();
     let from = from_address(org);
@@ -326,22 +565,46 @@ pub fn notify_subjects(
                 maybe_repeated.push((line, digest, address.clone()));
             }
         }
+        // Why this recipient goes (again), when it is not the first time.
+        let mut again: Option<String> = None;
+        let mut correction = Value::Null;
         if let Some(state) = store.recipient(id, doc, &address)? {
             match state.state {
                 MessageState::Sent => {
-                    tally.already_sent += 1;
+                    let had = state.notice_version().filter(|h| *h < v.version);
+                    match had {
+                        Some(h) if request.corrected => {
+                            again = Some(format!("corrects version {h}"));
+                            correction = json!({ "previous_version": h, "sent_at": state.at });
+                        }
+                        Some(_) => {
+                            tally.already_sent += 1;
+                            tally.earlier_version += 1;
+                            continue;
+                        }
+                        None => {
+                            tally.already_sent += 1;
+                            continue;
+                        }
+                    }
+                }
+                MessageState::Uncertain | MessageState::Sending => {
+                    tally.uncertain += 1;
+                    tally.problem(format!("line {line}: {address}: uncertain from an interrupted run; not resent (settle with `breachflow outbox resolve {id} --bulk {doc} --uncertain --sent | --resend`)"));
                     continue;
                 }
-                MessageState::Uncertain => {
-                    tally.uncertain += 1;
-                    tally.problem(format!("line {line}: {address}: uncertain from an interrupted run; not resent (resolve by hand)"));
-                    continue;
+                MessageState::Failed if request.retry_failed => {
+                    again = Some(format!(
+                        "retry after a permanent failure ({})",
+                        state.note.as_deref().unwrap_or("no reply recorded")
+                    ));
                 }
                 MessageState::Failed => {
                     tally.failed += 1;
                     continue;
                 }
-                _ => {}
+                // Deferred by the server, or a person decided it goes again.
+                MessageState::Queued | MessageState::Held => {}
             }
         }
         let mut facts = body.facts.clone();
@@ -352,6 +615,7 @@ pub fn notify_subjects(
                 .map(|(h, v)| (h.clone(), if v.is_empty() { Value::Null } else { json!(v) }))
                 .collect(),
         );
+        facts["correction"] = correction;
         let missing = template::needed(&t, &facts);
         if !missing.is_empty() {
             tally.bad(format!("line {line}: empty {}", missing.join(", ")));
@@ -392,6 +656,8 @@ pub fn notify_subjects(
             line,
             address,
             message_id,
+            version: v.version,
+            again,
             message: composed,
         });
         if pending.len() as u32 >= batch {
@@ -513,18 +779,20 @@ struct Pending {
     line: u64,
     address: String,
     message_id: String,
+    version: u32,
+    /// Why it goes again, if it does (a retry, a correction).
+    again: Option<String>,
     message: Composed,
 }
 
 impl Pending {
-    fn state(&self, state: MessageState, note: Option<&str>, at: DateTime<Utc>) -> RecipientState {
-        RecipientState {
-            line: self.line,
-            address: self.address.clone(),
-            message_id: self.message_id.clone(),
-            state,
-            note: note.map(str::to_string),
-            at,
+    /// The `sending` mark: everything the state needs, so the state is the fold of its events.
+    fn mark(&self) -> RecipientChange {
+        RecipientChange {
+            line: Some(self.line),
+            message_id: Some(self.message_id.clone()),
+            version: Some(self.version),
+            ..RecipientChange::to(&self.address, MessageState::Sending, self.again.clone())
         }
     }
 }
@@ -546,13 +814,9 @@ impl Run<'_> {
     /// connection), then all outcomes recorded and flushed. A crash leaves at most this batch
     /// uncertain.
     fn batch(&mut self, pending: &mut Vec<Pending>, tally: &mut Tally) -> Result<(), AppError> {
-        let (store, id, doc, now) = (self.store, self.id, self.doc, self.ctx.now);
-        let addresses: Vec<String> = pending.iter().map(|p| p.address.clone()).collect();
-        let marks: Vec<RecipientState> = pending
-            .iter()
-            .map(|p| p.state(MessageState::Sending, None, now))
-            .collect();
-        store.put_recipients(id, doc, &marks, Some(&addresses))?;
+        let (store, ctx, id, doc) = (self.store, self.ctx, self.id, self.doc);
+        let marks: Vec<RecipientChange> = pending.iter().map(Pending::mark).collect();
+        commit_recipients(store, ctx, id, doc, BulkStep::Sending, marks)?;
         let mut outcomes = Vec::with_capacity(pending.len());
         for p in pending.iter() {
             if let Some(r) = self.rate {
@@ -574,7 +838,7 @@ impl Run<'_> {
             };
             outcomes.push(outcome);
         }
-        let mut states = Vec::with_capacity(pending.len());
+        let mut changes = Vec::with_capacity(pending.len());
         for (p, o) in pending.iter().zip(&outcomes) {
             let state = outbox::after_attempt(o);
             let r = o.words();
@@ -596,9 +860,9 @@ impl Run<'_> {
                     tally.problem(format!("line {}: {}: uncertain: {r}", p.line, p.address));
                 }
             }
-            states.push(p.state(state, Some(r), now));
+            changes.push(RecipientChange::to(&p.address, state, Some(r.to_string())));
         }
-        store.put_recipients(id, doc, &states, None)?;
+        commit_recipients(store, ctx, id, doc, BulkStep::Outcome, changes)?;
         pending.clear();
         Ok(())
     }

@@ -118,12 +118,19 @@ pub fn import(
             store, ctx, name, org, false,
         )?);
     }
+    // A bundle carries no bulk recipient states: they are the fold of its events.
+    let (states, _) = crate::domain::delivery::recipients_from(&bundle.events);
+    let recipients: Vec<_> = states
+        .into_iter()
+        .map(|((_, doc, _), state)| (doc, state))
+        .collect();
     store
         .import(&Import {
             record: &bundle.record,
             events: &bundle.events,
             documents: &bundle.documents,
             messages: &bundle.messages,
+            recipients: &recipients,
         })
         .map_err(|e| match e {
             StoreError::Conflict { .. } => AppError::Failed(format!(

@@ -41,6 +41,13 @@ pub enum AppError {
     /// The step is refused while something is still owed.
     #[error("{0}")]
     Blocked(String),
+    /// Sending ran, and not everyone has the message: what was recorded stands, and the
+    /// shortfall says what is left to do.
+    #[error("{detail}")]
+    Undelivered {
+        shortfall: crate::domain::outbox::Shortfall,
+        detail: String,
+    },
 }
 
 impl AppError {

@@ -12,6 +12,7 @@ use crate::app::ports::{
     Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, Recorded, Store, StoreError,
     Subject,
 };
+use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
@@ -32,7 +33,6 @@ struct Inner {
     messages: BTreeMap<(IncidentId, u32), OutMessage>,
     reminders: BTreeSet<(IncidentId, String, String)>,
     recipients: BTreeMap<(IncidentId, String, [u8; 16]), RecipientState>,
-    inflight: BTreeMap<(IncidentId, String), Vec<String>>,
 }
 
 /// The store, in memory. Each method is atomic because it works on a copy and swaps it in.
@@ -44,6 +44,16 @@ pub(crate) struct MemoryStore {
 impl MemoryStore {
     pub(crate) fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// Deletes a bulk recipient's state behind the log's back, as an attacker with file access
+    /// could.
+    pub(crate) fn forget_recipient(&self, id: IncidentId, document: &str, address: &str) {
+        self.inner.borrow_mut().recipients.remove(&(
+            id,
+            document.to_string(),
+            address_digest(address),
+        ));
     }
 
     fn deadlines_where(&self, keep: impl Fn(&DeadlineEntry) -> bool) -> Vec<DeadlineEntry> {
@@ -165,6 +175,12 @@ impl Store for MemoryStore {
         for m in writes.messages {
             next.messages.insert((m.incident, m.number), m.clone());
         }
+        for (id, document, state) in writes.recipients {
+            next.recipients.insert(
+                (*id, document.to_string(), address_digest(&state.address)),
+                state.clone(),
+            );
+        }
         for (id, obligation, level) in writes.reminders {
             next.reminders
                 .insert((*id, obligation.to_string(), level.to_string()));
@@ -237,6 +253,12 @@ impl Store for MemoryStore {
         for (name, version, body) in import.documents {
             next.documents
                 .insert((id, name.clone(), *version), body.clone());
+        }
+        for (doc, state) in import.recipients {
+            next.recipients.insert(
+                (id, doc.clone(), address_digest(&state.address)),
+                state.clone(),
+            );
         }
         for m in import.messages {
             next.messages.insert((m.incident, m.number), m.clone());
@@ -360,40 +382,36 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn put_recipients(
+    fn recipient_entries(
         &self,
-        id: IncidentId,
-        document: &str,
-        states: &[RecipientState],
-        inflight: Option<&[String]>,
-    ) -> Result<(), StoreError> {
-        let mut inner = self.inner.borrow_mut();
-        for s in states {
-            inner.recipients.insert(
-                (id, document.to_string(), address_digest(&s.address)),
-                s.clone(),
-            );
-        }
-        match inflight {
-            Some(addresses) => {
-                inner
-                    .inflight
-                    .insert((id, document.to_string()), addresses.to_vec());
-            }
-            None => {
-                inner.inflight.remove(&(id, document.to_string()));
-            }
-        }
-        Ok(())
-    }
-
-    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError> {
+        id: Option<IncidentId>,
+    ) -> Result<Vec<StoredRecipient>, StoreError> {
         Ok(self
             .inner
             .borrow()
-            .inflight
-            .get(&(id, document.to_string()))
-            .cloned()
-            .unwrap_or_default())
+            .recipients
+            .iter()
+            .filter(|((i, _, _), _)| id.is_none_or(|id| id == *i))
+            .map(|((incident, document, digest), s)| StoredRecipient {
+                incident: *incident,
+                document: document.clone(),
+                digest: *digest,
+                state: Ok(s.clone()),
+            })
+            .collect())
+    }
+
+    fn message_entries(&self) -> Result<Vec<StoredMessage>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .messages
+            .iter()
+            .map(|((incident, number), m)| StoredMessage {
+                incident: *incident,
+                number: *number,
+                message: Ok(m.clone()),
+            })
+            .collect())
     }
 }

@@ -107,11 +107,12 @@ pub fn release(post: &Post<'_>, key: &str, reason: Option<&str>) -> Result<Deliv
     );
     take_and_commit(store, ctx, &mut m, MessageEvent::Release, note)?;
     let id = m.incident;
-    deliver(store, mailer, ctx, org, &policy.retry, m)?;
+    let m = deliver(store, mailer, ctx, org, &policy.retry, m)?;
     Ok(Delivered {
         through: mailer.describe(org),
         messages: store.messages_for(id)?,
         skipped: Vec::new(),
+        attempted: vec![m],
     })
 }
 
@@ -147,12 +148,14 @@ pub fn resolve(
         why.map(|w| format!(": {w}")).unwrap_or_default()
     );
     take_and_commit(store, ctx, &mut m, event, note)?;
+    let mut attempted = Vec::new();
     if !sent {
-        deliver(store, mailer, ctx, org, &policy.retry, m.clone())?;
+        attempted.push(deliver(store, mailer, ctx, org, &policy.retry, m.clone())?);
     }
     Ok(Delivered {
         through: mailer.describe(org),
         messages: store.messages_for(m.incident)?,
         skipped: Vec::new(),
+        attempted,
     })
 }

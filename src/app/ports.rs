@@ -126,6 +126,9 @@ pub struct Writes<'a> {
     pub messages: &'a [OutMessage],
     /// Reminders to mark as sent: incident, obligation id, level.
     pub reminders: &'a [(IncidentId, &'a str, &'a str)],
+    /// Bulk recipient states to insert or replace: incident, document, state (the fold of the
+    /// commit's `BulkRecipients` events over the states before).
+    pub recipients: &'a [(IncidentId, &'a str, RecipientState)],
 }
 
 /// One entry of the deadline index.
@@ -144,6 +147,8 @@ pub struct Import<'a> {
     pub events: &'a [Event],
     pub documents: &'a [(String, u32, DocumentBody)],
     pub messages: &'a [OutMessage],
+    /// Bulk recipient states (document, state), derived from the events.
+    pub recipients: &'a [(String, RecipientState)],
 }
 
 /// What `audit repair` writes: every derived tree rebuilt as the log implies (`expected`), and
@@ -265,19 +270,15 @@ pub trait Store {
         address: &str,
     ) -> Result<Option<RecipientState>, StoreError>;
 
-    /// Records bulk recipients' states and the batch in flight (its addresses, or none when the
-    /// batch is over) as one atomic, durable step: what is marked `sending` is on disk before
-    /// the first byte goes out.
-    fn put_recipients(
+    /// The stored bulk recipients, of one incident or all, in key order, each as read (a state
+    /// that cannot be decoded is returned as such, for `audit verify` to name).
+    fn recipient_entries(
         &self,
-        id: IncidentId,
-        document: &str,
-        states: &[RecipientState],
-        inflight: Option<&[String]>,
-    ) -> Result<(), StoreError>;
+        id: Option<IncidentId>,
+    ) -> Result<Vec<crate::domain::delivery::StoredRecipient>, StoreError>;
 
-    /// The addresses a crashed bulk run left mid-batch, if any.
-    fn inflight(&self, id: IncidentId, document: &str) -> Result<Vec<String>, StoreError>;
+    /// Every stored outbox record in key order, each as read.
+    fn message_entries(&self) -> Result<Vec<crate::domain::delivery::StoredMessage>, StoreError>;
 }
 
 /// Why mail could not be set up or built (not a delivery outcome: those are `Outcome`s).

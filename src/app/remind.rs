@@ -3,7 +3,7 @@
 use crate::app::AppError;
 use crate::app::ports::{Change, Subject, Writes};
 use crate::app::send::Post;
-use crate::app::send::{changed, deliver, domain_of, from_address, recipients};
+use crate::app::send::{changed_last, deliver, domain_of, from_address, recipients};
 use crate::domain::deadline::{local, minutes};
 use crate::domain::event::EventKind;
 use crate::domain::obligation;
@@ -80,7 +80,7 @@ pub fn remind(post: &Post<'_>) -> Result<Vec<OutMessage>, AppError> {
             m.take(MessageEvent::Queue, ctx.now, &ctx.actor, Some(text.clone()))?;
             messages.push(m);
         }
-        let mut kinds: Vec<EventKind> = messages.iter().map(|m| changed(m, None)).collect();
+        let mut kinds: Vec<EventKind> = messages.iter().map(changed_last).collect();
         kinds.extend(messages.iter().map(|m| EventKind::ReminderSent {
             obligation: o.id.clone(),
             level: level_name.to_string(),

@@ -35,9 +35,24 @@ pub struct Delivered {
     pub messages: Vec<OutMessage>,
     /// Recipients passed over because they already have the version.
     pub skipped: Vec<String>,
+    /// The messages this command tried to deliver, as it left them.
+    pub attempted: Vec<OutMessage>,
 }
 
 impl Delivered {
+    /// How this command's deliveries fell short, if they did: refused or deferred messages
+    /// count against it, held ones do not (they wait by design).
+    pub fn shortfall(&self) -> Option<outbox::Shortfall> {
+        let count = |f: &dyn Fn(MessageState) -> bool| {
+            self.attempted.iter().filter(|m| f(m.state)).count() as u64
+        };
+        outbox::Shortfall::of(
+            count(&|s| s == MessageState::Sent),
+            count(&|s| matches!(s, MessageState::Failed | MessageState::Queued)),
+            count(&|s| s == MessageState::Uncertain),
+        )
+    }
+
     /// How many of the messages may or may not have been delivered.
     pub fn uncertain(&self) -> usize {
         self.messages
@@ -101,6 +116,7 @@ pub(crate) fn changed(m: &OutMessage, note: Option<String>) -> EventKind {
         document: m.document.clone(),
         message_id: Some(m.message_id.clone()),
         note,
+        detail: Some(Box::new(outbox::MessageDetail::of(m))),
     }
 }
 
@@ -349,15 +365,17 @@ pub fn send(
         let kinds: Vec<EventKind> = new.iter().map(changed_last).collect();
         commit_messages(store, ctx, id, &new, &kinds)?;
     }
+    let mut attempted = Vec::new();
     for m in new.into_iter().filter(|m| m.state == MessageState::Queued) {
-        deliver(store, mailer, ctx, org, &policy.retry, m)?;
+        attempted.push(deliver(store, mailer, ctx, org, &policy.retry, m)?);
     }
     // Anything this send unblocked goes too.
-    deliver_ready(post, id)?;
+    attempted.extend(deliver_ready(post, id)?);
     Ok(Delivered {
         through: mailer.describe(org),
         messages: store.messages_for(id)?,
         skipped,
+        attempted,
     })
 }
 
@@ -422,7 +440,7 @@ pub(crate) fn deliver(
             ctx,
             m.incident,
             std::slice::from_ref(&m),
-            &[changed(&m, None)],
+            &[changed_last(&m)],
         )?;
         let outcome = mailer.deliver(&composed);
         let note = outcome.words().to_string();
@@ -442,9 +460,11 @@ pub(crate) fn deliver(
     }
 }
 
-/// Delivers the incident's queued messages, and held ones whose earlier disclosure has happened.
-fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<(), AppError> {
+/// Delivers the incident's queued messages, and held ones whose earlier disclosure has happened;
+/// returns them as it left them.
+fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<Vec<OutMessage>, AppError> {
     let (store, mailer, ctx, org, policy) = post.parts();
+    let mut attempted = Vec::new();
     loop {
         let record = store.incident(id)?;
         let messages = store.messages_for(id)?;
@@ -462,7 +482,7 @@ fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<(), AppError> {
             _ => false,
         });
         let Some(mut m) = next else {
-            return Ok(());
+            return Ok(attempted);
         };
         if m.state == MessageState::Held {
             m.waiting_on = None;
@@ -472,11 +492,21 @@ fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<(), AppError> {
                 &ctx.actor,
                 Some("the earlier disclosure has happened".into()),
             )?;
+            // Every step of a message is an event, so the record is the fold of its events.
+            commit_messages(
+                store,
+                ctx,
+                id,
+                std::slice::from_ref(&m),
+                &[changed_last(&m)],
+            )?;
         }
         let m = deliver(store, mailer, ctx, org, &policy.retry, m)?;
-        if m.state == MessageState::Queued {
+        let stop = m.state == MessageState::Queued;
+        attempted.push(m);
+        if stop {
             // Out of attempts for now; leave the rest for the next run rather than spin.
-            return Ok(());
+            return Ok(attempted);
         }
     }
 }
@@ -500,14 +530,16 @@ pub fn deliver_all(post: &Post<'_>, incident: Option<IncidentId>) -> Result<Deli
         }
     };
     let mut all = Vec::new();
+    let mut attempted = Vec::new();
     for id in ids {
         recover(store, ctx, id)?;
-        deliver_ready(post, id)?;
+        attempted.extend(deliver_ready(post, id)?);
         all.extend(store.messages_for(id)?);
     }
     Ok(Delivered {
         through: mailer.describe(org),
         messages: all,
         skipped: Vec::new(),
+        attempted,
     })
 }

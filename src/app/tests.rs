@@ -18,7 +18,7 @@ use crate::domain::document::{Approval, DocumentBody, DocumentVersion};
 use crate::domain::event::EventKind;
 use crate::domain::incident::{IncidentFacts, IncidentId};
 use crate::domain::organisation::Organisation;
-use crate::domain::outbox::{Letter, MessageState, Outcome, RetryPolicy};
+use crate::domain::outbox::{Letter, MessageState, Outcome, RetryPolicy, Shortfall};
 use crate::render::template::TemplateSet;
 
 /// What the fake server does with the next attempt.
@@ -279,6 +279,7 @@ fn a_4xx_then_success_is_sent_once() {
         [Queued, Sending, Queued, Sending, Sent],
         "every attempt's mark and outcome is on the record"
     );
+    the_trees_are_the_fold_of_the_log(&store);
 }
 
 #[test]
@@ -334,6 +335,7 @@ fn a_crash_after_the_sending_mark_leaves_it_uncertain_and_never_resent() {
     .unwrap();
     assert_eq!(resolved.messages[0].state, MessageState::Sent);
     assert_eq!(*mailer.attempts.borrow(), 0);
+    the_trees_are_the_fold_of_the_log(&store);
 }
 
 struct InMemoryFile(String);
@@ -368,6 +370,8 @@ fn notify(
                 rate: None,
                 batch: 2,
                 lift_hold: None,
+                retry_failed: false,
+                corrected: false,
             },
             file,
             &(),
@@ -409,7 +413,8 @@ fn a_resumed_bulk_run_leaves_the_batch_in_flight_uncertain_and_sends_the_rest() 
     }
     assert_eq!(mailer.delivered_to("e@example.com"), 1);
     assert_eq!(state("c@example.com"), Some(MessageState::Uncertain));
-    assert!(store.inflight(id, "subject-notice").unwrap().is_empty());
+    assert_eq!(report.shortfall(), Some(Shortfall::SomeUncertain));
+    the_trees_are_the_fold_of_the_log(&store);
 }
 
 #[test]
@@ -421,4 +426,213 @@ fn a_bulk_4xx_then_success_and_a_5xx() {
     assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
     assert_eq!(report.tally.failed, 1, "{:?}", report.tally);
     assert_eq!(mailer.delivered_to("a@example.com"), 1);
+    assert_eq!(report.shortfall(), Some(Shortfall::SomeFailed));
+    the_trees_are_the_fold_of_the_log(&store);
+}
+
+/// Every stored outbox record and bulk recipient state is the fold of its events.
+fn the_trees_are_the_fold_of_the_log(store: &MemoryStore) {
+    let findings = crate::app::audit::delivery_findings(store).unwrap();
+    assert!(
+        findings.is_empty(),
+        "{}",
+        findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn run(
+    store: &MemoryStore,
+    mailer: &FakeMailer,
+    org: &Organisation,
+    id: IncidentId,
+    file: &InMemoryFile,
+    retry_failed: bool,
+    corrected: bool,
+) -> Result<bulk::BulkReport, AppError> {
+    bulk::notify_subjects(
+        &post(store, mailer, org, &ctx(), &policy()),
+        &TemplateSet::builtin().unwrap(),
+        &BulkRequest {
+            id,
+            document: "subject-notice",
+            dry_run: false,
+            rate: None,
+            batch: 2,
+            lift_hold: None,
+            retry_failed,
+            corrected,
+        },
+        file,
+        &(),
+    )
+}
+
+#[test]
+fn a_relay_that_refused_everyone_is_retried_once_fixed_and_nobody_hears_twice() {
+    let (store, org, id) = seeded();
+    let file =
+        InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
+    let mailer = FakeMailer::new(&[Reply::Reject, Reply::Reject, Reply::Reject]);
+    let report = run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    assert_eq!(report.tally.failed, 3);
+    assert_eq!(report.shortfall(), Some(Shortfall::NoneDelivered));
+    // Fixed, but without --retry-failed nothing goes: a refusal is final until a person says.
+    let mailer = FakeMailer::new(&[]);
+    let report = run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    assert_eq!((report.tally.sent, report.tally.failed), (0, 3));
+    assert_eq!(*mailer.attempts.borrow(), 0);
+    let report = run(&store, &mailer, &org, id, &file, true, false).unwrap();
+    assert_eq!(report.tally.sent, 3, "{:?}", report.tally);
+    assert_eq!(report.shortfall(), None);
+    for a in ["a@example.com", "b@example.com", "c@example.com"] {
+        assert_eq!(mailer.delivered_to(a), 1, "{a}");
+        let s = store.recipient(id, "subject-notice", a).unwrap().unwrap();
+        assert_eq!(s.state, MessageState::Sent);
+    }
+    // Retrying again sends nobody twice.
+    let report = run(&store, &mailer, &org, id, &file, true, false).unwrap();
+    assert_eq!((report.tally.sent, report.tally.already_sent), (0, 3));
+    assert_eq!(*mailer.attempts.borrow(), 3);
+    the_trees_are_the_fold_of_the_log(&store);
+}
+
+#[test]
+fn uncertain_bulk_recipients_are_settled_by_a_person_on_the_record() {
+    let (store, org, id) = seeded();
+    let file =
+        InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
+    let mailer = FakeMailer::new(&[Reply::Crash]);
+    assert!(notify(&store, &mailer, &org, id, &file).is_err());
+    let c = ctx();
+    let listed = bulk::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
+    let listed_addresses: Vec<&str> = listed.iter().map(|s| s.address.as_str()).collect();
+    assert_eq!(listed_addresses, ["a@example.com", "b@example.com"]);
+    // The server's log shows a was delivered: a person confirms just that one.
+    let only = ["A@example.com".to_string()];
+    let a = bulk::uncertain_recipients(&store, &c, id, "subject-notice", Some(&only)).unwrap();
+    assert_eq!(a.len(), 1);
+    let decider = Context::self_declared(c.now, "Margaret Ellis (DPO)");
+    bulk::resolve_bulk(
+        &store,
+        &decider,
+        id,
+        "subject-notice",
+        bulk::BulkDecision::Sent,
+        &a,
+        Some("in the relay's log"),
+    )
+    .unwrap();
+    // A decision on a list that is no longer current records nothing.
+    let stale = bulk::resolve_bulk(
+        &store,
+        &c,
+        id,
+        "subject-notice",
+        bulk::BulkDecision::Resend,
+        &listed,
+        None,
+    );
+    assert!(matches!(stale, Err(AppError::InvalidArgs(_))), "{stale:?}");
+    let rest = bulk::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
+    let states = bulk::resolve_bulk(
+        &store,
+        &decider,
+        id,
+        "subject-notice",
+        bulk::BulkDecision::Resend,
+        &rest,
+        Some("not in the relay's log"),
+    )
+    .unwrap();
+    assert_eq!(states.len(), 1);
+    assert!(states.iter().all(|s| s.state == MessageState::Queued));
+    let event = store.events_for(id).unwrap().pop().unwrap();
+    assert_eq!(event.actor, "Margaret Ellis (DPO)");
+    assert!(matches!(event.what, EventKind::BulkRecipients { .. }));
+    // The next run sends b (and c, never tried), once each; a is not sent again.
+    let mailer = FakeMailer::new(&[]);
+    let report = run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    assert_eq!(report.tally.sent, 2, "{:?}", report.tally);
+    assert_eq!(report.tally.already_sent, 1, "{:?}", report.tally);
+    assert_eq!(mailer.delivered_to("a@example.com"), 0);
+    for a in ["b@example.com", "c@example.com"] {
+        assert_eq!(mailer.delivered_to(a), 1, "{a}");
+    }
+    the_trees_are_the_fold_of_the_log(&store);
+}
+
+#[test]
+fn a_deleted_recipient_state_is_refused_not_mailed_again() {
+    let (store, org, id) = seeded();
+    let file = InMemoryFile("email,name\na@example.com,A\n".into());
+    let mailer = FakeMailer::new(&[]);
+    run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    store.forget_recipient(id, "subject-notice", "a@example.com");
+    let again = run(&store, &mailer, &org, id, &file, false, false);
+    assert!(matches!(again, Err(AppError::Tampered(_))), "{again:?}");
+    assert_eq!(mailer.delivered_to("a@example.com"), 1);
+}
+
+#[test]
+fn a_corrected_version_goes_to_earlier_recipients_only_when_asked() {
+    let (store, org, id) = seeded();
+    let file = InMemoryFile("email,name\na@example.com,A\n".into());
+    let mailer = FakeMailer::new(&[]);
+    run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    approve_second_notice(&store, id);
+    let report = run(&store, &mailer, &org, id, &file, false, false).unwrap();
+    assert_eq!(report.tally.earlier_version, 1);
+    assert_eq!(mailer.delivered_to("a@example.com"), 1);
+    let report = run(&store, &mailer, &org, id, &file, false, true).unwrap();
+    assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
+    assert_eq!(mailer.delivered_to("a@example.com"), 2);
+    let s = store
+        .recipient(id, "subject-notice", "a@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.version, Some(2));
+    // The corrected version itself goes at most once.
+    run(&store, &mailer, &org, id, &file, false, true).unwrap();
+    assert_eq!(mailer.delivered_to("a@example.com"), 2);
+    the_trees_are_the_fold_of_the_log(&store);
+}
+
+/// Version 2 of the subject notice, rendered and approved.
+fn approve_second_notice(store: &MemoryStore, id: IncidentId) {
+    let now = at("2024-04-01T10:00:00Z");
+    let record = store.incident(id).unwrap();
+    let mut v = record.versions("subject-notice").last().unwrap().clone();
+    v.version = 2;
+    v.approval = None;
+    let body = store.document_body(id, "subject-notice", 1).unwrap();
+    store
+        .commit(
+            Change::new(
+                Subject::Incident(&record),
+                &[
+                    EventKind::DocumentRendered {
+                        document: Box::new(v),
+                    },
+                    EventKind::DocumentApproved {
+                        document: "subject-notice".into(),
+                        version: 2,
+                        approval: Approval {
+                            by: "dpo".into(),
+                            at: now,
+                            note: None,
+                        },
+                    },
+                ],
+                Context::self_declared(now, "tester").stamp(),
+            )
+            .with(Writes {
+                documents: &[(id, "subject-notice", 2, &body)],
+                ..Writes::default()
+            }),
+        )
+        .unwrap();
 }

@@ -7,11 +7,14 @@
 //! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
 //! 9 the event log, a stored tree or an evidence bundle does not verify;
 //! 13 `audit repair` refused because the event log itself does not verify;
+//! 20-22 sending ran but not everyone has the message (20 some refused or deferred, 21 none
+//! delivered, 22 some uncertain: a person must decide);
 //! 70 internal error (a bug: please report it).
 
 use crate::app::AppError;
 use crate::app::input::InputError;
 use crate::app::ports::StoreError;
+use crate::domain::outbox::Shortfall;
 
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -26,6 +29,12 @@ pub const EXIT_INCOMPLETE: u8 = 8;
 pub const EXIT_TAMPERED: u8 = 9;
 /// `audit repair` refused: the event log itself does not verify, so nothing is rebuilt from it.
 pub const EXIT_LOG_BROKEN: u8 = 13;
+/// Delivery fell short: some messages were refused for good or deferred, others delivered.
+pub const EXIT_SOME_FAILED: u8 = 20;
+/// Delivery fell short: nothing was delivered (refused, deferred, or the relay unreachable).
+pub const EXIT_NONE_DELIVERED: u8 = 21;
+/// Delivery fell short: some messages may or may not have been delivered (takes precedence).
+pub const EXIT_SOME_UNCERTAIN: u8 = 22;
 pub const EXIT_INTERNAL: u8 = 70;
 
 /// The CLI reports the application layer's error; this file adds its exit code and hint.
@@ -52,6 +61,11 @@ impl CliError {
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
             CliError::Tampered(_) => EXIT_TAMPERED,
             CliError::LogBroken(_) => EXIT_LOG_BROKEN,
+            CliError::Undelivered { shortfall, .. } => match shortfall {
+                Shortfall::SomeFailed => EXIT_SOME_FAILED,
+                Shortfall::NoneDelivered => EXIT_NONE_DELIVERED,
+                Shortfall::SomeUncertain => EXIT_SOME_UNCERTAIN,
+            },
             CliError::Mail(e) => match e {
                 crate::app::ports::MailError::Folder { .. } => EXIT_FAILURE,
                 _ => EXIT_INVALID_INPUT,
@@ -108,6 +122,15 @@ impl CliError {
             CliError::Incomplete(_) => Some(
                 "record the answers with `breachflow incident update ID --file F` (under \"details\"), or render with --draft to review",
             ),
+            CliError::Undelivered {
+                shortfall: Shortfall::SomeUncertain,
+                ..
+            } => Some(
+                "check with the recipients or the mail server's log, then `breachflow outbox resolve KEY --sent | --resend` (bulk: `outbox resolve ID --bulk DOC --uncertain --sent | --resend`)",
+            ),
+            CliError::Undelivered { .. } => Some(
+                "what was sent is recorded; fix the relay or the addresses, then `breachflow outbox deliver` (deferred messages) or `notify-subjects ... --retry-failed`; `outbox recipients ID DOC --csv` lists each recipient's state",
+            ),
             CliError::Store(StoreError::UnknownIncident(..)) => {
                 Some("`breachflow incident list` shows the incidents in this store")
             }
@@ -130,6 +153,9 @@ pub fn code_name(exit: u8) -> &'static str {
         EXIT_INCOMPLETE => "incomplete",
         EXIT_TAMPERED => "does_not_verify",
         EXIT_LOG_BROKEN => "repair_refused",
+        EXIT_SOME_FAILED => "some_failed",
+        EXIT_NONE_DELIVERED => "none_delivered",
+        EXIT_SOME_UNCERTAIN => "some_uncertain",
         EXIT_INTERNAL => "internal",
         _ => "other",
     }

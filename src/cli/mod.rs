@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+use crate::app::bulk::BulkRequest;
 use crate::app::incident::TriggerRequest;
 use crate::domain::incident::IncidentId;
 use crate::domain::lifecycle::{State, Step};
@@ -114,15 +115,43 @@ pub enum OutboxCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Settle an uncertain (or failed) message: it was delivered, or send it again.
+    /// Settle an uncertain (or failed) message: it was delivered, or send it again. With
+    /// --bulk DOC --uncertain, KEY is the incident and every uncertain recipient of that bulk
+    /// notice is settled at once (listed first; confirm with --yes or at the prompt).
     Resolve {
+        /// Message key (e.g. BR-2024-0001/3), or the incident with --bulk.
         key: String,
         #[arg(long, conflicts_with = "resend", required_unless_present = "resend")]
         sent: bool,
+        /// Send it again (bulk: queued for the next `notify-subjects` run with the file).
         #[arg(long)]
         resend: bool,
         #[arg(long)]
         note: Option<String>,
+        /// The bulk notice (document) whose recipients to settle.
+        #[arg(long, value_name = "DOC")]
+        bulk: Option<String>,
+        /// Settle the recipients whose delivery is uncertain (needed with --bulk).
+        #[arg(long, requires = "bulk")]
+        uncertain: bool,
+        /// Do not ask: the list shown is the list decided.
+        #[arg(long, requires = "bulk")]
+        yes: bool,
+        /// Only these of the uncertain recipients: a file of addresses, one a line (or a CSV
+        /// whose first column is the address), e.g. those the mail server's log shows delivered.
+        #[arg(long, requires = "bulk", value_name = "FILE")]
+        only: Option<PathBuf>,
+    },
+    /// Each recipient of a bulk notice and where it stands (sent, failed, uncertain, ...), in
+    /// the order of the recipients file; --csv for a spreadsheet.
+    Recipients {
+        id: IncidentId,
+        /// The document (template name) sent in bulk.
+        #[arg(default_value = "subject-notice")]
+        document: String,
+        /// CSV (line, address, state, version, when, message id, server reply or why).
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -368,6 +397,14 @@ pub enum Command {
         /// Send although the disclosure order holds these notices back, with the reason.
         #[arg(long, value_name = "REASON")]
         lift_hold: Option<String>,
+        /// Send again to recipients whose delivery was refused for good, once the relay or
+        /// address is fixed (each address still gets this version at most once).
+        #[arg(long)]
+        retry_failed: bool,
+        /// Send this (corrected) version to recipients who had an earlier one too; the letter
+        /// says it corrects the earlier notice where the template does.
+        #[arg(long)]
+        corrected_to_previous_recipients: bool,
     },
     /// Remind each open obligation's owner as its deadline passes each warning level (once per
     /// level).
@@ -941,8 +978,30 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 send::release(&ctx, &key, reason.as_deref())
             }
             Some(OutboxCommand::Resolve {
+                key,
+                sent,
+                note,
+                bulk: Some(doc),
+                uncertain,
+                yes,
+                only,
+                ..
+            }) => send::resolve_bulk(
+                &ctx,
+                &key,
+                &doc,
+                uncertain,
+                sent,
+                yes,
+                only.as_deref(),
+                note.as_deref(),
+            ),
+            Some(OutboxCommand::Resolve {
                 key, sent, note, ..
             }) => send::resolve(&ctx, &key, sent, note.as_deref()),
+            Some(OutboxCommand::Recipients { id, document, csv }) => {
+                send::recipients(&ctx, id, &document, csv)
+            }
         },
         Command::NotifySubjects {
             id,
@@ -952,15 +1011,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             rate,
             batch,
             lift_hold,
+            retry_failed,
+            corrected_to_previous_recipients,
         } => send::notify_subjects(
             &ctx,
-            id,
+            &BulkRequest {
+                id,
+                document: &doc,
+                dry_run,
+                rate,
+                batch,
+                lift_hold: lift_hold.as_deref(),
+                retry_failed,
+                corrected: corrected_to_previous_recipients,
+            },
             &recipients,
-            &doc,
-            dry_run,
-            rate,
-            batch,
-            lift_hold.as_deref(),
         ),
         Command::Remind => send::remind(&ctx),
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),

@@ -143,6 +143,19 @@ pub enum EventKind {
         /// The server's reply, or why.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// The rest of the outbox record as this change leaves it, so the stored record is the
+        /// fold of its events (`outbox::messages_from`). Absent on events written before 0.3.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<Box<crate::domain::outbox::MessageDetail>>,
+    },
+    /// Bulk recipients changed state, a batch at a time: marked `sending` before the batch
+    /// goes, the server's replies after, a crashed batch found, or a person's decision. The
+    /// stored recipient states are the fold of these events (`outbox::recipients_from`).
+    BulkRecipients {
+        /// The document (template name) the notices carry.
+        document: String,
+        step: crate::domain::outbox::BulkStep,
+        recipients: Vec<crate::domain::outbox::RecipientChange>,
     },
     /// A run of bulk notices to data subjects started or ended, with its counts.
     BulkNotices {
@@ -202,6 +215,7 @@ impl EventKind {
             EventKind::DocumentApproved { .. } => "document_approved",
             EventKind::MessageChanged { .. } => "message_changed",
             EventKind::BulkNotices { .. } => "bulk_notices",
+            EventKind::BulkRecipients { .. } => "bulk_recipients",
             EventKind::ReminderSent { .. } => "reminder_sent",
             EventKind::Transitioned { .. } => "transitioned",
             EventKind::Anchored { .. } => "anchored",

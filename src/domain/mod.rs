@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod casefile;
 pub mod deadline;
 pub mod decision;
+pub mod delivery;
 pub mod document;
 pub mod event;
 pub mod incident;

@@ -287,6 +287,155 @@ pub struct RecipientState {
     #[serde(default)]
     pub note: Option<String>,
     pub at: DateTime<Utc>,
+    /// The version of the notice this state is about (the one last marked `sending`). Absent
+    /// on states written before 0.3; their Message-ID names the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+}
+
+impl RecipientState {
+    /// The version of the notice this state is about: recorded, or read from the Message-ID
+    /// (`<ID.DOC.vN.HEX@DOMAIN>`) of a state written before 0.3.
+    pub fn notice_version(&self) -> Option<u32> {
+        self.version.or_else(|| {
+            self.message_id
+                .split('.')
+                .find_map(|part| part.strip_prefix('v').and_then(|n| n.parse().ok()))
+        })
+    }
+}
+
+/// Why a batch of bulk recipients changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkStep {
+    /// Marked `sending`, durably, before the batch's first byte goes out.
+    Sending,
+    /// The server's replies.
+    Outcome,
+    /// A batch a dead process left `sending`: now `uncertain`.
+    Interrupted,
+    /// A person confirmed uncertain recipients have the notice.
+    Confirmed,
+    /// A person decided uncertain recipients get it again (queued for the next run).
+    Resend,
+    /// States stored by a release before 0.3, taken into the log as they were.
+    Adopted,
+}
+
+/// One bulk recipient's change, inside a [`crate::domain::event::EventKind::BulkRecipients`]
+/// event. Only what changes is carried: a `sending` mark names the line, Message-ID and
+/// version; a reply only the state and the server's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecipientChange {
+    pub address: String,
+    pub state: MessageState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// The server's reply, or why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When, if not the event's effective time: an adopted state keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl RecipientChange {
+    /// A change to `state`, with the server's words or the reason.
+    pub fn to(address: &str, state: MessageState, note: Option<String>) -> RecipientChange {
+        RecipientChange {
+            address: address.to_string(),
+            state,
+            line: None,
+            message_id: None,
+            version: None,
+            note,
+            at: None,
+        }
+    }
+
+    /// The state as it was stored (adoption of a state written before 0.3).
+    pub fn adopt(s: &RecipientState) -> RecipientChange {
+        RecipientChange {
+            address: s.address.clone(),
+            state: s.state,
+            line: Some(s.line),
+            message_id: Some(s.message_id.clone()),
+            version: s.version,
+            note: s.note.clone(),
+            at: Some(s.at),
+        }
+    }
+}
+
+/// The parts of an outbox record a `MessageChanged` event carries besides its state, so the
+/// record can be rebuilt from the log: everything but the history, which is the events
+/// themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageDetail {
+    pub audience: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_lifted_by: Option<String>,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+}
+
+impl MessageDetail {
+    /// The detail of `m` as it stands.
+    pub fn of(m: &OutMessage) -> MessageDetail {
+        MessageDetail {
+            audience: m.audience.clone(),
+            subject: m.subject.clone(),
+            role: m.to.role.clone(),
+            name: m.to.name.clone(),
+            waiting_on: m.waiting_on.clone(),
+            hold_lifted_by: m.hold_lifted_by.clone(),
+            attempts: m.attempts,
+            bytes_sha256: m.bytes_sha256.clone(),
+            reply: m.reply.clone(),
+        }
+    }
+}
+
+/// How a sending command left what it tried to deliver, when not everyone has it: each has its
+/// own exit code, so scripts and cron see it. The order is the order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortfall {
+    /// Some may or may not have been delivered: a person must decide.
+    SomeUncertain,
+    /// Nothing was delivered, and something was refused or deferred.
+    NoneDelivered,
+    /// Some were delivered; others were refused or deferred.
+    SomeFailed,
+}
+
+impl Shortfall {
+    /// From the counts of a run: delivered (now or before), refused or deferred, uncertain.
+    pub fn of(delivered: u64, not_delivered: u64, uncertain: u64) -> Option<Shortfall> {
+        if uncertain > 0 {
+            Some(Shortfall::SomeUncertain)
+        } else if not_delivered > 0 && delivered == 0 {
+            Some(Shortfall::NoneDelivered)
+        } else if not_delivered > 0 {
+            Some(Shortfall::SomeFailed)
+        } else {
+            None
+        }
+    }
 }
 
 /// A message to be composed: everything the wire format needs, in the domain's words.

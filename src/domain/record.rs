@@ -271,6 +271,7 @@ impl IncidentRecord {
             // Delivery is kept in the outbox; the log records it for the audit trail.
             EventKind::MessageChanged { .. }
             | EventKind::BulkNotices { .. }
+            | EventKind::BulkRecipients { .. }
             | EventKind::ReminderSent { .. }
             | EventKind::Anchored { .. } => {}
 

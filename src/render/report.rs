@@ -29,6 +29,54 @@ pub fn csv_text<I: IntoIterator<Item = String>>(records: Vec<I>) -> Result<Strin
     Ok(String::from_utf8_lossy(&bytes).to_string())
 }
 
+/// A cell a spreadsheet would not take for a formula: text beginning `=`, `+`, `-` or `@` (an
+/// address in a recipients file can) gets a leading apostrophe.
+fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// Bulk recipients' states as CSV, in the order given: the per-recipient report of a bulk
+/// notice (`outbox recipients ID DOC --csv`). Times in UTC (RFC 3339).
+pub fn recipients_csv(
+    states: &[crate::domain::outbox::RecipientState],
+) -> Result<String, ReportError> {
+    let mut out = vec![
+        [
+            "line",
+            "address",
+            "state",
+            "version",
+            "at",
+            "message_id",
+            "reply_or_reason",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for s in states {
+        out.push(
+            [
+                s.line.to_string(),
+                s.address.clone(),
+                s.state.to_string(),
+                s.notice_version()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                s.at.to_rfc3339(),
+                s.message_id.clone(),
+                s.note.clone().unwrap_or_default(),
+            ]
+            .map(inert)
+            .to_vec(),
+        );
+    }
+    csv_text(out)
+}
+
 /// The adherence rows as CSV.
 pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
     let at = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();

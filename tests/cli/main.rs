@@ -13,6 +13,7 @@ mod deadlines;
 mod demo;
 mod documents;
 mod evidence;
+mod failures;
 mod fuzz;
 mod incident;
 mod init;
@@ -24,6 +25,7 @@ mod send;
 mod smtp;
 mod store;
 mod tamper;
+mod tamper_outbox;
 mod upgrade;
 
 #[test]

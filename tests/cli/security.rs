@@ -38,7 +38,8 @@ fn credentials_authenticate_over_tls_and_are_found_nowhere_else() {
         .args(["send", ID, "board-briefing", "--to", "board"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // Nothing delivered: exit 21, not success.
+    assert_eq!(out.status.code(), Some(21));
     assert!(mailbox.messages().is_empty());
     let failed = env.json(&["outbox", "--incident", ID])["messages"][0].clone();
     assert_eq!(failed["state"], "failed", "{failed}");

@@ -125,7 +125,8 @@ fn refusals_fail_with_the_servers_words_and_busy_servers_are_retried() {
             "busy@example.com",
         ])
         .assert()
-        .success();
+        // One refused for good, one delivered: exit 20.
+        .code(20);
     let messages = outbox(&env);
     let rejected = messages
         .iter()
@@ -318,9 +319,10 @@ fn bulk_notices_are_personalised_checked_and_never_sent_twice() {
         assert!(text.contains(line), "{line} not reported:\n{text}");
     }
     assert!(mailbox.messages().is_empty());
+    // Rita's address is refused for good: exit 20 (some failed).
     let out = env
         .run(&["notify-subjects", ID, "--recipients", &file, "--batch", "2"])
-        .success();
+        .code(20);
     let text = stdout_of(&out);
     assert!(text.contains("Sent 2,"), "{text}");
     assert!(text.contains("failed 1"), "{text}");
@@ -334,9 +336,10 @@ fn bulk_notices_are_personalised_checked_and_never_sent_twice() {
         .1;
     assert!(alice.contains("Dear Alice Adams,"), "{alice}");
     // Run again: nobody hears twice (Alice's second line counts as already having it).
+    // Rita still has not got it: still exit 20.
     let out = env
         .run(&["notify-subjects", ID, "--recipients", &file])
-        .success();
+        .code(20);
     assert!(
         stdout_of(&out).contains("already sent before 3"),
         "{}",
@@ -380,9 +383,10 @@ fn a_bulk_run_killed_mid_batch_resumes_without_sending_anyone_twice() {
     std::thread::sleep(Duration::from_millis(2000));
     let before = mailbox.messages().len();
     assert!(before < 21, "the run was killed before the end");
+    // The interrupted batch is uncertain: exit 22.
     let out = env
         .run(&["notify-subjects", ID, "--recipients", &file, "--batch", "4"])
-        .success();
+        .code(22);
     let text = stdout_of(&out);
     // Everyone but the interrupted batch's uncertain recipients has it exactly once.
     for i in 1..=20 {
@@ -531,9 +535,10 @@ fn starttls_with_our_own_authority_and_no_fall_back_to_clear_text() {
     // in clear instead.
     let other = TestEnv::new();
     setup(&other, None);
+    // Nothing delivered: exit 21.
     other
         .run(&["send", ID, "staff-briefing", "--to", "staff"])
-        .success();
+        .code(21);
     let m = outbox(&other)[0].clone();
     assert_eq!(m["state"], "failed", "{m}");
     assert_eq!(mailbox.messages().len(), 1);

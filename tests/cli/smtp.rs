@@ -1,7 +1,8 @@
 //! A real SMTP server on loopback for the tests: mailin-embedded (a dev-dependency), started in
 //! a thread by the test that needs it. It keeps every message it accepts, and misbehaves on
 //! request by recipient address: `reject@` gets 550, `busy@` gets 451 for the first two
-//! attempts, `slow@` makes the server wait 3 s before accepting the data.
+//! attempts, `slow@` makes the server wait 3 s before accepting the data. A test can also set
+//! the whole server to refuse (554) or defer (451) every recipient, as a broken relay does.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -23,6 +24,19 @@ struct State {
     /// Accepted messages: (recipients, raw bytes).
     accepted: Vec<(Vec<String>, Vec<u8>)>,
     busy_refusals: HashMap<String, u32>,
+    mode: Mode,
+}
+
+/// How the server answers every recipient, whatever the address.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// By address, as the module says.
+    #[default]
+    Normal,
+    /// 554 to everyone: a relay refusing for good.
+    RefuseAll,
+    /// 451 to everyone: a relay deferring.
+    DeferAll,
 }
 
 #[derive(Clone)]
@@ -36,6 +50,11 @@ struct Session {
 impl Handler for Session {
     fn rcpt(&mut self, to: &str) -> Response {
         let to = to.trim_matches(|c| c == '<' || c == '>').to_string();
+        match self.mailbox.inner.lock().unwrap().mode {
+            Mode::RefuseAll => return response::TRANSACTION_FAILED,
+            Mode::DeferAll => return response::INTERNAL_ERROR,
+            Mode::Normal => {}
+        }
         if to.starts_with("reject@") {
             return response::NO_MAILBOX;
         }
@@ -115,6 +134,11 @@ impl Mailbox {
             .iter()
             .map(|(to, d)| (to.clone(), String::from_utf8_lossy(d).to_string()))
             .collect()
+    }
+
+    /// Makes the server answer every recipient this way from now on.
+    pub fn set_mode(&self, mode: Mode) {
+        self.inner.lock().unwrap().mode = mode;
     }
 
     /// How many accepted messages went to `address`.

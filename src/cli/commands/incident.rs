@@ -305,6 +305,35 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             document.document,
             document.version
         ),
+        EventKind::BulkRecipients {
+            document,
+            step,
+            recipients,
+        } => {
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for r in recipients {
+                *counts.entry(r.state.as_str()).or_default() += 1;
+            }
+            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            // A person's decision carries its words (who decided, why) on every recipient.
+            let why = match step {
+                crate::domain::outbox::BulkStep::Confirmed
+                | crate::domain::outbox::BulkStep::Resend => recipients
+                    .first()
+                    .and_then(|r| r.note.as_deref())
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            format!(
+                "bulk {document} recipients, {}: {}{why}",
+                serde_json::to_value(step)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                counts.join(", ")
+            )
+        }
         EventKind::ReminderSent {
             obligation, level, ..
         } => format!("reminder for {obligation} ({level})"),

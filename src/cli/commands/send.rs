@@ -10,14 +10,14 @@ use serde_json::json;
 use super::open_store;
 use crate::adapters::files::RecipientsFile;
 use crate::adapters::mail::{Carrier, DryRun};
-use crate::app::bulk::{self, BulkReport, BulkRequest, Progress};
+use crate::app::bulk::{self, BulkDecision, BulkReport, BulkRequest, Progress};
 use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::Organisation;
-use crate::domain::outbox::{MessageState, OutMessage, RetryPolicy};
+use crate::domain::outbox::{MessageState, OutMessage, RetryPolicy, Shortfall};
 
 /// The outbox folder used when the profile names no SMTP server.
 pub fn outbox_dir(ctx: &Ctx) -> PathBuf {
@@ -55,7 +55,30 @@ fn delivering(
         org: &org,
         policy: &policy(ctx)?,
     })?;
-    report(ctx, &org, &delivered)
+    report(ctx, &org, &delivered)?;
+    shortfall(&delivered.attempted)
+}
+
+/// The error that carries a delivery shortfall's exit code, if this command's messages fell
+/// short.
+fn shortfall(attempted: &[OutMessage]) -> Result<(), CliError> {
+    let count = |s: MessageState| attempted.iter().filter(|m| m.state == s).count() as u64;
+    let (sent, failed, deferred, uncertain) = (
+        count(MessageState::Sent),
+        count(MessageState::Failed),
+        count(MessageState::Queued),
+        count(MessageState::Uncertain),
+    );
+    match Shortfall::of(sent, failed + deferred, uncertain) {
+        None => Ok(()),
+        Some(shortfall) => Err(CliError::Undelivered {
+            shortfall,
+            detail: format!(
+                "of {} message(s) tried: {sent} sent, {failed} refused by the server, {deferred} not accepted yet (deferred or the server unreachable; `breachflow outbox deliver` tries again), {uncertain} uncertain",
+                attempted.len()
+            ),
+        }),
+    }
 }
 
 /// `breachflow send ID DOC --to ROLE|ADDRESS ...`.
@@ -192,6 +215,7 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
         org: &org,
         policy: &policy(ctx)?,
     })?;
+    let fell_short = shortfall(&sent);
     match ctx.format {
         Format::Json => output::print_json(&json!({ "reminders": sent })),
         Format::Table | Format::Csv | Format::Html => {
@@ -204,7 +228,7 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
             }
         }
     }
-    Ok(())
+    fell_short
 }
 
 /// The spinner on the terminal while a bulk run goes (hidden when not a terminal).
@@ -220,30 +244,12 @@ impl Progress for Spinner {
 }
 
 /// `breachflow notify-subjects ID --recipients FILE.csv`.
-#[allow(clippy::too_many_arguments)]
-pub fn notify_subjects(
-    ctx: &Ctx,
-    id: IncidentId,
-    file: &Path,
-    doc: &str,
-    dry_run: bool,
-    rate: Option<f64>,
-    batch: u32,
-    lift_hold: Option<&str>,
-) -> Result<(), CliError> {
-    let request = BulkRequest {
-        id,
-        document: doc,
-        dry_run,
-        rate,
-        batch,
-        lift_hold,
-    };
+pub fn notify_subjects(ctx: &Ctx, request: &BulkRequest<'_>, file: &Path) -> Result<(), CliError> {
     request.check()?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     // A dry run reaches no server: its settings are not even checked.
-    let carrier: Box<dyn crate::app::Mailer> = if dry_run {
+    let carrier: Box<dyn crate::app::Mailer> = if request.dry_run {
         Box::new(DryRun)
     } else {
         Box::new(Carrier::for_organisation(&org, &outbox_dir(ctx))?)
@@ -263,17 +269,186 @@ pub fn notify_subjects(
             policy: &policy(ctx)?,
         },
         &super::templates(ctx)?,
-        &request,
+        request,
         &RecipientsFile(file),
         &spinner,
     );
     spinner.0.finish_and_clear();
     let report = result?;
     print_bulk(ctx, &report);
-    match report.refusal() {
-        Some(e) => Err(e),
-        None => Ok(()),
+    if let Some(e) = report.refusal() {
+        return Err(e);
     }
+    match report.shortfall() {
+        None => Ok(()),
+        Some(shortfall) => {
+            let t = &report.tally;
+            Err(CliError::Undelivered {
+                shortfall,
+                detail: format!(
+                    "not every recipient of {} has the notice: {} failed (refused for good{}), {} not accepted yet (run again), {} uncertain",
+                    report.file,
+                    t.failed,
+                    if request.retry_failed {
+                        ""
+                    } else {
+                        "; --retry-failed sends to them again once the relay is fixed"
+                    },
+                    t.deferred,
+                    t.uncertain
+                ),
+            })
+        }
+    }
+}
+
+/// `breachflow outbox resolve ID --bulk DOC --uncertain --sent | --resend [--yes]`: the
+/// uncertain recipients listed, the decision confirmed, then recorded with who decided.
+#[allow(clippy::too_many_arguments)]
+pub fn resolve_bulk(
+    ctx: &Ctx,
+    id: &str,
+    doc: &str,
+    uncertain: bool,
+    sent: bool,
+    yes: bool,
+    only: Option<&Path>,
+    note: Option<&str>,
+) -> Result<(), CliError> {
+    let only = only.map(crate::adapters::files::address_list).transpose()?;
+    let id: IncidentId = id
+        .parse()
+        .map_err(|e: crate::domain::incident::BadIncidentId| {
+            CliError::InvalidArgs(format!("with --bulk, KEY is the incident: {e}"))
+        })?;
+    if !uncertain {
+        return Err(CliError::InvalidArgs(
+            "--bulk settles the recipients whose delivery is uncertain: add --uncertain".into(),
+        ));
+    }
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let app = ctx.app();
+    let listed = bulk::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
+    if listed.is_empty() {
+        output::print(&format!(
+            "{id} {doc}: no recipient is uncertain; nothing to decide."
+        ));
+        return Ok(());
+    }
+    let (decision, words) = if sent {
+        (BulkDecision::Sent, "mark as delivered (sent)")
+    } else {
+        (
+            BulkDecision::Resend,
+            "queue to be sent again by the next `notify-subjects` run with the recipients file",
+        )
+    };
+    let mut list = format!(
+        "{id} {doc}: {} uncertain recipient(s), to {words}:\n",
+        listed.len()
+    );
+    for s in &listed {
+        list.push_str(&format!(
+            "  line {}: {} (since {}: {})\n",
+            s.line,
+            s.address,
+            instant(s.at, org.zone()),
+            s.note.as_deref().unwrap_or("no reply recorded")
+        ));
+    }
+    // The list goes to stderr with the question, so stdout stays the result.
+    eprint!("{list}");
+    if !yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::InvalidArgs(
+                "this decision needs confirmation: pass --yes (the list above is what is decided) or run it at a terminal".into(),
+            ));
+        }
+        eprint!("Record this decision as {}? [y/N] ", app.actor);
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            return Err(CliError::Failed(
+                "not confirmed; nothing was recorded".into(),
+            ));
+        }
+    }
+    let states = bulk::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({ "recipients": states })),
+        _ => output::print(&format!(
+            "{id} {doc}: {} recipient(s) now {}, decided by {}.{}",
+            states.len(),
+            states
+                .first()
+                .map(|s| s.state.as_str())
+                .unwrap_or("settled"),
+            app.actor,
+            if sent {
+                ""
+            } else {
+                " Run `breachflow notify-subjects` with the same recipients file to send to them."
+            }
+        )),
+    }
+    Ok(())
+}
+
+/// `breachflow outbox recipients ID [DOC] [--csv]`: each bulk recipient and its state.
+pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let states = bulk::recipient_states(&store, id, doc)?;
+    if csv || ctx.format == Format::Csv {
+        output::print(&crate::render::report::recipients_csv(&states)?);
+        return Ok(());
+    }
+    match ctx.format {
+        Format::Json => output::print_json(&json!({ "recipients": states })),
+        _ => {
+            if states.is_empty() {
+                output::print(&format!("{id} {doc}: no bulk recipients recorded."));
+                return Ok(());
+            }
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for s in &states {
+                *counts.entry(s.state.as_str()).or_default() += 1;
+            }
+            let mut t = table(&[
+                "Line",
+                "Address",
+                "State",
+                "Version",
+                "When",
+                "Server / why",
+            ]);
+            for s in &states {
+                t.add_row(vec![
+                    s.line.to_string(),
+                    s.address.clone(),
+                    s.state.to_string(),
+                    s.notice_version()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    instant(s.at, org.zone()),
+                    s.note.clone().unwrap_or_default(),
+                ]);
+            }
+            output::print(&format!(
+                "{t}\n{}",
+                counts
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn print_bulk(ctx: &Ctx, report: &BulkReport) {
@@ -305,6 +480,12 @@ fn print_bulk(ctx: &Ctx, report: &BulkReport) {
                 s.push_str(&format!(
                     "Sent {}, already sent before {}, failed {}, uncertain {}, not sent yet (server busy; run again) {}, bad rows {}.\n",
                     tally.sent, tally.already_sent, tally.failed, tally.uncertain, tally.deferred, tally.bad_rows
+                ));
+            }
+            if tally.earlier_version > 0 {
+                s.push_str(&format!(
+                    "{} recipient(s) had an earlier version and were not sent this one; --corrected-to-previous-recipients sends it to them.\n",
+                    tally.earlier_version
                 ));
             }
             for p in tally.problems.iter().take(200) {
