@@ -275,8 +275,14 @@ fn a_bundle_brings_the_bulk_recipient_states_its_events_imply() {
     env.run(&["bundle", "export", ID, file.to_str().unwrap()])
         .success();
     let other = TestEnv::new();
+    // A store with no profile takes the bundle's only when told to (issue 17, point 2).
     other
-        .run(&["bundle", "import", file.to_str().unwrap()])
+        .run(&[
+            "bundle",
+            "import",
+            file.to_str().unwrap(),
+            "--accept-organisation",
+        ])
         .success();
     other.run(&["audit", "verify"]).success();
     let states =
