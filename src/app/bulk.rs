@@ -553,6 +553,9 @@ impl Run<'_> {
             .map(|p| p.state(MessageState::Sending, None, now))
             .collect();
         store.put_recipients(id, doc, &marks, Some(&addresses))?;
+        // The marks are on disk: other commands may use the store while this batch waits on
+        // the pace and the server; it is taken back for the outcomes.
+        store.idle();
         let mut outcomes = Vec::with_capacity(pending.len());
         for p in pending.iter() {
             if let Some(r) = self.rate {

@@ -37,6 +37,9 @@ pub enum AppError {
     /// The step is refused while something is still owed.
     #[error("{0}")]
     Blocked(String),
+    /// An output path that would write into the data directory or through a link.
+    #[error("{0}")]
+    OutputRefused(String),
 }
 
 impl AppError {

@@ -5,7 +5,8 @@
 //! 2 usage error (clap); 3 store locked by another process; 4 invalid input (file or flags);
 //! 5 lifecycle refused the step (or a document is not approved); 6 not found (incident,
 //! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
-//! 9 the event log or an evidence bundle does not verify;
+//! 9 the event log or an evidence bundle does not verify; 10 an output path inside the data
+//! directory, or an existing link in its place;
 //! 70 internal error (a bug: please report it).
 
 use crate::app::AppError;
@@ -23,6 +24,9 @@ pub const EXIT_DAMAGED: u8 = 7;
 pub const EXIT_INCOMPLETE: u8 = 8;
 /// The event log (or an evidence bundle) does not verify: something was changed.
 pub const EXIT_TAMPERED: u8 = 9;
+/// An output path (`--out`, a bundle, a schema folder) inside the data directory, or an
+/// existing link or non-file there: refused, nothing written.
+pub const EXIT_OUTPUT_REFUSED: u8 = 10;
 pub const EXIT_INTERNAL: u8 = 70;
 
 /// The CLI reports the application layer's error; this file adds its exit code and hint.
@@ -34,13 +38,14 @@ impl CliError {
             CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,
             CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => EXIT_REFUSED,
             CliError::Store(e) => match e {
-                StoreError::Locked(_) => EXIT_LOCKED,
+                StoreError::Locked(_) | StoreError::Sending(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
                 StoreError::NotInitialised(_) | StoreError::UnknownIncident(_) => EXIT_NOT_FOUND,
                 StoreError::OutOfOrder(_) => EXIT_INVALID_INPUT,
                 StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
             },
             CliError::Failed(_) => EXIT_FAILURE,
+            CliError::OutputRefused(_) => EXIT_OUTPUT_REFUSED,
             CliError::Template(e) => match e {
                 crate::render::template::TemplateError::Unknown { .. } => EXIT_NOT_FOUND,
                 crate::render::template::TemplateError::Render { .. } => EXIT_FAILURE,
@@ -61,6 +66,7 @@ impl CliError {
             CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => {
                 Some("nothing was changed")
             }
+            CliError::OutputRefused(_) => Some("nothing was written"),
             CliError::Input(InputError::Invalid { .. }) => Some(
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),

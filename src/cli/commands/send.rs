@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::open_store;
+use super::{open_for_sending, open_store};
 use crate::adapters::files::RecipientsFile;
+use crate::adapters::lease::SendingLock;
 use crate::adapters::mail::{Carrier, DryRun};
 use crate::app::bulk::{self, BulkReport, BulkRequest, Progress};
+use crate::app::ports::StoreError;
 use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
@@ -45,7 +47,7 @@ fn delivering(
     ctx: &Ctx,
     f: impl FnOnce(&Post<'_>) -> Result<sending::Delivered, CliError>,
 ) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
     let delivered = f(&Post {
@@ -141,6 +143,7 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
             },
         ]);
     }
+    output::fit(&mut t);
     t
 }
 
@@ -148,7 +151,13 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
 pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let messages = crate::app::outbox::outbox(&store, &ctx.app(), incident)?;
+    // Recovery takes a `sending` mark for a dead process's; while another process is sending,
+    // its marks are live and the outbox is shown as stored.
+    let messages = match SendingLock::take(&ctx.data_dir) {
+        Ok(_sending) => crate::app::outbox::outbox(&store, &ctx.app(), incident)?,
+        Err(StoreError::Sending(_)) => crate::app::outbox::as_stored(&store, incident)?,
+        Err(e) => return Err(e.into()),
+    };
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages })),
         Format::Table | Format::Csv | Format::Html => {
@@ -182,7 +191,7 @@ pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(
 
 /// `breachflow remind`: each open obligation's owner hears once per warning level reached.
 pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
     let sent = crate::app::remind::remind(&Post {
@@ -240,7 +249,7 @@ pub fn notify_subjects(
         lift_hold,
     };
     request.check()?;
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     // A dry run reaches no server: its settings are not even checked.
     let carrier: Box<dyn crate::app::Mailer> = if dry_run {
