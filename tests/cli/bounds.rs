@@ -40,11 +40,14 @@ fn while_a_send_waits_on_a_slow_server_other_commands_use_the_store() {
     let env = env_with_smtp(port);
     env.render_and_approve(NOW, ID, "board-briefing");
     // The server waits 3 s before it answers the message to slow@.
-    let mut child = env
-        .cmd()
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breachflow"))
+        .env("BREACHFLOW_DATA_DIR", &env.data_dir)
+        .env("BREACHFLOW_NOW", NOW)
+        .env("BREACHFLOW_TEST_RECORDED_CLOCK", "effective")
+        .env("BREACHFLOW_ACTOR", "tester")
         .args(["send", ID, "board-briefing", "--to", "slow@example.com"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     // Each look at the outbox must itself get in; once the message shows `sending`, the
@@ -215,7 +218,17 @@ fn oversized_input_is_refused_with_its_path_and_limit_and_stores_nothing() {
     );
     let err = stderr_of(&r);
     assert!(
-        err.contains("/summary") && err.contains("400000 characters") && err.contains("300"),
+        err.contains("/summary") && err.contains("400000 characters") && err.contains("20000"),
+        "{err}"
+    );
+    // A word within the field's length but longer than a header line can fold.
+    let word = env.file(
+        "word2.json",
+        &json!({ "containment": format!("isolated {}", "x".repeat(5_000)) }),
+    );
+    let err = stderr_of(&env.run(&["incident", "update", ID, "--file", &word]).code(4));
+    assert!(
+        err.contains("/containment") && err.contains("word of 5000") && err.contains("300"),
         "{err}"
     );
     // A long title, and a right-to-left override in a title that goes into subjects.
@@ -282,7 +295,7 @@ fn a_huge_or_bidirectional_recipient_name_is_a_bad_row_not_a_header() {
 
 #[test]
 fn approving_an_approved_version_says_so_and_succeeds() {
-    let env = TestEnv::with_incident();
+    let env = TestEnv::prepared(&example_json("organisation.json"));
     env.run(&["render", ID, "staff-briefing"]).success();
     env.run(&["approve", ID, "staff-briefing"]).success();
     let again = env
