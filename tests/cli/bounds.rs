@@ -226,7 +226,10 @@ fn oversized_input_is_refused_with_its_path_and_limit_and_stores_nothing() {
         "word2.json",
         &json!({ "containment": format!("isolated {}", "x".repeat(5_000)) }),
     );
-    let err = stderr_of(&env.run(&["incident", "update", ID, "--file", &word]).code(4));
+    let err = stderr_of(
+        &env.run(&["incident", "update", ID, "--file", &word])
+            .code(4),
+    );
     assert!(
         err.contains("/containment") && err.contains("word of 5000") && err.contains("300"),
         "{err}"

@@ -24,6 +24,16 @@ pub fn render(
 ) -> Result<(), CliError> {
     if let Some(out) = out {
         super::check_output(ctx, out)?;
+        // A document is written where it is named, never through `..`.
+        if out
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            return Err(CliError::InvalidArgs(format!(
+                "--out {}: a path through `..` is refused; name the file directly",
+                out.display()
+            )));
+        }
     }
     let templates = super::templates(ctx)?;
     let store = open_store(ctx)?;
