@@ -94,6 +94,42 @@ fn while_a_send_waits_on_a_slow_server_other_commands_use_the_store() {
     env.run(&["audit", "verify"]).success();
 }
 
+#[test]
+fn a_reader_that_does_not_read_keeps_no_one_out_of_the_store() {
+    use std::io::Read;
+    let env = TestEnv::with_incident();
+    // Enough facts that `incident show` prints more than a pipe holds (64 KiB on Linux).
+    let long = "wordy text ".repeat(1_500);
+    let update = env.file(
+        "long.json",
+        &json!({ "details": { "cause": long, "business_impact": long, "prevention": long, "remedial_actions": long } }),
+    );
+    env.run(&["incident", "update", ID, "--file", &update])
+        .success();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breachflow"))
+        .env("BREACHFLOW_DATA_DIR", &env.data_dir)
+        .env("BREACHFLOW_NOW", NOW)
+        .env("BREACHFLOW_TEST_RECORDED_CLOCK", "effective")
+        .args(["--format", "json", "incident", "show", ID])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    // The first byte: the command is writing, and the rest waits for a reader.
+    let mut first = [0u8; 1];
+    out.read_exact(&mut first).unwrap();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the output is larger than a pipe, so the writer is blocked"
+    );
+    env.run(&["incident", "list"]).success();
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.len() > 64 * 1024, "{} bytes", rest.len() + 1);
+}
+
 // Point 6 -------------------------------------------------------------------------------------
 
 #[test]
