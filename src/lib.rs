@@ -14,7 +14,8 @@
 //! - [`domain`]: the law and the incident, pure: no I/O, no clock, no printing.
 //!
 //! The public surface is `app` with the domain and render types its functions take and return,
-//! [`SledStore`] for embedding, and [`cli::main`] for the binary.
+//! [`SledStore`] for embedding (and [`LeasedStore`], the same store held only between waits),
+//! and [`cli::main`] for the binary.
 
 mod adapters;
 pub mod app;
@@ -23,4 +24,5 @@ pub mod domain;
 mod embedded;
 pub mod render;
 
+pub use adapters::lease::LeasedStore;
 pub use adapters::store::SledStore;

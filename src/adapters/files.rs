@@ -14,16 +14,36 @@ use crate::render::template::{TemplateError, TemplateSet};
 /// Reads and validates a JSON file as `T`.
 pub fn load<T: DeserializeOwned + JsonSchema>(path: &Path) -> Result<T, InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let text = read_bounded(path, crate::domain::bounds::MAX_INPUT_FILE_BYTES)?;
     // TOML is accepted beside JSON for files people write by hand: it has comments, and
     // `incident new` writes one.
     if path.extension().is_some_and(|x| x == "toml") {
         return crate::app::input::parse_toml(&file, &text);
     }
     parse(&file, &text)
+}
+
+/// A text file of at most `limit` bytes: its size is checked before it is read, and a file
+/// that grows while read is cut at the limit and refused, so a huge file never fills memory.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<String, InputError> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let read = |source| InputError::Read {
+        file: file.clone(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(read)?;
+    let len = f.metadata().map_err(read)?.len();
+    crate::app::input::check_size(&file, len, limit)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(limit + 1).read_to_end(&mut bytes).map_err(read)?;
+    crate::app::input::check_size(&file, bytes.len() as u64, limit)?;
+    String::from_utf8(bytes).map_err(|e| {
+        read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text: {e}"),
+        ))
+    })
 }
 
 /// The templates: the built-in set, with the override folder's `NAME.hbs` files replacing or
@@ -47,12 +67,25 @@ pub fn templates(overrides: Option<&Path>) -> Result<TemplateSet, TemplateError>
     for path in paths {
         let meta = std::fs::symlink_metadata(&path).map_err(|e| folder(e.to_string()))?;
         if !meta.is_file() {
+            // Said, not silent: otherwise the built-in template is used and nobody knows why.
+            eprintln!(
+                "warning: {}: {}, so it was ignored and the built-in template (if any) is used; templates are read only from plain files, as a link could point anywhere",
+                path.display(),
+                if meta.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a plain file"
+                }
+            );
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| TemplateError::Syntax {
-            file: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text =
+            read_bounded(&path, crate::domain::bounds::MAX_TEXT_FILE_BYTES).map_err(|e| {
+                TemplateError::Syntax {
+                    file: path.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
         files.push((path.display().to_string(), text));
     }
     TemplateSet::with_overrides(&files)
@@ -144,6 +177,7 @@ pub fn edit_in_editor(text: &str, hint: &str) -> Result<String, String> {
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(fail)?;
         f.write_all(text.as_bytes()).map_err(fail)?;
@@ -155,7 +189,8 @@ pub fn edit_in_editor(text: &str, hint: &str) -> Result<String, String> {
         .arg(&path)
         .status();
     let result = match status {
-        Ok(s) if s.success() => std::fs::read_to_string(&path).map_err(fail),
+        Ok(s) if s.success() => read_bounded(&path, crate::domain::bounds::MAX_TEXT_FILE_BYTES)
+            .map_err(|e| e.to_string()),
         Ok(s) => Err(format!(
             "the editor ({editor}) exited with {s}; nothing stored"
         )),
@@ -163,4 +198,164 @@ pub fn edit_in_editor(text: &str, hint: &str) -> Result<String, String> {
     };
     let _ = std::fs::remove_file(&path);
     result
+}
+
+/// Where `path` really is: the longest part of it that exists with its symbolic links and
+/// `..` resolved, and the rest (which does not exist yet) added after, `..` taken lexically.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let parts: Vec<Component> = abs.components().collect();
+    for split in (1..=parts.len()).rev() {
+        let head: PathBuf = parts[..split].iter().collect();
+        if let Ok(mut out) = head.canonicalize() {
+            for c in &parts[split..] {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
+            }
+            return Ok(out);
+        }
+    }
+    Ok(abs)
+}
+
+/// Checks a path the person chose to write to (`--out`, a bundle, a schema folder): once
+/// resolved it must not be inside the data directory (a report written over the store's `db`
+/// would destroy it), and if something is there already it must be a plain file, not a link.
+pub fn check_output(path: &Path, data_dir: &Path) -> Result<(), AppError> {
+    let io = |e: std::io::Error| AppError::Failed(format!("{}: {e}", path.display()));
+    let target = resolve(path).map_err(io)?;
+    let store = resolve(data_dir).map_err(io)?;
+    if target.starts_with(&store) {
+        return Err(AppError::OutputRefused(format!(
+            "{}: is inside the data directory {} (as {}); the store's files must only be written by breachflow. Write the output somewhere else",
+            path.display(),
+            store.display(),
+            target.display()
+        )));
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        return Err(AppError::OutputRefused(format!(
+            "{}: exists and is not a plain file (a {}); remove it or choose another name",
+            path.display(),
+            if meta.file_type().is_symlink() {
+                "symbolic link, which is never followed"
+            } else if meta.is_dir() {
+                "directory"
+            } else {
+                "special file"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` readable by the owner only (0600), through a new temporary file
+/// beside it and a rename, so a crash never leaves half a file. The temporary file is created
+/// with `O_EXCL|O_NOFOLLOW`: a file or link planted under its name is never opened, and the
+/// rename replaces a link at `path` instead of writing through it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut attempt = 0u32;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = f
+        .write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_link_planted_at_the_temporary_or_the_final_name_is_never_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let out = tmp.path().join("report.txt");
+        // The first temporary name this process would use, planted as a link.
+        let first_tmp = tmp
+            .path()
+            .join(format!(".report.txt.{}.0.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &first_tmp).unwrap();
+        // And a link at the final name.
+        std::os::unix::fs::symlink(&victim, &out).unwrap();
+        write_private(&out, b"written").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        let meta = std::fs::symlink_metadata(&out).unwrap();
+        assert!(meta.is_file(), "the link was replaced, not followed");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "written");
+    }
+
+    #[test]
+    fn an_output_resolved_into_the_data_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("store");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::create_dir(tmp.path().join("a")).unwrap();
+        let via_dots = tmp.path().join("a/../store/db");
+        assert!(matches!(
+            check_output(&via_dots, &data),
+            Err(AppError::OutputRefused(_))
+        ));
+        assert!(check_output(&tmp.path().join("a/report.csv"), &data).is_ok());
+        // A data directory not created yet is still protected.
+        let later = tmp.path().join("later");
+        assert!(check_output(&later.join("x/../db"), &later).is_err());
+    }
+
+    #[test]
+    fn an_input_file_over_its_bound_is_refused_by_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("big.json");
+        std::fs::write(&path, vec![b' '; 2000]).unwrap();
+        let e = read_bounded(&path, 1000).unwrap_err().to_string();
+        assert!(
+            e.contains("2000 bytes") && e.contains("limit is 1000"),
+            "{e}"
+        );
+        assert!(read_bounded(&path, 2000).is_ok());
+    }
 }

@@ -355,22 +355,11 @@ fn classify(e: &lettre::transport::smtp::Error) -> Outcome {
 }
 
 /// Writes a message to the outbox folder under `name`, owner-readable only, through a
-/// temporary file and a rename so no one reads half a message.
+/// new temporary file (never through a link) and a rename so no one reads half a message.
 fn write_eml(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     std::fs::create_dir_all(dir)?;
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    crate::adapters::files::write_private(&path, bytes)?;
     Ok(path)
 }
 
@@ -405,6 +394,16 @@ pub fn build(p: &Parts<'_>) -> Result<Message, MailError> {
                 "contains a line break or control character".into(),
             ));
         }
+    }
+    // A recipient's name is a line field (a recipients file's `name` column reaches here
+    // unchecked by any schema): bounded, and no bidirectional controls.
+    if let Some(problem) = p.to_name.and_then(crate::domain::bounds::check_line) {
+        return Err(bad("recipient name", problem));
+    }
+    // The subject is built from a template and a title: its words are bounded so lettre can
+    // fold it under RFC 5322's 998 characters a line (it folds only at spaces).
+    if let Some(problem) = crate::domain::bounds::check_subject(p.subject) {
+        return Err(bad("subject", problem));
     }
     let from: Mailbox = p
         .from
@@ -497,5 +496,72 @@ mod address_tests {
             }
         }
         assert!(disagree.is_empty(), "{disagree:#?}");
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::compose;
+    use crate::domain::outbox::Letter;
+
+    fn letter(name: &str, subject: &str) -> Letter {
+        Letter {
+            from: "Privacy <privacy@example.com>".into(),
+            reply_to: None,
+            to: "ann@example.com".into(),
+            to_name: Some(name.into()),
+            subject: subject.into(),
+            message_id: "<m.1@example.com>".into(),
+            date: Some(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()),
+            text: "Hello".into(),
+            html: None,
+            attachment: None,
+        }
+    }
+
+    fn header_lines(bytes: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let head = text
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        head.split("\r\n").map(str::to_string).collect()
+    }
+
+    /// RFC 5322 allows 998 characters a line; lettre folds at spaces, and the bounds keep
+    /// every word short enough to fold.
+    #[test]
+    fn headers_near_the_limits_are_folded_under_998_characters() {
+        let name = "Annabel ".repeat(24).trim_end().to_string(); // 191 characters
+        let subject = "Important information about your data ".repeat(23); // 874 characters
+        let composed = compose(&letter(&name, subject.trim_end())).unwrap();
+        let lines = header_lines(&composed.bytes);
+        let longest = lines.iter().map(String::len).max().unwrap();
+        assert!(longest <= 998, "a header line of {longest} characters");
+        assert!(longest <= 100, "folded near 78, got {longest}: {lines:?}");
+        let subject_lines = lines
+            .iter()
+            .skip_while(|l| !l.starts_with("Subject:"))
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .count();
+        assert!(subject_lines >= 10, "the subject is folded: {lines:?}");
+    }
+
+    #[test]
+    fn a_huge_or_bidirectional_name_is_refused_not_sent() {
+        let huge = "x".repeat(100 * 1024);
+        let e = compose(&letter(&huge, "Notice")).unwrap_err().to_string();
+        assert!(e.contains("recipient name") && e.contains("limit"), "{e}");
+        let e = compose(&letter("Ann \u{202E}gpj.exe", "Notice"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("U+202E"), "{e}");
+        let word = "y".repeat(400);
+        let e = compose(&letter("Ann", &format!("Notice {word}")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("subject") && e.contains("300"), "{e}");
     }
 }

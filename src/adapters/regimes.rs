@@ -112,10 +112,7 @@ impl Rulebook {
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|source| InputError::Read {
-        file: path.display().to_string(),
-        source,
-    })
+    crate::adapters::files::read_bounded(path, crate::domain::bounds::MAX_INPUT_FILE_BYTES)
 }
 
 /// Rules a schema cannot express.

@@ -39,7 +39,13 @@ pub fn export(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (name, schema) in all() {
         let path = dir.join(name);
-        std::fs::write(&path, render(&schema))?;
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(std::io::Error::other(format!(
+                "{} exists and is not a plain file (a link is never followed)",
+                path.display()
+            )));
+        }
+        crate::adapters::files::write_private(&path, render(&schema).as_bytes())?;
         written.push(path);
     }
     Ok(written)

@@ -169,6 +169,52 @@ enum Abort {
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let store = SledStore::open_only(dir)?;
+        tighten_permissions(dir);
+        Ok(store)
+    }
+
+    /// Opens the store, waiting up to `wait` while another process holds it (a sender holds
+    /// it only for each commit, so a short wait gets in between).
+    pub fn open_waiting(dir: &Path, wait: std::time::Duration) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match SledStore::open(dir) {
+                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Takes the store back after [`Store::idle`] let it go: like `open_waiting`, without
+    /// walking the directory for permissions again (the first open did).
+    pub(crate) fn reopen_waiting(
+        dir: &Path,
+        wait: std::time::Duration,
+    ) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match SledStore::open_only(dir) {
+                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The warnings gathered so far, taken out so they are printed once by whoever outlives
+    /// this handle.
+    pub(crate) fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+
+    fn open_only(dir: &Path) -> Result<SledStore, StoreError> {
         prepare_dir(dir)?;
         let path = dir.to_path_buf();
         // sled may panic on some damaged files; a damaged store must be an error, not a crash.
@@ -224,7 +270,6 @@ impl SledStore {
                 store.flush()?;
             }
         }
-        tighten_permissions(dir);
         Ok(store)
     }
 

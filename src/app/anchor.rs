@@ -132,7 +132,9 @@ pub fn mail(
     role: &str,
 ) -> Result<Vec<String>, AppError> {
     use crate::domain::outbox::{Letter, Outcome};
-    let (_, mailer, _, org, _) = post.parts();
+    let (store, mailer, _, org, _) = post.parts();
+    // The anchor is committed: nothing below needs the store while the server answers.
+    store.idle();
     let from = crate::app::send::from_address(org);
     let domain = crate::app::send::domain_of(&from);
     let mut replies = Vec::new();

@@ -817,6 +817,9 @@ impl Run<'_> {
         let (store, ctx, id, doc) = (self.store, self.ctx, self.id, self.doc);
         let marks: Vec<RecipientChange> = pending.iter().map(Pending::mark).collect();
         commit_recipients(store, ctx, id, doc, BulkStep::Sending, marks)?;
+        // The marks are on disk: other commands may use the store while this batch waits on
+        // the pace and the server; it is taken back for the outcomes.
+        store.idle();
         let mut outcomes = Vec::with_capacity(pending.len());
         for p in pending.iter() {
             if let Some(r) = self.rate {

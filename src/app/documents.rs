@@ -325,11 +325,25 @@ pub fn approve(
     version: Option<u32>,
     note: Option<&str>,
 ) -> Result<IncidentRecord, AppError> {
+    Ok(approve_once(store, ctx, id, doc, version, note)?.0)
+}
+
+/// `approve`, saying too whether this call approved the version (false: it already was, by the
+/// approval the version carries, and nothing was recorded).
+pub fn approve_once(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    version: Option<u32>,
+    note: Option<&str>,
+) -> Result<(IncidentRecord, bool), AppError> {
     template::check_name(doc)?;
     let (before, committed) = apply_step(store, ctx, id, None, |r| {
         document::approve(r, doc, version, note, &ctx.actor, ctx.now)
     })?;
-    Ok(committed.record.unwrap_or(before))
+    let newly = !committed.events.is_empty();
+    Ok((committed.record.unwrap_or(before), newly))
 }
 
 /// One missing fact, with whether it may follow in a later report and why.

@@ -48,6 +48,9 @@ pub enum AppError {
         shortfall: crate::domain::outbox::Shortfall,
         detail: String,
     },
+    /// An output path that would write into the data directory or through a link.
+    #[error("{0}")]
+    OutputRefused(String),
 }
 
 impl AppError {

@@ -86,6 +86,7 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(file: &str, text: &str) -> Result
         column: e.column(),
         message: strip_position(&e.to_string()),
     })?;
+    check_bounds(file, &value)?;
     validate::<T>(file, &value)?;
     serde_json::from_value(value).map_err(|e| InputError::Invalid {
         file: file.to_string(),
@@ -94,6 +95,34 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(file: &str, text: &str) -> Result
             message: e.to_string(),
         }],
     })
+}
+
+/// Every string within its bounds (`domain::bounds`): each one that is not, by JSON path, with
+/// the limit. Checked before the schema, so a huge value is refused before anything copies it.
+pub fn check_bounds(file: &str, value: &serde_json::Value) -> Result<(), InputError> {
+    let problems = crate::domain::bounds::check_value(value);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::invalid(file, problems))
+    }
+}
+
+/// Input text of at most `limit` bytes, or the error that names the file and the limit.
+pub fn check_size(file: &str, len: u64, limit: u64) -> Result<(), InputError> {
+    if len > limit {
+        return Err(InputError::invalid(
+            file,
+            vec![(
+                String::new(),
+                format!(
+                    "the file is {len} bytes; the limit is {limit} bytes ({} KiB)",
+                    limit / 1024
+                ),
+            )],
+        ));
+    }
+    Ok(())
 }
 
 /// The compiled validator for `T`'s schema, built once per process: a command that reads
@@ -228,6 +257,7 @@ pub fn parse_toml<T: DeserializeOwned + JsonSchema>(
         }
     })?;
     let value = to_json(toml::Value::Table(table));
+    check_bounds(file, &value)?;
     crate::app::input::validate::<T>(file, &value)?;
     serde_json::from_value(value).map_err(|e| InputError::Invalid {
         file: file.to_string(),

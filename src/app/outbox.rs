@@ -39,6 +39,18 @@ pub fn outbox(
     })
 }
 
+/// The outbox as stored, without recovery: while another process is sending, its `sending`
+/// marks are live, not a dead process's.
+pub fn as_stored(
+    store: &dyn Store,
+    incident: Option<IncidentId>,
+) -> Result<Vec<OutMessage>, AppError> {
+    Ok(match incident {
+        Some(id) => store.messages_for(id)?,
+        None => store.all_messages()?,
+    })
+}
+
 /// Takes `event` with a note, and commits the change with its event.
 fn take_and_commit(
     store: &dyn Store,

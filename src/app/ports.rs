@@ -26,6 +26,12 @@ pub enum StoreError {
         "the store at {0} is in use by another breachflow process; wait for it to finish and try again"
     )]
     Locked(PathBuf),
+    /// Another process is sending mail from this store (it holds the store only for each
+    /// commit, but two senders at once could each take the other's `sending` for a crash).
+    #[error(
+        "another breachflow process is sending mail from the store at {0}; wait for it to finish and try again"
+    )]
+    Sending(PathBuf),
     #[error(
         "the store at {dir} is damaged: {detail}; restore it from a backup or an exported bundle"
     )]
@@ -279,6 +285,13 @@ pub trait Store {
 
     /// Every stored outbox record in key order, each as read.
     fn message_entries(&self) -> Result<Vec<crate::domain::delivery::StoredMessage>, StoreError>;
+
+    /// The caller is about to wait (on a mail server, a pause between messages) and will not
+    /// touch the store until its next call. A store that keeps other processes out while it is
+    /// open may let go until then; everything committed before is already durable, so the
+    /// at-most-once protocol is unchanged. The next call takes the store back (waiting for
+    /// another process to finish). Use-cases call it before every network wait.
+    fn idle(&self) {}
 }
 
 /// Why mail could not be set up or built (not a delivery outcome: those are `Outcome`s).

@@ -442,6 +442,8 @@ pub(crate) fn deliver(
             std::slice::from_ref(&m),
             &[changed_last(&m)],
         )?;
+        // The mark is on disk: other commands may use the store while the server answers.
+        store.idle();
         let outcome = mailer.deliver(&composed);
         let note = outcome.words().to_string();
         m.take(outcome.event(), ctx.now, &ctx.actor, Some(note.clone()))?;
@@ -453,6 +455,7 @@ pub(crate) fn deliver(
             &[changed(&m, Some(note))],
         )?;
         if retry.again(m.attempts, &outcome) {
+            store.idle();
             std::thread::sleep(retry.backoff(m.attempts));
             continue;
         }

@@ -6,6 +6,7 @@
 //! 5 lifecycle refused the step (or a document is not approved); 6 not found (incident,
 //! organisation profile, template); 7 store damaged; 8 a document lacks facts it needs;
 //! 9 the event log, a stored tree or an evidence bundle does not verify;
+//! 10 an output path inside the data directory, or an existing link in its place;
 //! 13 `audit repair` refused because the event log itself does not verify;
 //! 20-22 sending ran but not everyone has the message (20 some refused or deferred, 21 none
 //! delivered, 22 some uncertain: a person must decide);
@@ -27,6 +28,9 @@ pub const EXIT_DAMAGED: u8 = 7;
 pub const EXIT_INCOMPLETE: u8 = 8;
 /// The event log (or an evidence bundle) does not verify: something was changed.
 pub const EXIT_TAMPERED: u8 = 9;
+/// An output path (`--out`, a bundle, a schema folder) inside the data directory, or an
+/// existing link or non-file there: refused, nothing written.
+pub const EXIT_OUTPUT_REFUSED: u8 = 10;
 /// `audit repair` refused: the event log itself does not verify, so nothing is rebuilt from it.
 pub const EXIT_LOG_BROKEN: u8 = 13;
 /// Delivery fell short: some messages were refused for good or deferred, others delivered.
@@ -46,13 +50,14 @@ impl CliError {
             CliError::Input(_) | CliError::InvalidArgs(_) => EXIT_INVALID_INPUT,
             CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => EXIT_REFUSED,
             CliError::Store(e) => match e {
-                StoreError::Locked(_) => EXIT_LOCKED,
+                StoreError::Locked(_) | StoreError::Sending(_) => EXIT_LOCKED,
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
                 StoreError::NotInitialised(_) | StoreError::UnknownIncident(..) => EXIT_NOT_FOUND,
                 StoreError::OutOfOrder(_) => EXIT_INVALID_INPUT,
                 StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
             },
             CliError::Failed(_) => EXIT_FAILURE,
+            CliError::OutputRefused(_) => EXIT_OUTPUT_REFUSED,
             CliError::Template(e) => match e {
                 crate::render::template::TemplateError::Unknown { .. } => EXIT_NOT_FOUND,
                 crate::render::template::TemplateError::Render { .. } => EXIT_FAILURE,
@@ -113,6 +118,7 @@ impl CliError {
             CliError::Refused(_) | CliError::Blocked(_) | CliError::Outbox(_) => {
                 Some("nothing was changed")
             }
+            CliError::OutputRefused(_) => Some("nothing was written"),
             CliError::Input(InputError::Invalid { .. }) => Some(
                 "nothing was stored; the schemas are in schemas/ (or run `breachflow schema export DIR`)",
             ),

@@ -201,7 +201,11 @@ pub enum ReportCommand {
 #[derive(Debug, Subcommand)]
 pub enum RegisterCommand {
     /// Export the register (--format csv|json).
-    Export,
+    Export {
+        /// Write to FILE (0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +298,9 @@ pub enum Command {
     Calendar {
         /// Only this incident.
         id: Option<IncidentId>,
+        /// Write to FILE (0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Render a document from its template and store the version (text, HTML, hashes).
     Render {
@@ -686,6 +693,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         libc::umask(0o077);
     }
     let args: Vec<OsString> = args.into_iter().collect();
+    // Bounded before anything reads them: a note or reason is stored in every copy of the log.
+    if let Some((i, long)) = args
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.len() > crate::domain::bounds::MAX_ARGUMENT_BYTES)
+    {
+        eprintln!(
+            "error: argument {i} ({}...) is {} bytes long; the limit for a command-line value is {} bytes",
+            long.to_string_lossy().chars().take(20).collect::<String>(),
+            long.len(),
+            crate::domain::bounds::MAX_ARGUMENT_BYTES
+        );
+        eprintln!("hint: nothing was stored");
+        return ExitCode::from(error::EXIT_INVALID_INPUT);
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -736,8 +758,17 @@ fn asks_for_json(args: &[OsString]) -> bool {
         || args.iter().any(|a| a == "--format=json")
 }
 
-/// Dispatches a parsed command.
+/// Runs a parsed command. Its output is written once it has returned, so the store it opened is
+/// closed before a slow reader of stdout can hold anything up.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    output::hold();
+    let result = dispatch(cli);
+    output::release();
+    result
+}
+
+/// Dispatches a parsed command.
+fn dispatch(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx {
         data_dir_given: cli.data_dir.is_some(),
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
@@ -847,7 +878,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             explain,
         } => deadlines::deadlines(&ctx, within, overdue, incident, explain.as_deref()),
         Command::Whatif { aware_at, file } => deadlines::whatif(&ctx, aware_at, file.as_deref()),
-        Command::Calendar { id } => deadlines::calendar(&ctx, id),
+        Command::Calendar { id, out } => deadlines::calendar(&ctx, id, out.as_deref()),
         Command::Regimes => deadlines::regimes(&ctx),
         Command::Render {
             id,
@@ -955,7 +986,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             regime.as_deref(),
             out.as_deref(),
         ),
-        Command::Register(RegisterCommand::Export) => audit::register(&ctx),
+        Command::Register(RegisterCommand::Export { out }) => audit::register(&ctx, out.as_deref()),
         Command::Timeline { id } => audit::timeline(&ctx, id),
         Command::Bundle(BundleCommand::Export { id, file }) => {
             audit::bundle_export(&ctx, id, &file)

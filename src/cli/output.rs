@@ -1,7 +1,10 @@
 //! Printing: instants in the organisation's zone, tables, and JSON for `--format json`.
 //!
-//! Writes ignore a closed pipe (`breachflow incident list | head` must not fail).
+//! Writes ignore a closed pipe (`breachflow incident list | head` must not fail). While a
+//! command runs its output is held in memory and written after the command returns, when its
+//! store is closed: a slow reader (`| less`, a full pipe) never keeps the store locked.
 
+use std::cell::RefCell;
 use std::io::Write;
 
 use serde::Serialize;
@@ -19,8 +22,40 @@ pub enum Format {
     Html,
 }
 
-/// Prints text to stdout; a closed pipe is not an error.
+thread_local! {
+    /// Output held until the command has returned (and closed its store).
+    static HELD: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// From now on, output is held in memory until [`release`].
+pub fn hold() {
+    HELD.with(|h| *h.borrow_mut() = Some(Vec::new()));
+}
+
+/// Writes the held output to stdout and stops holding.
+pub fn release() {
+    if let Some(bytes) = HELD.with(|h| h.borrow_mut().take()) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&bytes);
+        let _ = out.flush();
+    }
+}
+
+/// Prints text to stdout (or holds it, see [`hold`]); a closed pipe is not an error.
 pub fn print(text: &str) {
+    let held = HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(buf) => {
+            buf.extend_from_slice(text.as_bytes());
+            if !text.ends_with('\n') {
+                buf.push(b'\n');
+            }
+            true
+        }
+        None => false,
+    });
+    if held {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -61,10 +96,67 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t
 }
 
+/// The longest word a table cell keeps whole; longer ones (a stored value from before the
+/// input bounds) are cut into lines of this many characters here, in one pass, because the
+/// table library's own splitting of a word wider than its column takes time quadratic in the
+/// word's length (7.6 s for a 400,000-character word).
+pub const CELL_WORD: usize = 100;
+
+/// `text` with every word longer than [`CELL_WORD`] characters cut into lines of that length.
+/// Linear in the text's length.
+pub fn prewrap(text: &str) -> std::borrow::Cow<'_, str> {
+    if crate::domain::bounds::longest_word(text) <= CELL_WORD {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / CELL_WORD + 1);
+    let mut run = 0;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            run = 0;
+        } else {
+            if run == CELL_WORD {
+                out.push('\n');
+                run = 0;
+            }
+            run += 1;
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Before printing: no column narrower than its longest word, so an id, a path, an address or
 /// a hash is never broken across lines (wrapping happens between words; a table too wide for
-/// every word is wider than asked rather than wrong).
+/// every word is wider than asked rather than wrong). A word longer than [`CELL_WORD`] is cut
+/// first ([`prewrap`]), so formatting stays linear in the table's size.
 pub fn fit(t: &mut comfy_table::Table) {
+    let too_long = t
+        .header()
+        .into_iter()
+        .chain(t.row_iter())
+        .flat_map(|r| r.cell_iter())
+        .any(|c| crate::domain::bounds::longest_word(&c.content()) > CELL_WORD);
+    if too_long {
+        // Cells cannot be edited in place: the table is rebuilt with the same header and style.
+        let header: Vec<String> = t
+            .header()
+            .map(|h| h.cell_iter().map(|c| c.content()).collect())
+            .unwrap_or_default();
+        let rows: Vec<Vec<String>> = t
+            .row_iter()
+            .map(|r| {
+                r.cell_iter()
+                    .map(|c| prewrap(&c.content()).into_owned())
+                    .collect()
+            })
+            .collect();
+        let names: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut fresh = table(&names);
+        for row in rows {
+            fresh.add_row(row);
+        }
+        *t = fresh;
+    }
     let mut widest: Vec<usize> = Vec::new();
     let rows = t.header().into_iter().chain(t.row_iter());
     for row in rows {
@@ -91,5 +183,42 @@ pub fn fit(t: &mut comfy_table::Table) {
                 comfy_table::Width::Fixed(w),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_word_in_a_table_is_cut_in_linear_time() {
+        let word = "x".repeat(400_000);
+        let mut t = table(&["Field", "Value"]);
+        t.add_row(vec!["summary".to_string(), format!("before {word} after")]);
+        let start = std::time::Instant::now();
+        fit(&mut t);
+        let text = t.to_string();
+        let took = start.elapsed();
+        // Quadratic splitting took 7.6 s in a release build; cut first, it takes milliseconds.
+        assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+        assert_eq!(text.matches('x').count(), 400_000, "nothing is lost");
+        assert!(
+            text.lines().all(|l| l.chars().count() < 130),
+            "every line is cut"
+        );
+    }
+
+    #[test]
+    fn prewrap_leaves_ordinary_text_alone() {
+        assert!(matches!(
+            prewrap("an ordinary sentence"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let long = "y".repeat(250);
+        let cut = prewrap(&long);
+        assert_eq!(
+            cut.lines().map(str::len).collect::<Vec<_>>(),
+            [100, 100, 50]
+        );
     }
 }

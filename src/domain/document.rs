@@ -266,13 +266,10 @@ pub fn approve(
             e.omitted.join("; ")
         )));
     }
-    if let Some(a) = &v.approval {
-        return Err(invalid(format!(
-            "{document} version {} was already approved by {} at {}",
-            v.version,
-            a.by,
-            a.at.to_rfc3339()
-        )));
+    // Approving twice is not an error: the version is approved, which is what was asked. The
+    // first approval stands (who and when); nothing is recorded again.
+    if v.approval.is_some() {
+        return Ok(Vec::new());
     }
     if by.trim().is_empty() {
         return Err(WorkflowError::ReasonRequired(

@@ -7,6 +7,7 @@
 pub mod adherence;
 pub mod assessment;
 pub mod audit;
+pub mod bounds;
 pub mod bundle;
 pub mod casefile;
 pub mod deadline;

@@ -8,6 +8,7 @@ mod support;
 mod architecture;
 mod assess_decide;
 mod audit;
+mod bounds;
 mod crash;
 mod deadlines;
 mod demo;

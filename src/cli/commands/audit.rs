@@ -133,24 +133,35 @@ pub fn repair(ctx: &Ctx) -> Result<(), CliError> {
 
 /// `breachflow audit anchor [--mail ROLE]`.
 pub fn anchor(ctx: &Ctx, mail: Option<&str>) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
+    let Some(role) = mail else {
+        let anchor = crate::app::anchor::anchor(&open_store(ctx)?, &ctx.app())?;
+        print_anchor(ctx, &anchor);
+        return Ok(());
+    };
+    // Mailed: the store is let go while the server answers. An anchor is not in the outbox,
+    // so it needs no sending lock.
+    let store = crate::adapters::lease::LeasedStore::open(&ctx.data_dir, super::LOCK_WAIT)?;
     let anchor = crate::app::anchor::anchor(&store, &ctx.app())?;
-    if let Some(role) = mail {
-        let org = store.require_organisation()?;
-        let carrier =
-            crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(ctx))?;
-        crate::app::anchor::mail(
-            &crate::app::send::Post {
-                store: &store,
-                mailer: &carrier,
-                ctx: &ctx.app(),
-                org: &org,
-                policy: &super::send::policy(ctx)?,
-            },
-            &anchor,
-            role,
-        )?;
-    }
+    let org = store.require_organisation()?;
+    let carrier =
+        crate::adapters::mail::Carrier::for_organisation(&org, &super::send::outbox_dir(ctx))?;
+    crate::app::anchor::mail(
+        &crate::app::send::Post {
+            store: &store,
+            mailer: &carrier,
+            ctx: &ctx.app(),
+            org: &org,
+            policy: &super::send::policy(ctx)?,
+        },
+        &anchor,
+        role,
+    )?;
+    drop(store);
+    print_anchor(ctx, &anchor);
+    Ok(())
+}
+
+fn print_anchor(ctx: &Ctx, anchor: &crate::app::anchor::Anchor) {
     match ctx.format {
         Format::Json => output::print_json(&anchor),
         _ => output::print(&format!(
@@ -158,7 +169,6 @@ pub fn anchor(ctx: &Ctx, mail: Option<&str>) -> Result<(), CliError> {
             anchor.line()
         )),
     }
-    Ok(())
 }
 
 /// `breachflow audit log [ID]`: events as a table, or JSON lines.
@@ -227,6 +237,9 @@ pub fn adherence(
         to: to.map(|t| parse_day(t, "--to")).transpose()?,
         regime: regime.map(str::to_string),
     };
+    if let Some(path) = out {
+        super::check_output(ctx, path)?;
+    }
     let store = open_store(ctx)?;
     let report = reports::adherence_report(&store, &filter, ctx.now)?;
     let text = adherence_text(&report, ctx.format)?;
@@ -331,16 +344,22 @@ pub fn adherence_text(report: &Adherence, format: Format) -> Result<String, CliE
 }
 
 /// `breachflow register export`: every incident, notified or not (UK GDPR Art 33(5)).
-pub fn register(ctx: &Ctx) -> Result<(), CliError> {
+pub fn register(ctx: &Ctx, out: Option<&Path>) -> Result<(), CliError> {
+    if let Some(path) = out {
+        super::check_output(ctx, path)?;
+    }
     let store = open_store(ctx)?;
     let entries = reports::register(&store, &super::rulebook(ctx)?)?;
-    match ctx.format {
+    let text = match ctx.format {
         Format::Json => {
-            output::print_json(&json!({ "generated_at": ctx.now, "incidents": entries }))
+            serde_json::to_string_pretty(&json!({ "generated_at": ctx.now, "incidents": entries }))
+                .map_err(|e| CliError::Failed(e.to_string()))?
         }
-        Format::Csv | Format::Table | Format::Html => {
-            output::print(register_csv(&entries)?.trim_end())
-        }
+        Format::Csv | Format::Table | Format::Html => register_csv(&entries)?,
+    };
+    match out {
+        Some(path) => super::document::write_private(path, &text)?,
+        None => output::print(text.trim_end()),
     }
     Ok(())
 }
@@ -391,6 +410,7 @@ pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
 
 /// `breachflow bundle export ID FILE`.
 pub fn bundle_export(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
+    super::check_output(ctx, file)?;
     let store = open_store(ctx)?;
     let bundle = crate::app::bundle::export(&store, id, ctx.now, &ctx.actor)?;
     let text = bundle
@@ -417,8 +437,7 @@ pub fn bundle_export(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliEr
 /// opened.
 pub fn bundle_import(ctx: &Ctx, file: &Path, accept_organisation: bool) -> Result<(), CliError> {
     let name = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).map_err(|e| CliError::InvalidArgs(format!("{name}: {e}")))?;
+    let text = crate::adapters::files::read_bounded(file, crate::domain::bounds::MAX_BUNDLE_BYTES)?;
     let bundle = crate::app::bundle::verify(&name, &text)?;
     let store = open_store(ctx)?;
     let imported =

@@ -231,16 +231,23 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     Ok(())
 }
 
-pub fn calendar(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
+pub fn calendar(
+    ctx: &Ctx,
+    incident: Option<IncidentId>,
+    out: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    if let Some(path) = out {
+        super::check_output(ctx, path)?;
+    }
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let found = app::deadlines::calendar(&store, incident)?;
     let rows: Vec<(&IncidentRecord, &Obligation)> = found.iter().map(|(r, o)| (r, o)).collect();
-    output::print(&crate::render::calendar::ics(
-        &rows,
-        ctx.now,
-        &org.calendar_domain(),
-    ));
+    let text = crate::render::calendar::ics(&rows, ctx.now, &org.calendar_domain());
+    match out {
+        Some(path) => super::document::write_private(path, &text)?,
+        None => output::print(&text),
+    }
     Ok(())
 }
 

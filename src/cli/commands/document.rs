@@ -1,9 +1,7 @@
 //! `render`, `check`, `documents`, `approve` and `templates`: reports and notices from the
 //! templates, their versions, and who approved them.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use serde_json::json;
 
@@ -25,7 +23,17 @@ pub fn render(
     mode: app::documents::Mode,
 ) -> Result<(), CliError> {
     if let Some(out) = out {
-        check_out_path(out)?;
+        super::check_output(ctx, out)?;
+        // A document is written where it is named, never through `..`.
+        if out
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            return Err(CliError::InvalidArgs(format!(
+                "--out {}: a path through `..` is refused; name the file directly",
+                out.display()
+            )));
+        }
     }
     let templates = super::templates(ctx)?;
     let store = open_store(ctx)?;
@@ -111,8 +119,9 @@ pub fn edit(
     html: bool,
 ) -> Result<(), CliError> {
     let text = match source {
-        EditedText::File(file) => std::fs::read_to_string(file)
-            .map_err(|e| CliError::InvalidArgs(format!("--text-file {}: {e}", file.display())))?,
+        EditedText::File(file) => {
+            crate::adapters::files::read_bounded(file, crate::domain::bounds::MAX_TEXT_FILE_BYTES)?
+        }
         EditedText::Editor => {
             let current = {
                 let store = open_store(ctx)?;
@@ -183,50 +192,12 @@ Required content no longer present: {}.",
     Ok(())
 }
 
-/// `--out` names a new or existing plain file, never through `..`.
-fn check_out_path(out: &Path) -> Result<(), CliError> {
-    if out.components().any(|c| c == Component::ParentDir) {
-        return Err(CliError::InvalidArgs(format!(
-            "--out {}: a path through `..` is refused; name the file directly",
-            out.display()
-        )));
-    }
-    if let Ok(meta) = std::fs::symlink_metadata(out)
-        && !meta.is_file()
-    {
-        return Err(CliError::InvalidArgs(format!(
-            "--out {}: exists and is not a plain file",
-            out.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes `text` to `path` readable by the owner only, via a temporary file and a rename, so a
-/// crash never leaves half a document.
+/// Writes `text` to `path` readable by the owner only, via a new temporary file (never through
+/// a link) and a rename, so a crash never leaves half a document. A path the person chose is
+/// checked first with [`super::check_output`].
 pub fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::Failed(format!("{}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
-    f.write_all(text.as_bytes()).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)?;
-    Ok(())
+    crate::adapters::files::write_private(path, text.as_bytes())
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
 }
 
 /// `breachflow check ID TEMPLATE`: what the document still lacks, and what may follow later.
@@ -416,10 +387,23 @@ pub fn approve(
 ) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let record = app::documents::approve(&store, &ctx.app(), id, doc, version, note)?;
+    let (record, newly) = app::documents::approve_once(&store, &ctx.app(), id, doc, version, note)?;
     let v = app::documents::version_of(&record, doc, version)?;
     match ctx.format {
-        Format::Json => output::print_json(&json!({ "id": id, "document": v })),
+        Format::Json => {
+            output::print_json(&json!({ "id": id, "document": v, "already_approved": !newly }))
+        }
+        Format::Table | Format::Csv | Format::Html if !newly => {
+            let (by, at) = v
+                .approval
+                .as_ref()
+                .map(|a| (a.by.clone(), instant(a.at, org.zone())))
+                .unwrap_or_default();
+            output::print(&format!(
+                "{id}: {doc} version {} is already approved (by {by} at {at}); nothing changed.",
+                v.version
+            ));
+        }
         Format::Table | Format::Csv | Format::Html => {
             let serves: Vec<String> = record
                 .obligations

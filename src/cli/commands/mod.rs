@@ -13,13 +13,32 @@ pub mod obligation;
 pub mod schema;
 pub mod send;
 
+use std::time::Duration;
+
+use crate::adapters::lease::LeasedStore;
 use crate::adapters::store::SledStore;
 use crate::cli::{CliError, Ctx};
 use crate::domain::regime::Rulebook;
 
+/// How long a command waits for a store another process is using before it says so (exit 3).
+/// A sender holds the store only for each read and commit, so this gets in between them.
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
+
 /// Opens the store named by the context.
 pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
-    Ok(SledStore::open(&ctx.data_dir)?)
+    Ok(SledStore::open_waiting(&ctx.data_dir, LOCK_WAIT)?)
+}
+
+/// Opens the store for a command that sends mail: held only between network waits, with the
+/// sending lock for the whole command (`adapters::lease`).
+pub fn open_for_sending(ctx: &Ctx) -> Result<LeasedStore, CliError> {
+    Ok(LeasedStore::for_sending(&ctx.data_dir, LOCK_WAIT)?)
+}
+
+/// Refuses an output path the person chose that resolves inside the data directory, or names an
+/// existing link or non-file (`adapters::files::check_output`).
+pub fn check_output(ctx: &Ctx, path: &std::path::Path) -> Result<(), CliError> {
+    crate::adapters::files::check_output(path, &ctx.data_dir)
 }
 
 /// The built-in regimes plus the user's override folder.

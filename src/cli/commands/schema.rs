@@ -6,6 +6,7 @@ use crate::cli::output::{self, Format};
 use crate::cli::{CliError, Ctx};
 
 pub fn export(ctx: &Ctx, dir: &Path) -> Result<(), CliError> {
+    super::check_output(ctx, dir)?;
     let written = crate::adapters::schema::export(dir)
         .map_err(|e| CliError::Failed(format!("cannot write schemas to {}: {e}", dir.display())))?;
     match ctx.format {

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::open_store;
+use super::{open_for_sending, open_store};
 use crate::adapters::files::RecipientsFile;
+use crate::adapters::lease::SendingLock;
 use crate::adapters::mail::{Carrier, DryRun};
 use crate::app::bulk::{self, BulkDecision, BulkReport, BulkRequest, Progress};
+use crate::app::ports::StoreError;
 use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
@@ -45,7 +47,7 @@ fn delivering(
     ctx: &Ctx,
     f: impl FnOnce(&Post<'_>) -> Result<sending::Delivered, CliError>,
 ) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
     let delivered = f(&Post {
@@ -164,6 +166,7 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
             },
         ]);
     }
+    output::fit(&mut t);
     t
 }
 
@@ -171,7 +174,13 @@ fn messages_table(messages: &[OutMessage], org: &Organisation) -> comfy_table::T
 pub fn list(ctx: &Ctx, incident: Option<IncidentId>) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let messages = crate::app::outbox::outbox(&store, &ctx.app(), incident)?;
+    // Recovery takes a `sending` mark for a dead process's; while another process is sending,
+    // its marks are live and the outbox is shown as stored.
+    let messages = match SendingLock::take(&ctx.data_dir) {
+        Ok(_sending) => crate::app::outbox::outbox(&store, &ctx.app(), incident)?,
+        Err(StoreError::Sending(_)) => crate::app::outbox::as_stored(&store, incident)?,
+        Err(e) => return Err(e.into()),
+    };
     match ctx.format {
         Format::Json => output::print_json(&json!({ "messages": messages })),
         Format::Table | Format::Csv | Format::Html => {
@@ -205,7 +214,7 @@ pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(
 
 /// `breachflow remind`: each open obligation's owner hears once per warning level reached.
 pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
     let sent = crate::app::remind::remind(&Post {
@@ -246,7 +255,7 @@ impl Progress for Spinner {
 /// `breachflow notify-subjects ID --recipients FILE.csv`.
 pub fn notify_subjects(ctx: &Ctx, request: &BulkRequest<'_>, file: &Path) -> Result<(), CliError> {
     request.check()?;
-    let store = open_store(ctx)?;
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     // A dry run reaches no server: its settings are not even checked.
     let carrier: Box<dyn crate::app::Mailer> = if request.dry_run {
@@ -326,7 +335,8 @@ pub fn resolve_bulk(
             "--bulk settles the recipients whose delivery is uncertain: add --uncertain".into(),
         ));
     }
-    let store = open_store(ctx)?;
+    // A live sender's `sending` marks must not be settled as a dead run's: hold the sending lock.
+    let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let app = ctx.app();
     let listed = bulk::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
