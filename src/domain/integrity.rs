@@ -302,7 +302,7 @@ pub fn check_records(x: &Expected, s: &Stored) -> Vec<Finding> {
         &found,
         |id| id.to_string(),
         |r| format!("the record at version {} ({:?})", r.version, r.facts.title),
-        |want, have| first_difference(want, have),
+        first_difference,
     ));
     out
 }
@@ -390,7 +390,7 @@ pub fn check_organisation(x: &Expected, s: &Stored) -> Vec<Finding> {
         s.organisation.as_slice(),
         |_| "organisation".into(),
         |o| format!("the profile of {:?}", o.name),
-        |want, have| first_difference(want, have),
+        first_difference,
     )
 }
 
