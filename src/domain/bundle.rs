@@ -99,6 +99,8 @@ pub enum BundleError {
         /// `text`, `HTML` or `case file`.
         part: &'static str,
     },
+    #[error("documents: {name} v{version} is in the bundle but no event records it")]
+    UnrecordedBody { name: String, version: u32 },
     #[error("documents: {name} v{version} is in the bundle twice")]
     DuplicateBody { name: String, version: u32 },
     #[error("messages: {key}: {detail}")]
@@ -304,10 +306,9 @@ impl Bundle {
                 .versions(&d.document)
                 .find(|v| v.version == d.version)
             else {
-                return Err(BundleError::Body {
+                return Err(BundleError::UnrecordedBody {
                     name: d.document.clone(),
                     version: d.version,
-                    part: "text",
                 });
             };
             // Every part is checked, not only the text: the HTML is what `documents show

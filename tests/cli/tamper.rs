@@ -675,6 +675,15 @@ fn forged_bundle_parts_are_refused_by_name() {
             "documents: the case file of ico-report v2 does not match the SHA-256 its event recorded",
         ),
         (
+            "added version",
+            |b| {
+                let mut extra = b["documents"][1].clone();
+                extra["version"] = json!(3);
+                b["documents"].as_array_mut().unwrap().push(extra);
+            },
+            "documents: ico-report v3 is in the bundle but no event records it",
+        ),
+        (
             "dropped version",
             |b| {
                 b["documents"].as_array_mut().unwrap().remove(1);
