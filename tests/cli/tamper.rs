@@ -768,3 +768,27 @@ fn a_bundles_organisation_profile_is_never_taken_silently_nor_its_smtp_settings(
         example_json("organisation.json")["dpo"]["email"]
     );
 }
+
+#[test]
+fn verify_in_json_lists_each_finding_with_tree_key_expected_and_found() {
+    let env = prepared();
+    tamper(&env, "meta", |t| {
+        t.remove(b"counter\x07\xe8").unwrap();
+    });
+    let out = env
+        .cmd()
+        .args(["--format", "json", "audit", "verify"])
+        .assert()
+        .code(9);
+    let json: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["verified"], false);
+    assert_eq!(
+        json["findings"],
+        json!([{
+            "tree": "meta",
+            "key": "incident counter 2024",
+            "expected": "the last number 2",
+            "found": "nothing",
+        }])
+    );
+}
