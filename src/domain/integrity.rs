@@ -363,15 +363,11 @@ pub fn check_documents(x: &Expected, s: &Stored) -> Vec<Finding> {
         |(id, name, version)| format!("{id} {name} v{version}"),
         |h| format!("a body (text SHA-256 {})", short(&h.text)),
         |want, have| {
-            let parts: Vec<String> = [
-                ("text", &want.text, &have.text),
-                ("HTML", &want.html, &have.html),
-                ("case file", &want.facts, &have.facts),
-            ]
-            .iter()
-            .filter(|(_, w, h)| w != h)
-            .map(|(part, w, h)| format!("{part} SHA-256 {} (found {})", short(w), short(h)))
-            .collect();
+            let parts: Vec<String> = want
+                .differing(have)
+                .into_iter()
+                .map(|part| format!("{part} SHA-256 differs"))
+                .collect();
             (
                 "the SHA-256s its event recorded".into(),
                 format!("a different body: {}", parts.join(", ")),

@@ -792,3 +792,43 @@ fn verify_in_json_lists_each_finding_with_tree_key_expected_and_found() {
         }])
     );
 }
+
+#[test]
+fn an_altered_body_is_never_shown_sent_or_exported() {
+    let env = prepared();
+    let mailed = || {
+        std::fs::read_dir(env.data_dir.join("outbox"))
+            .unwrap()
+            .count()
+    };
+    let before = mailed();
+    tamper(&env, "documents", |t| {
+        edit_json(t, &doc_key(1, "ico-report", 1), |b| {
+            b["html"] = json!("<p>Call 0900 000 000</p>")
+        })
+    });
+    let said = "documents tree, BR-2024-0001 ico-report v1: the stored HTML no longer matches the SHA-256 its event recorded";
+    let file = env.tmp.path().join("a.json");
+    for args in [
+        vec![
+            "documents",
+            "show",
+            A,
+            "ico-report",
+            "--version",
+            "1",
+            "--html",
+        ],
+        vec!["send", A, "ico-report", "--to", "dpo"],
+        vec!["bundle", "export", A, file.to_str().unwrap()],
+    ] {
+        let out = env.run(&args).code(9);
+        assert!(
+            stderr_of(&out).contains(said),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+    }
+    assert!(!file.exists());
+    assert_eq!(mailed(), before, "nothing was mailed");
+}
