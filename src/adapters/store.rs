@@ -715,7 +715,7 @@ impl SledStore {
                     .then(|| IncidentId::from_key(k))
                     .flatten()
                     .ok_or_else(|| bad_key("incidents"))?;
-                let record = serde_json::from_slice(v).map_err(|e| e.to_string())?;
+                let record = serde_json::from_slice(v).map_err(|e| format!("{id}: {e}"))?;
                 Ok((id, record))
             })?,
             index: self.entries(&self.incident_events, |k, _| {
@@ -737,7 +737,8 @@ impl SledStore {
             })?,
             documents: self.entries(&self.documents, |k, v| {
                 let key = parse_document_key(k).ok_or_else(|| bad_key("documents"))?;
-                Ok((key, json(v)?.hashes()))
+                let body = json(v).map_err(|e| format!("{} {} v{}: {e}", key.0, key.1, key.2))?;
+                Ok((key, body.hashes()))
             })?,
             reminders: self.entries(&self.reminders, |k, _| {
                 Ok((

@@ -97,12 +97,22 @@ impl Problem {
     }
 }
 
+/// At most this many findings are printed; `--format json` lists them all.
+const LISTED: usize = 50;
+
 fn listed(findings: &[Finding]) -> String {
-    findings
+    let mut lines: Vec<String> = findings
         .iter()
+        .take(LISTED)
         .map(|f| format!("  - {f}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    if findings.len() > LISTED {
+        lines.push(format!(
+            "  ... and {} more (`--format json` lists every one)",
+            findings.len() - LISTED
+        ));
+    }
+    lines.join("\n")
 }
 
 /// Walks the log, checking every digest and link, and folds it: the expected contents of every

@@ -399,7 +399,8 @@ pub fn notify_subjects(
     let (id, doc, dry_run, batch) = (request.id, request.document, request.dry_run, request.batch);
     let record = store.incident(id)?;
     let v = approved(&record, doc, None)?.clone();
-    let body = store.document_body(id, doc, v.version)?;
+    // Checked: every notice is rendered from these facts and this template.
+    let body = crate::app::documents::checked_body(store, id, &v)?;
     let t = template::from_source(doc, &body.template_source)?;
     let subject_src = t
         .manifest

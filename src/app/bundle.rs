@@ -27,7 +27,8 @@ pub fn export(
         documents.push(BundleDocument {
             document: d.document.clone(),
             version: d.version,
-            body: store.document_body(id, &d.document, d.version)?,
+            // Checked, so a store altered since is not carried elsewhere as evidence.
+            body: crate::app::documents::checked_body(store, id, d)?,
         });
     }
     let messages = store.messages_for(id)?;

@@ -7,7 +7,7 @@
 use chrono_tz::Tz;
 
 use crate::app::incident::apply_step;
-use crate::app::ports::{Change, Store, StoreError, Subject, Writes};
+use crate::app::ports::{Change, Store, Subject, Writes};
 use crate::app::{AppError, Context};
 use crate::domain::casefile;
 use crate::domain::document::{self, DocumentBody, DocumentVersion};
@@ -275,8 +275,43 @@ pub fn version_of<'r>(
     })
 }
 
-/// A stored version's body, checked against the hash its event recorded: what is shown is what
-/// was hashed, and a mismatch means the store was altered.
+/// A stored version's body, checked against every hash its event recorded (text, HTML, case
+/// file, template): what is shown, sent, or rendered into bulk notices is what was approved,
+/// and a mismatch means the store was altered, so nothing is used.
+pub fn checked_body(
+    store: &dyn Store,
+    id: IncidentId,
+    v: &DocumentVersion,
+) -> Result<DocumentBody, AppError> {
+    let body = store.document_body(id, &v.document, v.version)?;
+    let parts = v.hashes().differing(&body.hashes());
+    if parts.is_empty() {
+        return Ok(body);
+    }
+    Err(AppError::Tampered(format!(
+        "documents tree, {id} {} v{}: the stored {} no longer {} the SHA-256 its event recorded; nothing was used (`breachflow audit verify` lists every difference)",
+        v.document,
+        v.version,
+        parts.join(", "),
+        if parts.len() == 1 { "matches" } else { "match" }
+    )))
+}
+
+/// The stored body of version `version` of `doc`, checked as
+/// [`checked_body`] does.
+pub fn checked_body_of(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+    version: u32,
+) -> Result<DocumentBody, AppError> {
+    let record = store.incident(id)?;
+    let v = version_of(&record, doc, Some(version))?;
+    checked_body(store, id, v)
+}
+
+/// A stored version's body, checked against the hashes its event recorded: what is shown is
+/// what was hashed, and a mismatch means the store was altered.
 pub fn body_of(
     store: &dyn Store,
     id: IncidentId,
@@ -286,16 +321,7 @@ pub fn body_of(
     template::check_name(doc)?;
     let record = store.incident(id)?;
     let v = version_of(&record, doc, version)?.clone();
-    let body = store.document_body(id, doc, v.version)?;
-    if template::sha256_hex(body.text.as_bytes()) != v.sha256 {
-        return Err(AppError::Store(StoreError::Damaged {
-            dir: store.location(),
-            detail: format!(
-                "{doc} version {} does not match its recorded SHA-256",
-                v.version
-            ),
-        }));
-    }
+    let body = checked_body(store, id, &v)?;
     Ok((v, body))
 }
 
@@ -311,8 +337,8 @@ pub fn diff(
     let record = store.incident(id)?;
     let va = version_of(&record, doc, Some(a))?;
     let vb = version_of(&record, doc, Some(b))?;
-    let ba = store.document_body(id, doc, va.version)?;
-    let bb = store.document_body(id, doc, vb.version)?;
+    let ba = checked_body(store, id, va)?;
+    let bb = checked_body(store, id, vb)?;
     Ok(document::diff(doc, (a, &ba.text), (b, &bb.text)))
 }
 

@@ -311,7 +311,7 @@ pub fn send(
         &sent_audiences(&existing),
         &policy.market_regimes,
     );
-    let body = store.document_body(id, doc, v.version)?;
+    let body = crate::app::documents::checked_body(store, id, v)?;
     let subject = subject_for(templates, doc, &body, org, v)?;
     let domain = domain_of(&from_address(org));
     let mut number = store.next_message_number(id)?;
@@ -384,7 +384,8 @@ pub fn send(
 fn letter_for(store: &dyn Store, org: &Organisation, m: &OutMessage) -> Result<Letter, AppError> {
     let (text, html, attachment) = match &m.document {
         Some(d) => {
-            let body = store.document_body(m.incident, &d.document, d.version)?;
+            let body =
+                crate::app::documents::checked_body_of(store, m.incident, &d.document, d.version)?;
             let name = format!("{}-{}-v{}.html", m.incident, d.document, d.version);
             let bytes = body.html.as_bytes().to_vec();
             (body.text, Some(body.html), Some((name, bytes)))

@@ -140,24 +140,6 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         ))
         .unwrap();
     let id = opened.record.unwrap().id;
-    let version = |doc: &str| DocumentVersion {
-        document: doc.into(),
-        version: 1,
-        rendered_at: now,
-        rendered_by: "tester".into(),
-        title: format!("The {doc}"),
-        template_origin: format!("templates/{doc}.hbs"),
-        template_sha256: "0".repeat(64),
-        sha256: "1".repeat(64),
-        html_sha256: "2".repeat(64),
-        facts_sha256: "3".repeat(64),
-        serves: Vec::new(),
-        obligation: None,
-        missing: Vec::new(),
-        approval: None,
-        deferred: Vec::new(),
-        edit: None,
-    };
     let body = |source: &str| DocumentBody {
         text: "The briefing.".into(),
         html: "<p>The briefing.</p>".into(),
@@ -165,10 +147,29 @@ fn seeded() -> (MemoryStore, Organisation, IncidentId) {
         template_source: source.into(),
     };
     let (board, notice) = (body(""), body(BULK_SOURCE));
+    // The hashes are the bodies' own: what is sent is checked against them.
+    let version = |doc: &str, body: &DocumentBody| DocumentVersion {
+        document: doc.into(),
+        version: 1,
+        rendered_at: now,
+        rendered_by: "tester".into(),
+        title: format!("The {doc}"),
+        template_origin: format!("templates/{doc}.hbs"),
+        template_sha256: body.hashes().template.unwrap_or_default(),
+        sha256: body.hashes().text,
+        html_sha256: body.hashes().html,
+        facts_sha256: body.hashes().facts,
+        serves: Vec::new(),
+        obligation: None,
+        missing: Vec::new(),
+        approval: None,
+        deferred: Vec::new(),
+        edit: None,
+    };
     let mut kinds = Vec::new();
-    for doc in ["board-briefing", "subject-notice"] {
+    for (doc, body) in [("board-briefing", &board), ("subject-notice", &notice)] {
         kinds.push(EventKind::DocumentRendered {
-            document: Box::new(version(doc)),
+            document: Box::new(version(doc, body)),
         });
         kinds.push(EventKind::DocumentApproved {
             document: doc.into(),

@@ -114,17 +114,50 @@ pub struct DocumentBody {
 }
 
 /// The SHA-256s of a body's parts (hex), as a version's event records them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 pub struct BodyHashes {
     pub text: String,
     pub html: String,
     /// Of the case file's compact JSON, as rendering hashed it.
     pub facts: String,
+    /// Of the template source bulk notices are rendered from; none for a body stored before
+    /// bodies kept their template (nothing is rendered from such a body).
+    pub template: Option<String>,
+}
+
+impl BodyHashes {
+    /// The parts whose hashes differ, as a person names them. A template hash that is absent
+    /// on either side is not compared.
+    pub fn differing(&self, other: &BodyHashes) -> Vec<&'static str> {
+        let mut parts = Vec::new();
+        if self.text != other.text {
+            parts.push("text");
+        }
+        if self.html != other.html {
+            parts.push("HTML");
+        }
+        if self.facts != other.facts {
+            parts.push("case file");
+        }
+        if let (Some(a), Some(b)) = (&self.template, &other.template)
+            && a != b
+        {
+            parts.push("template");
+        }
+        parts
+    }
+}
+
+/// Equal when no part differs (see [`BodyHashes::differing`]).
+impl PartialEq for BodyHashes {
+    fn eq(&self, other: &Self) -> bool {
+        self.differing(other).is_empty()
+    }
 }
 
 impl DocumentBody {
-    /// The SHA-256s of the text, the HTML and the case file: what `audit verify` and a bundle
-    /// import compare with the hashes the version's event recorded.
+    /// The SHA-256s of the text, the HTML, the case file and the template: what `audit verify`
+    /// and a bundle import compare with the hashes the version's event recorded.
     pub fn hashes(&self) -> BodyHashes {
         use sha2::{Digest, Sha256};
         let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
@@ -134,6 +167,8 @@ impl DocumentBody {
             facts: hex(serde_json::to_string(&self.facts)
                 .unwrap_or_default()
                 .as_bytes()),
+            template: (!self.template_source.is_empty())
+                .then(|| hex(self.template_source.as_bytes())),
         }
     }
 }
@@ -145,6 +180,7 @@ impl DocumentVersion {
             text: self.sha256.clone(),
             html: self.html_sha256.clone(),
             facts: self.facts_sha256.clone(),
+            template: Some(self.template_sha256.clone()),
         }
     }
 }

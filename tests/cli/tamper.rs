@@ -73,8 +73,11 @@ fn prepared() -> TestEnv {
     env
 }
 
+/// A change to one tree: its name and what is done to it.
+type Change = (&'static str, fn(&sled::Tree));
+
 /// Changes the store's trees directly, as someone with the files would.
-fn tamper_all(env: &TestEnv, changes: &[(&str, fn(&sled::Tree))]) {
+fn tamper_all(env: &TestEnv, changes: &[Change]) {
     // sled's lock can outlive the previous process by a moment on a loaded machine.
     let mut tries = 0;
     let db = loop {
@@ -93,7 +96,7 @@ fn tamper_all(env: &TestEnv, changes: &[(&str, fn(&sled::Tree))]) {
     db.flush().unwrap();
 }
 
-fn tamper(env: &TestEnv, tree: &str, change: fn(&sled::Tree)) {
+fn tamper(env: &TestEnv, tree: &'static str, change: fn(&sled::Tree)) {
     tamper_all(env, &[(tree, change)]);
 }
 
@@ -112,6 +115,13 @@ fn keys(t: &sled::Tree, prefix: &[u8]) -> Vec<Vec<u8>> {
 fn rekey(t: &sled::Tree, old: &[u8], new: &[u8]) {
     let v = t.remove(old).unwrap().unwrap();
     t.insert(new, v).unwrap();
+}
+
+/// Turns one byte of the value's JSON syntax into something else: `{` at the start.
+fn flip_byte(t: &sled::Tree, key: &[u8]) {
+    let mut v = t.get(key).unwrap().unwrap().to_vec();
+    v[0] ^= 0x01;
+    t.insert(key, v).unwrap();
 }
 
 fn swap_values(t: &sled::Tree, a: &[u8], b: &[u8]) {
@@ -183,6 +193,15 @@ fn tampered_incident_records_are_named() {
             &[
                 "incidents tree, BR-2024-0001: expected facts.title = \"",
                 "found facts.title = \"Nothing happened\"",
+            ],
+        ),
+        (
+            "flip a byte",
+            "incidents",
+            |t| flip_byte(t, &id_key(1)),
+            &[
+                "incidents tree, key 0x07e800000001: expected an entry the log implies, found an unreadable entry (BR-2024-0001: ",
+                "incidents tree, BR-2024-0001: expected the record at version",
             ],
         ),
         (
@@ -417,6 +436,16 @@ fn tampered_document_bodies_are_named() {
             ],
         ),
         (
+            "flip a byte",
+            "documents",
+            |t| flip_byte(t, &doc_key(1, "ico-report", 1)),
+            &[
+                "documents tree, key",
+                "(BR-2024-0001 ico-report v1: ",
+                "documents tree, BR-2024-0001 ico-report v1: expected a body",
+            ],
+        ),
+        (
             "delete",
             "documents",
             |t| {
@@ -627,7 +656,9 @@ fn forged_bundle_parts_are_refused_by_name() {
             .is_some_and(|m| !m.is_empty()),
         "the reminder's message is in the bundle"
     );
-    let cases: &[(&str, fn(&mut Value), &str)] = &[
+    /// A part, how it is forged, and what the refusal says.
+    type Forgery = (&'static str, fn(&mut Value), &'static str);
+    let cases: &[Forgery] = &[
         (
             "document text",
             |b| b["documents"][0]["body"]["text"] = json!("Nothing happened."),
@@ -642,6 +673,15 @@ fn forged_bundle_parts_are_refused_by_name() {
             "document facts",
             |b| b["documents"][1]["body"]["facts"]["helpline"] = json!("0900 000 000"),
             "documents: the case file of ico-report v2 does not match the SHA-256 its event recorded",
+        ),
+        (
+            "added version",
+            |b| {
+                let mut extra = b["documents"][1].clone();
+                extra["version"] = json!(3);
+                b["documents"].as_array_mut().unwrap().push(extra);
+            },
+            "documents: ico-report v3 is in the bundle but no event records it",
         ),
         (
             "dropped version",
@@ -727,4 +767,68 @@ fn a_bundles_organisation_profile_is_never_taken_silently_nor_its_smtp_settings(
         other.json(&["org"])["dpo"]["email"],
         example_json("organisation.json")["dpo"]["email"]
     );
+}
+
+#[test]
+fn verify_in_json_lists_each_finding_with_tree_key_expected_and_found() {
+    let env = prepared();
+    tamper(&env, "meta", |t| {
+        t.remove(b"counter\x07\xe8").unwrap();
+    });
+    let out = env
+        .cmd()
+        .args(["--format", "json", "audit", "verify"])
+        .assert()
+        .code(9);
+    let json: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["verified"], false);
+    assert_eq!(
+        json["findings"],
+        json!([{
+            "tree": "meta",
+            "key": "incident counter 2024",
+            "expected": "the last number 2",
+            "found": "nothing",
+        }])
+    );
+}
+
+#[test]
+fn an_altered_body_is_never_shown_sent_or_exported() {
+    let env = prepared();
+    let mailed = || {
+        std::fs::read_dir(env.data_dir.join("outbox"))
+            .unwrap()
+            .count()
+    };
+    let before = mailed();
+    tamper(&env, "documents", |t| {
+        edit_json(t, &doc_key(1, "ico-report", 1), |b| {
+            b["html"] = json!("<p>Call 0900 000 000</p>")
+        })
+    });
+    let said = "documents tree, BR-2024-0001 ico-report v1: the stored HTML no longer matches the SHA-256 its event recorded";
+    let file = env.tmp.path().join("a.json");
+    for args in [
+        vec![
+            "documents",
+            "show",
+            A,
+            "ico-report",
+            "--version",
+            "1",
+            "--html",
+        ],
+        vec!["send", A, "ico-report", "--to", "dpo"],
+        vec!["bundle", "export", A, file.to_str().unwrap()],
+    ] {
+        let out = env.run(&args).code(9);
+        assert!(
+            stderr_of(&out).contains(said),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+    }
+    assert!(!file.exists());
+    assert_eq!(mailed(), before, "nothing was mailed");
 }
