@@ -65,7 +65,12 @@ pub fn address_list(path: &Path) -> Result<Vec<String>, crate::app::AppError> {
         .map_err(|e| crate::app::AppError::InvalidArgs(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let first = line.split(',').next().unwrap_or_default().trim().trim_matches('"');
+        let first = line
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
         if first.is_empty() || (i == 0 && matches!(first, "email" | "address")) {
             continue;
         }

@@ -955,7 +955,10 @@ impl Store for SledStore {
         }
     }
 
-    fn recipient_entries(&self, id: Option<IncidentId>) -> Result<Vec<StoredRecipient>, StoreError> {
+    fn recipient_entries(
+        &self,
+        id: Option<IncidentId>,
+    ) -> Result<Vec<StoredRecipient>, StoreError> {
         let iter = match id {
             Some(id) => self.recipients.scan_prefix(id.key()),
             None => self.recipients.iter(),

@@ -74,10 +74,8 @@ pub fn delivery_findings(store: &dyn Store) -> Result<Vec<Finding>, StoreError> 
             events.push(e);
         }
     }
-    let mut out = delivery::check_messages(
-        &delivery::messages_from(&events),
-        &store.message_entries()?,
-    );
+    let mut out =
+        delivery::check_messages(&delivery::messages_from(&events), &store.message_entries()?);
     let (expected, logged) = delivery::recipients_from(&events);
     out.extend(delivery::check_recipients(
         &expected,

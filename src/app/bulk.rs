@@ -16,11 +16,11 @@ use crate::app::ports::{Change, Composed, Mailer, Store, Subject, Writes};
 use crate::app::send::Post;
 use crate::app::send::{approved, doc_ref, domain_of, from_address, sent_audiences};
 use crate::app::{AppError, Context};
+use crate::domain::delivery;
 use crate::domain::document::DocumentRef;
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::is_address;
-use crate::domain::delivery;
 use crate::domain::outbox::{
     self, BulkStep, Letter, MessageEvent, MessageState, RecipientChange, RecipientState,
 };
@@ -264,9 +264,10 @@ fn settle(
     if !stuck.is_empty() {
         let now = commit_recipients(store, ctx, id, doc, BulkStep::Interrupted, stuck)?;
         for n in now {
-            if let Some(s) = states.iter_mut().find(|s| {
-                outbox::address_digest(&s.address) == outbox::address_digest(&n.address)
-            }) {
+            if let Some(s) = states
+                .iter_mut()
+                .find(|s| outbox::address_digest(&s.address) == outbox::address_digest(&n.address))
+            {
                 *s = n;
             }
         }

@@ -253,8 +253,10 @@ impl Store for MemoryStore {
                 .insert((id, name.clone(), *version), body.clone());
         }
         for (doc, state) in import.recipients {
-            next.recipients
-                .insert((id, doc.clone(), address_digest(&state.address)), state.clone());
+            next.recipients.insert(
+                (id, doc.clone(), address_digest(&state.address)),
+                state.clone(),
+            );
         }
         for m in import.messages {
             next.messages.insert((m.incident, m.number), m.clone());
@@ -310,7 +312,10 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn recipient_entries(&self, id: Option<IncidentId>) -> Result<Vec<StoredRecipient>, StoreError> {
+    fn recipient_entries(
+        &self,
+        id: Option<IncidentId>,
+    ) -> Result<Vec<StoredRecipient>, StoreError> {
         Ok(self
             .inner
             .borrow()

@@ -493,7 +493,13 @@ fn deliver_ready(post: &Post<'_>, id: IncidentId) -> Result<Vec<OutMessage>, App
                 Some("the earlier disclosure has happened".into()),
             )?;
             // Every step of a message is an event, so the record is the fold of its events.
-            commit_messages(store, ctx, id, std::slice::from_ref(&m), &[changed_last(&m)])?;
+            commit_messages(
+                store,
+                ctx,
+                id,
+                std::slice::from_ref(&m),
+                &[changed_last(&m)],
+            )?;
         }
         let m = deliver(store, mailer, ctx, org, &policy.retry, m)?;
         let stop = m.state == MessageState::Queued;

@@ -474,7 +474,8 @@ fn run(
 #[test]
 fn a_relay_that_refused_everyone_is_retried_once_fixed_and_nobody_hears_twice() {
     let (store, org, id) = seeded();
-    let file = InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
+    let file =
+        InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
     let mailer = FakeMailer::new(&[Reply::Reject, Reply::Reject, Reply::Reject]);
     let report = run(&store, &mailer, &org, id, &file, false, false).unwrap();
     assert_eq!(report.tally.failed, 3);
@@ -502,7 +503,8 @@ fn a_relay_that_refused_everyone_is_retried_once_fixed_and_nobody_hears_twice() 
 #[test]
 fn uncertain_bulk_recipients_are_settled_by_a_person_on_the_record() {
     let (store, org, id) = seeded();
-    let file = InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
+    let file =
+        InMemoryFile("email,name\na@example.com,A\nb@example.com,B\nc@example.com,C\n".into());
     let mailer = FakeMailer::new(&[Reply::Crash]);
     assert!(notify(&store, &mailer, &org, id, &file).is_err());
     let c = ctx();
@@ -588,7 +590,10 @@ fn a_corrected_version_goes_to_earlier_recipients_only_when_asked() {
     let report = run(&store, &mailer, &org, id, &file, false, true).unwrap();
     assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
     assert_eq!(mailer.delivered_to("a@example.com"), 2);
-    let s = store.recipient(id, "subject-notice", "a@example.com").unwrap().unwrap();
+    let s = store
+        .recipient(id, "subject-notice", "a@example.com")
+        .unwrap()
+        .unwrap();
     assert_eq!(s.version, Some(2));
     // The corrected version itself goes at most once.
     run(&store, &mailer, &org, id, &file, false, true).unwrap();

@@ -189,7 +189,10 @@ pub fn apply_change(
 /// any `BulkRecipients` event (the others' stored states predate them).
 pub fn recipients_from<'a>(
     events: impl IntoIterator<Item = &'a Event>,
-) -> (BTreeMap<RecipientKey, RecipientState>, BTreeSet<(IncidentId, String)>) {
+) -> (
+    BTreeMap<RecipientKey, RecipientState>,
+    BTreeSet<(IncidentId, String)>,
+) {
     let mut states: BTreeMap<RecipientKey, RecipientState> = BTreeMap::new();
     let mut logged = BTreeSet::new();
     for e in events {
@@ -281,7 +284,10 @@ fn recipient_key_name(k: &RecipientKey) -> String {
 
 /// The stored outbox against the log: every record the fold of its events, none missing, none
 /// without events.
-pub fn check_messages(expected: &BTreeMap<String, Rebuilt>, stored: &[StoredMessage]) -> Vec<Finding> {
+pub fn check_messages(
+    expected: &BTreeMap<String, Rebuilt>,
+    stored: &[StoredMessage],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for s in stored {
@@ -307,7 +313,10 @@ pub fn check_messages(expected: &BTreeMap<String, Rebuilt>, stored: &[StoredMess
             Ok(m) => m,
             Err(e) => {
                 out.push(finding(
-                    format!("the record to {} ({})", want.message.to.address, want.message.state),
+                    format!(
+                        "the record to {} ({})",
+                        want.message.to.address, want.message.state
+                    ),
                     format!("an unreadable record ({e})"),
                 ));
                 continue;
@@ -328,7 +337,11 @@ pub fn check_messages(expected: &BTreeMap<String, Rebuilt>, stored: &[StoredMess
                 difference(&want.message, m)
             } else {
                 difference(
-                    &(&want.message.key, want.message.state, &want.message.to.address),
+                    &(
+                        &want.message.key,
+                        want.message.state,
+                        &want.message.to.address,
+                    ),
                     &(&m.key, m.state, &m.to.address),
                 )
             };
@@ -460,7 +473,10 @@ mod tests {
         let (states, logged) = recipients_from(&events);
         assert_eq!(states.len(), 1);
         let s = states.values().next().unwrap().clone();
-        assert_eq!((s.line, s.state, s.version), (2, MessageState::Failed, Some(1)));
+        assert_eq!(
+            (s.line, s.state, s.version),
+            (2, MessageState::Failed, Some(1))
+        );
         assert_eq!(s.note.as_deref(), Some("554 no"));
         let key = states.keys().next().unwrap().clone();
         let stored = |state: Result<RecipientState, String>| StoredRecipient {

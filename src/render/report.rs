@@ -63,7 +63,9 @@ pub fn recipients_csv(
                 s.line.to_string(),
                 s.address.clone(),
                 s.state.to_string(),
-                s.notice_version().map(|v| v.to_string()).unwrap_or_default(),
+                s.notice_version()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 s.at.to_rfc3339(),
                 s.message_id.clone(),
                 s.note.clone().unwrap_or_default(),

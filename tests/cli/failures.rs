@@ -166,12 +166,21 @@ fn a_relay_that_refused_everyone_is_retried_once_fixed_and_each_address_gets_it_
         assert_eq!(mailbox.count_to(a), 1, "{a}");
     }
     // Again: nobody hears twice.
-    env.run(&["notify-subjects", ID, "--recipients", &file, "--retry-failed"])
-        .success();
+    env.run(&[
+        "notify-subjects",
+        ID,
+        "--recipients",
+        &file,
+        "--retry-failed",
+    ])
+    .success();
     assert_eq!(mailbox.messages().len(), 20);
     let rows = report(&env);
     assert_eq!(rows.len(), 20);
-    assert!(rows.iter().all(|(_, s, v)| s == "sent" && v == "1"), "{rows:?}");
+    assert!(
+        rows.iter().all(|(_, s, v)| s == "sent" && v == "1"),
+        "{rows:?}"
+    );
     // The retry is on the record: the retried marks say why.
     let shown = env.json(&["incident", "show", ID]);
     let retried = shown["events"]
@@ -181,9 +190,9 @@ fn a_relay_that_refused_everyone_is_retried_once_fixed_and_each_address_gets_it_
         .filter(|e| e["what"]["type"] == "bulk_recipients" && e["what"]["step"] == "sending")
         .flat_map(|e| e["what"]["recipients"].as_array().unwrap().clone())
         .filter(|r| {
-            r["note"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("retry after a permanent failure") && n.contains("554"))
+            r["note"].as_str().is_some_and(|n| {
+                n.starts_with("retry after a permanent failure") && n.contains("554")
+            })
         })
         .count();
     assert_eq!(retried, 20);
@@ -339,7 +348,11 @@ fn a_killed_bulk_run_is_settled_by_a_person_and_everyone_ends_known_and_served_o
         })
         .collect();
     assert_eq!(decisions.len(), 2);
-    assert!(decisions.iter().all(|e| e["actor"] == "Margaret Ellis (DPO)"));
+    assert!(
+        decisions
+            .iter()
+            .all(|e| e["actor"] == "Margaret Ellis (DPO)")
+    );
 
     // The next run sends the resent one; then everyone is sent, each address exactly once.
     env.run(&["notify-subjects", ID, "--recipients", &file, "--batch", "4"])

@@ -132,11 +132,18 @@ fn every_flip_deletion_swap_and_plant_in_the_outbox_and_recipients_is_named() {
     let e = copy_of(&env);
     tamper(&e, "messages", |t| {
         let ks = keys(t);
-        let (a, b) = (t.get(&ks[0]).unwrap().unwrap(), t.get(&ks[1]).unwrap().unwrap());
+        let (a, b) = (
+            t.get(&ks[0]).unwrap().unwrap(),
+            t.get(&ks[1]).unwrap().unwrap(),
+        );
         t.insert(&ks[0], b).unwrap();
         t.insert(&ks[1], a).unwrap();
     });
-    named(&e, "messages swap", &["key BR-2024-0001/1", "BR-2024-0001/2"]);
+    named(
+        &e,
+        "messages swap",
+        &["key BR-2024-0001/1", "BR-2024-0001/2"],
+    );
 
     // messages: a record planted with no event.
     let e = copy_of(&env);
@@ -187,14 +194,21 @@ fn every_flip_deletion_swap_and_plant_in_the_outbox_and_recipients_is_named() {
     named(
         &e,
         "recipients delete",
-        &["tree `recipients`", "alice@example.com sent", "the state is missing"],
+        &[
+            "tree `recipients`",
+            "alice@example.com sent",
+            "the state is missing",
+        ],
     );
 
     // recipients: swap two states' values.
     let e = copy_of(&env);
     tamper(&e, "recipients", |t| {
         let ks = keys(t);
-        let (a, b) = (t.get(&ks[0]).unwrap().unwrap(), t.get(&ks[1]).unwrap().unwrap());
+        let (a, b) = (
+            t.get(&ks[0]).unwrap().unwrap(),
+            t.get(&ks[1]).unwrap().unwrap(),
+        );
         t.insert(&ks[0], b).unwrap();
         t.insert(&ks[1], a).unwrap();
     });
@@ -240,8 +254,14 @@ fn a_deleted_recipient_state_never_makes_anyone_hear_twice() {
         stderr_of(&out)
     );
     // Nor with --retry-failed, nor in a dry run.
-    env.run(&["notify-subjects", ID, "--recipients", &file, "--retry-failed"])
-        .code(9);
+    env.run(&[
+        "notify-subjects",
+        ID,
+        "--recipients",
+        &file,
+        "--retry-failed",
+    ])
+    .code(9);
     env.run(&["notify-subjects", ID, "--recipients", &file, "--dry-run"])
         .code(9);
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -259,9 +279,8 @@ fn a_bundle_brings_the_bulk_recipient_states_its_events_imply() {
         .run(&["bundle", "import", file.to_str().unwrap()])
         .success();
     other.run(&["audit", "verify"]).success();
-    let states = |e: &TestEnv| {
-        e.json(&["outbox", "recipients", ID, "subject-notice"])["recipients"].clone()
-    };
+    let states =
+        |e: &TestEnv| e.json(&["outbox", "recipients", ID, "subject-notice"])["recipients"].clone();
     assert_eq!(states(&other), states(&env));
     assert_eq!(states(&other).as_array().unwrap().len(), 4);
 }

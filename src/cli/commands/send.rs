@@ -316,9 +316,11 @@ pub fn resolve_bulk(
     note: Option<&str>,
 ) -> Result<(), CliError> {
     let only = only.map(crate::adapters::files::address_list).transpose()?;
-    let id: IncidentId = id.parse().map_err(|e: crate::domain::incident::BadIncidentId| {
-        CliError::InvalidArgs(format!("with --bulk, KEY is the incident: {e}"))
-    })?;
+    let id: IncidentId = id
+        .parse()
+        .map_err(|e: crate::domain::incident::BadIncidentId| {
+            CliError::InvalidArgs(format!("with --bulk, KEY is the incident: {e}"))
+        })?;
     if !uncertain {
         return Err(CliError::InvalidArgs(
             "--bulk settles the recipients whose delivery is uncertain: add --uncertain".into(),
@@ -370,7 +372,9 @@ pub fn resolve_bulk(
             .read_line(&mut answer)
             .map_err(|e| CliError::Failed(e.to_string()))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-            return Err(CliError::Failed("not confirmed; nothing was recorded".into()));
+            return Err(CliError::Failed(
+                "not confirmed; nothing was recorded".into(),
+            ));
         }
     }
     let states = bulk::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
@@ -379,7 +383,10 @@ pub fn resolve_bulk(
         _ => output::print(&format!(
             "{id} {doc}: {} recipient(s) now {}, decided by {}.{}",
             states.len(),
-            states.first().map(|s| s.state.as_str()).unwrap_or("settled"),
+            states
+                .first()
+                .map(|s| s.state.as_str())
+                .unwrap_or("settled"),
             app.actor,
             if sent {
                 ""
@@ -411,13 +418,22 @@ pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(),
             for s in &states {
                 *counts.entry(s.state.as_str()).or_default() += 1;
             }
-            let mut t = table(&["Line", "Address", "State", "Version", "When", "Server / why"]);
+            let mut t = table(&[
+                "Line",
+                "Address",
+                "State",
+                "Version",
+                "When",
+                "Server / why",
+            ]);
             for s in &states {
                 t.add_row(vec![
                     s.line.to_string(),
                     s.address.clone(),
                     s.state.to_string(),
-                    s.notice_version().map(|v| v.to_string()).unwrap_or_default(),
+                    s.notice_version()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
                     instant(s.at, org.zone()),
                     s.note.clone().unwrap_or_default(),
                 ]);
