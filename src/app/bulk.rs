@@ -152,6 +152,10 @@ const INTERRUPTED: &str = "the sending process stopped before the server's reply
 
 /// Records `changes` to the bulk recipients of `doc` as one `BulkRecipients` event, with the
 /// states they fold to written in the same commit. Returns those states.
+///
+/// The incident is read before the recipients' states, and the commit refuses if the incident
+/// moved since (`Conflict`): so the states a `sending` mark is checked against are the ones it
+/// replaces, even with another process at work on the same store.
 fn commit_recipients(
     store: &dyn Store,
     ctx: &Context,
@@ -160,9 +164,19 @@ fn commit_recipients(
     step: BulkStep,
     changes: Vec<RecipientChange>,
 ) -> Result<Vec<RecipientState>, AppError> {
+    let record = store.incident(id)?;
     let mut states: Vec<(IncidentId, &str, RecipientState)> = Vec::with_capacity(changes.len());
     for c in &changes {
         let before = store.recipient(id, doc, &c.address)?;
+        if step == BulkStep::Sending
+            && let Some(b) = &before
+            && !may_go(b, c.version)
+        {
+            return Err(AppError::Failed(format!(
+                "{} became {} while this run was sending; nothing more was sent: run the command again",
+                b.address, b.state
+            )));
+        }
         states.push((id, doc, delivery::apply_change(before.as_ref(), c, ctx.now)));
     }
     let kind = EventKind::BulkRecipients {
@@ -172,7 +186,7 @@ fn commit_recipients(
     };
     store.commit(
         Change::new(
-            Subject::Incident(&store.incident(id)?),
+            Subject::Incident(&record),
             std::slice::from_ref(&kind),
             ctx.stamp(),
         )
@@ -182,6 +196,16 @@ fn commit_recipients(
         }),
     )?;
     Ok(states.into_iter().map(|(_, _, s)| s).collect())
+}
+
+/// Whether a recipient in state `s` may be marked `sending` for `version`: not while another
+/// attempt is open or its outcome unknown, and not when it has this version already.
+fn may_go(s: &RecipientState, version: Option<u32>) -> bool {
+    match s.state {
+        MessageState::Sending | MessageState::Uncertain => false,
+        MessageState::Sent => s.notice_version() < version,
+        MessageState::Queued | MessageState::Held | MessageState::Failed => true,
+    }
 }
 
 /// The stored recipients of `doc`, checked against the log: every state the fold of its
