@@ -10,7 +10,8 @@ use serde_json::json;
 use super::open_store;
 use crate::adapters::files::RecipientsFile;
 use crate::adapters::mail::{Carrier, DryRun};
-use crate::app::bulk::{self, BulkDecision, BulkReport, BulkRequest, Progress};
+use crate::app::bulk::{self, BulkReport, BulkRequest, Progress};
+use crate::app::recipients::{self, BulkDecision};
 use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
@@ -329,7 +330,7 @@ pub fn resolve_bulk(
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
     let app = ctx.app();
-    let listed = bulk::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
+    let listed = recipients::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
     if listed.is_empty() {
         output::print(&format!(
             "{id} {doc}: no recipient is uncertain; nothing to decide."
@@ -377,7 +378,7 @@ pub fn resolve_bulk(
             ));
         }
     }
-    let states = bulk::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
+    let states = recipients::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "recipients": states })),
         _ => output::print(&format!(
@@ -402,7 +403,7 @@ pub fn resolve_bulk(
 pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let states = bulk::recipient_states(&store, id, doc)?;
+    let states = recipients::recipient_states(&store, id, doc)?;
     if csv || ctx.format == Format::Csv {
         output::print(&crate::render::report::recipients_csv(&states)?);
         return Ok(());
