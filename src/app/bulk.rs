@@ -3,6 +3,11 @@
 //! of the batch goes out. A resumed run skips whoever already has the notice and leaves a batch
 //! a crash cut short `uncertain`, never resent by itself.
 //!
+//! Recipients' states are event-sourced (`app::recipients`): each batch's `sending` marks and
+//! replies are `BulkRecipients` events. A run can retry those the server refused for good
+//! (`--retry-failed`) and send a corrected version to those who had an earlier one
+//! (`--corrected-to-previous-recipients`); each version still reaches each address at most once.
+//!
 //! Just over our ~600-line guide: the bulk protocol (batches, recovery of a batch in flight,
 //! repeats found by a Bloom filter) reads as one piece.
 
@@ -12,18 +17,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::app::ports::{Change, Composed, Mailer, Store, Subject, Writes};
+use crate::app::ports::{Change, Composed, Mailer, Store, Subject};
+use crate::app::recipients::{checked_states, commit_recipients, settle};
 use crate::app::send::Post;
 use crate::app::send::{approved, doc_ref, domain_of, from_address, sent_audiences};
 use crate::app::{AppError, Context};
-use crate::domain::delivery;
 use crate::domain::document::DocumentRef;
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::is_address;
-use crate::domain::outbox::{
-    self, BulkStep, Letter, MessageEvent, MessageState, RecipientChange, RecipientState,
-};
+use crate::domain::outbox::{self, BulkStep, Letter, MessageState, RecipientChange};
 use crate::render::template::{self, Kind, TemplateSet};
 
 /// The recipients file, as the front end reaches it: read twice at most (a dry run's second
@@ -146,241 +149,6 @@ impl BulkReport {
             ))
         })
     }
-}
-
-const INTERRUPTED: &str = "the sending process stopped before the server's reply was recorded";
-
-/// Records `changes` to the bulk recipients of `doc` as one `BulkRecipients` event, with the
-/// states they fold to written in the same commit. Returns those states.
-fn commit_recipients(
-    store: &dyn Store,
-    ctx: &Context,
-    id: IncidentId,
-    doc: &str,
-    step: BulkStep,
-    changes: Vec<RecipientChange>,
-) -> Result<Vec<RecipientState>, AppError> {
-    let mut states: Vec<(IncidentId, &str, RecipientState)> = Vec::with_capacity(changes.len());
-    for c in &changes {
-        let before = store.recipient(id, doc, &c.address)?;
-        states.push((id, doc, delivery::apply_change(before.as_ref(), c, ctx.now)));
-    }
-    let kind = EventKind::BulkRecipients {
-        document: doc.to_string(),
-        step,
-        recipients: changes,
-    };
-    store.commit(
-        Change::new(
-            Subject::Incident(&store.incident(id)?),
-            std::slice::from_ref(&kind),
-            ctx.stamp(),
-        )
-        .with(Writes {
-            recipients: &states,
-            ..Writes::default()
-        }),
-    )?;
-    Ok(states.into_iter().map(|(_, _, s)| s).collect())
-}
-
-/// The stored recipients of `doc`, checked against the log: every state the fold of its
-/// `BulkRecipients` events, none missing, none extra. A store that disagrees is refused (a
-/// deleted state must not make anyone hear twice). States of a document whose runs all predate
-/// these events are returned as stored, with `false`.
-fn checked_states(
-    store: &dyn Store,
-    id: IncidentId,
-    doc: &str,
-) -> Result<(Vec<RecipientState>, bool), AppError> {
-    let events = store.events_for(id)?;
-    let (expected, logged) = delivery::recipients_from(&events);
-    let stored: Vec<_> = store
-        .recipient_entries(Some(id))?
-        .into_iter()
-        .filter(|s| s.document == doc)
-        .collect();
-    if !logged.contains(&(id, doc.to_string())) {
-        let mut states = Vec::with_capacity(stored.len());
-        for s in stored {
-            let key = s.key();
-            states.push(s.state.map_err(|e| {
-                AppError::Store(crate::app::ports::StoreError::Damaged {
-                    dir: store.location(),
-                    detail: format!("the recipient state {key} cannot be read: {e}"),
-                })
-            })?);
-        }
-        return Ok((states, false));
-    }
-    let expected: std::collections::BTreeMap<_, _> =
-        expected.into_iter().filter(|(k, _)| k.1 == doc).collect();
-    let findings = delivery::check_recipients(&expected, &logged, &stored);
-    if let Some(first) = findings.first() {
-        return Err(AppError::Tampered(format!(
-            "the stored bulk recipients of {id} {doc} are not what the log records ({first}{}); nothing was sent. `breachflow audit verify` names every difference",
-            if findings.len() > 1 {
-                format!(", and {} more", findings.len() - 1)
-            } else {
-                String::new()
-            }
-        )));
-    }
-    Ok((expected.into_values().collect(), true))
-}
-
-/// Before a run or a decision: the stored recipients checked against the log, states stored
-/// before 0.3 adopted into it, and a batch a crashed run left in flight (its recipients still
-/// `sending`) made `uncertain`: they may have the notice, so they are never resent by
-/// themselves. Returns the states as they now stand.
-fn settle(
-    store: &dyn Store,
-    ctx: &Context,
-    id: IncidentId,
-    doc: &str,
-) -> Result<Vec<RecipientState>, AppError> {
-    let (mut states, logged) = checked_states(store, id, doc)?;
-    if !logged && !states.is_empty() {
-        // Adopted in slices, so no one event holds a whole large run.
-        for chunk in states.chunks(1000) {
-            commit_recipients(
-                store,
-                ctx,
-                id,
-                doc,
-                BulkStep::Adopted,
-                chunk.iter().map(RecipientChange::adopt).collect(),
-            )?;
-        }
-    }
-    let stuck: Vec<RecipientChange> = states
-        .iter()
-        .filter(|s| s.state == MessageState::Sending)
-        .filter_map(|s| {
-            outbox::next(s.state, MessageEvent::Interrupted)
-                .map(|to| RecipientChange::to(&s.address, to, Some(INTERRUPTED.into())))
-        })
-        .collect();
-    if !stuck.is_empty() {
-        let now = commit_recipients(store, ctx, id, doc, BulkStep::Interrupted, stuck)?;
-        for n in now {
-            if let Some(s) = states
-                .iter_mut()
-                .find(|s| outbox::address_digest(&s.address) == outbox::address_digest(&n.address))
-            {
-                *s = n;
-            }
-        }
-    }
-    states.sort_by_key(|s| s.line);
-    Ok(states)
-}
-
-/// A bulk run's recipients of `doc`, each with its state, in the order of the file's lines:
-/// the report a DPO keeps (`outbox recipients`). Read only; checked against the log.
-pub fn recipient_states(
-    store: &dyn Store,
-    id: IncidentId,
-    doc: &str,
-) -> Result<Vec<RecipientState>, AppError> {
-    template::check_name(doc)?;
-    store.incident(id)?;
-    let (mut states, _) = checked_states(store, id, doc)?;
-    states.sort_by_key(|s| s.line);
-    Ok(states)
-}
-
-/// What a person decides for uncertain bulk recipients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkDecision {
-    /// They have the notice (seen in the server's log, say).
-    Sent,
-    /// They get it again: queued for the next `notify-subjects` run with the file.
-    Resend,
-}
-
-/// The uncertain recipients of `doc`, after a crashed batch is settled: the list a person sees
-/// before deciding. With `only`, just those of these addresses (compared without case or
-/// spaces), e.g. the ones the mail server's log shows as delivered.
-pub fn uncertain_recipients(
-    store: &dyn Store,
-    ctx: &Context,
-    id: IncidentId,
-    doc: &str,
-    only: Option<&[String]>,
-) -> Result<Vec<RecipientState>, AppError> {
-    template::check_name(doc)?;
-    store.incident(id)?;
-    let wanted: Option<HashSet<[u8; 16]>> =
-        only.map(|o| o.iter().map(|a| outbox::address_digest(a)).collect());
-    Ok(settle(store, ctx, id, doc)?
-        .into_iter()
-        .filter(|s| s.state == MessageState::Uncertain)
-        .filter(|s| {
-            wanted
-                .as_ref()
-                .is_none_or(|w| w.contains(&outbox::address_digest(&s.address)))
-        })
-        .collect())
-}
-
-/// `outbox resolve ID --bulk DOC --uncertain --sent | --resend`: a person settles the
-/// uncertain recipients of `doc` they were shown (`shown`), at once, on the record with who
-/// decided. If any of them is no longer uncertain, nothing is recorded.
-pub fn resolve_bulk(
-    store: &dyn Store,
-    ctx: &Context,
-    id: IncidentId,
-    doc: &str,
-    decision: BulkDecision,
-    shown: &[RecipientState],
-    note: Option<&str>,
-) -> Result<Vec<RecipientState>, AppError> {
-    if shown.is_empty() {
-        return Err(AppError::InvalidArgs(format!(
-            "no uncertain recipients of {id} {doc} to decide on; `breachflow outbox recipients {id} {doc}` shows each one's state"
-        )));
-    }
-    let now: HashSet<[u8; 16]> = uncertain_recipients(store, ctx, id, doc, None)?
-        .iter()
-        .map(|s| outbox::address_digest(&s.address))
-        .collect();
-    if let Some(gone) = shown
-        .iter()
-        .find(|s| !now.contains(&outbox::address_digest(&s.address)))
-    {
-        return Err(AppError::InvalidArgs(format!(
-            "{} is no longer uncertain (the list changed since it was shown); nothing was recorded: run the command again",
-            gone.address
-        )));
-    }
-    let now = shown;
-    let (event, words, step) = match decision {
-        BulkDecision::Sent => (
-            MessageEvent::Confirm,
-            "confirmed delivered by",
-            BulkStep::Confirmed,
-        ),
-        BulkDecision::Resend => (MessageEvent::Resend, "resend decided by", BulkStep::Resend),
-    };
-    let why = note.map(str::trim).filter(|n| !n.is_empty());
-    let note = format!(
-        "{words} {}{}",
-        ctx.actor,
-        why.map(|w| format!(": {w}")).unwrap_or_default()
-    );
-    let mut changes = Vec::with_capacity(now.len());
-    for s in now {
-        let to = outbox::next(s.state, event).ok_or_else(|| outbox::MoveRefused {
-            key: s.address.clone(),
-            from: s.state,
-            event,
-        })?;
-        changes.push(RecipientChange::to(&s.address, to, Some(note.clone())));
-    }
-    let mut states = commit_recipients(store, ctx, id, doc, step, changes)?;
-    states.sort_by_key(|s| s.line);
-    Ok(states)
 }
 
 /// `notify-subjects`: the approved notice to every row of the recipients file. `mailer` is

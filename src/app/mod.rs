@@ -14,6 +14,7 @@ pub mod input;
 pub(crate) mod memory;
 pub mod outbox;
 pub mod ports;
+pub mod recipients;
 pub mod remind;
 pub mod reports;
 pub mod send;

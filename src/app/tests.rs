@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::app::bulk::{self, BulkRequest, Recipients};
 use crate::app::memory::MemoryStore;
 use crate::app::ports::{Change, Composed, MailError, Mailer, Store, Subject, Writes};
+use crate::app::recipients;
 use crate::app::send::{self, Policy, SendRequest};
 use crate::app::{AppError, Context};
 use crate::domain::document::{Approval, DocumentBody, DocumentVersion};
@@ -509,42 +510,43 @@ fn uncertain_bulk_recipients_are_settled_by_a_person_on_the_record() {
     let mailer = FakeMailer::new(&[Reply::Crash]);
     assert!(notify(&store, &mailer, &org, id, &file).is_err());
     let c = ctx();
-    let listed = bulk::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
+    let listed = recipients::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
     let listed_addresses: Vec<&str> = listed.iter().map(|s| s.address.as_str()).collect();
     assert_eq!(listed_addresses, ["a@example.com", "b@example.com"]);
     // The server's log shows a was delivered: a person confirms just that one.
     let only = ["A@example.com".to_string()];
-    let a = bulk::uncertain_recipients(&store, &c, id, "subject-notice", Some(&only)).unwrap();
+    let a =
+        recipients::uncertain_recipients(&store, &c, id, "subject-notice", Some(&only)).unwrap();
     assert_eq!(a.len(), 1);
     let decider = Context::self_declared(c.now, "Margaret Ellis (DPO)");
-    bulk::resolve_bulk(
+    recipients::resolve_bulk(
         &store,
         &decider,
         id,
         "subject-notice",
-        bulk::BulkDecision::Sent,
+        recipients::BulkDecision::Sent,
         &a,
         Some("in the relay's log"),
     )
     .unwrap();
     // A decision on a list that is no longer current records nothing.
-    let stale = bulk::resolve_bulk(
+    let stale = recipients::resolve_bulk(
         &store,
         &c,
         id,
         "subject-notice",
-        bulk::BulkDecision::Resend,
+        recipients::BulkDecision::Resend,
         &listed,
         None,
     );
     assert!(matches!(stale, Err(AppError::InvalidArgs(_))), "{stale:?}");
-    let rest = bulk::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
-    let states = bulk::resolve_bulk(
+    let rest = recipients::uncertain_recipients(&store, &c, id, "subject-notice", None).unwrap();
+    let states = recipients::resolve_bulk(
         &store,
         &decider,
         id,
         "subject-notice",
-        bulk::BulkDecision::Resend,
+        recipients::BulkDecision::Resend,
         &rest,
         Some("not in the relay's log"),
     )

@@ -452,6 +452,40 @@ mod tests {
     }
 
     #[test]
+    fn an_outbox_record_before_0_3_is_checked_on_what_its_events_carry() {
+        let changed = |state: MessageState| {
+            event(EventKind::MessageChanged {
+                message: "BR-2024-0001/1".into(),
+                state,
+                to: "chair@example.com".into(),
+                document: None,
+                message_id: Some("<m@x>".into()),
+                note: None,
+                detail: None,
+            })
+        };
+        let events = vec![changed(MessageState::Queued), changed(MessageState::Sent)];
+        let rebuilt = messages_from(&events);
+        let r = &rebuilt["BR-2024-0001/1"];
+        assert!(!r.exact);
+        let mut stored = r.message.clone();
+        // What the events never carried is not held against the record...
+        stored.subject = "Board briefing".into();
+        stored.attempts = 1;
+        let entry = |m: OutMessage| StoredMessage {
+            incident: m.incident,
+            number: m.number,
+            message: Ok(m),
+        };
+        assert!(check_messages(&rebuilt, &[entry(stored.clone())]).is_empty());
+        // ...what they carried is.
+        stored.state = MessageState::Failed;
+        let f = check_messages(&rebuilt, &[entry(stored)]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].key, "BR-2024-0001/1");
+    }
+
+    #[test]
     fn a_recipient_is_the_fold_of_its_batches_and_a_deleted_or_changed_state_is_named() {
         let mark = RecipientChange {
             line: Some(2),

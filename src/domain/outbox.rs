@@ -649,6 +649,40 @@ mod tests {
     }
 
     #[test]
+    fn a_shortfall_names_what_is_left_uncertain_first_then_nothing_delivered() {
+        assert_eq!(Shortfall::of(5, 0, 0), None);
+        assert_eq!(Shortfall::of(0, 0, 0), None);
+        assert_eq!(Shortfall::of(4, 1, 0), Some(Shortfall::SomeFailed));
+        assert_eq!(Shortfall::of(0, 3, 0), Some(Shortfall::NoneDelivered));
+        assert_eq!(Shortfall::of(0, 3, 1), Some(Shortfall::SomeUncertain));
+        assert_eq!(Shortfall::of(2, 0, 1), Some(Shortfall::SomeUncertain));
+    }
+
+    #[test]
+    fn a_state_before_0_3_knows_its_version_from_its_message_id() {
+        let s = RecipientState {
+            line: 2,
+            address: "a@example.com".into(),
+            message_id: "<BR-2024-0001.subject-notice.v3.0a1b2c@larkfield-vets.example>".into(),
+            state: MessageState::Sent,
+            note: None,
+            at: DateTime::parse_from_rfc3339("2024-03-30T21:10:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            version: None,
+        };
+        assert_eq!(s.notice_version(), Some(3));
+        assert_eq!(
+            RecipientState {
+                version: Some(4),
+                ..s
+            }
+            .notice_version(),
+            Some(4)
+        );
+    }
+
+    #[test]
     fn the_table_refuses_an_illegal_move() {
         let at = DateTime::parse_from_rfc3339("2024-03-30T21:10:00Z")
             .unwrap()

@@ -239,8 +239,11 @@ fn a_killed_bulk_run_is_settled_by_a_person_and_everyone_ends_known_and_served_o
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
-    // The server finishes slow@'s transaction on its own.
-    wait_for(&mailbox, "slow@example.com");
+    // The server finishes slow@'s transaction on its own (3 s), if its data had gone out.
+    let start = Instant::now();
+    while mailbox.count_to("slow@example.com") == 0 && start.elapsed() < Duration::from_secs(4) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // The next run sends the rest and leaves the batch in flight uncertain: exit 22.
     let out = env
@@ -296,7 +299,8 @@ fn a_killed_bulk_run_is_settled_by_a_person_and_everyone_ends_known_and_served_o
         .iter()
         .filter(|a| mailbox.count_to(a) == 1)
         .collect();
-    assert_eq!(delivered.len(), 3, "{delivered:?}");
+    // person9 and person10 for sure, slow@ if its data went out before the kill.
+    assert!((2..=3).contains(&delivered.len()), "{delivered:?}");
     let log = env.text_file(
         "delivered.txt",
         &delivered

@@ -244,6 +244,8 @@ fn the_market_hears_first_and_lifting_a_hold_is_recorded() {
     assert_eq!(released["state"], "sent");
     assert_eq!(released["hold_lifted_by"], "Margaret Ellis (Chair)");
     assert_eq!(mailbox.count_to("chair@larkfield-vets.example"), 1);
+    // Holds, releases and sends: every outbox record is still the fold of its events.
+    env.run(&["audit", "verify"]).success();
 }
 
 #[test]
@@ -459,6 +461,8 @@ fn reminders_go_once_per_warning_level_and_secrets_stay_out_of_the_store() {
             .contains("uk-gdpr-art33/initial (final 10%)")),
         "{later:?}"
     );
+    // Reminders are outbox records too: each the fold of its events.
+    env.run(&["audit", "verify"]).success();
     // No server configured: the reminders are .eml files in the outbox folder.
     let outbox = env.data_dir.join("outbox");
     let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();

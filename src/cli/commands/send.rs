@@ -11,8 +11,9 @@ use super::{open_for_sending, open_store};
 use crate::adapters::files::RecipientsFile;
 use crate::adapters::lease::SendingLock;
 use crate::adapters::mail::{Carrier, DryRun};
-use crate::app::bulk::{self, BulkDecision, BulkReport, BulkRequest, Progress};
+use crate::app::bulk::{self, BulkReport, BulkRequest, Progress};
 use crate::app::ports::StoreError;
+use crate::app::recipients::{self, BulkDecision};
 use crate::app::send::Post;
 use crate::app::send::{self as sending, Delivered, Policy, SendRequest};
 use crate::cli::output::{self, Format, instant, table};
@@ -339,7 +340,7 @@ pub fn resolve_bulk(
     let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let app = ctx.app();
-    let listed = bulk::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
+    let listed = recipients::uncertain_recipients(&store, &app, id, doc, only.as_deref())?;
     if listed.is_empty() {
         output::print(&format!(
             "{id} {doc}: no recipient is uncertain; nothing to decide."
@@ -387,7 +388,7 @@ pub fn resolve_bulk(
             ));
         }
     }
-    let states = bulk::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
+    let states = recipients::resolve_bulk(&store, &app, id, doc, decision, &listed, note)?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "recipients": states })),
         _ => output::print(&format!(
@@ -412,7 +413,7 @@ pub fn resolve_bulk(
 pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let states = bulk::recipient_states(&store, id, doc)?;
+    let states = recipients::recipient_states(&store, id, doc)?;
     if csv || ctx.format == Format::Csv {
         output::print(&crate::render::report::recipients_csv(&states)?);
         return Ok(());
