@@ -820,6 +820,14 @@ impl SledStore {
                 .iter()
                 .map(|((id, name, version), body)| (*id, name.as_str(), *version, body)),
         )?;
+        let messages = rebuild
+            .messages
+            .map(|m| self.encode_messages(m))
+            .transpose()?;
+        let recipients = rebuild
+            .recipients
+            .map(|r| self.encode_recipients(r))
+            .transpose()?;
         // What is there now, to clear.
         let keys = |tree: &sled::Tree| -> Result<Vec<sled::IVec>, StoreError> {
             tree.iter()
@@ -833,6 +841,8 @@ impl SledStore {
             keys(&self.deadlines)?,
             keys(&self.reminders)?,
         );
+        let old_messages = keys(&self.messages)?;
+        let old_recipients = keys(&self.recipients)?;
         let old_meta: Vec<sled::IVec> = keys(&self.meta)?
             .into_iter()
             .filter(|k| {
@@ -846,7 +856,30 @@ impl SledStore {
             })
             .collect();
         let result: Result<(), TransactionError<()>> = self.trees().transaction(
-            |(meta, incidents, _, index_tree, deadline_tree, documents, _, reminder_tree, _)| {
+            |(
+                meta,
+                incidents,
+                _,
+                index_tree,
+                deadline_tree,
+                documents,
+                out,
+                reminder_tree,
+                bulk,
+            )| {
+                for (tree, old, new) in [
+                    (out, &old_messages, &messages),
+                    (bulk, &old_recipients, &recipients),
+                ] {
+                    if let Some(new) = new {
+                        for k in old {
+                            tree.remove(k)?;
+                        }
+                        for (k, v) in new {
+                            tree.insert(k.as_slice(), v.as_slice())?;
+                        }
+                    }
+                }
                 for k in &old_meta {
                     meta.remove(k)?;
                 }

@@ -6,7 +6,7 @@
 //! the fold of the log implies (`domain::integrity::Expected`) with what the store holds, and
 //! names each difference (tree, key, expected, found).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::app::AppError;
 use crate::app::ports::{Rebuild, Store, StoreError};
@@ -14,7 +14,9 @@ use crate::domain::audit::{Break, Verifier};
 use crate::domain::delivery;
 use crate::domain::document::DocumentBody;
 use crate::domain::event::EventKind;
+use crate::domain::incident::IncidentId;
 use crate::domain::integrity::{self, DocKey, Expected, Finding, Stored};
+use crate::domain::outbox::{OutMessage, RecipientState};
 
 /// One tree's check: what the log implies against what is stored.
 pub struct Check {
@@ -152,16 +154,14 @@ pub fn verify(store: &dyn Store) -> Result<Result<u64, Problem>, StoreError> {
         Ok(walked) => walked,
         Err(b) => return Ok(Err(Problem::Log(b))),
     };
-    let found = findings(&expected, &store.stored()?);
-    if !found.is_empty() {
-        return Ok(Err(Problem::Trees(found)));
-    }
+    let mut found = findings(&expected, &store.stored()?);
     // The outbox and bulk-recipient trees, folded from their own events.
-    let delivery = delivery_findings(store)?;
-    if !delivery.is_empty() {
-        return Ok(Err(Problem::Log(Break::Delivery { findings: delivery })));
+    found.extend(delivery_findings(store)?.findings);
+    if found.is_empty() {
+        Ok(Ok(events))
+    } else {
+        Ok(Err(Problem::Trees(found)))
     }
-    Ok(Ok(events))
 }
 
 /// What `audit repair` did.
@@ -206,11 +206,44 @@ pub fn repair(store: &dyn Store) -> Result<Repaired, AppError> {
     let (puts, removes, documents, lost) = plan_documents(store, &expected, &stored)?;
     report.documents = documents;
     report.lost = lost;
+    // The outbox and the bulk recipients, rebuilt from their events where every entry can be
+    // (records and states from before they were events cannot: reported, left as found).
+    let delivery = delivery_findings(store)?;
+    let (mut messages, mut recipients) = (None, None);
+    if !delivery.findings.is_empty() {
+        for f in delivery.findings {
+            let rebuildable = match f.tree {
+                "messages" => delivery.messages.is_some(),
+                _ => delivery.recipients.is_some(),
+            };
+            if rebuildable {
+                report.rebuilt.push(f);
+            } else {
+                report.lost.push(Finding {
+                    found: format!(
+                        "{}; not rebuilt: the tree holds entries from before they were events, so the log cannot rebuild all of it",
+                        f.found
+                    ),
+                    ..f
+                });
+            }
+        }
+        messages = delivery.messages;
+        recipients = delivery.recipients;
+    }
+    let recipient_rows: Option<Vec<(IncidentId, &str, RecipientState)>> =
+        recipients.as_ref().map(|r| {
+            r.iter()
+                .map(|((id, doc, _), s)| (*id, doc.as_str(), s.clone()))
+                .collect()
+        });
     if !report.rebuilt.is_empty() || !puts.is_empty() || !removes.is_empty() {
         store.rebuild(&Rebuild {
             expected: &expected,
             documents: &puts,
             remove_documents: &removes,
+            messages: messages.as_deref(),
+            recipients: recipient_rows.as_deref(),
         })?;
     }
     Ok(report)
@@ -308,12 +341,20 @@ fn plan_documents(
     Ok((puts, removes, done, lost))
 }
 
+/// The outbox and bulk-recipient trees against the log, and what the log rebuilds of them.
+pub struct Delivery {
+    /// Each stored entry that is not what its events imply (tree, key, expected, found).
+    pub findings: Vec<Finding>,
+    /// The whole outbox as its events rebuild it, when every record's events carry its detail.
+    pub messages: Option<Vec<OutMessage>>,
+    /// Every recipient state as its events rebuild it, when every stored state's run is in
+    /// the log.
+    pub recipients: Option<BTreeMap<delivery::RecipientKey, RecipientState>>,
+}
+
 /// The outbox and bulk-recipient trees against the log: each stored record rebuilt from its
-/// events and compared, naming tree, key, expected and found. Self-contained, so it can join a
-/// list of per-tree checks.
-pub fn delivery_findings(
-    store: &dyn Store,
-) -> Result<Vec<crate::domain::delivery::Finding>, StoreError> {
+/// events and compared, naming tree, key, expected and found.
+pub fn delivery_findings(store: &dyn Store) -> Result<Delivery, StoreError> {
     let mut events = Vec::new();
     for item in store.log() {
         // Only the events these trees fold; the log itself was checked above.
@@ -326,13 +367,26 @@ pub fn delivery_findings(
             events.push(e);
         }
     }
-    let mut out =
-        delivery::check_messages(&delivery::messages_from(&events), &store.message_entries()?);
+    let rebuilt = delivery::messages_from(&events);
+    let mut findings = delivery::check_messages(&rebuilt, &store.message_entries()?);
     let (expected, logged) = delivery::recipients_from(&events);
-    out.extend(delivery::check_recipients(
+    let stored_recipients = store.recipient_entries(None)?;
+    findings.extend(delivery::check_recipients(
         &expected,
         &logged,
-        &store.recipient_entries(None)?,
+        &stored_recipients,
     ));
-    Ok(out)
+    let messages = rebuilt
+        .values()
+        .all(|r| r.exact)
+        .then(|| rebuilt.values().map(|r| r.message.clone()).collect());
+    let recipients = stored_recipients
+        .iter()
+        .all(|s| logged.contains(&(s.incident, s.document.clone())))
+        .then_some(expected);
+    Ok(Delivery {
+        findings,
+        messages,
+        recipients,
+    })
 }

@@ -332,6 +332,23 @@ impl Store for MemoryStore {
         for (key, body) in rebuild.documents {
             inner.documents.insert(key.clone(), body.clone());
         }
+        if let Some(messages) = rebuild.messages {
+            inner.messages = messages
+                .iter()
+                .map(|m| ((m.incident, m.number), m.clone()))
+                .collect();
+        }
+        if let Some(recipients) = rebuild.recipients {
+            inner.recipients = recipients
+                .iter()
+                .map(|(id, doc, s)| {
+                    (
+                        (*id, doc.to_string(), address_digest(&s.address)),
+                        s.clone(),
+                    )
+                })
+                .collect();
+        }
         Ok(())
     }
 

@@ -166,6 +166,12 @@ pub struct Rebuild<'a> {
     pub documents: &'a [(DocKey, DocumentBody)],
     /// Stored document entries no event records, by their key as stored.
     pub remove_documents: &'a [Vec<u8>],
+    /// The whole outbox as its events rebuild it, replacing what is stored; none leaves the
+    /// tree as it is (records from before their events carried every detail).
+    pub messages: Option<&'a [OutMessage]>,
+    /// Every bulk recipient state as its events rebuild it, replacing what is stored; none
+    /// leaves the tree as it is (states of runs from before they were events).
+    pub recipients: Option<&'a [(IncidentId, &'a str, RecipientState)]>,
 }
 
 /// Where the log stands, as the store recorded it apart from the log itself.

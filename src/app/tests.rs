@@ -434,7 +434,9 @@ fn a_bulk_4xx_then_success_and_a_5xx() {
 
 /// Every stored outbox record and bulk recipient state is the fold of its events.
 fn the_trees_are_the_fold_of_the_log(store: &MemoryStore) {
-    let findings = crate::app::audit::delivery_findings(store).unwrap();
+    let findings = crate::app::audit::delivery_findings(store)
+        .unwrap()
+        .findings;
     assert!(
         findings.is_empty(),
         "{}",

@@ -164,11 +164,6 @@ pub enum Break {
         incident: IncidentId,
         detail: String,
     },
-    /// Stored outbox records or bulk recipient states are not what their events imply.
-    #[error("{}", crate::domain::delivery::listed(findings))]
-    Delivery {
-        findings: Vec<crate::domain::delivery::Finding>,
-    },
 }
 
 impl Break {

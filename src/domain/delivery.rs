@@ -31,39 +31,7 @@ pub struct Rebuilt {
     pub exact: bool,
 }
 
-/// Where a stored entry is not what the log implies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub tree: &'static str,
-    pub key: String,
-    pub expected: String,
-    pub found: String,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "tree `{}`, key {}: expected {}, found {}",
-            self.tree, self.key, self.expected, self.found
-        )
-    }
-}
-
-/// Findings as lines for a person: the first twenty, and how many more.
-pub fn listed(findings: &[Finding]) -> String {
-    let mut s = format!(
-        "{} stored delivery record(s) are not what the log records:",
-        findings.len()
-    );
-    for f in findings.iter().take(20) {
-        s.push_str(&format!("\n  {f}"));
-    }
-    if findings.len() > 20 {
-        s.push_str(&format!("\n  ... and {} more", findings.len() - 20));
-    }
-    s
-}
+pub use crate::domain::integrity::Finding;
 
 /// The message number in a key `<incident>/<n>`; none for a bulk run's marker
 /// (`<incident>/bulk-<doc>`), which is not an outbox record.

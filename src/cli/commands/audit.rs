@@ -52,7 +52,7 @@ pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
             match ctx.format {
                 Format::Json => output::print_json(&json!({ "verified": true, "events": n })),
                 _ => output::print(&format!(
-                    "Verified: {n} events, every digest and link intact; every record, index, counter, reminder mark, document body and the organisation profile match what the log implies.{}",
+                    "Verified: {n} events, every digest and link intact; every record, index, counter, reminder mark, document body, outbox record, bulk recipient state and the organisation profile match what the log implies.{}",
                     anchor
                         .map(|a| format!(
                             " The log extends the anchored head (event {}, hash {}) unchanged.",
