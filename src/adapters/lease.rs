@@ -23,7 +23,8 @@ use chrono::{DateTime, Utc};
 
 use crate::adapters::store::SledStore;
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, Recorded, Store, StoreError,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, RecipientOf, Recorded, Store,
+    StoreError, VersionOf,
 };
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
@@ -206,13 +207,8 @@ impl Store for LeasedStore {
         self.with(|s| s.waiting())
     }
 
-    fn document_body(
-        &self,
-        id: IncidentId,
-        name: &str,
-        version: u32,
-    ) -> Result<DocumentBody, StoreError> {
-        self.with(|s| s.document_body(id, name, version))
+    fn document_body(&self, of: VersionOf<'_>) -> Result<DocumentBody, StoreError> {
+        self.with(|s| Store::document_body(s, of))
     }
 
     fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
@@ -239,13 +235,8 @@ impl Store for LeasedStore {
         self.with(|s| s.reminded(id, obligation, level))
     }
 
-    fn recipient(
-        &self,
-        id: IncidentId,
-        document: &str,
-        address: &str,
-    ) -> Result<Option<RecipientState>, StoreError> {
-        self.with(|s| s.recipient(id, document, address))
+    fn recipient(&self, of: RecipientOf<'_>) -> Result<Option<RecipientState>, StoreError> {
+        self.with(|s| s.recipient(of))
     }
 
     fn stored(&self) -> Result<Stored, StoreError> {

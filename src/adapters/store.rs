@@ -37,8 +37,8 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Rebuild, Recorded, Store,
-    StoreError, Subject,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Rebuild, RecipientOf, Recorded,
+    Store, StoreError, Subject, VersionOf,
 };
 use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
@@ -1047,22 +1047,13 @@ impl Store for SledStore {
         SledStore::waiting(self)
     }
 
-    fn document_body(
-        &self,
-        id: IncidentId,
-        name: &str,
-        version: u32,
-    ) -> Result<DocumentBody, StoreError> {
-        SledStore::document_body(self, id, name, version)
+    fn document_body(&self, of: VersionOf<'_>) -> Result<DocumentBody, StoreError> {
+        SledStore::document_body(self, of.0, of.1, of.2)
     }
 
     fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
-        let Change {
-            subject,
-            kinds,
-            stamp,
-            writes,
-        } = change;
+        let (subject, kinds, stamp, writes) =
+            (change.subject, change.kinds, change.stamp, change.writes);
         let clock = (self.clock)();
         let encoded = self.encode_documents(
             writes
@@ -1096,18 +1087,10 @@ impl Store for SledStore {
                 sent_reminders,
                 bulk,
             )| {
-                for (key, bytes) in &recipients {
-                    bulk.insert(key.as_slice(), bytes.as_slice())?;
-                }
-                for (key, bytes) in &encoded {
-                    documents.insert(key.as_slice(), bytes.as_slice())?;
-                }
-                for (key, bytes) in &messages {
-                    outbox.insert(key.as_slice(), bytes.as_slice())?;
-                }
-                for key in &reminders {
-                    sent_reminders.insert(key.as_slice(), &[])?;
-                }
+                put(bulk, &recipients)?;
+                put(documents, &encoded)?;
+                put(outbox, &messages)?;
+                mark(sent_reminders, &reminders)?;
                 let mut head = read_head(meta)?;
                 let target = match &subject {
                     Subject::Organisation(org) => {
@@ -1279,21 +1262,11 @@ impl Store for SledStore {
                     meta.insert(counter, &id.number.to_be_bytes())?;
                 }
                 incidents.insert(&id.key(), record_bytes.as_slice())?;
-                for key in deadline_keys(record) {
-                    deadlines.insert(key.as_slice(), &[])?;
-                }
-                for (k, v) in &bodies {
-                    docs.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &outbox {
-                    out.insert(k.as_slice(), v.as_slice())?;
-                }
-                for k in &marks {
-                    sent_reminders.insert(k.as_slice(), &[])?;
-                }
-                for (k, v) in &bulk {
-                    recipients.insert(k.as_slice(), v.as_slice())?;
-                }
+                mark(deadlines, &deadline_keys(record))?;
+                put(docs, &bodies)?;
+                put(out, &outbox)?;
+                mark(sent_reminders, &marks)?;
+                put(recipients, &bulk)?;
                 Ok(())
             },
         );
@@ -1339,12 +1312,8 @@ impl Store for SledStore {
             .map_err(|e| self.io(e))
     }
 
-    fn recipient(
-        &self,
-        id: IncidentId,
-        document: &str,
-        address: &str,
-    ) -> Result<Option<RecipientState>, StoreError> {
+    fn recipient(&self, of: RecipientOf<'_>) -> Result<Option<RecipientState>, StoreError> {
+        let (id, document, address) = of;
         match self
             .recipients
             .get(recipient_key(id, document, address))
@@ -1400,4 +1369,25 @@ impl Store for SledStore {
         }
         Ok(out)
     }
+}
+/// Writes `entries` into `tree` inside a transaction.
+fn put(
+    tree: &sled::transaction::TransactionalTree,
+    entries: &[Entry],
+) -> Result<(), sled::transaction::UnabortableTransactionError> {
+    for (k, v) in entries {
+        tree.insert(k.as_slice(), v.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Writes `keys` into `tree`, each with no value (a mark), inside a transaction.
+fn mark(
+    tree: &sled::transaction::TransactionalTree,
+    keys: &[Vec<u8>],
+) -> Result<(), sled::transaction::UnabortableTransactionError> {
+    for k in keys {
+        tree.insert(k.as_slice(), &[])?;
+    }
+    Ok(())
 }

@@ -299,7 +299,7 @@ fn plan_documents(
         });
         match source {
             Some(from) => {
-                puts.push((key.clone(), store.document_body(from.0, &from.1, from.2)?));
+                puts.push((key.clone(), store.document_body((from.0, &from.1, from.2))?));
                 done.push(Finding {
                     found: format!(
                         "{}; put back from the identical body stored under {} {} v{}",

@@ -337,7 +337,7 @@ pub fn notify_subjects(
         // Why this recipient goes (again), when it is not the first time.
         let mut again: Option<String> = None;
         let mut correction = Value::Null;
-        if let Some(state) = store.recipient(id, doc, &address)? {
+        if let Some(state) = store.recipient((id, doc, &address))? {
             match state.state {
                 MessageState::Sent => {
                     let had = state.notice_version().filter(|h| *h < v.version);

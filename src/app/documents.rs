@@ -283,7 +283,7 @@ pub fn checked_body(
     id: IncidentId,
     v: &DocumentVersion,
 ) -> Result<DocumentBody, AppError> {
-    let body = store.document_body(id, &v.document, v.version)?;
+    let body = store.document_body((id, &v.document, v.version))?;
     let parts = v.hashes().differing(&body.hashes());
     if parts.is_empty() {
         return Ok(body);
@@ -342,21 +342,10 @@ pub fn diff(
     Ok(document::diff(doc, (a, &ba.text), (b, &bb.text)))
 }
 
-/// Approves a version (the latest if none is named); returns the record after.
+/// Approves a version (the latest if none is named): the record after, and whether this call
+/// approved it (false: it already was, by the approval the version carries, and nothing was
+/// recorded).
 pub fn approve(
-    store: &dyn Store,
-    ctx: &Context,
-    id: IncidentId,
-    doc: &str,
-    version: Option<u32>,
-    note: Option<&str>,
-) -> Result<IncidentRecord, AppError> {
-    Ok(approve_once(store, ctx, id, doc, version, note)?.0)
-}
-
-/// `approve`, saying too whether this call approved the version (false: it already was, by the
-/// approval the version carries, and nothing was recorded).
-pub fn approve_once(
     store: &dyn Store,
     ctx: &Context,
     id: IncidentId,

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::app::ports::{
-    Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, Recorded, Store, StoreError,
-    Subject,
+    Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, RecipientOf, Recorded, Store,
+    StoreError, Subject, VersionOf,
 };
 use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
@@ -139,12 +139,8 @@ impl Store for MemoryStore {
         Ok(self.deadlines_where(|d| d.at.is_none()))
     }
 
-    fn document_body(
-        &self,
-        id: IncidentId,
-        name: &str,
-        version: u32,
-    ) -> Result<DocumentBody, StoreError> {
+    fn document_body(&self, of: VersionOf<'_>) -> Result<DocumentBody, StoreError> {
+        let (id, name, version) = of;
         self.inner
             .borrow()
             .documents
@@ -157,12 +153,8 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
-        let Change {
-            subject,
-            kinds,
-            stamp,
-            writes,
-        } = change;
+        let (subject, kinds, stamp, writes) =
+            (change.subject, change.kinds, change.stamp, change.writes);
         let mut next = self.inner.borrow().clone();
         let damaged = |detail: String| StoreError::Damaged {
             dir: PathBuf::from("memory"),
@@ -385,12 +377,8 @@ impl Store for MemoryStore {
             .contains(&(id, obligation.to_string(), level.to_string())))
     }
 
-    fn recipient(
-        &self,
-        id: IncidentId,
-        document: &str,
-        address: &str,
-    ) -> Result<Option<RecipientState>, StoreError> {
+    fn recipient(&self, of: RecipientOf<'_>) -> Result<Option<RecipientState>, StoreError> {
+        let (id, document, address) = of;
         Ok(self
             .inner
             .borrow()

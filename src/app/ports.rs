@@ -97,6 +97,12 @@ pub struct Committed {
     pub clock_went_back: Option<chrono::Duration>,
 }
 
+/// A bulk recipient of a document: incident, document name, address.
+pub type RecipientOf<'a> = (IncidentId, &'a str, &'a str);
+
+/// A document version: incident, document name, version number.
+pub type VersionOf<'a> = (IncidentId, &'a str, u32);
+
 /// One commit's contents: what changes, the events that say so, who records them, and the
 /// writes that go in the same transaction.
 pub struct Change<'a> {
@@ -231,12 +237,7 @@ pub trait Store {
     fn waiting(&self) -> Result<Vec<DeadlineEntry>, StoreError>;
 
     /// A stored document version's text, HTML and case file.
-    fn document_body(
-        &self,
-        id: IncidentId,
-        name: &str,
-        version: u32,
-    ) -> Result<DocumentBody, StoreError>;
+    fn document_body(&self, of: VersionOf<'_>) -> Result<DocumentBody, StoreError>;
 
     /// Records `kinds` against `subject`, with `writes`, as one atomic and durable step:
     /// numbering (for a new incident), sealing each event after the store's head
@@ -275,12 +276,7 @@ pub trait Store {
     fn reminded(&self, id: IncidentId, obligation: &str, level: &str) -> Result<bool, StoreError>;
 
     /// A bulk recipient's stored state, by address (compared without case or spaces).
-    fn recipient(
-        &self,
-        id: IncidentId,
-        document: &str,
-        address: &str,
-    ) -> Result<Option<RecipientState>, StoreError>;
+    fn recipient(&self, of: RecipientOf<'_>) -> Result<Option<RecipientState>, StoreError>;
 
     /// The stored bulk recipients, of one incident or all, in key order, each as read (a state
     /// that cannot be decoded is returned as such, for `audit verify` to name).

@@ -36,7 +36,7 @@ pub(crate) fn commit_recipients(
     let record = store.incident(id)?;
     let mut states: Vec<(IncidentId, &str, RecipientState)> = Vec::with_capacity(changes.len());
     for c in &changes {
-        let before = store.recipient(id, doc, &c.address)?;
+        let before = store.recipient((id, doc, &c.address))?;
         if step == BulkStep::Sending
             && let Some(b) = &before
             && !may_go(b, c.version)

@@ -362,22 +362,7 @@ fn notify(
     file: &InMemoryFile,
 ) -> std::thread::Result<Result<bulk::BulkReport, AppError>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        bulk::notify_subjects(
-            &post(store, mailer, org, &ctx(), &policy()),
-            &TemplateSet::builtin().unwrap(),
-            &BulkRequest {
-                id,
-                document: "subject-notice",
-                dry_run: false,
-                rate: None,
-                batch: 2,
-                lift_hold: None,
-                retry_failed: false,
-                corrected: false,
-            },
-            file,
-            &(),
-        )
+        run(store, mailer, org, id, file, false, false)
     }))
 }
 
@@ -393,7 +378,7 @@ fn a_resumed_bulk_run_leaves_the_batch_in_flight_uncertain_and_sends_the_rest() 
     assert!(notify(&store, &mailer, &org, id, &file).is_err());
     let state = |a: &str| {
         store
-            .recipient(id, "subject-notice", a)
+            .recipient((id, "subject-notice", a))
             .unwrap()
             .map(|s| s.state)
     };
@@ -494,7 +479,7 @@ fn a_relay_that_refused_everyone_is_retried_once_fixed_and_nobody_hears_twice() 
     assert_eq!(report.shortfall(), None);
     for a in ["a@example.com", "b@example.com", "c@example.com"] {
         assert_eq!(mailer.delivered_to(a), 1, "{a}");
-        let s = store.recipient(id, "subject-notice", a).unwrap().unwrap();
+        let s = store.recipient((id, "subject-notice", a)).unwrap().unwrap();
         assert_eq!(s.state, MessageState::Sent);
     }
     // Retrying again sends nobody twice.
@@ -596,7 +581,7 @@ fn a_corrected_version_goes_to_earlier_recipients_only_when_asked() {
     assert_eq!(report.tally.sent, 1, "{:?}", report.tally);
     assert_eq!(mailer.delivered_to("a@example.com"), 2);
     let s = store
-        .recipient(id, "subject-notice", "a@example.com")
+        .recipient((id, "subject-notice", "a@example.com"))
         .unwrap()
         .unwrap();
     assert_eq!(s.version, Some(2));
@@ -613,7 +598,7 @@ fn approve_second_notice(store: &MemoryStore, id: IncidentId) {
     let mut v = record.versions("subject-notice").last().unwrap().clone();
     v.version = 2;
     v.approval = None;
-    let body = store.document_body(id, "subject-notice", 1).unwrap();
+    let body = store.document_body((id, "subject-notice", 1)).unwrap();
     store
         .commit(
             Change::new(

@@ -153,33 +153,29 @@ impl<'a> Walker<'a> {
     fn accepts(&self, schema: &Value) -> Vec<String> {
         let resolved = self.resolve(schema);
         let mut lines = Vec::new();
+        // "One of:" / "A list of:" and the allowed values, each with its description.
+        let mut list = |heading: &str, choices: Vec<(String, Option<String>)>| {
+            lines.push(heading.to_string());
+            lines.extend(choices.into_iter().map(|(value, about)| match about {
+                Some(a) => format!("  \"{value}\": {a}"),
+                None => format!("  \"{value}\""),
+            }));
+        };
         let choices = self.choices(resolved);
         if !choices.is_empty() {
-            lines.push("One of:".to_string());
-            for (value, about) in choices {
-                lines.push(match about {
-                    Some(a) => format!("  \"{value}\": {a}"),
-                    None => format!("  \"{value}\""),
-                });
+            list("One of:", choices);
+        }
+        let items = resolved.get("items").map(|i| self.resolve(i));
+        if let Some(items) = items {
+            let item_choices = self.choices(items);
+            if item_choices.is_empty() {
+                list("A list.", Vec::new());
+            } else {
+                list("A list of:", item_choices);
             }
         }
         if resolved.get("format").and_then(Value::as_str) == Some("date-time") {
             lines.push("A time, RFC 3339 with offset.".into());
-        }
-        if let Some(items) = resolved.get("items") {
-            let items = self.resolve(items);
-            let item_choices = self.choices(items);
-            if !item_choices.is_empty() {
-                lines.push("A list of:".to_string());
-                for (value, about) in item_choices {
-                    lines.push(match about {
-                        Some(a) => format!("  \"{value}\": {a}"),
-                        None => format!("  \"{value}\""),
-                    });
-                }
-            } else {
-                lines.push("A list.".into());
-            }
         }
         if let Some(d) = schema.get("default")
             && !d.is_null()

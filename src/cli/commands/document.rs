@@ -387,7 +387,7 @@ pub fn approve(
 ) -> Result<(), CliError> {
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let (record, newly) = app::documents::approve_once(&store, &ctx.app(), id, doc, version, note)?;
+    let (record, newly) = app::documents::approve(&store, &ctx.app(), id, doc, version, note)?;
     let v = app::documents::version_of(&record, doc, version)?;
     match ctx.format {
         Format::Json => {

@@ -43,23 +43,30 @@ pub fn policy(ctx: &Ctx) -> Result<Policy, CliError> {
     })
 }
 
-/// Opens the store and the carrier, runs one sending use-case, and reports the outbox.
-fn delivering(
-    ctx: &Ctx,
-    f: impl FnOnce(&Post<'_>) -> Result<sending::Delivered, CliError>,
-) -> Result<(), CliError> {
+/// Opens the store (holding the sending lock) and the carrier, and runs `f` with them.
+fn posting<T>(ctx: &Ctx, f: impl FnOnce(&Post<'_>) -> Result<T, CliError>) -> Result<T, CliError> {
     let store = open_for_sending(ctx)?;
     let org = store.require_organisation()?;
     let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let delivered = f(&Post {
+    f(&Post {
         store: &store,
         mailer: &carrier,
         ctx: &ctx.app(),
         org: &org,
         policy: &policy(ctx)?,
-    })?;
-    report(ctx, &org, &delivered)?;
-    shortfall(&delivered.attempted)
+    })
+}
+
+/// Runs one sending use-case and reports the outbox.
+fn delivering(
+    ctx: &Ctx,
+    f: impl FnOnce(&Post<'_>) -> Result<sending::Delivered, CliError>,
+) -> Result<(), CliError> {
+    posting(ctx, |post| {
+        let delivered = f(post)?;
+        report(ctx, post.org, &delivered)?;
+        shortfall(&delivered.attempted)
+    })
 }
 
 /// The error that carries a delivery shortfall's exit code, if this command's messages fell
@@ -215,15 +222,8 @@ pub fn resolve(ctx: &Ctx, key: &str, sent: bool, note: Option<&str>) -> Result<(
 
 /// `breachflow remind`: each open obligation's owner hears once per warning level reached.
 pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
-    let store = open_for_sending(ctx)?;
-    let org = store.require_organisation()?;
-    let carrier = Carrier::for_organisation(&org, &outbox_dir(ctx))?;
-    let sent = crate::app::remind::remind(&Post {
-        store: &store,
-        mailer: &carrier,
-        ctx: &ctx.app(),
-        org: &org,
-        policy: &policy(ctx)?,
+    let (sent, org) = posting(ctx, |post| {
+        Ok((crate::app::remind::remind(post)?, post.org.clone()))
     })?;
     let fell_short = shortfall(&sent);
     match ctx.format {
