@@ -141,6 +141,8 @@ pub struct WhatIf {
     pub thresholds_assumed_met: bool,
     /// The instant the clocks are read at.
     pub now: DateTime<Utc>,
+    /// Regimes in force that do not apply, with why.
+    pub not_applicable: Vec<(String, String)>,
 }
 
 /// The clocks that would run for an incident the organisation became aware of at `aware_at`,
@@ -234,9 +236,11 @@ pub fn whatif(
         &mut record,
     )?;
     let record = record.ok_or_else(|| AppError::Failed("no record".into()))?;
+    let not_applicable = workflow::not_applicable(&record, &rules, now);
     Ok(WhatIf {
         record,
         thresholds_assumed_met: assumed,
         now,
+        not_applicable,
     })
 }

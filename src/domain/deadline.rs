@@ -87,6 +87,154 @@ impl Due {
     }
 }
 
+/// How precisely an instant is known. Records often hold a date without a time ("notified the
+/// ICO on 7 Feb"), a month ("late November"), or nothing: a verdict on such an instant is only as
+/// sure as its bounds allow (regimes reference §5.8: compute earliest and latest bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// Known to the minute.
+    #[default]
+    Instant,
+    /// Known to the civil day, in the organisation's zone.
+    Day,
+    /// Known to the civil month, in the organisation's zone.
+    Month,
+    /// Not known: only that it happened after the clock started and before it was recorded.
+    Unknown,
+}
+
+impl Precision {
+    pub fn is_instant(&self) -> bool {
+        *self == Precision::Instant
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Instant => "instant",
+            Precision::Day => "day",
+            Precision::Month => "month",
+            Precision::Unknown => "unknown",
+        }
+    }
+}
+
+/// The bounds of an instant known less than exactly: from `earliest` (inclusive) to `latest`
+/// (exclusive: the start of the next day or month, or the moment it was recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Window {
+    pub earliest: DateTime<Utc>,
+    pub latest: DateTime<Utc>,
+}
+
+/// What is known of when something happened, as a person records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// To the minute.
+    At(DateTime<Utc>),
+    /// On this civil day.
+    Day(NaiveDate),
+    /// In the month of this date (its first day).
+    Month(NaiveDate),
+    /// Not known.
+    Unknown,
+}
+
+impl Known {
+    pub fn precision(&self) -> Precision {
+        match self {
+            Known::At(_) => Precision::Instant,
+            Known::Day(_) => Precision::Day,
+            Known::Month(_) => Precision::Month,
+            Known::Unknown => Precision::Unknown,
+        }
+    }
+
+    /// The bounds of a day or month in `zone` (from its first local instant to the next
+    /// period's); an exact instant and an unknown one have none here.
+    pub fn window(&self, zone: Tz) -> Option<Window> {
+        let (first, next) = match *self {
+            Known::At(_) | Known::Unknown => return None,
+            Known::Day(d) => (d, d.succ_opt()?),
+            Known::Month(d) => {
+                let first = d.with_day(1)?;
+                (first, first.checked_add_months(Months::new(1))?)
+            }
+        };
+        let start = |d: NaiveDate| resolve(zone, d.and_time(NaiveTime::MIN));
+        Some(Window {
+            earliest: start(first)?,
+            latest: start(next)?,
+        })
+    }
+}
+
+/// A completion judged against a statutory due instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Certainly by the due instant.
+    OnTime,
+    /// Certainly after it: by `minutes` at least, and at most `up_to` when known only to a
+    /// window.
+    Late {
+        minutes: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        up_to: Option<i64>,
+    },
+    /// The window straddles the due instant: between `early` minutes early and `late` minutes
+    /// late. Never reported as on time.
+    Indeterminate { early: i64, late: i64 },
+}
+
+/// Minutes from `a` to `b`, rounded up (a filing 10 seconds late is a minute late).
+fn minutes_up(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    ((b - a).num_seconds() + 59).div_euclid(60)
+}
+
+/// The verdict on something done at `at`, or within `window`, against the due instant `due`.
+pub fn judge(due: DateTime<Utc>, at: DateTime<Utc>, window: Option<Window>) -> Verdict {
+    match window {
+        None if at <= due => Verdict::OnTime,
+        None => Verdict::Late {
+            minutes: minutes_up(due, at),
+            up_to: None,
+        },
+        // `latest` is exclusive: a day ending at midnight was over by the due instant midnight.
+        Some(w) if w.latest <= due => Verdict::OnTime,
+        Some(w) if w.earliest > due => Verdict::Late {
+            minutes: minutes_up(due, w.earliest),
+            up_to: Some(minutes_up(due, w.latest)),
+        },
+        Some(w) => Verdict::Indeterminate {
+            early: (due - w.earliest).num_minutes(),
+            late: minutes_up(due, w.latest),
+        },
+    }
+}
+
+impl Verdict {
+    /// In words: "on time", "late by 2 h", "indeterminate: between 2 h early and 22 h late".
+    pub fn words(&self) -> String {
+        match *self {
+            Verdict::OnTime => "on time".into(),
+            Verdict::Late {
+                minutes: m,
+                up_to: None,
+            } => format!("late by {}", minutes(m)),
+            Verdict::Late {
+                minutes: m,
+                up_to: Some(u),
+            } => format!("late by {} to {}", minutes(m), minutes(u)),
+            Verdict::Indeterminate { early, late } => format!(
+                "indeterminate: between {} early and {} late",
+                minutes(early),
+                minutes(late)
+            ),
+        }
+    }
+}
+
 /// The holiday calendars, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Calendars(pub BTreeMap<String, HolidayCalendar>);
@@ -106,6 +254,12 @@ pub fn anchor_words(anchor: Anchor) -> &'static str {
         Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",
         Anchor::PreviousPhase => "completion of the previous report",
         Anchor::DutyArose => "the assessment or decision that created this duty",
+        Anchor::DisclosureDelayed => "the decision to delay disclosure (UK MAR Art 17(4))",
+        Anchor::ConfidentialityLost => "the loss of confidentiality (a leak or rumour)",
+        Anchor::SignificantImpact => {
+            "the finding of a significant impact on the continuity of the essential service"
+        }
+        Anchor::SubstantialImpact => "the finding of a substantial impact on the digital service",
     }
 }
 
@@ -469,6 +623,9 @@ mod tests {
             also_within: None,
             citation: None,
             content: Vec::new(),
+            recipient: None,
+            only_if: None,
+            delayable: false,
         }
     }
 
@@ -679,5 +836,62 @@ mod tests {
                 "{why}"
             );
         }
+    }
+
+    #[test]
+    fn a_window_is_judged_by_both_ends() {
+        // Due 2 Apr 2024 21:10Z (22:10 BST). Regimes reference §5.8: date-only records give
+        // earliest and latest bounds.
+        let due = at("2024-04-02T21:10:00Z");
+        let day = |d: &str| Known::Day(d.parse().unwrap()).window(London).unwrap();
+        // 1 Apr in London = 31 Mar 23:00Z to 1 Apr 23:00Z: wholly before.
+        assert_eq!(
+            judge(due, at("2024-03-31T23:00:00Z"), Some(day("2024-04-01"))),
+            Verdict::OnTime
+        );
+        // 2 Apr = 1 Apr 23:00Z to 2 Apr 23:00Z: 22 h 10 min early to 1 h 50 min late.
+        let v = judge(due, at("2024-04-01T23:00:00Z"), Some(day("2024-04-02")));
+        assert_eq!(
+            v,
+            Verdict::Indeterminate {
+                early: 1330,
+                late: 110
+            }
+        );
+        assert_eq!(
+            v.words(),
+            "indeterminate: between 22 h 10 min early and 1 h 50 min late"
+        );
+        // 3 Apr = 2 Apr 23:00Z to 3 Apr 23:00Z: late by 1 h 50 min to 25 h 50 min.
+        assert_eq!(
+            judge(due, at("2024-04-02T23:00:00Z"), Some(day("2024-04-03"))),
+            Verdict::Late {
+                minutes: 110,
+                up_to: Some(1550)
+            }
+        );
+        // A month: April 2024 in London = 31 Mar 23:00Z to 30 Apr 23:00Z.
+        let april = Known::Month("2024-04-01".parse().unwrap())
+            .window(London)
+            .unwrap();
+        assert_eq!(
+            (april.earliest, april.latest),
+            (at("2024-03-31T23:00:00Z"), at("2024-04-30T23:00:00Z"))
+        );
+        // Exact instants: a second late is a minute late; on the instant is on time.
+        assert_eq!(judge(due, due, None), Verdict::OnTime);
+        assert_eq!(
+            judge(due, due + Duration::seconds(1), None),
+            Verdict::Late {
+                minutes: 1,
+                up_to: None
+            }
+        );
+        // A day ending exactly at the due instant (exclusive end) is on time.
+        let w = Window {
+            earliest: at("2024-04-01T21:10:00Z"),
+            latest: due,
+        };
+        assert_eq!(judge(due, w.earliest, Some(w)), Verdict::OnTime);
     }
 }

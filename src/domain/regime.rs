@@ -346,6 +346,19 @@ pub struct Phase {
     /// What the report or notice must contain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub content: Vec<ContentItem>,
+    /// Who receives this phase, where not the regime's recipient (UK MAR: the announcement
+    /// goes to the market, the notice of a delay to the FCA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// The phase is owed only once this has been recorded (UK MAR: the FCA is told of a
+    /// delayed disclosure only where disclosure was delayed, `disclosure_delayed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Anchor>,
+    /// Disclosure may be delayed under UK MAR Art 17(4) (`incident delay-disclosure`): while
+    /// delayed, the clock is suspended; once confidentiality is lost (`confidentiality_lost`),
+    /// the disclosure is due at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delayable: bool,
 }
 
 /// A further limit on a phase.
@@ -383,6 +396,16 @@ pub enum Anchor {
     /// The moment the obligation itself arose: the assessment or decision that created it (an
     /// Art 34 duty found on a later re-assessment starts then, not at awareness).
     DutyArose,
+    /// The issuer decided to delay disclosure of inside information (UK MAR Art 17(4)).
+    DisclosureDelayed,
+    /// Confidentiality of delayed inside information was lost (a leak, or a rumour specific
+    /// enough): the delay ends and disclosure is due at once (UK MAR Art 17(7)).
+    ConfidentialityLost,
+    /// UK NIS reg 11(1): the incident has a significant impact on the continuity of the
+    /// essential service (the operator's judgement, recorded with who and why).
+    SignificantImpact,
+    /// UK NIS reg 12: the incident has a substantial impact on the digital service.
+    SubstantialImpact,
 }
 
 impl Anchor {
@@ -399,7 +422,33 @@ impl Anchor {
             Anchor::EligibleBreach => "eligible_breach",
             Anchor::PreviousPhase => "previous_phase",
             Anchor::DutyArose => "duty_arose",
+            Anchor::DisclosureDelayed => "disclosure_delayed",
+            Anchor::ConfidentialityLost => "confidentiality_lost",
+            Anchor::SignificantImpact => "significant_impact",
+            Anchor::SubstantialImpact => "substantial_impact",
         }
+    }
+
+    /// A classification that opens a significance gate or ends a delayed disclosure: recorded
+    /// only with its reason.
+    pub fn is_classification(self) -> bool {
+        matches!(
+            self,
+            Anchor::ClassifiedMajor
+                | Anchor::ClassifiedSignificant
+                | Anchor::SignificantImpact
+                | Anchor::SubstantialImpact
+                | Anchor::ConfidentialityLost
+        )
+    }
+
+    /// A decision or finding a person records with `incident trigger` (or, for a delayed
+    /// disclosure, `incident delay-disclosure`): a classification whose reason is required.
+    pub fn is_recorded_decision(self) -> bool {
+        !matches!(
+            self,
+            Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase | Anchor::DutyArose
+        )
     }
 }
 
@@ -483,6 +532,59 @@ pub struct HolidayCalendar {
     /// Facts in this file not verified against the source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified: Vec<String>,
+}
+
+/// Days added to an installed calendar without replacing it: closures of offices by executive
+/// order (US federal offices on 9 Jan 2025, a national day of mourning), which are not listed
+/// holidays. A file in the override folder's `calendars/` with `adds_to` is one of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarAdditions {
+    /// The id of the calendar the days are added to, e.g. "us-federal".
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub adds_to: String,
+    /// Where the dates come from (the executive order, the regulator's notice).
+    #[schemars(length(min = 1))]
+    pub source: String,
+    /// The days to skip as if they were holidays.
+    #[schemars(length(min = 1))]
+    pub days: Vec<Holiday>,
+    /// Facts in this file not verified (whether EDGAR treated a closure as a non-business day
+    /// must be checked for each: regimes reference §6 †).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
+}
+
+impl HolidayCalendar {
+    /// Adds closure days, each named with its source; a day already a holiday stays as it is.
+    /// A day outside the covered years is refused by its index.
+    pub fn add(&mut self, additions: &CalendarAdditions) -> Result<usize, (usize, String)> {
+        let mut added = 0;
+        for (i, day) in additions.days.iter().enumerate() {
+            use chrono::Datelike;
+            let year = day.date.year();
+            if year < self.first_year || year > self.last_year {
+                return Err((
+                    i,
+                    format!(
+                        "{} is outside the {} calendar, which covers {} to {}",
+                        day.date, self.name, self.first_year, self.last_year
+                    ),
+                ));
+            }
+            if self.holidays.iter().any(|h| h.date == day.date) {
+                continue;
+            }
+            self.holidays.push(Holiday {
+                date: day.date,
+                name: format!("{} (added: {})", day.name, additions.source),
+            });
+            added += 1;
+        }
+        self.holidays.sort_by_key(|h| h.date);
+        self.unverified.extend(additions.unverified.iter().cloned());
+        Ok(added)
+    }
 }
 
 /// One holiday.

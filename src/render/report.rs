@@ -50,6 +50,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             "reference",
             "reason",
             "recorded_later",
+            "precision_note",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -72,6 +73,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             r.reference.clone().unwrap_or_default(),
             r.reason.clone().unwrap_or_default(),
             r.recorded_later.clone().unwrap_or_default(),
+            r.precision_note.clone().unwrap_or_default(),
         ]);
     }
     csv_text(out)
@@ -85,6 +87,7 @@ fn colour(s: Status) -> &'static str {
     match s {
         Status::OnTime | Status::MetNoDeadline => "#1b7f3b",
         Status::Late | Status::Overdue => "#c0392b",
+        Status::Indeterminate => "#8e44ad",
         Status::Waived => "#7f8c8d",
         Status::Open | Status::NotStarted => "#d68910",
     }
@@ -111,16 +114,17 @@ pub fn adherence_html(report: &Adherence) -> String {
         rows.len(),
         records.len()
     );
-    h.push_str("<h2>Per regime</h2>\n<table>\n<tr><th>Regime</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
+    h.push_str("<h2>Per regime</h2>\n<table>\n<tr><th>Regime</th><th>Obligations</th><th>On time</th><th>Late</th><th>Indeterminate</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
     for m in summaries {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.regime_name),
             m.obligations,
             m.on_time,
             if m.late > 0 { "late" } else { "" },
             m.late,
+            m.indeterminate,
             m.waived,
             m.open,
             if m.overdue > 0 { "late" } else { "" },
@@ -297,9 +301,10 @@ pub fn adherence_html(report: &Adherence) -> String {
                 Status::OnTime => "ok",
                 _ => "",
             },
-            esc(&match r.late_by_minutes {
-                Some(m) => format!("late by {}", minutes(m)),
-                None => r.status.as_str().to_string(),
+            esc(&match (&r.precision_note, r.late_by_minutes) {
+                (Some(note), _) => note.clone(),
+                (None, Some(m)) => format!("late by {}", minutes(m)),
+                (None, None) => r.status.as_str().to_string(),
             }),
             esc(&hours(r.hours_to_notify)),
             esc(r.reason.as_deref().unwrap_or("")),

@@ -78,6 +78,7 @@ fn every_regime() -> TestEnv {
     for (anchor, when) in [
         ("classified_major", "2025-09-06T07:00:00Z"),
         ("classified_significant", "2025-09-06T07:00:00Z"),
+        ("significant_impact", "2025-09-06T07:00:00Z"),
         ("materiality_determined", "2025-09-06T07:30:00Z"),
         ("inside_information", "2025-09-06T07:30:00Z"),
     ] {
@@ -92,6 +93,8 @@ fn every_regime() -> TestEnv {
                 when,
                 "--by",
                 "Margaret Ellis (Chair)",
+                "--note",
+                "Test: the board's finding",
             ],
         )
         .success();

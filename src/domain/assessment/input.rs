@@ -209,6 +209,14 @@ pub enum Count {
 }
 
 impl Count {
+    /// The smallest number the count allows.
+    pub fn lower(&self) -> u64 {
+        match *self {
+            Count::Estimate { estimate } => estimate,
+            Count::Range { min, max } => min.min(max),
+        }
+    }
+
     /// The largest number the count allows.
     pub fn upper(&self) -> u64 {
         match *self {
