@@ -295,6 +295,9 @@ pub struct Exposure {
     pub subjects_upper: u64,
     /// The lower bound of the number of people (the estimate itself when it is one number).
     pub subjects_lower: u64,
+    /// Residents of the most affected US State, (largest lower bound, largest upper bound), if
+    /// counts per State were given.
+    pub one_state: Option<(u64, u64)>,
 }
 
 /// Where a regime applies only on the upper bound of what is known (the number of people is a
@@ -310,6 +313,22 @@ pub fn indeterminate(
         && says(d, link)
     {
         return None;
+    }
+    if let Some(min) = regime.applies.min_in_one_state {
+        let n = crate::domain::assessment::thousands;
+        return match exposure.one_state {
+            None if exposure.subjects_upper >= min => Some(format!(
+                "threshold indeterminate: the rule is {} or more residents of one State, and the assessment gives no count per State (residents_by_state); the residents per State would settle it (the clock runs meanwhile)",
+                n(min)
+            )),
+            Some((lower, upper)) if lower < min && upper >= min => Some(format!(
+                "threshold indeterminate: the rule is {} or more residents of one State, and the most affected State has {} to {}; its exact count would settle it (the clock runs meanwhile)",
+                n(min),
+                n(lower),
+                n(upper)
+            )),
+            _ => None,
+        };
     }
     let min = regime.applies.min_subjects?;
     (exposure.subjects_lower < min && exposure.subjects_upper >= min).then(|| {
@@ -361,6 +380,17 @@ pub fn applies(
                 "at most {} people are affected, fewer than {min}",
                 exposure.subjects_upper
             ));
+        }
+        if let Some(min) = a.min_in_one_state {
+            // Without counts per State, all the people could live in one: the cautious reading.
+            let most = exposure
+                .one_state
+                .map_or(exposure.subjects_upper, |(_, u)| u);
+            if most < min {
+                return Err(format!(
+                    "at most {most} residents of any one State are affected, fewer than {min}"
+                ));
+            }
         }
         if let Some(below) = a.below_subjects
             && exposure.subjects_upper >= below

@@ -196,6 +196,9 @@ impl Regime {
         if let Some(n) = a.min_subjects {
             parts.push(format!("{n} or more people"));
         }
+        if let Some(n) = a.min_in_one_state {
+            parts.push(format!("{n} or more residents of one State"));
+        }
         if let Some(n) = a.below_subjects {
             parts.push(format!("fewer than {n} people"));
         }
@@ -253,6 +256,11 @@ pub struct Applies {
     /// The upper estimate of people affected is at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_subjects: Option<u64>,
+    /// More than this minus one residents of one US State are affected (HIPAA 164.406: 501,
+    /// "more than 500"). Without counts per State, the total is the cautious reading and the
+    /// threshold is shown as indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_in_one_state: Option<u64>,
     /// The upper estimate of people affected is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below_subjects: Option<u64>,

@@ -156,6 +156,12 @@ fn context_of<'a>(
             level: assessment.severity.level,
             subjects_upper: assessment.input.subjects.upper(),
             subjects_lower: assessment.input.subjects.lower(),
+            one_state: assessment
+                .input
+                .residents_by_state
+                .iter()
+                .map(|r| (r.count.lower(), r.count.upper()))
+                .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1))),
         },
         decision: decision.map(|d| &d.decision),
         decided_by: decision.map(|d| (d.by.as_str(), d.at)),

@@ -1025,6 +1025,12 @@ mod precision {
             .unwrap();
         assert_eq!(row["status"], "indeterminate", "{row}");
         assert!(row["hours_to_notify"].is_null(), "{row}");
+        // The breach register (Art 33(5)) says so beside the filing.
+        let reg = env.json(&["register", "export"]);
+        assert_eq!(
+            reg["incidents"][0]["ico_filed_precision"],
+            "day: 2024-04-01T23:00:00+00:00 to 2024-04-02T23:00:00+00:00; indeterminate: between 22 h 10 min early and 1 h 50 min late"
+        );
     }
 
     #[test]
@@ -1651,6 +1657,103 @@ name = "National day of mourning"
         assert!(
             err.contains("closures.toml") && err.contains("/adds_to"),
             "{err}"
+        );
+    }
+}
+
+mod hipaa_media {
+    use super::*;
+
+    fn run(env: &TestEnv, residents: Option<Value>) -> Value {
+        let mut a = example_json("assessment-ransomware.json");
+        a["subjects"] = json!({ "estimate": 2000 });
+        if let Some(r) = residents {
+            a["residents_by_state"] = r;
+        }
+        let file = env.file("a.json", &a);
+        env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])
+    }
+
+    #[test]
+    fn the_media_notice_counts_residents_of_one_state() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "hipaa": "covered_entity", "establishments": ["US"] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // 45 CFR 164.406: more than 500 residents of one State. 2,000 people, no count per
+        // State: they could all live in one, so the notice is derived (60 days from discovery
+        // run meanwhile) and marked indeterminate until the counts per State are given.
+        let out = run(&env, None);
+        let media = get(out["obligations"].as_array().unwrap(), "hipaa-media/notice");
+        assert!(
+            media["indeterminate"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("residents per State"),
+            "{media}"
+        );
+        // 400 in Texas and 300 in California: no State has more than 500, so no media notice,
+        // and whatif says why; the HHS notice (500 or more in all, 164.408(b)) still applies.
+        let out = run(
+            &env,
+            Some(json!([
+                { "state": "TX", "count": { "estimate": 400 } },
+                { "state": "CA", "count": { "min": 200, "max": 300 } }
+            ])),
+        );
+        let all = out["obligations"].as_array().unwrap();
+        assert!(find(all, "hipaa-media/notice").is_none(), "{out}");
+        assert!(find(all, "hipaa-hhs-500/notice").is_some(), "{out}");
+        let why = out["not_applicable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["regime"] == "hipaa-media")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            why["why"]
+                .as_str()
+                .unwrap()
+                .contains("at most 400 residents"),
+            "{why}"
+        );
+        // 600 in Texas: owed, and settled.
+        let out = run(
+            &env,
+            Some(json!([{ "state": "TX", "count": { "estimate": 600 } }])),
+        );
+        let media = get(out["obligations"].as_array().unwrap(), "hipaa-media/notice");
+        assert!(media.get("indeterminate").is_none(), "{media}");
+        // A State listed twice is refused at its path.
+        let mut a = example_json("assessment-ransomware.json");
+        a["residents_by_state"] = json!([
+            { "state": "TX", "count": { "estimate": 1 } },
+            { "state": "tx", "count": { "estimate": 1 } }
+        ]);
+        let file = env.file("bad.json", &a);
+        let out = env
+            .run(&[
+                "whatif",
+                "--aware-at",
+                "2025-03-03T09:00:00Z",
+                "--file",
+                &file,
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("/residents_by_state/1/state"),
+            "{}",
+            stderr_of(&out)
         );
     }
 }
