@@ -644,3 +644,70 @@ impl Rulebook {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn closure_days_are_added_to_a_calendar_not_over_it() {
+        let mut us = HolidayCalendar {
+            id: "us-federal".into(),
+            name: "US federal holidays".into(),
+            source: "test".into(),
+            first_year: 2025,
+            last_year: 2025,
+            holidays: vec![Holiday {
+                date: day("2025-01-20"),
+                name: "Martin Luther King Jr. Day".into(),
+            }],
+            unverified: vec![],
+        };
+        let closures = CalendarAdditions {
+            adds_to: "us-federal".into(),
+            source: "Executive order".into(),
+            days: vec![
+                Holiday {
+                    date: day("2025-01-09"),
+                    name: "National day of mourning".into(),
+                },
+                // Already a holiday: kept as it is, not doubled.
+                Holiday {
+                    date: day("2025-01-20"),
+                    name: "Again".into(),
+                },
+            ],
+            unverified: vec!["† EDGAR".into()],
+        };
+        assert_eq!(us.add(&closures), Ok(1));
+        let names: Vec<(NaiveDate, &str)> = us
+            .holidays
+            .iter()
+            .map(|h| (h.date, h.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    day("2025-01-09"),
+                    "National day of mourning (added: Executive order)"
+                ),
+                (day("2025-01-20"), "Martin Luther King Jr. Day"),
+            ]
+        );
+        assert_eq!(us.unverified, ["† EDGAR"]);
+        // A day outside the covered years is refused by its index.
+        let late = CalendarAdditions {
+            days: vec![Holiday {
+                date: day("2031-01-02"),
+                name: "x".into(),
+            }],
+            ..closures
+        };
+        assert!(matches!(us.add(&late), Err((0, why)) if why.contains("covers 2025 to 2025")));
+    }
+}
