@@ -14,6 +14,10 @@
 //!   target if the regime sets one.
 //!
 //! Pure: the clock is a parameter and calendars are passed in.
+//!
+//! Longer than our ~600-line guide: the due instant, the verdict on an instant known only to a
+//! window (on time, late, indeterminate) and their hand-worked tests are one piece of arithmetic,
+//! easier to check side by side.
 
 use std::collections::BTreeMap;
 

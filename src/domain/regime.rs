@@ -7,8 +7,13 @@
 //! deadline and the content it requires. Facts we could not verify carry a † in `unverified`,
 //! so a DPO can see what we are unsure of.
 //!
-//! This module holds the types and the selection rule (`Regime::applies_to`); loading them is in
-//! `regimes.rs`, the clock arithmetic in `deadline.rs`.
+//! This module holds the types, the dates a regime is in force and its conditions in words;
+//! whether one applies to an incident is `obligation::applies`, loading the files is
+//! `adapters::regimes`, the clock arithmetic `deadline.rs`.
+//!
+//! Longer than our ~600-line guide: the types are one file format (a regime, its phases,
+//! calendars and the days added to them), documented field by field because the JSON Schema
+//! users read is generated from these comments.
 
 use std::collections::BTreeMap;
 
