@@ -181,6 +181,7 @@ pub fn whatif(
         detected_at: aware_at,
         aware_at,
         awareness_justification: None,
+        aware_precision: Default::default(),
         discovery: "hypothetical".into(),
         systems_affected: Vec::new(),
         containment: None,

@@ -42,6 +42,11 @@ pub enum Due {
         from: DateTime<Utc>,
         /// The working, line by line.
         explain: Vec<String>,
+        /// Where the clock's start is known only to a day or a month (awareness recorded as
+        /// "on 7 Feb"), the latest the due instant can be; `at` is then the earliest, the
+        /// stricter reading, and a verdict between the two is indeterminate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<DateTime<Utc>>,
     },
     /// A standard with no number in law; `target` is our internal target, not a deadline.
     Standard {
@@ -196,6 +201,99 @@ fn minutes_up(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
     ((b - a).num_seconds() + 59).div_euclid(60)
 }
 
+/// The verdict against a due instant that is itself known only to a window (from `due` to
+/// `until`, the clock's start known only to a day or month): on time only if done by the
+/// earliest it can be, late only if done after the latest.
+pub fn judge_between(
+    due: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+    window: Option<Window>,
+) -> Verdict {
+    let Some(until) = until.filter(|u| *u > due) else {
+        return judge(due, at, window);
+    };
+    let (first, last) = window.map_or((at, at), |w| (w.earliest, w.latest));
+    if last <= due || (window.is_none() && at <= due) {
+        Verdict::OnTime
+    } else if first > until {
+        Verdict::Late {
+            minutes: minutes_up(until, first),
+            up_to: Some(minutes_up(due, last)),
+        }
+    } else {
+        Verdict::Indeterminate {
+            early: (until - first).num_minutes(),
+            late: minutes_up(due, last),
+        }
+    }
+}
+
+/// The due instant of a phase whose awareness is known only to `aware` (a day or a month):
+/// computed from the window's first instant (the deadline shown, the stricter reading) and from
+/// its last, which bounds it. Other anchors are exact.
+pub fn compute_within(
+    phase: &Phase,
+    anchors: Anchors<'_>,
+    aware: Option<Window>,
+    zone: Tz,
+    calendars: &Calendars,
+) -> Due {
+    let uses_awareness = phase.anchor == Anchor::Aware
+        || phase
+            .also_within
+            .as_ref()
+            .is_some_and(|l| l.anchor == Anchor::Aware);
+    let Some(w) = aware.filter(|_| uses_awareness) else {
+        return compute(phase, anchors, zone, calendars);
+    };
+    let at = |t: DateTime<Utc>| {
+        move |a: Anchor| {
+            if a == Anchor::Aware {
+                Some(t)
+            } else {
+                anchors(a)
+            }
+        }
+    };
+    let early = compute(phase, &at(w.earliest), zone, calendars);
+    // `latest` is the start of the next day: the last minute of the window is one before it.
+    let last = w.latest - Duration::minutes(1);
+    let late = compute(phase, &at(last), zone, calendars);
+    match (early, late) {
+        (
+            Due::At {
+                at,
+                from,
+                mut explain,
+                ..
+            },
+            Due::At { at: until, .. },
+        ) => {
+            explain.insert(
+                0,
+                format!(
+                    "Awareness is known only to a window, {} to {}: the clock is run from its first instant (the deadline shown, the stricter reading) and from its last.",
+                    local(w.earliest, zone),
+                    local(last, zone)
+                ),
+            );
+            explain.push(format!(
+                "From the window's last instant it would be due {} ({}): a filing between the two is indeterminate until awareness is known more precisely.",
+                local(until, zone),
+                until.to_rfc3339()
+            ));
+            Due::At {
+                at,
+                from,
+                explain,
+                until: Some(until),
+            }
+        }
+        (early, _) => early,
+    }
+}
+
 /// The verdict on something done at `at`, or within `window`, against the due instant `due`.
 pub fn judge(due: DateTime<Utc>, at: DateTime<Utc>, window: Option<Window>) -> Verdict {
     match window {
@@ -305,6 +403,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at: a,
                 from,
                 explain: mut ea,
+                ..
             },
             Due::At {
                 at: b, explain: eb, ..
@@ -321,6 +420,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                     at: a,
                     from,
                     explain: ea,
+                    until: None,
                 };
             }
             let at = a.min(b);
@@ -333,6 +433,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at,
                 from,
                 explain: ea,
+                until: None,
             }
         }
         // The second limit's clock has started but the primary's has not (DORA: aware, but not
@@ -343,6 +444,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at,
                 from,
                 mut explain,
+                ..
             },
         ) => {
             explain.insert(
@@ -352,7 +454,12 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                     anchor_words(waiting_on)
                 ),
             );
-            Due::At { at, from, explain }
+            Due::At {
+                at,
+                from,
+                explain,
+                until: None,
+            }
         }
         (primary, _) => primary,
     }
@@ -465,7 +572,12 @@ fn limit(
                 local(at, zone),
                 at.to_rfc3339()
             ));
-            Due::At { at, from, explain }
+            Due::At {
+                at,
+                from,
+                explain,
+                until: None,
+            }
         }
         Deadline::Months { months } => {
             let start = from.with_timezone(&zone).naive_local();
@@ -534,7 +646,12 @@ fn resolve(zone: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
 fn due_at(at: DateTime<Utc>, from: DateTime<Utc>, mut explain: Vec<String>, zone: Tz) -> Due {
     explain.extend(clock_changes(from, at, zone));
     explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
-    Due::At { at, from, explain }
+    Due::At {
+        at,
+        from,
+        explain,
+        until: None,
+    }
 }
 
 /// The clock changes between two instants, in words.
@@ -897,5 +1014,38 @@ mod tests {
             latest: due,
         };
         assert_eq!(judge(due, w.earliest, Some(w)), Verdict::OnTime);
+    }
+
+    #[test]
+    fn a_due_instant_known_to_a_window_is_judged_against_both_ends() {
+        // Aware "on 10 Jan 2024" from 09:00Z (detection) to 23:59Z: 72 h gives 13 Jan 09:00Z
+        // at the earliest and 23:59Z at the latest.
+        let (due, until) = (at("2024-01-13T09:00:00Z"), Some(at("2024-01-13T23:59:00Z")));
+        assert_eq!(
+            judge_between(due, until, at("2024-01-13T08:00:00Z"), None),
+            Verdict::OnTime
+        );
+        assert_eq!(
+            judge_between(due, until, at("2024-01-13T12:00:00Z"), None),
+            Verdict::Indeterminate {
+                early: 719,
+                late: 180
+            }
+        );
+        assert_eq!(
+            judge_between(due, until, at("2024-01-14T01:59:00Z"), None),
+            Verdict::Late {
+                minutes: 120,
+                up_to: Some(1019)
+            }
+        );
+        // Without a window on the due instant it is the plain judgement.
+        assert_eq!(
+            judge_between(due, None, at("2024-01-13T12:00:00Z"), None),
+            Verdict::Late {
+                minutes: 180,
+                up_to: None
+            }
+        );
     }
 }

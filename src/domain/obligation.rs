@@ -153,7 +153,9 @@ impl Completion {
     /// where the law sets no number.
     pub fn verdict(&self) -> Option<Verdict> {
         match &self.due {
-            Due::At { at, .. } => Some(deadline::judge(*at, self.at, self.window)),
+            Due::At { at, until, .. } => {
+                Some(deadline::judge_between(*at, *until, self.at, self.window))
+            }
             _ => None,
         }
     }
@@ -444,6 +446,8 @@ pub struct Context<'a> {
     pub territory: Territory,
     /// The clock-starting instants recorded so far (for significance gates).
     pub triggered: BTreeSet<Anchor>,
+    /// Awareness known only to a day or a month: its window, from which clocks run.
+    pub aware_window: Option<deadline::Window>,
 }
 
 /// Whether a regime applies in this context: `applies`, then its significance gate.
@@ -706,9 +710,10 @@ pub fn due_of(
     {
         return delayed_disclosure(delayed, anchors(Anchor::ConfidentialityLost), context.zone);
     }
-    deadline::compute(
+    deadline::compute_within(
         &obligation.phase,
         &with_previous,
+        context.aware_window,
         context.zone,
         context.calendars,
     )

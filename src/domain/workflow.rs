@@ -172,6 +172,7 @@ fn context_of<'a>(
             affected: assessment.input.affected_countries.clone(),
         },
         triggered: record.triggers.iter().map(|t| t.anchor).collect(),
+        aware_window: record.facts.aware_window(rules.org.zone()),
     })
 }
 
@@ -723,7 +724,9 @@ pub fn complete(
     // window that straddles the due instant is indeterminate, and only a certain lateness asks
     // for the reasons for the delay.
     let verdict = match &o.due {
-        crate::domain::deadline::Due::At { at: due, .. } => Some(deadline::judge(*due, at, window)),
+        crate::domain::deadline::Due::At { at: due, until, .. } => {
+            Some(deadline::judge_between(*due, *until, at, window))
+        }
         _ => None,
     };
     let late_by_minutes = match verdict {

@@ -1080,6 +1080,82 @@ mod precision {
     }
 
     #[test]
+    fn awareness_known_only_to_the_day_bounds_the_deadline() {
+        let env = TestEnv::new();
+        let org = env.file("org.json", &example_json("organisation.json"));
+        env.run(&["init", "--org", &org]).success();
+        // The records say only that the DPO became aware "on Wed 10 Jan 2024", after detection
+        // at 09:00Z (GMT = UTC in January). The window: 10 Jan 09:00Z (awareness cannot precede
+        // detection) to 23:59Z. Art 33(1) 72 h: due 13 Jan 09:00Z at the earliest (the
+        // deadline shown, the stricter reading), 13 Jan 23:59Z at the latest.
+        let mut incident = example_json("incident-ransomware.json");
+        incident["occurred"] = json!({ "from": "2024-01-09T22:00:00Z" });
+        incident["detected_at"] = "2024-01-10T09:00:00Z".into();
+        incident["aware_at"] = "2024-01-10T12:00:00Z".into();
+        incident["aware_precision"] = "day".into();
+        let file = env.file("i.json", &incident);
+        let now = "2024-01-10T15:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        env.run_at(
+            now,
+            &[
+                "assess",
+                ID,
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        env.run_at(now, &["decide", ID, "--accept"]).success();
+        let list = env.json(&["--now", now, "obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(due_at(ico), "2024-01-13T09:00:00Z", "{ico}");
+        assert_eq!(ico["due"]["until"], "2024-01-13T23:59:00Z", "{ico}");
+        // Filed at 12:00Z on 13 Jan, an exact instant: after the earliest due instant and
+        // before the latest, so indeterminate: between 23:59 - 12:00 = 11 h 59 min early and
+        // 12:00 - 09:00 = 3 h late. No reasons for delay are demanded of what may be on time.
+        env.answer(ID);
+        env.render_and_approve("2024-01-12T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-01-13T12:30:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-01-13T12:00:00Z",
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", "2024-01-13T12:30:00Z", "obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "indeterminate", "early": 719, "late": 180 }),
+            "{ico}"
+        );
+        // Awareness cannot be wholly unknown: it starts the clocks.
+        incident["aware_precision"] = "unknown".into();
+        let file = env.file("bad.json", &incident);
+        let out = env
+            .run_at(now, &["incident", "open", "--file", &file])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("/aware_precision"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+
+    #[test]
     fn a_month_or_an_unknown_time_is_bounded_and_a_bad_one_refused() {
         let env = TestEnv::new();
         env.prepare(&example_json("organisation.json"));
