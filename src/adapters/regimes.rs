@@ -8,7 +8,9 @@
 use std::path::Path;
 
 use crate::app::input::{InputError, parse_toml};
-use crate::domain::regime::{Anchor, Deadline, HolidayCalendar, Regime, Rulebook};
+use crate::domain::regime::{
+    Anchor, CalendarAdditions, Deadline, HolidayCalendar, Regime, Rulebook,
+};
 
 use crate::embedded;
 
@@ -42,9 +44,20 @@ impl Rulebook {
                 files.sort();
                 Ok(files)
             };
+            // Whole calendars first (a file with a built-in's id replaces it), then the days
+            // other files add to a calendar without replacing it (`adds_to`).
+            let mut additions = Vec::new();
             for path in read(&dir.join("calendars"))? {
                 let text = read_text(&path)?;
-                book.add_calendar(&path.display().to_string(), &text)?;
+                let file = path.display().to_string();
+                if adds_to(&text) {
+                    additions.push((file, text));
+                } else {
+                    book.add_calendar(&file, &text)?;
+                }
+            }
+            for (file, text) in additions {
+                book.add_days(&file, &text)?;
             }
             for path in read(dir)? {
                 let text = read_text(&path)?;
@@ -75,6 +88,28 @@ impl Rulebook {
             ));
         }
         self.calendars.0.insert(calendar.id.clone(), calendar);
+        Ok(())
+    }
+
+    fn add_days(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+        let additions: CalendarAdditions = parse_toml(file, text)?;
+        let Some(calendar) = self.calendars.0.get_mut(&additions.adds_to) else {
+            let installed: Vec<&str> = self.calendars.0.keys().map(String::as_str).collect();
+            return Err(InputError::invalid(
+                file,
+                vec![(
+                    "/adds_to".into(),
+                    format!(
+                        "no holiday calendar {:?} is installed; expected one of {}",
+                        additions.adds_to,
+                        installed.join(", ")
+                    ),
+                )],
+            ));
+        };
+        calendar.add(&additions).map_err(|(i, why)| {
+            InputError::invalid(file, vec![(format!("/days/{i}/date"), why)])
+        })?;
         Ok(())
     }
 
@@ -109,6 +144,11 @@ impl Rulebook {
         }
         Ok(())
     }
+}
+
+/// Whether a calendar file adds days to another (`adds_to = ...`) rather than being one.
+fn adds_to(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text).is_ok_and(|t| t.contains_key("adds_to"))
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {

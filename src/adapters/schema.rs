@@ -9,7 +9,7 @@ use crate::app::input::schema_of;
 use crate::domain::assessment::AssessmentInput;
 use crate::domain::incident::{IncidentFacts, IncidentUpdate};
 use crate::domain::organisation::Organisation;
-use crate::domain::regime::{HolidayCalendar, Regime};
+use crate::domain::regime::{CalendarAdditions, HolidayCalendar, Regime};
 
 /// (file name, schema) for every input type.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
@@ -22,6 +22,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         (
             "holiday-calendar.schema.json",
             schema_of::<HolidayCalendar>(),
+        ),
+        (
+            "calendar-additions.schema.json",
+            schema_of::<CalendarAdditions>(),
         ),
     ]
 }

@@ -150,6 +150,8 @@ pub struct WhatIf {
     pub thresholds_assumed_met: bool,
     /// The instant the clocks are read at.
     pub now: DateTime<Utc>,
+    /// Regimes in force that do not apply, with why.
+    pub not_applicable: Vec<(String, String)>,
 }
 
 /// The clocks that would run for an incident the organisation became aware of at `aware_at`,
@@ -188,6 +190,7 @@ pub fn whatif(
         detected_at: aware_at,
         aware_at,
         awareness_justification: None,
+        aware_precision: Default::default(),
         discovery: "hypothetical".into(),
         systems_affected: Vec::new(),
         containment: None,
@@ -243,9 +246,11 @@ pub fn whatif(
         &mut record,
     )?;
     let record = record.ok_or_else(|| AppError::Failed("no record".into()))?;
+    let not_applicable = workflow::not_applicable(&record, &rules, now);
     Ok(WhatIf {
         record,
         thresholds_assumed_met: assumed,
         now,
+        not_applicable,
     })
 }

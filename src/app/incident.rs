@@ -10,6 +10,8 @@ use crate::app::input::InputError;
 use crate::app::ports::{Change, Committed, Store, Subject};
 use crate::app::{AppError, Context};
 use crate::domain::assessment::AssessmentInput;
+use crate::domain::deadline::Known;
+use crate::domain::decision::DisclosureDelay;
 use crate::domain::event::{Event, EventKind, TriggerFact};
 use crate::domain::incident::{FactChange, IncidentFacts, IncidentId, IncidentUpdate};
 use crate::domain::lifecycle::{State, Step};
@@ -229,8 +231,8 @@ pub fn decide(
 /// What `complete` is told about a filing or sending.
 pub struct Completion {
     pub obligation: String,
-    /// When it happened; the effective time if not given.
-    pub at: Option<DateTime<Utc>>,
+    /// When it happened, as precisely as it is known; the effective time if not given.
+    pub at: Option<Known>,
     pub reference: Option<String>,
     pub late_reason: Option<String>,
     pub sent: bool,
@@ -247,9 +249,19 @@ pub fn complete(
     completion: Completion,
 ) -> Result<IncidentRecord, AppError> {
     // `--at` says when the filing happened: that is the event's effective time, and the store
-    // records it now, so a filing entered days later reads as "recorded later".
+    // records it now, so a filing entered days later reads as "recorded later". Known only to a
+    // day or a month, the end of that period (or now, if sooner) is the effective time: the
+    // filing had happened by then. Not known at all, it is now.
+    let org = store.require_organisation()?;
+    let effective_at = match completion.at {
+        Some(Known::At(t)) => t,
+        Some(k) => k
+            .window(org.zone())
+            .map_or(ctx.now, |w| w.latest.min(ctx.now)),
+        None => ctx.now,
+    };
     let effective = Context {
-        now: completion.at.unwrap_or(ctx.now),
+        now: effective_at,
         ..ctx.clone()
     };
     let (before, committed) = ruled_step(store, &effective, rulebook, id, None, |r, rules| {
@@ -258,7 +270,7 @@ pub fn complete(
             || r.documents.iter().any(|d| d.serves.contains(&o.id));
         let request = CompleteRequest {
             obligation: o.id.clone(),
-            at: completion.at.unwrap_or(ctx.now),
+            at: completion.at.unwrap_or(Known::At(ctx.now)),
             reference: completion.reference,
             late_reason: completion.late_reason,
             sent: completion.sent,
@@ -296,6 +308,20 @@ pub fn record_reference(
 ) -> Result<IncidentRecord, AppError> {
     let (before, committed) = apply_step(store, ctx, id, None, |r| {
         workflow::record_reference(r, obligation, reference, acknowledged_at, ctx.now)
+    })?;
+    Ok(after(before, committed))
+}
+
+/// Records the decision to delay disclosure of inside information (UK MAR Art 17(4)).
+pub fn delay_disclosure(
+    store: &dyn Store,
+    ctx: &Context,
+    rulebook: &Rulebook,
+    id: IncidentId,
+    delay: DisclosureDelay,
+) -> Result<IncidentRecord, AppError> {
+    let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
+        workflow::delay_disclosure(r, delay, rules, ctx.now, &ctx.actor)
     })?;
     Ok(after(before, committed))
 }

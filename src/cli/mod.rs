@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::bulk::BulkRequest;
 use crate::app::incident::TriggerRequest;
+use crate::domain::deadline::Known;
 use crate::domain::incident::IncidentId;
 use crate::domain::lifecycle::{State, Step};
 use crate::domain::regime::Anchor;
@@ -479,8 +480,10 @@ pub enum IncidentCommand {
         file: PathBuf,
     },
     /// Record an instant that starts a clock or opens a gate: classified_major,
-    /// classified_significant, materiality_determined, inside_information, eligible_breach or
-    /// discovered, with who decided it (and why, with --note).
+    /// classified_significant, significant_impact or substantial_impact (UK NIS),
+    /// materiality_determined, inside_information, eligible_breach, discovered, or
+    /// confidentiality_lost (ends a delayed disclosure), with who decided it and why (--note;
+    /// required for a classification and a loss of confidentiality).
     Trigger {
         id: IncidentId,
         #[arg(value_enum)]
@@ -493,6 +496,32 @@ pub enum IncidentCommand {
         by: Option<String>,
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Record the decision to delay disclosure of inside information (UK MAR Art 17(4)), with
+    /// how each of the three conditions is met. The market announcement's clock is suspended
+    /// until confidentiality is lost (`incident trigger ID confidentiality_lost`), when it is
+    /// due at once; once it is disclosed, the FCA is told that it was delayed (an obligation of
+    /// its own).
+    DelayDisclosure {
+        id: IncidentId,
+        /// When the delay was decided (default: now).
+        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
+        at: Option<DateTime<Utc>>,
+        /// The persons responsible for the decision (default: --actor).
+        #[arg(long, value_name = "NAMES")]
+        by: Option<String>,
+        /// (a) Why immediate disclosure is likely to prejudice the issuer's legitimate interests.
+        #[arg(long, value_name = "TEXT")]
+        legitimate_interests: Option<String>,
+        /// (b) Why the delay is not likely to mislead the public.
+        #[arg(long, value_name = "TEXT")]
+        not_misleading: Option<String>,
+        /// (c) How confidentiality is ensured.
+        #[arg(long, value_name = "TEXT")]
+        confidentiality: Option<String>,
+        /// The evidence, or where it is kept.
+        #[arg(long, value_name = "TEXT")]
+        evidence: Option<String>,
     },
     /// Take a manual lifecycle step: notify, monitor, close or reopen.
     Transition {
@@ -514,9 +543,12 @@ pub enum ObligationCommand {
         id: IncidentId,
         /// Obligation id (e.g. uk-gdpr-art33/initial) or a unique prefix.
         obligation: String,
-        /// When it was filed or sent (default: now).
-        #[arg(long, value_parser = parse_instant, value_name = "TIME")]
-        at: Option<DateTime<Utc>>,
+        /// When it was filed or sent (default: now): an instant, or only a day (2024-02-07) or
+        /// a month (2024-02) in the organisation's zone, or "unknown". A verdict on a day,
+        /// month or unknown time is only as sure as its bounds: on time, late, or
+        /// indeterminate.
+        #[arg(long, value_parser = parse_known, value_name = "TIME|DAY|MONTH|unknown")]
+        at: Option<Known>,
         /// The recipient's reference, e.g. the ICO case reference.
         #[arg(long, value_name = "REF")]
         reference: Option<String>,
@@ -575,6 +607,9 @@ impl clap::ValueEnum for Anchor {
             Anchor::InsideInformation,
             Anchor::EligibleBreach,
             Anchor::Discovered,
+            Anchor::ConfidentialityLost,
+            Anchor::SignificantImpact,
+            Anchor::SubstantialImpact,
         ]
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
@@ -606,6 +641,28 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}; expected RFC 3339 with offset, e.g. 2024-04-01T09:00:00+01:00"))
+}
+
+/// When something happened, as precisely as it is known: an RFC 3339 instant, a day
+/// (`2024-02-07`), a month (`2024-02`), or `unknown`. Days and months are the organisation's.
+fn parse_known(s: &str) -> Result<Known, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("unknown") {
+        return Ok(Known::Unknown);
+    }
+    if t.len() == 10
+        && let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+    {
+        return Ok(Known::Day(d));
+    }
+    if t.len() == 7
+        && let Ok(d) = chrono::NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d")
+    {
+        return Ok(Known::Month(d));
+    }
+    parse_instant(t).map(Known::At).map_err(|e| {
+        format!("{e}; or a day (2024-02-07), a month (2024-02) or \"unknown\" when that is all that is known")
+    })
 }
 
 fn parse_yes_no(s: &str) -> Result<bool, String> {
@@ -820,6 +877,26 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
                     at,
                     by,
                     note,
+                },
+            ),
+            IncidentCommand::DelayDisclosure {
+                id,
+                at,
+                by,
+                legitimate_interests,
+                not_misleading,
+                confidentiality,
+                evidence,
+            } => obligation::delay_disclosure(
+                &ctx,
+                id,
+                crate::domain::decision::DisclosureDelay {
+                    at: at.unwrap_or(ctx.now),
+                    decided_by: by.unwrap_or_else(|| ctx.actor.clone()),
+                    legitimate_interests: legitimate_interests.unwrap_or_default(),
+                    not_misleading: not_misleading.unwrap_or_default(),
+                    confidentiality: confidentiality.unwrap_or_default(),
+                    evidence,
                 },
             ),
             IncidentCommand::Transition { id, step, reason } => {

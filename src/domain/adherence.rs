@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::domain::deadline::Due;
+use crate::domain::deadline::{Due, Verdict};
 use crate::domain::obligation::ObligationState;
 use crate::domain::record::IncidentRecord;
 
@@ -18,6 +18,9 @@ pub enum Status {
     OnTime,
     /// Met after its statutory deadline.
     Late,
+    /// Met, but known only to a day, a month or not at all, and that window straddles the
+    /// deadline: neither on time nor late, counted apart, never as on time.
+    Indeterminate,
     /// Met; the law sets no number ("without undue delay"), so neither on time nor late, and
     /// by our internal target if there is one.
     MetNoDeadline,
@@ -38,6 +41,7 @@ impl Status {
         match self {
             Status::OnTime => "on time",
             Status::Late => "late",
+            Status::Indeterminate => "indeterminate",
             Status::MetNoDeadline => "met (no deadline in law)",
             Status::AfterTarget => "met after our internal target (no deadline in law)",
             Status::Waived => "waived",
@@ -72,6 +76,10 @@ pub struct Row {
     pub reference: Option<String>,
     pub status: Status,
     pub late_by_minutes: Option<i64>,
+    /// The verdict in words where the filing's time is known only to a window, e.g.
+    /// "indeterminate: between 22 h 10 min early and 1 h 50 min late (known only to the day)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_note: Option<String>,
     /// Hours from the clock's start to meeting it.
     pub hours_to_notify: Option<f64>,
     /// Hours the law allowed (deadline minus clock start).
@@ -102,6 +110,8 @@ pub struct Summary {
     pub obligations: usize,
     pub on_time: usize,
     pub late: usize,
+    /// Met within a window that straddles the deadline (time not recorded precisely enough).
+    pub indeterminate: usize,
     pub met_no_deadline: usize,
     /// Met after our internal target, where the law sets no number.
     pub after_target: usize,
@@ -171,11 +181,12 @@ pub fn rows<'a>(
             let at = due.instant();
             let (status, met_at, reason) = match (&o.completion, &o.waiver) {
                 (Some(c), _) => (
-                    match (statutory, c.late_by_minutes, at) {
-                        (true, Some(_), _) => Status::Late,
-                        (true, None, _) => Status::OnTime,
-                        (false, _, Some(target)) if c.at > target => Status::AfterTarget,
-                        (false, _, _) => Status::MetNoDeadline,
+                    match (c.verdict(), at) {
+                        (Some(Verdict::Late { .. }), _) => Status::Late,
+                        (Some(Verdict::Indeterminate { .. }), _) => Status::Indeterminate,
+                        (Some(Verdict::OnTime), _) => Status::OnTime,
+                        (None, Some(target)) if c.at > target => Status::AfterTarget,
+                        (None, _) => Status::MetNoDeadline,
                     },
                     Some(c.at),
                     c.late_reason.clone(),
@@ -215,8 +226,19 @@ pub fn rows<'a>(
                 reference: o.completion.as_ref().and_then(|c| c.reference.clone()),
                 status,
                 late_by_minutes: o.completion.as_ref().and_then(|c| c.late_by_minutes),
-                hours_to_notify: match (clock_start, met_at) {
-                    (Some(s), Some(m)) => Some(hours(s, m)),
+                precision_note: o
+                    .completion
+                    .as_ref()
+                    .filter(|c| !c.precision.is_instant())
+                    .map(|c| match c.verdict() {
+                        Some(v) => {
+                            format!("{} (known only to the {})", v.words(), c.precision.as_str())
+                        }
+                        None => format!("known only to the {}", c.precision.as_str()),
+                    }),
+                // A time known only to a window gives no figure for the median or the worst.
+                hours_to_notify: match (clock_start, met_at, &o.completion) {
+                    (Some(s), Some(m), Some(c)) if c.precision.is_instant() => Some(hours(s, m)),
                     _ => None,
                 },
                 hours_allowed: match (clock_start, at, statutory) {
@@ -270,6 +292,7 @@ pub fn summarise(rows: &[Row]) -> Vec<Summary> {
                 obligations: of.len(),
                 on_time,
                 late,
+                indeterminate: count(Status::Indeterminate),
                 met_no_deadline: count(Status::MetNoDeadline),
                 after_target: count(Status::AfterTarget),
                 waived: count(Status::Waived),

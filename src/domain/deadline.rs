@@ -14,6 +14,10 @@
 //!   target if the regime sets one.
 //!
 //! Pure: the clock is a parameter and calendars are passed in.
+//!
+//! Longer than our ~600-line guide: the due instant, the verdict on an instant known only to a
+//! window (on time, late, indeterminate) and their hand-worked tests are one piece of arithmetic,
+//! easier to check side by side.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +42,11 @@ pub enum Due {
         from: DateTime<Utc>,
         /// The working, line by line.
         explain: Vec<String>,
+        /// Where the clock's start is known only to a day or a month (awareness recorded as
+        /// "on 7 Feb"), the latest the due instant can be; `at` is then the earliest, the
+        /// stricter reading, and a verdict between the two is indeterminate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<DateTime<Utc>>,
     },
     /// A standard with no number in law; `target` is our internal target, not a deadline.
     Standard {
@@ -87,6 +96,247 @@ impl Due {
     }
 }
 
+/// How precisely an instant is known. Records often hold a date without a time ("notified the
+/// ICO on 7 Feb"), a month ("late November"), or nothing: a verdict on such an instant is only as
+/// sure as its bounds allow (regimes reference §5.8: compute earliest and latest bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// Known to the minute.
+    #[default]
+    Instant,
+    /// Known to the civil day, in the organisation's zone.
+    Day,
+    /// Known to the civil month, in the organisation's zone.
+    Month,
+    /// Not known: only that it happened after the clock started and before it was recorded.
+    Unknown,
+}
+
+impl Precision {
+    pub fn is_instant(&self) -> bool {
+        *self == Precision::Instant
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Instant => "instant",
+            Precision::Day => "day",
+            Precision::Month => "month",
+            Precision::Unknown => "unknown",
+        }
+    }
+}
+
+/// The bounds of an instant known less than exactly: from `earliest` (inclusive) to `latest`
+/// (exclusive: the start of the next day or month, or the moment it was recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Window {
+    pub earliest: DateTime<Utc>,
+    pub latest: DateTime<Utc>,
+}
+
+/// What is known of when something happened, as a person records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// To the minute.
+    At(DateTime<Utc>),
+    /// On this civil day.
+    Day(NaiveDate),
+    /// In the month of this date (its first day).
+    Month(NaiveDate),
+    /// Not known.
+    Unknown,
+}
+
+impl Known {
+    pub fn precision(&self) -> Precision {
+        match self {
+            Known::At(_) => Precision::Instant,
+            Known::Day(_) => Precision::Day,
+            Known::Month(_) => Precision::Month,
+            Known::Unknown => Precision::Unknown,
+        }
+    }
+
+    /// The bounds of a day or month in `zone` (from its first local instant to the next
+    /// period's); an exact instant and an unknown one have none here.
+    pub fn window(&self, zone: Tz) -> Option<Window> {
+        let (first, next) = match *self {
+            Known::At(_) | Known::Unknown => return None,
+            Known::Day(d) => (d, d.succ_opt()?),
+            Known::Month(d) => {
+                let first = d.with_day(1)?;
+                (first, first.checked_add_months(Months::new(1))?)
+            }
+        };
+        let start = |d: NaiveDate| resolve(zone, d.and_time(NaiveTime::MIN));
+        Some(Window {
+            earliest: start(first)?,
+            latest: start(next)?,
+        })
+    }
+}
+
+/// A completion judged against a statutory due instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Certainly by the due instant.
+    OnTime,
+    /// Certainly after it: by `minutes` at least, and at most `up_to` when known only to a
+    /// window.
+    Late {
+        minutes: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        up_to: Option<i64>,
+    },
+    /// The window straddles the due instant: between `early` minutes early and `late` minutes
+    /// late. Never reported as on time.
+    Indeterminate { early: i64, late: i64 },
+}
+
+/// Minutes from `a` to `b`, rounded up (a filing 10 seconds late is a minute late).
+fn minutes_up(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    ((b - a).num_seconds() + 59).div_euclid(60)
+}
+
+/// The verdict against a due instant that is itself known only to a window (from `due` to
+/// `until`, the clock's start known only to a day or month): on time only if done by the
+/// earliest it can be, late only if done after the latest.
+pub fn judge_between(
+    due: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+    window: Option<Window>,
+) -> Verdict {
+    let Some(until) = until.filter(|u| *u > due) else {
+        return judge(due, at, window);
+    };
+    let (first, last) = window.map_or((at, at), |w| (w.earliest, w.latest));
+    if last <= due || (window.is_none() && at <= due) {
+        Verdict::OnTime
+    } else if first > until {
+        Verdict::Late {
+            minutes: minutes_up(until, first),
+            up_to: Some(minutes_up(due, last)),
+        }
+    } else {
+        Verdict::Indeterminate {
+            early: (until - first).num_minutes(),
+            late: minutes_up(due, last),
+        }
+    }
+}
+
+/// The due instant of a phase whose awareness is known only to `aware` (a day or a month):
+/// computed from the window's first instant (the deadline shown, the stricter reading) and from
+/// its last, which bounds it. Other anchors are exact.
+pub fn compute_within(
+    phase: &Phase,
+    anchors: Anchors<'_>,
+    aware: Option<Window>,
+    zone: Tz,
+    calendars: &Calendars,
+) -> Due {
+    let uses_awareness = phase.anchor == Anchor::Aware
+        || phase
+            .also_within
+            .as_ref()
+            .is_some_and(|l| l.anchor == Anchor::Aware);
+    let Some(w) = aware.filter(|_| uses_awareness) else {
+        return compute(phase, anchors, zone, calendars);
+    };
+    let at = |t: DateTime<Utc>| {
+        move |a: Anchor| {
+            if a == Anchor::Aware {
+                Some(t)
+            } else {
+                anchors(a)
+            }
+        }
+    };
+    let early = compute(phase, &at(w.earliest), zone, calendars);
+    // `latest` is the start of the next day: the last minute of the window is one before it.
+    let last = w.latest - Duration::minutes(1);
+    let late = compute(phase, &at(last), zone, calendars);
+    match (early, late) {
+        (
+            Due::At {
+                at,
+                from,
+                mut explain,
+                ..
+            },
+            Due::At { at: until, .. },
+        ) => {
+            explain.insert(
+                0,
+                format!(
+                    "Awareness is known only to a window, {} to {}: the clock is run from its first instant (the deadline shown, the stricter reading) and from its last.",
+                    local(w.earliest, zone),
+                    local(last, zone)
+                ),
+            );
+            explain.push(format!(
+                "From the window's last instant it would be due {} ({}): a filing between the two is indeterminate until awareness is known more precisely.",
+                local(until, zone),
+                until.to_rfc3339()
+            ));
+            Due::At {
+                at,
+                from,
+                explain,
+                until: Some(until),
+            }
+        }
+        (early, _) => early,
+    }
+}
+
+/// The verdict on something done at `at`, or within `window`, against the due instant `due`.
+pub fn judge(due: DateTime<Utc>, at: DateTime<Utc>, window: Option<Window>) -> Verdict {
+    match window {
+        None if at <= due => Verdict::OnTime,
+        None => Verdict::Late {
+            minutes: minutes_up(due, at),
+            up_to: None,
+        },
+        // `latest` is exclusive: a day ending at midnight was over by the due instant midnight.
+        Some(w) if w.latest <= due => Verdict::OnTime,
+        Some(w) if w.earliest > due => Verdict::Late {
+            minutes: minutes_up(due, w.earliest),
+            up_to: Some(minutes_up(due, w.latest)),
+        },
+        Some(w) => Verdict::Indeterminate {
+            early: (due - w.earliest).num_minutes(),
+            late: minutes_up(due, w.latest),
+        },
+    }
+}
+
+impl Verdict {
+    /// In words: "on time", "late by 2 h", "indeterminate: between 2 h early and 22 h late".
+    pub fn words(&self) -> String {
+        match *self {
+            Verdict::OnTime => "on time".into(),
+            Verdict::Late {
+                minutes: m,
+                up_to: None,
+            } => format!("late by {}", minutes(m)),
+            Verdict::Late {
+                minutes: m,
+                up_to: Some(u),
+            } => format!("late by {} to {}", minutes(m), minutes(u)),
+            Verdict::Indeterminate { early, late } => format!(
+                "indeterminate: between {} early and {} late",
+                minutes(early),
+                minutes(late)
+            ),
+        }
+    }
+}
+
 /// The holiday calendars, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Calendars(pub BTreeMap<String, HolidayCalendar>);
@@ -106,6 +356,12 @@ pub fn anchor_words(anchor: Anchor) -> &'static str {
         Anchor::EligibleBreach => "reasonable grounds to believe an eligible data breach happened",
         Anchor::PreviousPhase => "completion of the previous report",
         Anchor::DutyArose => "the assessment or decision that created this duty",
+        Anchor::DisclosureDelayed => "the decision to delay disclosure (UK MAR Art 17(4))",
+        Anchor::ConfidentialityLost => "the loss of confidentiality (a leak or rumour)",
+        Anchor::SignificantImpact => {
+            "the finding of a significant impact on the continuity of the essential service"
+        }
+        Anchor::SubstantialImpact => "the finding of a substantial impact on the digital service",
     }
 }
 
@@ -147,6 +403,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at: a,
                 from,
                 explain: mut ea,
+                ..
             },
             Due::At {
                 at: b, explain: eb, ..
@@ -163,6 +420,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                     at: a,
                     from,
                     explain: ea,
+                    until: None,
                 };
             }
             let at = a.min(b);
@@ -175,6 +433,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at,
                 from,
                 explain: ea,
+                until: None,
             }
         }
         // The second limit's clock has started but the primary's has not (DORA: aware, but not
@@ -185,6 +444,7 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                 at,
                 from,
                 mut explain,
+                ..
             },
         ) => {
             explain.insert(
@@ -194,7 +454,12 @@ pub fn compute(phase: &Phase, anchors: Anchors<'_>, zone: Tz, calendars: &Calend
                     anchor_words(waiting_on)
                 ),
             );
-            Due::At { at, from, explain }
+            Due::At {
+                at,
+                from,
+                explain,
+                until: None,
+            }
         }
         (primary, _) => primary,
     }
@@ -307,7 +572,12 @@ fn limit(
                 local(at, zone),
                 at.to_rfc3339()
             ));
-            Due::At { at, from, explain }
+            Due::At {
+                at,
+                from,
+                explain,
+                until: None,
+            }
         }
         Deadline::Months { months } => {
             let start = from.with_timezone(&zone).naive_local();
@@ -376,7 +646,12 @@ fn resolve(zone: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
 fn due_at(at: DateTime<Utc>, from: DateTime<Utc>, mut explain: Vec<String>, zone: Tz) -> Due {
     explain.extend(clock_changes(from, at, zone));
     explain.push(format!("Due {} ({}).", local(at, zone), at.to_rfc3339()));
-    Due::At { at, from, explain }
+    Due::At {
+        at,
+        from,
+        explain,
+        until: None,
+    }
 }
 
 /// The clock changes between two instants, in words.
@@ -469,6 +744,9 @@ mod tests {
             also_within: None,
             citation: None,
             content: Vec::new(),
+            recipient: None,
+            only_if: None,
+            delayable: false,
         }
     }
 
@@ -679,5 +957,95 @@ mod tests {
                 "{why}"
             );
         }
+    }
+
+    #[test]
+    fn a_window_is_judged_by_both_ends() {
+        // Due 2 Apr 2024 21:10Z (22:10 BST). Regimes reference §5.8: date-only records give
+        // earliest and latest bounds.
+        let due = at("2024-04-02T21:10:00Z");
+        let day = |d: &str| Known::Day(d.parse().unwrap()).window(London).unwrap();
+        // 1 Apr in London = 31 Mar 23:00Z to 1 Apr 23:00Z: wholly before.
+        assert_eq!(
+            judge(due, at("2024-03-31T23:00:00Z"), Some(day("2024-04-01"))),
+            Verdict::OnTime
+        );
+        // 2 Apr = 1 Apr 23:00Z to 2 Apr 23:00Z: 22 h 10 min early to 1 h 50 min late.
+        let v = judge(due, at("2024-04-01T23:00:00Z"), Some(day("2024-04-02")));
+        assert_eq!(
+            v,
+            Verdict::Indeterminate {
+                early: 1330,
+                late: 110
+            }
+        );
+        assert_eq!(
+            v.words(),
+            "indeterminate: between 22 h 10 min early and 1 h 50 min late"
+        );
+        // 3 Apr = 2 Apr 23:00Z to 3 Apr 23:00Z: late by 1 h 50 min to 25 h 50 min.
+        assert_eq!(
+            judge(due, at("2024-04-02T23:00:00Z"), Some(day("2024-04-03"))),
+            Verdict::Late {
+                minutes: 110,
+                up_to: Some(1550)
+            }
+        );
+        // A month: April 2024 in London = 31 Mar 23:00Z to 30 Apr 23:00Z.
+        let april = Known::Month("2024-04-01".parse().unwrap())
+            .window(London)
+            .unwrap();
+        assert_eq!(
+            (april.earliest, april.latest),
+            (at("2024-03-31T23:00:00Z"), at("2024-04-30T23:00:00Z"))
+        );
+        // Exact instants: a second late is a minute late; on the instant is on time.
+        assert_eq!(judge(due, due, None), Verdict::OnTime);
+        assert_eq!(
+            judge(due, due + Duration::seconds(1), None),
+            Verdict::Late {
+                minutes: 1,
+                up_to: None
+            }
+        );
+        // A day ending exactly at the due instant (exclusive end) is on time.
+        let w = Window {
+            earliest: at("2024-04-01T21:10:00Z"),
+            latest: due,
+        };
+        assert_eq!(judge(due, w.earliest, Some(w)), Verdict::OnTime);
+    }
+
+    #[test]
+    fn a_due_instant_known_to_a_window_is_judged_against_both_ends() {
+        // Aware "on 10 Jan 2024" from 09:00Z (detection) to 23:59Z: 72 h gives 13 Jan 09:00Z
+        // at the earliest and 23:59Z at the latest.
+        let (due, until) = (at("2024-01-13T09:00:00Z"), Some(at("2024-01-13T23:59:00Z")));
+        assert_eq!(
+            judge_between(due, until, at("2024-01-13T08:00:00Z"), None),
+            Verdict::OnTime
+        );
+        assert_eq!(
+            judge_between(due, until, at("2024-01-13T12:00:00Z"), None),
+            Verdict::Indeterminate {
+                early: 719,
+                late: 180
+            }
+        );
+        assert_eq!(
+            judge_between(due, until, at("2024-01-14T01:59:00Z"), None),
+            Verdict::Late {
+                minutes: 120,
+                up_to: Some(1019)
+            }
+        );
+        // Without a window on the due instant it is the plain judgement.
+        assert_eq!(
+            judge_between(due, None, at("2024-01-13T12:00:00Z"), None),
+            Verdict::Late {
+                minutes: 180,
+                up_to: None
+            }
+        );
     }
 }

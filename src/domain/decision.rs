@@ -80,3 +80,72 @@ pub fn recommend(level: RiskLevel, role: ControllerRole) -> Recommendation {
         },
     }
 }
+
+/// The issuer's decision to delay disclosure of inside information (UK MAR Art 17(4)): when,
+/// who, and how each of the three conditions is met, kept as the record the FCA may ask for
+/// (ESMA MAR Q&A 5.2: time, persons responsible, evidence).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DisclosureDelay {
+    /// When the delay was decided.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The persons responsible for the decision.
+    pub decided_by: String,
+    /// (a) Why immediate disclosure is likely to prejudice the issuer's legitimate interests.
+    pub legitimate_interests: String,
+    /// (b) Why the delay is not likely to mislead the public.
+    pub not_misleading: String,
+    /// (c) How confidentiality is ensured.
+    pub confidentiality: String,
+    /// Evidence, or where it is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+impl DisclosureDelay {
+    /// The conditions left blank, by their flag: all three must be shown to hold.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("--legitimate-interests", &self.legitimate_interests),
+            ("--not-misleading", &self.not_misleading),
+            ("--confidentiality", &self.confidentiality),
+            ("--by", &self.decided_by),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.trim().is_empty())
+        .map(|(flag, _)| flag)
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_needs_all_three_conditions_and_a_name() {
+        let delay = DisclosureDelay {
+            at: chrono::DateTime::UNIX_EPOCH,
+            decided_by: "Board".into(),
+            legitimate_interests: "Negotiations with the attacker's host".into(),
+            not_misleading: " ".into(),
+            confidentiality: "Insider list kept".into(),
+            evidence: None,
+        };
+        assert_eq!(delay.missing(), ["--not-misleading"]);
+        let none = DisclosureDelay {
+            decided_by: String::new(),
+            legitimate_interests: String::new(),
+            confidentiality: String::new(),
+            ..delay
+        };
+        assert_eq!(
+            none.missing(),
+            [
+                "--legitimate-interests",
+                "--not-misleading",
+                "--confidentiality",
+                "--by"
+            ]
+        );
+    }
+}

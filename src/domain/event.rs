@@ -111,6 +111,11 @@ pub enum EventKind {
     Decided { decision: Decision },
     /// A clock-starting instant was recorded (classified as major, materiality determined, ...).
     TriggerRecorded { trigger: TriggerFact },
+    /// The issuer decided to delay disclosure of inside information (UK MAR Art 17(4)), with
+    /// how each condition is met.
+    DisclosureDelayed {
+        delay: crate::domain::decision::DisclosureDelay,
+    },
     /// Obligations derived from the regimes: added, retired, revived, waived or owed again.
     ObligationsChanged { changes: ObligationChanges },
     /// Due instants recomputed after a fact they depend on changed; old and new kept.
@@ -207,6 +212,7 @@ impl EventKind {
             EventKind::Assessed { .. } => "assessed",
             EventKind::Decided { .. } => "decided",
             EventKind::TriggerRecorded { .. } => "trigger_recorded",
+            EventKind::DisclosureDelayed { .. } => "disclosure_delayed",
             EventKind::ObligationsChanged { .. } => "obligations_changed",
             EventKind::DuesChanged { .. } => "dues_changed",
             EventKind::ObligationCompleted { .. } => "obligation_completed",

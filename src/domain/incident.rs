@@ -13,6 +13,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
+
+use crate::domain::deadline::{Known, Precision, Window};
 use serde::{Deserialize, Serialize};
 
 /// Human-readable incident identifier, sequential per calendar year: `BR-2024-0001`.
@@ -121,6 +123,12 @@ pub struct IncidentFacts {
     /// does not stop the clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awareness_justification: Option<String>,
+    /// How precisely `aware_at` is known: `day` or `month` when the records give only that
+    /// (any instant on that day or in that month, in the organisation's zone, will do). Clocks
+    /// then run from the window's first instant, and a verdict the window leaves open is
+    /// indeterminate. Absent: to the minute.
+    #[serde(default, skip_serializing_if = "Precision::is_instant")]
+    pub aware_precision: Precision,
     /// How the organisation found out (monitoring alert, staff report, customer complaint, ...).
     #[schemars(length(min = 1))]
     pub discovery: String,
@@ -488,10 +496,31 @@ pub struct FactChange {
 }
 
 impl IncidentFacts {
+    /// Where awareness is known only to a day or a month, that day or month in `zone`.
+    pub fn aware_window(&self, zone: chrono_tz::Tz) -> Option<Window> {
+        let date = self.aware_at.with_timezone(&zone).date_naive();
+        let window = match self.aware_precision {
+            Precision::Day => Known::Day(date).window(zone),
+            Precision::Month => Known::Month(date).window(zone),
+            Precision::Instant | Precision::Unknown => None,
+        }?;
+        // Awareness cannot precede detection: the window starts no earlier.
+        Some(Window {
+            earliest: window.earliest.max(self.detected_at.min(window.latest)),
+            latest: window.latest,
+        })
+    }
+
     /// Semantic checks a JSON Schema cannot express, each with the JSON pointer of the fact.
     /// `now` refuses instants in the future: a clock cannot start at a moment yet to come.
     pub fn check(&self, now: DateTime<Utc>) -> Vec<(String, String)> {
         let mut problems = Vec::new();
+        if self.aware_precision == Precision::Unknown {
+            problems.push((
+                "/aware_precision".into(),
+                "awareness starts the clocks, so it must be known at least to the month: give the day or month it fell in (\"day\" or \"month\")".into(),
+            ));
+        }
         let blank = |s: &str| s.trim().is_empty();
         if blank(&self.title) {
             problems.push(("/title".into(), "a title is required".into()));

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::assessment::RiskLevel;
-use crate::domain::deadline::{self, Calendars, Due};
+use crate::domain::deadline::{self, Calendars, Due, Precision, Verdict, Window};
 use crate::domain::decision::Decision;
 use crate::domain::organisation::{
     ControllerRole, HipaaRole, Market, Nis2Role, NisRole, Organisation, eu_member_state,
@@ -110,6 +110,10 @@ pub struct Obligation {
     /// When the obligation arose (the assessment or decision that created it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arose_at: Option<DateTime<Utc>>,
+    /// Whether its threshold is met is not known from the facts recorded (a count that
+    /// straddles it): why, and what would settle it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indeterminate: Option<String>,
 }
 
 /// A filing or sending, with lateness frozen at that moment.
@@ -136,6 +140,47 @@ pub struct Completion {
     /// When the recipient acknowledged it, if recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// How precisely `at` is known (absent: to the minute). Known only to a day or a month, or
+    /// not at all, `at` is the window's earliest instant and `window` its bounds.
+    #[serde(default, skip_serializing_if = "Precision::is_instant")]
+    pub precision: Precision,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+impl Completion {
+    /// On time, late, or indeterminate against the statutory due instant frozen with it; none
+    /// where the law sets no number.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match &self.due {
+            Due::At { at, until, .. } => {
+                Some(deadline::judge_between(*at, *until, self.at, self.window))
+            }
+            _ => None,
+        }
+    }
+
+    /// When it happened, as precisely as it is known, for reports: "on Tue 2 Apr 2024
+    /// (time not recorded)".
+    pub fn when_words(&self, zone: Tz) -> String {
+        let local = |t: DateTime<Utc>| t.with_timezone(&zone);
+        match (self.precision, self.window) {
+            (Precision::Day, Some(w)) => format!(
+                "on {} (time not recorded)",
+                local(w.earliest).format("%a %-d %b %Y")
+            ),
+            (Precision::Month, Some(w)) => format!(
+                "in {} (day not recorded)",
+                local(w.earliest).format("%B %Y")
+            ),
+            (Precision::Unknown, Some(w)) => format!(
+                "at an unrecorded time between {} and {}",
+                deadline::local(w.earliest, zone),
+                deadline::local(w.latest, zone)
+            ),
+            _ => deadline::local(self.at, zone),
+        }
+    }
 }
 
 /// A decision that an obligation is not required.
@@ -175,6 +220,9 @@ pub struct ObligationChanges {
     /// Waived by an earlier decision, owed again under a new one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unwaived: Vec<String>,
+    /// Obligations whose threshold became indeterminate (with why) or was settled (none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<(String, Option<String>)>,
 }
 
 impl ObligationChanges {
@@ -184,6 +232,7 @@ impl ObligationChanges {
             && self.revived.is_empty()
             && self.waived.is_empty()
             && self.unwaived.is_empty()
+            && self.thresholds.is_empty()
     }
 }
 
@@ -246,6 +295,52 @@ pub fn org_flags(org: &Organisation) -> BTreeSet<OrgFlag> {
 pub struct Exposure {
     pub level: RiskLevel,
     pub subjects_upper: u64,
+    /// The lower bound of the number of people (the estimate itself when it is one number).
+    pub subjects_lower: u64,
+    /// Residents of the most affected US State, (largest lower bound, largest upper bound), if
+    /// counts per State were given.
+    pub one_state: Option<(u64, u64)>,
+}
+
+/// Where a regime applies only on the upper bound of what is known (the number of people is a
+/// range that straddles its threshold), the words that say so and which fact would settle it.
+/// The obligation is derived meanwhile, so its clock runs from its anchor as the law says; it is
+/// shown as indeterminate, never as certainly owed or certainly not.
+pub fn indeterminate(
+    regime: &Regime,
+    exposure: Exposure,
+    decision: Option<&Decision>,
+) -> Option<String> {
+    if let (Some(link), Some(d)) = (regime.follows_decision, decision)
+        && says(d, link)
+    {
+        return None;
+    }
+    if let Some(min) = regime.applies.min_in_one_state {
+        let n = crate::domain::assessment::thousands;
+        return match exposure.one_state {
+            None if exposure.subjects_upper >= min => Some(format!(
+                "threshold indeterminate: the rule is {} or more residents of one State, and the assessment gives no count per State (residents_by_state); the residents per State would settle it (the clock runs meanwhile)",
+                n(min)
+            )),
+            Some((lower, upper)) if lower < min && upper >= min => Some(format!(
+                "threshold indeterminate: the rule is {} or more residents of one State, and the most affected State has {} to {}; its exact count would settle it (the clock runs meanwhile)",
+                n(min),
+                n(lower),
+                n(upper)
+            )),
+            _ => None,
+        };
+    }
+    let min = regime.applies.min_subjects?;
+    (exposure.subjects_lower < min && exposure.subjects_upper >= min).then(|| {
+        format!(
+            "threshold indeterminate: the rule is {} or more people, and the assessment says {} to {}; the number of people affected would settle it (the clock runs meanwhile)",
+            crate::domain::assessment::thousands(min),
+            crate::domain::assessment::thousands(exposure.subjects_lower),
+            crate::domain::assessment::thousands(exposure.subjects_upper)
+        )
+    })
 }
 
 /// Whether a regime applies, and why not when it does not.
@@ -257,15 +352,21 @@ pub fn applies(
 ) -> Result<(), String> {
     let a = &regime.applies;
     if !a.org_any.is_empty() && !a.org_any.iter().any(|f| flags.contains(f)) {
-        return Err(format!("the organisation has none of {:?}", a.org_any));
+        return Err(format!(
+            "the organisation's profile is not {}",
+            flag_names(&a.org_any, " or ")
+        ));
     }
     if let Some(missing) = a.org_all.iter().find(|f| !flags.contains(f)) {
-        return Err(format!("the organisation is not {missing:?}"));
+        return Err(format!(
+            "the organisation's profile is not {}",
+            flag_names(std::slice::from_ref(missing), "")
+        ));
     }
     if !a.territory_any.is_empty() && !a.territory_any.iter().any(|f| flags.contains(f)) {
         return Err(format!(
-            "outside its territorial scope: the organisation has none of {:?}",
-            a.territory_any
+            "outside its territorial scope: the organisation's profile has neither {}",
+            flag_names(&a.territory_any, " nor ")
         ));
     }
     let threshold = (|| {
@@ -282,6 +383,17 @@ pub fn applies(
                 exposure.subjects_upper
             ));
         }
+        if let Some(min) = a.min_in_one_state {
+            // Without counts per State, all the people could live in one: the cautious reading.
+            let most = exposure
+                .one_state
+                .map_or(exposure.subjects_upper, |(_, u)| u);
+            if most < min {
+                return Err(format!(
+                    "at most {most} residents of any one State are affected, fewer than {min}"
+                ));
+            }
+        }
         if let Some(below) = a.below_subjects
             && exposure.subjects_upper >= below
         {
@@ -293,6 +405,20 @@ pub fn applies(
         (Some(link), Some(d)) if says(d, link) => Ok(()),
         _ => threshold,
     }
+}
+
+/// Profile flags by the names the files use: "uk_establishment or targets_uk".
+fn flag_names(flags: &[OrgFlag], sep: &str) -> String {
+    flags
+        .iter()
+        .map(|f| {
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn says(decision: &Decision, link: DecisionLink) -> bool {
@@ -320,6 +446,8 @@ pub struct Context<'a> {
     pub territory: Territory,
     /// The clock-starting instants recorded so far (for significance gates).
     pub triggered: BTreeSet<Anchor>,
+    /// Awareness known only to a day or a month: its window, from which clocks run.
+    pub aware_window: Option<deadline::Window>,
 }
 
 /// Whether a regime applies in this context: `applies`, then its significance gate.
@@ -411,11 +539,25 @@ pub fn derive(
             (Some(link), Some(d)) => !says(d, link),
             _ => false,
         };
+        let open_question = indeterminate(regime, context.exposure, context.decision);
         for instance in instances(regime, &context.territory) {
             let mut previous: Option<String> = None;
             for phase in &regime.phases {
+                // A phase owed only after a recorded step (the FCA notice after a delayed
+                // disclosure) is not derived before it.
+                if let Some(gate) = phase.only_if
+                    && !context.triggered.contains(&gate)
+                {
+                    continue;
+                }
                 let id = format!("{}/{}", instance.prefix, phase.id);
                 wanted.insert(id.clone());
+                if let Some(o) = existing.iter().find(|o| o.id == id)
+                    && o.state.is_open()
+                    && o.indeterminate != open_question
+                {
+                    changes.thresholds.push((id.clone(), open_question.clone()));
+                }
                 match existing.iter().find(|o| o.id == id) {
                     None => {
                         let mut obligation = Obligation {
@@ -424,7 +566,10 @@ pub fn derive(
                             regime_name: regime.name_at(context.aware_at),
                             jurisdiction: regime.jurisdiction.clone(),
                             citation: regime.phase_citation_at(phase, context.aware_at),
-                            recipient: instance.recipient.clone(),
+                            recipient: phase
+                                .recipient
+                                .clone()
+                                .unwrap_or_else(|| instance.recipient.clone()),
                             owner_role: regime.owner_role.clone(),
                             phase: phase.clone(),
                             previous: if phase.anchor == Anchor::PreviousPhase {
@@ -443,6 +588,7 @@ pub fn derive(
                             waiver: None,
                             retired_because: None,
                             arose_at: Some(context.now),
+                            indeterminate: open_question.clone(),
                         };
                         obligation.due = due_of(&obligation, existing, anchors, context);
                         if decided_no {
@@ -559,12 +705,55 @@ pub fn due_of(
         Anchor::DutyArose => obligation.arose_at,
         other => anchors(other),
     };
-    deadline::compute(
+    if obligation.phase.delayable
+        && let Some(delayed) = anchors(Anchor::DisclosureDelayed)
+    {
+        return delayed_disclosure(delayed, anchors(Anchor::ConfidentialityLost), context.zone);
+    }
+    deadline::compute_within(
         &obligation.phase,
         &with_previous,
+        context.aware_window,
         context.zone,
         context.calendars,
     )
+}
+
+/// A disclosure delayed under UK MAR Art 17(4): suspended while the conditions hold, and due at
+/// once when confidentiality is lost (Art 17(7), marked † in our reference). "As soon as
+/// possible" has no number in law, so the internal target is the instant of the loss: from then
+/// on the announcement is overdue against it.
+fn delayed_disclosure(delayed: DateTime<Utc>, lost: Option<DateTime<Utc>>, zone: Tz) -> Due {
+    let mut explain = vec![format!(
+        "Disclosure delayed under UK MAR Art 17(4) at {} ({}): the issuer recorded how each condition is met (legitimate interests, not misleading, confidentiality ensured).",
+        deadline::local(delayed, zone),
+        delayed.to_rfc3339()
+    )];
+    match lost {
+        Some(lost) => {
+            explain.push(format!(
+                "Confidentiality lost at {} ({}): the delay has ended and the information must be disclosed as soon as possible (UK MAR Art 17(7) †).",
+                deadline::local(lost, zone),
+                lost.to_rfc3339()
+            ));
+            explain.push("Due at once: the internal target is the moment confidentiality was lost (ours; the law says \"as soon as possible\").".into());
+            Due::Standard {
+                standard: "as soon as possible: confidentiality lost, the delay has ended (UK MAR Art 17(7) †)".into(),
+                target: Some(lost.max(delayed)),
+                from: lost.max(delayed),
+                explain,
+            }
+        }
+        None => {
+            explain.push("While the conditions hold, no clock runs; if confidentiality is lost (a leak, or a rumour specific enough) record it with `breachflow incident trigger ID confidentiality_lost` and the disclosure is due at once. When the information is disclosed, tell the FCA that it was delayed.".into());
+            Due::Standard {
+                standard: "delayed under UK MAR Art 17(4)".into(),
+                target: None,
+                from: delayed,
+                explain,
+            }
+        }
+    }
 }
 
 /// Due instants that change for obligations still owed (completed ones are frozen).

@@ -33,6 +33,9 @@ pub struct IncidentRecord {
     /// Clock-starting instants beyond awareness and detection, latest per kind last.
     #[serde(default)]
     pub triggers: Vec<TriggerFact>,
+    /// The decision to delay disclosure of inside information (UK MAR Art 17(4)), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure_delay: Option<crate::domain::decision::DisclosureDelay>,
     /// Obligations derived from the regimes.
     #[serde(default)]
     pub obligations: Vec<Obligation>,
@@ -113,6 +116,7 @@ impl IncidentRecord {
                     assessments: Vec::new(),
                     decisions: Vec::new(),
                     triggers: Vec::new(),
+                    disclosure_delay: None,
                     obligations: Vec::new(),
                     documents: Vec::new(),
                     version: 1,
@@ -182,6 +186,19 @@ impl IncidentRecord {
                 rec.triggers.retain(|t| t.anchor != trigger.anchor);
                 rec.triggers.push(trigger.clone());
             }
+            EventKind::DisclosureDelayed { delay } => {
+                if rec.disclosure_delay.is_some() {
+                    return Err(invalid("disclosure delayed twice".to_string()));
+                }
+                rec.disclosure_delay = Some(delay.clone());
+                // The decision starts the clocks that run from it, like any recorded instant.
+                rec.triggers.push(crate::domain::event::TriggerFact {
+                    anchor: crate::domain::regime::Anchor::DisclosureDelayed,
+                    at: delay.at,
+                    decided_by: delay.decided_by.clone(),
+                    note: Some("Disclosure delayed under UK MAR Art 17(4)".into()),
+                });
+            }
             EventKind::ObligationsChanged { changes } => {
                 for added in &changes.added {
                     if rec.obligations.iter().any(|o| o.id == added.id) {
@@ -203,6 +220,9 @@ impl IncidentRecord {
                     let o = rec.obligation_mut(id).map_err(&invalid)?;
                     o.state = ObligationState::Waived;
                     o.waiver = Some(waiver.clone());
+                }
+                for (id, why) in &changes.thresholds {
+                    rec.obligation_mut(id).map_err(&invalid)?.indeterminate = why.clone();
                 }
                 for id in &changes.unwaived {
                     let o = rec.obligation_mut(id).map_err(&invalid)?;

@@ -7,8 +7,13 @@
 //! deadline and the content it requires. Facts we could not verify carry a † in `unverified`,
 //! so a DPO can see what we are unsure of.
 //!
-//! This module holds the types and the selection rule (`Regime::applies_to`); loading them is in
-//! `regimes.rs`, the clock arithmetic in `deadline.rs`.
+//! This module holds the types, the dates a regime is in force and its conditions in words;
+//! whether one applies to an incident is `obligation::applies`, loading the files is
+//! `adapters::regimes`, the clock arithmetic `deadline.rs`.
+//!
+//! Longer than our ~600-line guide: the types are one file format (a regime, its phases,
+//! calendars and the days added to them), documented field by field because the JSON Schema
+//! users read is generated from these comments.
 
 use std::collections::BTreeMap;
 
@@ -196,6 +201,9 @@ impl Regime {
         if let Some(n) = a.min_subjects {
             parts.push(format!("{n} or more people"));
         }
+        if let Some(n) = a.min_in_one_state {
+            parts.push(format!("{n} or more residents of one State"));
+        }
         if let Some(n) = a.below_subjects {
             parts.push(format!("fewer than {n} people"));
         }
@@ -253,6 +261,11 @@ pub struct Applies {
     /// The upper estimate of people affected is at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_subjects: Option<u64>,
+    /// More than this minus one residents of one US State are affected (HIPAA 164.406: 501,
+    /// "more than 500"). Without counts per State, the total is the cautious reading and the
+    /// threshold is shown as indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_in_one_state: Option<u64>,
     /// The upper estimate of people affected is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below_subjects: Option<u64>,
@@ -346,6 +359,19 @@ pub struct Phase {
     /// What the report or notice must contain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub content: Vec<ContentItem>,
+    /// Who receives this phase, where not the regime's recipient (UK MAR: the announcement
+    /// goes to the market, the notice of a delay to the FCA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// The phase is owed only once this has been recorded (UK MAR: the FCA is told of a
+    /// delayed disclosure only where disclosure was delayed, `disclosure_delayed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Anchor>,
+    /// Disclosure may be delayed under UK MAR Art 17(4) (`incident delay-disclosure`): while
+    /// delayed, the clock is suspended; once confidentiality is lost (`confidentiality_lost`),
+    /// the disclosure is due at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delayable: bool,
 }
 
 /// A further limit on a phase.
@@ -383,6 +409,16 @@ pub enum Anchor {
     /// The moment the obligation itself arose: the assessment or decision that created it (an
     /// Art 34 duty found on a later re-assessment starts then, not at awareness).
     DutyArose,
+    /// The issuer decided to delay disclosure of inside information (UK MAR Art 17(4)).
+    DisclosureDelayed,
+    /// Confidentiality of delayed inside information was lost (a leak, or a rumour specific
+    /// enough): the delay ends and disclosure is due at once (UK MAR Art 17(7)).
+    ConfidentialityLost,
+    /// UK NIS reg 11(1): the incident has a significant impact on the continuity of the
+    /// essential service (the operator's judgement, recorded with who and why).
+    SignificantImpact,
+    /// UK NIS reg 12: the incident has a substantial impact on the digital service.
+    SubstantialImpact,
 }
 
 impl Anchor {
@@ -399,7 +435,33 @@ impl Anchor {
             Anchor::EligibleBreach => "eligible_breach",
             Anchor::PreviousPhase => "previous_phase",
             Anchor::DutyArose => "duty_arose",
+            Anchor::DisclosureDelayed => "disclosure_delayed",
+            Anchor::ConfidentialityLost => "confidentiality_lost",
+            Anchor::SignificantImpact => "significant_impact",
+            Anchor::SubstantialImpact => "substantial_impact",
         }
+    }
+
+    /// A classification that opens a significance gate or ends a delayed disclosure: recorded
+    /// only with its reason.
+    pub fn is_classification(self) -> bool {
+        matches!(
+            self,
+            Anchor::ClassifiedMajor
+                | Anchor::ClassifiedSignificant
+                | Anchor::SignificantImpact
+                | Anchor::SubstantialImpact
+                | Anchor::ConfidentialityLost
+        )
+    }
+
+    /// A decision or finding a person records with `incident trigger` (or, for a delayed
+    /// disclosure, `incident delay-disclosure`): a classification whose reason is required.
+    pub fn is_recorded_decision(self) -> bool {
+        !matches!(
+            self,
+            Anchor::Aware | Anchor::Detected | Anchor::PreviousPhase | Anchor::DutyArose
+        )
     }
 }
 
@@ -485,6 +547,59 @@ pub struct HolidayCalendar {
     pub unverified: Vec<String>,
 }
 
+/// Days added to an installed calendar without replacing it: closures of offices by executive
+/// order (US federal offices on 9 Jan 2025, a national day of mourning), which are not listed
+/// holidays. A file in the override folder's `calendars/` with `adds_to` is one of these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarAdditions {
+    /// The id of the calendar the days are added to, e.g. "us-federal".
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub adds_to: String,
+    /// Where the dates come from (the executive order, the regulator's notice).
+    #[schemars(length(min = 1))]
+    pub source: String,
+    /// The days to skip as if they were holidays.
+    #[schemars(length(min = 1))]
+    pub days: Vec<Holiday>,
+    /// Facts in this file not verified (whether EDGAR treated a closure as a non-business day
+    /// must be checked for each: regimes reference §6 †).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
+}
+
+impl HolidayCalendar {
+    /// Adds closure days, each named with its source; a day already a holiday stays as it is.
+    /// A day outside the covered years is refused by its index.
+    pub fn add(&mut self, additions: &CalendarAdditions) -> Result<usize, (usize, String)> {
+        let mut added = 0;
+        for (i, day) in additions.days.iter().enumerate() {
+            use chrono::Datelike;
+            let year = day.date.year();
+            if year < self.first_year || year > self.last_year {
+                return Err((
+                    i,
+                    format!(
+                        "{} is outside the {} calendar, which covers {} to {}",
+                        day.date, self.name, self.first_year, self.last_year
+                    ),
+                ));
+            }
+            if self.holidays.iter().any(|h| h.date == day.date) {
+                continue;
+            }
+            self.holidays.push(Holiday {
+                date: day.date,
+                name: format!("{} (added: {})", day.name, additions.source),
+            });
+            added += 1;
+        }
+        self.holidays.sort_by_key(|h| h.date);
+        self.unverified.extend(additions.unverified.iter().cloned());
+        Ok(added)
+    }
+}
+
 /// One holiday.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -532,5 +647,72 @@ impl Rulebook {
             .filter(|r| r.market_disclosure)
             .map(|r| r.id.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn closure_days_are_added_to_a_calendar_not_over_it() {
+        let mut us = HolidayCalendar {
+            id: "us-federal".into(),
+            name: "US federal holidays".into(),
+            source: "test".into(),
+            first_year: 2025,
+            last_year: 2025,
+            holidays: vec![Holiday {
+                date: day("2025-01-20"),
+                name: "Martin Luther King Jr. Day".into(),
+            }],
+            unverified: vec![],
+        };
+        let closures = CalendarAdditions {
+            adds_to: "us-federal".into(),
+            source: "Executive order".into(),
+            days: vec![
+                Holiday {
+                    date: day("2025-01-09"),
+                    name: "National day of mourning".into(),
+                },
+                // Already a holiday: kept as it is, not doubled.
+                Holiday {
+                    date: day("2025-01-20"),
+                    name: "Again".into(),
+                },
+            ],
+            unverified: vec!["† EDGAR".into()],
+        };
+        assert_eq!(us.add(&closures), Ok(1));
+        let names: Vec<(NaiveDate, &str)> = us
+            .holidays
+            .iter()
+            .map(|h| (h.date, h.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    day("2025-01-09"),
+                    "National day of mourning (added: Executive order)"
+                ),
+                (day("2025-01-20"), "Martin Luther King Jr. Day"),
+            ]
+        );
+        assert_eq!(us.unverified, ["† EDGAR"]);
+        // A day outside the covered years is refused by its index.
+        let late = CalendarAdditions {
+            days: vec![Holiday {
+                date: day("2031-01-02"),
+                name: "x".into(),
+            }],
+            ..closures
+        };
+        assert!(matches!(us.add(&late), Err((0, why)) if why.contains("covers 2025 to 2025")));
     }
 }

@@ -47,13 +47,19 @@ pub struct RegisterEntry {
     /// later, by ... (self-declared)".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ico_filing_recorded_later: Option<String>,
+    /// Where the filing's time is known only to a day or a month, or not at all: how precisely,
+    /// its window and the verdict ("day: 2024-04-01T23:00:00+00:00 to 2024-04-02T23:00:00+00:00;
+    /// indeterminate: between 22 h 10 min early and 1 h 50 min late"); `ico_filed_at` is then
+    /// the window's start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ico_filed_precision: Option<String>,
     pub decisions: Vec<DecisionVersion>,
     pub assessments: Vec<AssessmentLine>,
 }
 
 impl RegisterEntry {
     /// The CSV columns, in order.
-    pub const COLUMNS: [&'static str; 22] = [
+    pub const COLUMNS: [&'static str; 23] = [
         "id",
         "title",
         "state",
@@ -76,6 +82,7 @@ impl RegisterEntry {
         "ico_reference",
         "late_reason",
         "ico_filing_recorded_later",
+        "ico_filed_precision",
     ];
 
     /// The entry for `r`. `filings` are the obligation ids (`regime/phase`) whose filing the
@@ -135,6 +142,17 @@ impl RegisterEntry {
             ico_filed_at: filed.map(|c| c.at),
             ico_reference: filed.and_then(|c| c.reference.clone()),
             ico_filing_recorded_later: None,
+            ico_filed_precision: filed.filter(|c| !c.precision.is_instant()).map(|c| {
+                let window = c
+                    .window
+                    .map(|w| format!(": {} to {}", w.earliest.to_rfc3339(), w.latest.to_rfc3339()))
+                    .unwrap_or_default();
+                let verdict = c
+                    .verdict()
+                    .map(|v| format!("; {}", v.words()))
+                    .unwrap_or_default();
+                format!("{}{window}{verdict}", c.precision.as_str())
+            }),
             late_reason: filed.and_then(|c| c.late_reason.clone()),
             decisions: r.decisions.clone(),
             assessments: r

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::assessment::{self, AssessmentInput};
+use crate::domain::deadline::{self, Known, Verdict, Window};
 use crate::domain::decision::{self, Decision};
 use crate::domain::event::EventKind;
 use crate::domain::event::TriggerFact;
@@ -117,6 +118,27 @@ pub fn kept_duties(
     }
 }
 
+/// The regimes in force for the incident that do not apply to it, each with why (an entity,
+/// territorial, threshold or significance condition not met), so "no obligation" is never
+/// silent.
+pub fn not_applicable(
+    record: &IncidentRecord,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    let Some(context) = context_of(record, rules, now) else {
+        return Vec::new();
+    };
+    context
+        .regimes
+        .iter()
+        .filter_map(|r| {
+            let why = obligation::applies_in(r, &context).err()?;
+            Some((r.id.clone(), why))
+        })
+        .collect()
+}
+
 /// What derivation needs from the record and the rules, once assessed.
 fn context_of<'a>(
     record: &'a IncidentRecord,
@@ -133,6 +155,13 @@ fn context_of<'a>(
         exposure: Exposure {
             level: assessment.severity.level,
             subjects_upper: assessment.input.subjects.upper(),
+            subjects_lower: assessment.input.subjects.lower(),
+            one_state: assessment
+                .input
+                .residents_by_state
+                .iter()
+                .map(|r| (r.count.lower(), r.count.upper()))
+                .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1))),
         },
         decision: decision.map(|d| &d.decision),
         decided_by: decision.map(|d| (d.by.as_str(), d.at)),
@@ -143,6 +172,7 @@ fn context_of<'a>(
             affected: assessment.input.affected_countries.clone(),
         },
         triggered: record.triggers.iter().map(|t| t.anchor).collect(),
+        aware_window: record.facts.aware_window(rules.org.zone()),
     })
 }
 
@@ -448,13 +478,112 @@ pub fn trigger(
             format!("{} is in the future", fact.at.to_rfc3339()),
         ));
     }
+    if fact.anchor == Anchor::DisclosureDelayed {
+        problems.push((
+            String::new(),
+            "a delayed disclosure is recorded with `breachflow incident delay-disclosure ID`, which takes how each condition of UK MAR Art 17(4) is met".into(),
+        ));
+    }
     if fact.decided_by.trim().is_empty() {
         problems.push((String::new(), "name the person who decided (--by)".into()));
     }
     invalid_if_any(problems)?;
+    // A classification opens a gate (NIS2 significant, DORA major, NIS significant or
+    // substantial impact) or ends a delay (confidentiality lost): duties follow from it, so its
+    // reason is part of the record (who, when and why), like a risk override's or a waiver's.
+    if fact.anchor.is_classification() && non_blank(fact.note.as_deref()).is_none() {
+        return Err(WorkflowError::ReasonRequired(format!(
+            "recording {} needs --note saying why (the classification and its reasons are part of the record)",
+            fact.anchor.as_str()
+        )));
+    }
     Ok(with_refresh(
         record,
         vec![EventKind::TriggerRecorded { trigger: fact }],
+        rules,
+        now,
+        actor,
+    ))
+}
+
+/// Records the issuer's decision to delay disclosure of inside information (UK MAR Art 17(4)):
+/// refused unless the information was recorded as inside information, a disclosure that may be
+/// delayed is still owed, and all three conditions are stated with the persons responsible.
+pub fn delay_disclosure(
+    record: &IncidentRecord,
+    delay: crate::domain::decision::DisclosureDelay,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<Vec<EventKind>, WorkflowError> {
+    refuse_if_closed(record, Step::Assess)?;
+    let mut problems = Vec::new();
+    let missing = delay.missing();
+    if !missing.is_empty() {
+        problems.push((
+            String::new(),
+            format!(
+                "a delay under UK MAR Art 17(4) needs all three conditions and the persons responsible; missing: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    if delay.at > now {
+        problems.push((
+            String::new(),
+            format!("{} is in the future", delay.at.to_rfc3339()),
+        ));
+    }
+    match record.anchor(Anchor::InsideInformation) {
+        None => problems.push((
+            String::new(),
+            format!(
+                "record when the information became inside information first: `breachflow incident trigger {} inside_information --at TIME --by NAME --note WHY`",
+                record.id
+            ),
+        )),
+        Some(inside) if delay.at < inside => problems.push((
+            String::new(),
+            format!(
+                "the delay ({}) is before the information became inside information ({})",
+                delay.at.to_rfc3339(),
+                inside.to_rfc3339()
+            ),
+        )),
+        Some(_) => {}
+    }
+    if record.disclosure_delay.is_some() {
+        problems.push((
+            String::new(),
+            "disclosure has already been delayed; the decision stands in the record".into(),
+        ));
+    }
+    if record.anchor(Anchor::ConfidentialityLost).is_some() {
+        problems.push((
+            String::new(),
+            "confidentiality has been lost: disclosure cannot be delayed now (UK MAR Art 17(7))"
+                .into(),
+        ));
+    }
+    if !record
+        .obligations
+        .iter()
+        .any(|o| o.phase.delayable && o.state.is_open())
+    {
+        problems.push((
+            String::new(),
+            "no disclosure of inside information that may be delayed is owed on this incident"
+                .into(),
+        ));
+    }
+    invalid_if_any(problems)?;
+    let delay = crate::domain::decision::DisclosureDelay {
+        decided_by: delay.decided_by.trim().to_string(),
+        ..delay
+    };
+    Ok(with_refresh(
+        record,
+        vec![EventKind::DisclosureDelayed { delay }],
         rules,
         now,
         actor,
@@ -510,7 +639,8 @@ pub fn find_obligation<'r>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompleteRequest {
     pub obligation: String,
-    pub at: DateTime<Utc>,
+    /// When it was filed or sent, as precisely as it is known.
+    pub at: Known,
     pub reference: Option<String>,
     pub late_reason: Option<String>,
     /// Sent (a notice) rather than filed (a report).
@@ -536,26 +666,71 @@ pub fn complete(
             format!("{} is already {}; nothing to complete", o.id, o.state),
         )]));
     }
-    if request.at > now {
+    // The step that starts its clock is part of the duty: a market announcement is filed only
+    // once the moment the information became inside information is on record (and an 8-K once
+    // the materiality determination is).
+    if let crate::domain::deadline::Due::NotStarted { waiting_on } = o.due
+        && waiting_on.is_recorded_decision()
+    {
+        return Err(WorkflowError::NotApproved(format!(
+            "{} waits on {}, which is not on record: record it first with `breachflow incident trigger {} {} --at TIME --by NAME --note WHY`",
+            o.id,
+            crate::domain::deadline::anchor_words(waiting_on),
+            record.id,
+            waiting_on.as_str()
+        )));
+    }
+    // Known to the minute, or only within a window: a day or month in the organisation's zone,
+    // or (unknown) between the clock's start and now, when it is recorded.
+    let window = match request.at {
+        Known::At(_) => None,
+        Known::Unknown => {
+            let from = o
+                .due
+                .from()
+                .unwrap_or(record.facts.detected_at)
+                .max(record.facts.detected_at);
+            Some(Window {
+                earliest: from.min(now),
+                latest: now,
+            })
+        }
+        day_or_month => Some(day_or_month.window(rules.org.zone()).ok_or_else(|| {
+            WorkflowError::Invalid(vec![(String::new(), "--at is out of range".into())])
+        })?),
+    };
+    let (at, last) = match (request.at, window) {
+        (Known::At(t), _) => (t, t),
+        (_, Some(w)) => (w.earliest, w.latest),
+        (_, None) => (now, now),
+    };
+    if at > now {
         return Err(WorkflowError::Invalid(vec![(
             String::new(),
             format!(
                 "--at {} is in the future (now is {})",
-                request.at.to_rfc3339(),
+                at.to_rfc3339(),
                 now.to_rfc3339()
             ),
         )]));
     }
-    if request.at < record.facts.detected_at {
+    if last < record.facts.detected_at || (window.is_none() && at < record.facts.detected_at) {
         return Err(WorkflowError::Invalid(vec![(
             String::new(),
             "--at is before the incident was detected".into(),
         )]));
     }
-    let late_by_minutes = match &o.due {
-        crate::domain::deadline::Due::At { at, .. } if request.at > *at => {
-            Some(((request.at - *at).num_seconds() + 59) / 60)
+    // Nothing known only to a window is ever called on time unless the whole window is; a
+    // window that straddles the due instant is indeterminate, and only a certain lateness asks
+    // for the reasons for the delay.
+    let verdict = match &o.due {
+        crate::domain::deadline::Due::At { at: due, until, .. } => {
+            Some(deadline::judge_between(*due, *until, at, window))
         }
+        _ => None,
+    };
+    let late_by_minutes = match verdict {
+        Some(Verdict::Late { minutes, .. }) => Some(minutes),
         _ => None,
     };
     // What is filed is what was approved: the latest approved version of its document. A late
@@ -582,7 +757,7 @@ pub fn complete(
     });
     // A filing cannot predate the approval of the version it files.
     if let Some(approved) = record.approved_for(&o.id).and_then(|d| d.approval.as_ref())
-        && request.at < approved.at
+        && last < approved.at
     {
         return Err(WorkflowError::Invalid(vec![(
             String::new(),
@@ -590,7 +765,7 @@ pub fn complete(
                 "{} cannot be {} at {}: the version it {} was approved at {}, later (check --at and --now)",
                 o.id,
                 if request.sent { "sent" } else { "filed" },
-                request.at.to_rfc3339(),
+                last.to_rfc3339(),
                 if request.sent { "sends" } else { "files" },
                 approved.at.to_rfc3339()
             ),
@@ -621,7 +796,7 @@ pub fn complete(
             ObligationState::Filed
         },
         completion: Completion {
-            at: request.at,
+            at,
             reference: non_blank(request.reference.as_deref()),
             by: actor.to_string(),
             due: o.due.clone(),
@@ -629,6 +804,8 @@ pub fn complete(
             late_reason,
             document,
             acknowledged_at: None,
+            precision: request.at.precision(),
+            window,
         },
     }];
     Ok(with_refresh(record, kinds, rules, now, actor))
@@ -867,7 +1044,7 @@ mod tests {
                     record,
                     &CompleteRequest {
                         obligation: o.id.clone(),
-                        at: now,
+                        at: Known::At(now),
                         reference: None,
                         late_reason: reason.then(|| "because".to_string()),
                         sent: false,

@@ -102,6 +102,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             "reason",
             "recorded_later",
             "warning",
+            "precision_note",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -128,6 +129,7 @@ pub fn adherence_csv(rows: &[Row]) -> Result<String, ReportError> {
             r.reason.clone().unwrap_or_default(),
             r.recorded_later.clone().unwrap_or_default(),
             r.warning.clone().unwrap_or_default(),
+            r.precision_note.clone().unwrap_or_default(),
         ]);
     }
     csv_text(out)
@@ -141,6 +143,7 @@ fn colour(s: Status) -> &'static str {
     match s {
         Status::OnTime | Status::MetNoDeadline => "#1b7f3b",
         Status::Late | Status::Overdue => "#c0392b",
+        Status::Indeterminate => "#8e44ad",
         Status::Waived => "#7f8c8d",
         Status::Open | Status::NotStarted | Status::AfterTarget => "#b9770e",
     }
@@ -225,17 +228,18 @@ pub fn adherence_html(report: &Adherence) -> String {
         }
         h.push_str("</ul>\n");
     }
-    h.push_str("<h2>Per regime and phase</h2>\n<table>\n<tr><th>Regime</th><th>Phase</th><th>Obligations</th><th>On time</th><th>Late</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
+    h.push_str("<h2>Per regime and phase</h2>\n<table>\n<tr><th>Regime</th><th>Phase</th><th>Obligations</th><th>On time</th><th>Late</th><th>Indeterminate</th><th>Waived</th><th>Open</th><th>Overdue</th><th>Share on time</th><th>Median time to notify</th><th>Worst</th><th>Recorded later</th></tr>\n");
     for m in summaries {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&m.regime_name),
             esc(&m.phase),
             m.obligations,
             m.on_time,
             if m.late > 0 { "late" } else { "" },
             m.late,
+            m.indeterminate,
             m.waived,
             m.open,
             if m.overdue > 0 { "late" } else { "" },
@@ -431,9 +435,10 @@ pub fn adherence_html(report: &Adherence) -> String {
                 Status::OnTime => "ok",
                 _ => "",
             },
-            esc(&match r.late_by_minutes {
-                Some(m) => format!("late by {}", minutes(m)),
-                None => r.status.as_str().to_string(),
+            esc(&match (&r.precision_note, r.late_by_minutes) {
+                (Some(note), _) => note.clone(),
+                (None, Some(m)) => format!("late by {}", minutes(m)),
+                (None, None) => r.status.as_str().to_string(),
             }),
             esc(&hours(r.hours_to_notify)),
             esc(&[r.reason.as_deref(), r.warning.as_deref()]

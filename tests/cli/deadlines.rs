@@ -67,6 +67,7 @@ fn each_regime_runs_its_own_clock() {
     env.run_at(later, &["decide", ID, "--accept"]).success();
     for (anchor, at) in [
         ("classified_major", "2024-03-31T09:00:00Z"),
+        ("significant_impact", "2024-03-31T09:00:00Z"),
         ("discovered", "2024-04-01T10:00:00Z"),
         ("materiality_determined", "2024-07-03T19:00:00Z"),
         ("inside_information", "2024-03-31T15:30:00Z"),
@@ -83,6 +84,8 @@ fn each_regime_runs_its_own_clock() {
                 at,
                 "--by",
                 "Margaret Ellis",
+                "--note",
+                "Test: the board's finding",
             ],
         )
         .success();
@@ -263,6 +266,8 @@ fn the_pecr_rule_follows_the_day_of_awareness() {
             "2025-09-01T11:00:00Z",
             "--by",
             "CRO",
+            "--note",
+            "Criteria of Delegated Regulation (EU) 2024/1772 met",
         ],
     )
     .success();

@@ -76,6 +76,7 @@ fn every_regime() -> TestEnv {
     env.run_at(at, &["incident", "update", "BR-2025-0001", "--file", &more])
         .success();
     for (anchor, when) in [
+        ("significant_impact", "2025-09-06T07:00:00Z"),
         ("classified_major", "2025-09-06T07:00:00Z"),
         ("classified_significant", "2025-09-06T07:00:00Z"),
         ("materiality_determined", "2025-09-06T07:30:00Z"),
@@ -92,6 +93,8 @@ fn every_regime() -> TestEnv {
                 when,
                 "--by",
                 "Margaret Ellis (Chair)",
+                "--note",
+                "Test: the board's finding",
             ],
         )
         .success();

@@ -941,3 +941,895 @@ fn regimes_lists_each_regimes_zone_and_conditions() {
     assert!(table.contains("Applies when"), "{table}");
     assert!(table.contains("Europe/London"), "{table}");
 }
+
+mod precision {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    /// The example incident (aware 21:10Z Sat 30 Mar 2024), a risk, decided "notify"; the ICO
+    /// report approved at `approved`, then filed on a day known only as `day` (London), entered
+    /// at `entered`. UK GDPR Art 33(1): 72 elapsed hours, due Tue 2 Apr 21:10Z (22:10 BST).
+    fn filed_on(day: &str, approved: &str, entered: &str) -> (TestEnv, Value) {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.render_and_approve(approved, ID, "ico-report");
+        env.run_at(
+            entered,
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                day,
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", entered, "obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        )
+        .clone();
+        (env, ico)
+    }
+
+    #[test]
+    fn a_day_precision_filing_is_on_time_only_when_the_whole_day_is() {
+        // Filed "on 1 Apr": the London day runs 31 Mar 23:00Z to 1 Apr 23:00Z (BST), wholly
+        // before the due instant 2 Apr 21:10Z: on time whatever the hour.
+        let (_env, ico) = filed_on("2024-04-01", "2024-04-01T09:00:00Z", "2024-04-02T09:00:00Z");
+        assert_eq!(ico["verdict"], json!({ "verdict": "on_time" }), "{ico}");
+        assert_eq!(ico["completion"]["precision"], "day");
+        assert_eq!(
+            ico["completion"]["window"],
+            json!({ "earliest": "2024-03-31T23:00:00Z", "latest": "2024-04-01T23:00:00Z" })
+        );
+    }
+
+    #[test]
+    fn a_day_precision_filing_on_the_due_day_is_indeterminate() {
+        // Filed "on 2 Apr": 1 Apr 23:00Z to 2 Apr 23:00Z straddles 2 Apr 21:10Z. Between
+        // 21:10 - (-1 23:00) = 22 h 10 min early and 23:00 - 21:10 = 1 h 50 min late: neither
+        // on time nor late, and no reasons for delay are demanded of what may be on time.
+        let (env, ico) = filed_on("2024-04-02", "2024-04-01T09:00:00Z", "2024-04-03T09:00:00Z");
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "indeterminate", "early": 1330, "late": 110 }),
+            "{ico}"
+        );
+        assert!(ico["completion"].get("late_by_minutes").is_none(), "{ico}");
+        let table = stdout_of(
+            &env.cmd()
+                .env("COLUMNS", "400")
+                .args(["obligation", "list", ID])
+                .assert()
+                .success(),
+        );
+        assert!(
+            table.contains("INDETERMINATE: BETWEEN 22 H 10 MIN EARLY AND 1 H 50 MIN LATE"),
+            "{table}"
+        );
+        // The adherence report counts it apart, never as on time.
+        let report = env.json(&["report", "adherence", "--regime", "uk-gdpr-art33"]);
+        let summary = &report["regimes"][0];
+        assert_eq!(summary["indeterminate"], 1, "{summary}");
+        assert_eq!(summary["on_time"], 0, "{summary}");
+        assert_eq!(summary["late"], 0, "{summary}");
+        let row = report["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["obligation"] == "uk-gdpr-art33/initial")
+            .unwrap();
+        assert_eq!(row["status"], "indeterminate", "{row}");
+        assert!(row["hours_to_notify"].is_null(), "{row}");
+        // The breach register (Art 33(5)) says so beside the filing.
+        let reg = env.json(&["register", "export"]);
+        assert_eq!(
+            reg["incidents"][0]["ico_filed_precision"],
+            "day: 2024-04-01T23:00:00+00:00 to 2024-04-02T23:00:00+00:00; indeterminate: between 22 h 10 min early and 1 h 50 min late"
+        );
+    }
+
+    #[test]
+    fn a_day_precision_filing_after_the_due_day_is_late_and_needs_reasons() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        // The reasons are recorded and the report rendered after the deadline (Art 33(1)).
+        let reasons = env.file(
+            "delay.json",
+            &json!({ "details": { "delay_reasons": "Systems down; helpline closed over Easter" } }),
+        );
+        env.run_at(
+            "2024-04-03T08:00:00Z",
+            &["incident", "update", ID, "--file", &reasons],
+        )
+        .success();
+        env.render_and_approve("2024-04-03T08:30:00Z", ID, "ico-report");
+        // Filed "on 3 Apr": 2 Apr 23:00Z to 3 Apr 23:00Z, all after 2 Apr 21:10Z: late by
+        // 1 h 50 min at least and 25 h 50 min at most.
+        env.run_at(
+            "2024-04-04T09:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04-03",
+            ],
+        )
+        .success();
+        let list = env.json(&["obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "late", "minutes": 110, "up_to": 1550 }),
+            "{ico}"
+        );
+        assert_eq!(ico["completion"]["late_by_minutes"], 110);
+        assert_eq!(
+            ico["completion"]["late_reason"],
+            "Systems down; helpline closed over Easter"
+        );
+    }
+
+    #[test]
+    fn awareness_known_only_to_the_day_bounds_the_deadline() {
+        let env = TestEnv::new();
+        let org = env.file("org.json", &example_json("organisation.json"));
+        env.run(&["init", "--org", &org]).success();
+        // The records say only that the DPO became aware "on Wed 10 Jan 2024", after detection
+        // at 09:00Z (GMT = UTC in January). The window: 10 Jan 09:00Z (awareness cannot precede
+        // detection) to 23:59Z. Art 33(1) 72 h: due 13 Jan 09:00Z at the earliest (the
+        // deadline shown, the stricter reading), 13 Jan 23:59Z at the latest.
+        let mut incident = example_json("incident-ransomware.json");
+        incident["occurred"] = json!({ "from": "2024-01-09T22:00:00Z" });
+        incident["detected_at"] = "2024-01-10T09:00:00Z".into();
+        incident["aware_at"] = "2024-01-10T12:00:00Z".into();
+        incident["aware_precision"] = "day".into();
+        let file = env.file("i.json", &incident);
+        let now = "2024-01-10T15:00:00Z";
+        env.run_at(now, &["incident", "open", "--file", &file])
+            .success();
+        env.run_at(
+            now,
+            &[
+                "assess",
+                ID,
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        env.run_at(now, &["decide", ID, "--accept"]).success();
+        let list = env.json(&["--now", now, "obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(due_at(ico), "2024-01-13T09:00:00Z", "{ico}");
+        assert_eq!(ico["due"]["until"], "2024-01-13T23:59:00Z", "{ico}");
+        // Filed at 12:00Z on 13 Jan, an exact instant: after the earliest due instant and
+        // before the latest, so indeterminate: between 23:59 - 12:00 = 11 h 59 min early and
+        // 12:00 - 09:00 = 3 h late. No reasons for delay are demanded of what may be on time.
+        env.answer(ID);
+        env.render_and_approve("2024-01-12T09:00:00Z", ID, "ico-report");
+        env.run_at(
+            "2024-01-13T12:30:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-01-13T12:00:00Z",
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", "2024-01-13T12:30:00Z", "obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "indeterminate", "early": 719, "late": 180 }),
+            "{ico}"
+        );
+        // Awareness cannot be wholly unknown: it starts the clocks.
+        incident["aware_precision"] = "unknown".into();
+        let file = env.file("bad.json", &incident);
+        let out = env
+            .run_at(now, &["incident", "open", "--file", &file])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("/aware_precision"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+
+    #[test]
+    fn a_month_or_an_unknown_time_is_bounded_and_a_bad_one_refused() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.render_and_approve("2024-03-31T09:00:00Z", ID, "ico-report");
+        // "In April 2024": 31 Mar 23:00Z to 30 Apr 23:00Z straddles 2 Apr 21:10Z:
+        // indeterminate, between 31 Mar 23:00Z -> 2 Apr 21:10Z = 1 d 22 h 10 min (2770 min)
+        // early and 2 Apr 21:10Z -> 30 Apr 23:00Z = 28 d 1 h 50 min (40430 min) late.
+        env.run_at(
+            "2024-05-02T09:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "2024-04",
+            ],
+        )
+        .success();
+        let list = env.json(&["obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "indeterminate", "early": 2770, "late": 40430 }),
+            "{ico}"
+        );
+        // "Some day" is neither an instant, a day, a month nor "unknown".
+        let out = env
+            .run(&[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art34",
+                "--at",
+                "some day",
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("\"unknown\""),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+
+    #[test]
+    fn a_count_that_straddles_a_threshold_is_shown_as_indeterminate() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "hipaa": "covered_entity", "establishments": ["US"] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // 45 CFR 164.408(b): HHS is told with the individuals where 500 or more are affected.
+        // 300 to 800 people straddles 500: the duty is derived (its 60-day clock runs from
+        // discovery meanwhile) and marked indeterminate, naming the fact that settles it.
+        let mut a = example_json("assessment-ransomware.json");
+        a["subjects"] = json!({ "min": 300, "max": 800 });
+        let file = env.file("a.json", &a);
+        let all = env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])["obligations"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let hhs = get(&all, "hipaa-hhs-500/notice");
+        let why = hhs["indeterminate"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{hhs}"));
+        assert!(
+            why.contains("500 or more")
+                && why.contains("300 to 800")
+                && why.contains("number of people"),
+            "{why}"
+        );
+        // An estimate of 800 settles it: no longer indeterminate.
+        a["subjects"] = json!({ "estimate": 800 });
+        let file = env.file("b.json", &a);
+        let all = env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])["obligations"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(
+            get(&all, "hipaa-hhs-500/notice")
+                .get("indeterminate")
+                .is_none()
+        );
+    }
+}
+
+mod market_disclosure {
+    use super::*;
+
+    const ID: &str = "BR-2024-0001";
+
+    fn obligations(env: &TestEnv, now: &str) -> Vec<Value> {
+        env.json(&["--now", now, "obligation", "list", ID])["obligations"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn an_announcement_needs_the_inside_information_step_first() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        // The example company is on AIM (UK MAR Art 17(1)). Nothing says when the information
+        // became inside information: filing the announcement is refused with the command.
+        let out = env
+            .run(&["obligation", "complete", ID, "uk-mar-art17/announcement"])
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("incident trigger BR-2024-0001 inside_information"),
+            "{err}"
+        );
+        assert_eq!(
+            get(&obligations(&env, NOW), "uk-mar-art17/announcement")["state"],
+            "pending"
+        );
+    }
+
+    #[test]
+    fn a_delay_under_art_17_4_then_a_leak() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        // Inside information from 08:00Z Sun 31 Mar 2024 (09:00 BST): "as soon as possible",
+        // our internal target 4 h -> 12:00Z.
+        env.run_at(
+            "2024-03-31T08:30:00Z",
+            &[
+                "incident",
+                "trigger",
+                ID,
+                "inside_information",
+                "--at",
+                "2024-03-31T08:00:00Z",
+                "--by",
+                "Margaret Ellis (Chair)",
+                "--note",
+                "Board call: price-sensitive",
+            ],
+        )
+        .success();
+        let mar = get(
+            &obligations(&env, "2024-03-31T08:30:00Z"),
+            "uk-mar-art17/announcement",
+        )
+        .clone();
+        assert_eq!(mar["due"]["target"], "2024-03-31T12:00:00Z", "{mar}");
+        // A delay needs all three conditions of Art 17(4).
+        let out = env
+            .run_at(
+                "2024-03-31T09:00:00Z",
+                &[
+                    "incident",
+                    "delay-disclosure",
+                    ID,
+                    "--by",
+                    "Board",
+                    "--legitimate-interests",
+                    "Disclosure now would alert the attacker during containment",
+                ],
+            )
+            .failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("--not-misleading") && err.contains("--confidentiality"),
+            "{err}"
+        );
+        assert!(
+            env.json(&["incident", "show", ID])["incident"]
+                .get("disclosure_delay")
+                .is_none()
+        );
+        // Delayed at 09:00Z by the board, each condition stated: the clock is suspended (no
+        // target), and the FCA notice (Art 17(4)) is owed, waiting on the announcement.
+        env.run_at(
+            "2024-03-31T09:00:00Z",
+            &[
+                "incident",
+                "delay-disclosure",
+                ID,
+                "--at",
+                "2024-03-31T09:00:00Z",
+                "--by",
+                "Margaret Ellis (Chair), Daniel Hughes (General Counsel)",
+                "--legitimate-interests",
+                "Disclosure now would alert the attacker during containment",
+                "--not-misleading",
+                "No guidance or statement on systems is outstanding",
+                "--confidentiality",
+                "Insider list opened; ten people informed under NDA",
+                "--evidence",
+                "Board minutes 31 Mar 2024",
+            ],
+        )
+        .success();
+        let all = obligations(&env, "2024-03-31T20:00:00Z");
+        let mar = get(&all, "uk-mar-art17/announcement");
+        assert_eq!(mar["due"]["kind"], "standard", "{mar}");
+        assert!(
+            mar["due"]["standard"]
+                .as_str()
+                .unwrap()
+                .contains("delayed under UK MAR Art 17(4)")
+        );
+        assert!(mar["due"].get("target").is_none(), "{mar}");
+        assert_eq!(mar["overdue"], false);
+        let fca = get(&all, "uk-mar-art17/fca-delay-notice");
+        assert_eq!(fca["recipient"], "Financial Conduct Authority");
+        assert_eq!(fca["due"]["waiting_on"], "previous_phase", "{fca}");
+        let show = env.json(&["incident", "show", ID]);
+        let delay = &show["incident"]["disclosure_delay"];
+        assert_eq!(delay["at"], "2024-03-31T09:00:00Z");
+        assert!(
+            delay["confidentiality"]
+                .as_str()
+                .unwrap()
+                .contains("Insider list")
+        );
+        // A rumour in the trade press at 07:30Z Mon 1 Apr: confidentiality lost (Art 17(7) †),
+        // the delay ends and the announcement is due at once: target 07:30Z, overdue by 08:00Z.
+        let out = env
+            .run_at(
+                "2024-04-01T08:00:00Z",
+                &[
+                    "incident",
+                    "trigger",
+                    ID,
+                    "confidentiality_lost",
+                    "--at",
+                    "2024-04-01T07:30:00Z",
+                    "--by",
+                    "Sophie Turner",
+                ],
+            )
+            .failure();
+        assert!(stderr_of(&out).contains("--note"), "{}", stderr_of(&out));
+        env.run_at(
+            "2024-04-01T08:00:00Z",
+            &[
+                "incident",
+                "trigger",
+                ID,
+                "confidentiality_lost",
+                "--at",
+                "2024-04-01T07:30:00Z",
+                "--by",
+                "Sophie Turner",
+                "--note",
+                "Specific rumour in the trade press",
+            ],
+        )
+        .success();
+        let mar = get(
+            &obligations(&env, "2024-04-01T08:00:00Z"),
+            "uk-mar-art17/announcement",
+        )
+        .clone();
+        assert_eq!(mar["due"]["target"], "2024-04-01T07:30:00Z", "{mar}");
+        assert_eq!(mar["warning"], "overdue", "{mar}");
+        // Announced at 08:15Z: the FCA is then told immediately (our internal target 1 h ->
+        // 09:15Z).
+        env.render_and_approve("2024-04-01T08:10:00Z", ID, "market-announcement");
+        env.run_at(
+            "2024-04-01T08:20:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-mar-art17/announcement",
+                "--at",
+                "2024-04-01T08:15:00Z",
+                "--sent",
+            ],
+        )
+        .success();
+        let fca = get(
+            &obligations(&env, "2024-04-01T08:20:00Z"),
+            "uk-mar-art17/fca-delay-notice",
+        )
+        .clone();
+        assert_eq!(fca["due"]["from"], "2024-04-01T08:15:00Z", "{fca}");
+        assert_eq!(fca["due"]["target"], "2024-04-01T09:15:00Z", "{fca}");
+        // A second delay is refused: the decision stands.
+        let out = env
+            .run(&[
+                "incident",
+                "delay-disclosure",
+                ID,
+                "--by",
+                "Board",
+                "--legitimate-interests",
+                "x",
+                "--not-misleading",
+                "y",
+                "--confidentiality",
+                "z",
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("already been delayed"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+}
+
+mod classification_reasons {
+    use super::*;
+
+    #[test]
+    fn a_classification_needs_its_reason() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "financial_entity": true, "nis": "operator_of_essential_services" }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        env.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        env.assess("BR-2024-0001");
+        for gate in ["classified_major", "significant_impact"] {
+            let out = env
+                .run(&[
+                    "incident",
+                    "trigger",
+                    "BR-2024-0001",
+                    gate,
+                    "--by",
+                    "CRO",
+                    "--note",
+                    " ",
+                ])
+                .failure();
+            assert!(
+                stderr_of(&out).contains("needs --note"),
+                "{gate}: {}",
+                stderr_of(&out)
+            );
+        }
+        // Nothing was recorded, so no gated duty arose.
+        let list = env.json(&["obligation", "list", "BR-2024-0001"]);
+        let all = list["obligations"].as_array().unwrap();
+        assert!(find(all, "dora-major-ict/initial").is_none());
+        assert!(find(all, "uk-nis-oes/notification").is_none());
+        // Overriding the risk level and waiving a duty already need their reasons.
+        let mut a = example_json("assessment-ransomware.json");
+        a["override_level"] = json!({ "level": "unlikely", "reason": "" });
+        let file = env.file("a.json", &a);
+        env.run(&["assess", "BR-2024-0001", "--file", &file])
+            .failure();
+        env.run(&[
+            "obligation",
+            "waive",
+            "BR-2024-0001",
+            "uk-gdpr-art33/initial",
+        ])
+        .failure();
+    }
+}
+
+mod applicability {
+    use super::*;
+
+    #[test]
+    fn uk_nis_runs_only_for_a_significant_impact_and_says_why_not() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "nis": "operator_of_essential_services" }));
+        env.run(&["init", "--org", &org]).success();
+        // Reg 11(1): only an incident with a significant impact on the continuity of the
+        // essential service is notified. Not recorded: no duty, and whatif says why.
+        let out = env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+        ]);
+        let all = out["obligations"].as_array().unwrap();
+        assert!(find(all, "uk-nis-oes/notification").is_none(), "{out}");
+        let why = out["not_applicable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["regime"] == "uk-nis-oes")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            why["why"].as_str().unwrap().contains("significant_impact"),
+            "{why}"
+        );
+        // SEC, HIPAA, NDB and DORA say which profile fact they need.
+        for regime in [
+            "sec-8k-item105",
+            "hipaa-individuals",
+            "au-ndb",
+            "dora-major-ict",
+        ] {
+            let n = out["not_applicable"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["regime"] == regime)
+                .unwrap_or_else(|| panic!("{regime}: {out}"));
+            assert!(n["why"].as_str().unwrap().contains("profile is not"), "{n}");
+        }
+        // Recorded at 10:00Z by the operator: reg 11(3)(b) 72 h from awareness, 09:00Z + 72 h
+        // = Thu 6 Mar 09:00Z.
+        env.run_at(
+            "2025-03-03T12:00:00Z",
+            &[
+                "incident",
+                "open",
+                "--file",
+                &env.file("i.json", &{
+                    let mut i = example_json("incident-ransomware.json");
+                    i["occurred"] = json!({ "from": "2025-03-03T06:00:00Z" });
+                    i["detected_at"] = "2025-03-03T08:00:00Z".into();
+                    i["aware_at"] = "2025-03-03T09:00:00Z".into();
+                    i
+                }),
+            ],
+        )
+        .success();
+        let id = "BR-2025-0001";
+        env.run_at(
+            "2025-03-03T12:00:00Z",
+            &[
+                "assess",
+                id,
+                "--file",
+                &example("assessment-ransomware.json"),
+            ],
+        )
+        .success();
+        env.run_at(
+            "2025-03-03T12:00:00Z",
+            &[
+                "incident",
+                "trigger",
+                id,
+                "significant_impact",
+                "--at",
+                "2025-03-03T10:00:00Z",
+                "--by",
+                "Head of Operations",
+                "--note",
+                "All clinics without records for 6 hours",
+            ],
+        )
+        .success();
+        let list = env.json(&["--now", "2025-03-03T12:00:00Z", "obligation", "list", id]);
+        assert_eq!(
+            due_at(get(
+                list["obligations"].as_array().unwrap(),
+                "uk-nis-oes/notification"
+            )),
+            "2025-03-06T09:00:00Z"
+        );
+    }
+}
+
+mod closures {
+    use super::*;
+
+    #[test]
+    fn a_closure_day_is_added_without_replacing_the_calendar() {
+        let env = TestEnv::new();
+        let org = org_with(&env, json!({ "sec_registrant": true }));
+        env.run(&["init", "--org", &org]).success();
+        let dir = env.tmp.path().join("rules");
+        std::fs::create_dir_all(dir.join("calendars")).unwrap();
+        // Federal offices closed on Thu 9 Jan 2025 (a national day of mourning, regimes
+        // reference §6: whether EDGAR treated it as a non-business day is †).
+        std::fs::write(
+            dir.join("calendars/closures.toml"),
+            r#"adds_to = "us-federal"
+source = "Executive order closing federal offices"
+unverified = ["† Whether EDGAR treated 9 Jan 2025 as a non-business day is unverified."]
+
+[[days]]
+date = 2025-01-09
+name = "National day of mourning"
+"#,
+        )
+        .unwrap();
+        let rules = dir.to_str().unwrap();
+        env.run(&[
+            "incident",
+            "open",
+            "--file",
+            &example("incident-ransomware.json"),
+        ])
+        .success();
+        env.assess("BR-2024-0001");
+        let sec_due = |determined: &str, now: &str, extra: &[&str]| -> String {
+            let mut args = extra.to_vec();
+            args.extend([
+                "incident",
+                "trigger",
+                "BR-2024-0001",
+                "materiality_determined",
+                "--at",
+                determined,
+                "--by",
+                "CFO",
+            ]);
+            env.run_at(now, &args).success();
+            let mut args = extra.to_vec();
+            args.extend(["--now", now, "obligation", "list", "BR-2024-0001"]);
+            let list = env.json(&args);
+            due_at(get(
+                list["obligations"].as_array().unwrap(),
+                "sec-8k-item105/filing",
+            ))
+            .to_string()
+        };
+        // Form 8-K Item 1.05: 4 business days, the determination's day being day 0 (§5.4).
+        // Determined Tue 7 Jan 2025 10:00 EST. Built-in calendar: Wed 8 (1), Thu 9 (2), Fri 10
+        // (3), Mon 13 (4): due Mon 13 Jan 17:30 EST = 22:30Z.
+        assert_eq!(
+            sec_due("2025-01-07T15:00:00Z", "2025-01-07T16:00:00Z", &[]),
+            "2025-01-13T22:30:00Z"
+        );
+        // With the closure: Wed 8 (1), Thu 9 skipped, Fri 10 (2), Mon 13 (3), Tue 14 (4): due
+        // Tue 14 Jan 22:30Z.
+        assert_eq!(
+            sec_due(
+                "2025-01-07T15:00:00Z",
+                "2025-01-07T16:00:00Z",
+                &["--regimes-dir", rules]
+            ),
+            "2025-01-14T22:30:00Z"
+        );
+        // The built-in holidays are still there: determined Thu 16 Jan 2025: Fri 17 (1),
+        // Mon 20 Martin Luther King Jr. Day skipped, Tue 21 (2), Wed 22 (3), Thu 23 (4).
+        assert_eq!(
+            sec_due(
+                "2025-01-16T15:00:00Z",
+                "2025-01-16T16:00:00Z",
+                &["--regimes-dir", rules]
+            ),
+            "2025-01-23T22:30:00Z"
+        );
+        // A closure for a calendar that is not installed names the file and the field.
+        std::fs::write(
+            dir.join("calendars/closures.toml"),
+            "adds_to = \"us-fedral\"\nsource = \"x\"\n[[days]]\ndate = 2025-01-09\nname = \"x\"\n",
+        )
+        .unwrap();
+        let out = env.run(&["--regimes-dir", rules, "regimes"]).failure();
+        let err = stderr_of(&out);
+        assert!(
+            err.contains("closures.toml") && err.contains("/adds_to"),
+            "{err}"
+        );
+    }
+}
+
+mod hipaa_media {
+    use super::*;
+
+    fn run(env: &TestEnv, residents: Option<Value>) -> Value {
+        let mut a = example_json("assessment-ransomware.json");
+        a["subjects"] = json!({ "estimate": 2000 });
+        if let Some(r) = residents {
+            a["residents_by_state"] = r;
+        }
+        let file = env.file("a.json", &a);
+        env.json(&[
+            "--now",
+            "2025-03-03T12:00:00Z",
+            "whatif",
+            "--aware-at",
+            "2025-03-03T09:00:00Z",
+            "--file",
+            &file,
+        ])
+    }
+
+    #[test]
+    fn the_media_notice_counts_residents_of_one_state() {
+        let env = TestEnv::new();
+        let org = org_with(
+            &env,
+            json!({ "hipaa": "covered_entity", "establishments": ["US"] }),
+        );
+        env.run(&["init", "--org", &org]).success();
+        // 45 CFR 164.406: more than 500 residents of one State. 2,000 people, no count per
+        // State: they could all live in one, so the notice is derived (60 days from discovery
+        // run meanwhile) and marked indeterminate until the counts per State are given.
+        let out = run(&env, None);
+        let media = get(out["obligations"].as_array().unwrap(), "hipaa-media/notice");
+        assert!(
+            media["indeterminate"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("residents per State"),
+            "{media}"
+        );
+        // 400 in Texas and 300 in California: no State has more than 500, so no media notice,
+        // and whatif says why; the HHS notice (500 or more in all, 164.408(b)) still applies.
+        let out = run(
+            &env,
+            Some(json!([
+                { "state": "TX", "count": { "estimate": 400 } },
+                { "state": "CA", "count": { "min": 200, "max": 300 } }
+            ])),
+        );
+        let all = out["obligations"].as_array().unwrap();
+        assert!(find(all, "hipaa-media/notice").is_none(), "{out}");
+        assert!(find(all, "hipaa-hhs-500/notice").is_some(), "{out}");
+        let why = out["not_applicable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["regime"] == "hipaa-media")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            why["why"]
+                .as_str()
+                .unwrap()
+                .contains("at most 400 residents"),
+            "{why}"
+        );
+        // 600 in Texas: owed, and settled.
+        let out = run(
+            &env,
+            Some(json!([{ "state": "TX", "count": { "estimate": 600 } }])),
+        );
+        let media = get(out["obligations"].as_array().unwrap(), "hipaa-media/notice");
+        assert!(media.get("indeterminate").is_none(), "{media}");
+        // A State listed twice is refused at its path.
+        let mut a = example_json("assessment-ransomware.json");
+        a["residents_by_state"] = json!([
+            { "state": "TX", "count": { "estimate": 1 } },
+            { "state": "tx", "count": { "estimate": 1 } }
+        ]);
+        let file = env.file("bad.json", &a);
+        let out = env
+            .run(&[
+                "whatif",
+                "--aware-at",
+                "2025-03-03T09:00:00Z",
+                "--file",
+                &file,
+            ])
+            .failure();
+        assert!(
+            stderr_of(&out).contains("/residents_by_state/1/state"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+}

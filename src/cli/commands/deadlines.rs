@@ -162,14 +162,19 @@ fn explain_one(
             if let Some(c) = &o.completion {
                 s.push_str(&format!(
                     "Completed {} ({}); due instant and lateness frozen then.\n",
-                    instant(c.at, zone),
-                    match c.late_by_minutes {
-                        Some(m) => format!(
+                    if c.precision.is_instant() {
+                        instant(c.at, zone)
+                    } else {
+                        c.when_words(zone)
+                    },
+                    match (c.late_by_minutes, c.verdict()) {
+                        (Some(m), _) => format!(
                             "{} late: {}",
                             output::minutes(m),
                             c.late_reason.clone().unwrap_or_default()
                         ),
-                        None => "on time".into(),
+                        (None, Some(v)) => v.words(),
+                        (None, None) => "no deadline in law".into(),
                     }
                 ));
             } else if o.state.is_open() {
@@ -209,11 +214,17 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
     )?;
     let (record, assumed, now) = (found.record, found.thresholds_assumed_met, found.now);
     let zone = org.zone();
+    let not_applicable: Vec<_> = found
+        .not_applicable
+        .iter()
+        .map(|(regime, why)| json!({ "regime": regime, "why": why }))
+        .collect();
     match ctx.format {
         Format::Json => output::print_json(&json!({
             "aware_at": aware_at,
             "thresholds_assumed_met": assumed,
             "obligations": record.obligations.iter().map(|o| obligation_json(o, now)).collect::<Vec<_>>(),
+            "not_applicable": not_applicable,
         })),
         Format::Table | Format::Csv | Format::Html => {
             let mut s = format!(
@@ -225,6 +236,12 @@ pub fn whatif(ctx: &Ctx, aware_at: DateTime<Utc>, file: Option<&Path>) -> Result
                 s.push_str("No assessment given: every regime the organisation's profile brings in is shown, as if every risk threshold were met.\n");
             }
             s.push_str(&super::obligation::table(&record, now, zone));
+            if !found.not_applicable.is_empty() {
+                s.push_str("\n\nNot applicable (regimes in force on that day whose conditions are not met):\n");
+                for (regime, why) in &found.not_applicable {
+                    s.push_str(&format!("  {regime}: {why}\n"));
+                }
+            }
             output::print(&s);
         }
     }

@@ -379,7 +379,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
                 id,
                 app::incident::Completion {
                     obligation: obligation.into(),
-                    at: Some(c.now),
+                    at: Some(crate::domain::deadline::Known::At(c.now)),
                     reference: Some(reference.into()),
                     late_reason: None,
                     sent,
@@ -428,7 +428,7 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         id,
         app::incident::Completion {
             obligation: "uk-gdpr-art33/follow-up".into(),
-            at: Some(filed.now),
+            at: Some(crate::domain::deadline::Known::At(filed.now)),
             reference: Some("IC-301234-X9Y8".into()),
             late_reason: None,
             sent: false,

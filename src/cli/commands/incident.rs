@@ -365,6 +365,14 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             instant(trigger.at, zone),
             trigger.decided_by
         ),
+        EventKind::DisclosureDelayed { delay } => format!(
+            "disclosure delayed under UK MAR Art 17(4) at {} by {}: (a) {}; (b) {}; (c) {}",
+            delay.at.to_rfc3339(),
+            delay.decided_by,
+            delay.legitimate_interests,
+            delay.not_misleading,
+            delay.confidentiality
+        ),
         EventKind::ObligationsChanged { changes } => {
             let mut parts = Vec::new();
             if !changes.added.is_empty() {
@@ -393,12 +401,17 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             obligation,
             state,
             completion,
-        } => match completion.late_by_minutes {
-            Some(m) => format!(
+        } => match (completion.verdict(), completion.late_by_minutes) {
+            (Some(v), _) if !completion.precision.is_instant() => format!(
+                "{obligation} {state} (time known only to the {}), {}",
+                completion.precision.as_str(),
+                v.words()
+            ),
+            (_, Some(m)) => format!(
                 "{obligation} {state}, {} late",
                 crate::cli::output::minutes(m)
             ),
-            None => format!("{obligation} {state}"),
+            (_, None) => format!("{obligation} {state}"),
         },
         EventKind::ReferenceRecorded {
             obligation,

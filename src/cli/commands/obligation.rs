@@ -35,6 +35,7 @@ pub fn obligation_json(o: &Obligation, now: DateTime<Utc>) -> serde_json::Value 
     } else {
         None
     });
+    v["verdict"] = json!(o.completion.as_ref().and_then(|c| c.verdict()));
     v["minutes_remaining"] = json!(if open {
         o.due.instant().map(|at| (at - now).num_minutes())
     } else {
@@ -99,11 +100,21 @@ pub fn due_words(due: &Due, zone: Tz) -> String {
     }
 }
 
-/// On time, late by how long, or (for a standard) where it stands against the internal target.
+/// On time, late by how long, indeterminate (known only to a day, a month or not at all, with
+/// the window), or (for a standard) where it stands against the internal target.
 pub fn verdict(c: &crate::domain::obligation::Completion) -> String {
-    match (&c.due, c.late_by_minutes) {
-        (_, Some(m)) => format!("{} LATE", minutes(m)),
-        (Due::At { .. }, None) => "on time".into(),
+    use crate::domain::deadline::Verdict;
+    match (&c.due, c.verdict()) {
+        (_, Some(Verdict::Late { minutes: m, up_to })) => match up_to {
+            None => format!("{} LATE", minutes(m)),
+            Some(u) => format!("{} to {} LATE", minutes(m), minutes(u)),
+        },
+        (_, Some(v @ Verdict::Indeterminate { .. })) => format!(
+            "{} (known only to the {}; the exact time would settle it)",
+            v.words().to_uppercase(),
+            c.precision.as_str()
+        ),
+        (_, Some(Verdict::OnTime)) => "on time".into(),
         (
             Due::Standard {
                 target: Some(t), ..
@@ -128,8 +139,14 @@ pub fn table(record: &IncidentRecord, now: DateTime<Utc>, zone: Tz) -> String {
     let mut t = output::table(&["Obligation", "State", "Due", "Now", "Recipient"]);
     for o in &record.obligations {
         let now_col = match (&o.completion, &o.waiver) {
+            (Some(c), _) if !c.precision.is_instant() => {
+                format!("{} {}, {}", o.state, c.when_words(zone), verdict(c))
+            }
             (Some(c), _) => format!("{} {}, {}", o.state, instant(c.at, zone), verdict(c)),
             (None, Some(w)) => format!("waived by {}", w.by),
+            _ if o.state.is_open() && o.indeterminate.is_some() => {
+                format!("{}; THRESHOLD INDETERMINATE", remaining(&o.due, now))
+            }
             _ if o.state.is_open() => remaining(&o.due, now),
             _ => o.state.to_string(),
         };
@@ -159,7 +176,7 @@ pub fn complete(
     ctx: &Ctx,
     id: IncidentId,
     obligation: &str,
-    at: Option<DateTime<Utc>>,
+    at: Option<crate::domain::deadline::Known>,
     reference: Option<String>,
     late_reason: Option<String>,
     sent: bool,
@@ -190,16 +207,19 @@ pub fn complete(
         }
         Format::Table | Format::Csv | Format::Html => {
             let c = done.completion.as_ref();
-            let verdict = match c.and_then(|c| c.late_by_minutes) {
-                Some(m) => format!("{} late", minutes(m)),
-                None if done.due.is_statutory() => "on time".to_string(),
+            let verdict = match c.and_then(|c| c.verdict()) {
+                Some(v) => v.words(),
                 None => "no statutory deadline".to_string(),
             };
+            let when = match c {
+                Some(c) if !c.precision.is_instant() => c.when_words(org.zone()),
+                Some(c) => format!("at {}", instant(c.at, org.zone())),
+                None => String::new(),
+            };
             output::print(&format!(
-                "{id}: {} {} at {} ({verdict}).\n{}",
+                "{id}: {} {} {when} ({verdict}).\n{}",
                 done.id,
                 done.state,
-                c.map(|c| instant(c.at, org.zone())).unwrap_or_default(),
                 table(&record, ctx.now, org.zone())
             ));
         }
@@ -265,6 +285,30 @@ pub fn trigger(ctx: &Ctx, id: IncidentId, request: TriggerRequest) -> Result<(),
             crate::domain::deadline::anchor_words(anchor),
             instant(fact.at, org.zone()),
             fact.decided_by,
+            table(&record, ctx.now, org.zone())
+        )),
+    }
+    Ok(())
+}
+
+/// `breachflow incident delay-disclosure`: the decision, then the obligations as they now stand.
+pub fn delay_disclosure(
+    ctx: &Ctx,
+    id: IncidentId,
+    delay: crate::domain::decision::DisclosureDelay,
+) -> Result<(), CliError> {
+    let store = open_store(ctx)?;
+    let org = store.require_organisation()?;
+    let book = super::rulebook(ctx)?;
+    let record = app::incident::delay_disclosure(&store, &ctx.app(), &book, id, delay)?;
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "id": id,
+            "disclosure_delay": record.disclosure_delay,
+            "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
+        })),
+        Format::Table | Format::Csv | Format::Html => output::print(&format!(
+            "{id}: disclosure delayed under UK MAR Art 17(4). If confidentiality is lost, record it (`breachflow incident trigger {id} confidentiality_lost --note WHY`): the announcement is then due at once. Once disclosed, tell the FCA that it was delayed.\n{}",
             table(&record, ctx.now, org.zone())
         )),
     }

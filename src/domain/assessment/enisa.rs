@@ -89,6 +89,36 @@ pub fn check(input: &AssessmentInput) -> Vec<(String, String)> {
             problem(format!("/affected_countries/{i}"), p);
         }
     }
+    for (i, r) in input.residents_by_state.iter().enumerate() {
+        if r.state.trim().is_empty() {
+            problem(
+                format!("/residents_by_state/{i}/state"),
+                "expected the State's name or code, e.g. \"TX\"".into(),
+            );
+        } else if let Some(first) = input.residents_by_state[..i]
+            .iter()
+            .position(|o| o.state.trim().eq_ignore_ascii_case(r.state.trim()))
+        {
+            problem(
+                format!("/residents_by_state/{i}/state"),
+                format!(
+                    "expected each State once; {} is already listed at /residents_by_state/{first}",
+                    r.state.trim()
+                ),
+            );
+        }
+        if r.count.lower() > input.subjects.upper() {
+            problem(
+                format!("/residents_by_state/{i}/count"),
+                format!(
+                    "expected at most the {} people affected in all, but {} is {}",
+                    input.subjects,
+                    r.state.trim(),
+                    r.count
+                ),
+            );
+        }
+    }
     // The schema already requires one item, but a caller building the input in Rust skips it.
     if input.data_categories.is_empty() {
         problem(

@@ -209,6 +209,14 @@ pub enum Count {
 }
 
 impl Count {
+    /// The smallest number the count allows.
+    pub fn lower(&self) -> u64 {
+        match *self {
+            Count::Estimate { estimate } => estimate,
+            Count::Range { min, max } => min.min(max),
+        }
+    }
+
     /// The largest number the count allows.
     pub fn upper(&self) -> u64 {
         match *self {
@@ -568,4 +576,20 @@ pub struct AssessmentInput {
     /// named here has its own supervisory authority to notify (EDPB GL 9/2022 para 73).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub affected_countries: Vec<String>,
+    /// Affected people by the US State or jurisdiction they reside in, where known: HIPAA's
+    /// media notice is owed where more than 500 residents of one State are affected (45 CFR
+    /// 164.406). Absent, that threshold stays indeterminate while the total could meet it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub residents_by_state: Vec<Residents>,
+}
+
+/// Affected people resident in one US State or jurisdiction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Residents {
+    /// The State or jurisdiction, e.g. "TX" or "Texas".
+    #[schemars(length(min = 1))]
+    pub state: String,
+    /// How many of the affected people reside there: `{"estimate": N}` or `{"min": N, "max": M}`.
+    pub count: Count,
 }

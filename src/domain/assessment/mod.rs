@@ -519,6 +519,7 @@ mod tests {
             likelihood: None,
             override_level: None,
             affected_countries: vec![],
+            residents_by_state: vec![],
         };
         let s = assess(&odd);
         assert_eq!(
