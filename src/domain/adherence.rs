@@ -312,6 +312,56 @@ pub fn summarise(rows: &[Row]) -> Vec<Summary> {
 mod tests {
     use super::*;
 
+    /// The demo's record as an earlier release stored it (`tests/fixtures`), with `edit`
+    /// applied to the JSON of its aim-rule-11 announcement.
+    fn fixture_rows(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<Row> {
+        let shown: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/store-0.1.0-show.json"))
+                .unwrap();
+        let mut record = shown["incident"].clone();
+        let aim = record["obligations"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|o| o["id"] == "aim-rule-11/announcement")
+            .unwrap();
+        edit(aim);
+        let record: IncidentRecord = serde_json::from_value(record).unwrap();
+        let now = "2024-05-01T00:00:00Z".parse().unwrap();
+        rows([&record], &Filter::default(), now)
+    }
+
+    #[test]
+    fn a_filing_whose_clock_never_started_is_flagged_and_one_after_its_target_is_not_met() {
+        let row = |rows: &[Row]| {
+            rows.iter()
+                .find(|r| r.obligation == "aim-rule-11/announcement")
+                .unwrap()
+                .clone()
+        };
+        // As stored: sent at 08:00 BST on 1 Apr, its 4-hour target from the inside-information
+        // moment (31 Mar 16:30 BST) long passed.
+        let sent = row(&fixture_rows(|_| {}));
+        assert_eq!(sent.status, Status::AfterTarget, "{sent:?}");
+        assert_eq!(sent.warning, None);
+        // The same filing frozen against a clock that had not started (a store written before
+        // the inside-information step was required).
+        let unstarted = row(&fixture_rows(|o| {
+            o["completion"]["due"] = serde_json::json!({
+                "kind": "not_started",
+                "waiting_on": "inside_information"
+            });
+        }));
+        assert_eq!(unstarted.status, Status::MetNoDeadline);
+        assert!(
+            unstarted
+                .warning
+                .as_deref()
+                .is_some_and(|w| w.contains("clock never started")),
+            "{unstarted:?}"
+        );
+    }
+
     #[test]
     fn medians_of_odd_and_even_counts() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));

@@ -63,6 +63,12 @@ pub enum Due {
 }
 
 impl Due {
+    /// A clock that cannot be computed, and why.
+    fn error(message: impl Into<String>) -> Due {
+        Due::Error {
+            message: message.into(),
+        }
+    }
     /// The instant to sort and warn by: the deadline, else the internal target.
     pub fn instant(&self) -> Option<DateTime<Utc>> {
         match self {
@@ -484,9 +490,7 @@ fn limit(
     match deadline {
         Deadline::Hours { hours } => {
             let Some(at) = from.checked_add_signed(Duration::hours(i64::from(*hours))) else {
-                return Due::Error {
-                    message: "date out of range".into(),
-                };
+                return Due::error("date out of range");
             };
             explain.push(format!(
                 "Adds {hours} elapsed hours: weekends, bank holidays and clock changes do not stop the clock."
@@ -503,9 +507,7 @@ fn limit(
                 Some(name) => match name.parse::<Tz>() {
                     Ok(z) => z,
                     Err(_) => {
-                        return Due::Error {
-                            message: format!("unknown time zone {name:?} in the regime"),
-                        };
+                        return Due::error(format!("unknown time zone {name:?} in the regime"));
                     }
                 },
                 None => zone,
@@ -516,9 +518,7 @@ fn limit(
             let last = match business_calendar {
                 None => {
                     let Some(last) = start.checked_add_days(Days::new(u64::from(*days))) else {
-                        return Due::Error {
-                            message: "date out of range".into(),
-                        };
+                        return Due::error("date out of range");
                     };
                     explain.push(format!(
                         "Adds {days} calendar days from {} ({}): the last day is {}.",
@@ -561,9 +561,7 @@ fn limit(
             let at = match resolve(zone, last.and_time(due_time)) {
                 Some(at) => at,
                 None => {
-                    return Due::Error {
-                        message: "due time does not exist".into(),
-                    };
+                    return Due::error("due time does not exist");
                 }
             };
             explain.push(format!(
@@ -582,14 +580,10 @@ fn limit(
         Deadline::Months { months } => {
             let start = from.with_timezone(&zone).naive_local();
             let Some(end) = start.checked_add_months(Months::new(*months)) else {
-                return Due::Error {
-                    message: "date out of range".into(),
-                };
+                return Due::error("date out of range");
             };
             let Some(at) = resolve(zone, end) else {
-                return Due::Error {
-                    message: "due time does not exist".into(),
-                };
+                return Due::error("due time does not exist");
             };
             explain.push(format!(
                 "Adds {months} calendar month(s): the same date and time, or the last day of a shorter month; no roll-over to a working day."

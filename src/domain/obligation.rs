@@ -411,12 +411,7 @@ pub fn applies(
 fn flag_names(flags: &[OrgFlag], sep: &str) -> String {
     flags
         .iter()
-        .map(|f| {
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        })
+        .map(OrgFlag::name)
         .collect::<Vec<_>>()
         .join(sep)
 }

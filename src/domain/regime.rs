@@ -170,17 +170,7 @@ impl Regime {
 
     /// Its territorial and entity conditions in words, for listings.
     pub fn conditions(&self) -> String {
-        let names = |flags: &[OrgFlag]| {
-            flags
-                .iter()
-                .map(|f| {
-                    serde_json::to_value(f)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
-        };
+        let names = |flags: &[OrgFlag]| flags.iter().map(OrgFlag::name).collect::<Vec<_>>();
         let a = &self.applies;
         let mut parts = Vec::new();
         if !a.org_any.is_empty() {
@@ -333,6 +323,16 @@ pub enum OrgFlag {
     TargetsUk,
     /// Offers goods or services to, or monitors, people in the EU (GDPR Art 3(2)).
     TargetsEu,
+}
+
+impl OrgFlag {
+    /// The name the regime files and the profile use, e.g. `uk_establishment`.
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
 }
 
 /// One report or notice of a regime.
