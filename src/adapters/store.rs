@@ -177,15 +177,7 @@ impl SledStore {
     /// Opens the store, waiting up to `wait` while another process holds it (a sender holds
     /// it only for each commit, so a short wait gets in between).
     pub fn open_waiting(dir: &Path, wait: std::time::Duration) -> Result<SledStore, StoreError> {
-        let deadline = std::time::Instant::now() + wait;
-        loop {
-            match SledStore::open(dir) {
-                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                other => return other,
-            }
-        }
+        retry_locked(wait, 5, || SledStore::open(dir))
     }
 
     /// Takes the store back after [`Store::idle`] let it go: like `open_waiting`, without
@@ -194,15 +186,7 @@ impl SledStore {
         dir: &Path,
         wait: std::time::Duration,
     ) -> Result<SledStore, StoreError> {
-        let deadline = std::time::Instant::now() + wait;
-        loop {
-            match SledStore::open_only(dir) {
-                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
-                other => return other,
-            }
-        }
+        retry_locked(wait, 2, || SledStore::open_only(dir))
     }
 
     /// The warnings gathered so far, taken out so they are printed once by whoever outlives
@@ -1370,6 +1354,24 @@ impl Store for SledStore {
         Ok(out)
     }
 }
+/// Calls `open` until it does not find the store locked, for up to `wait`, pausing `pause_ms`
+/// between tries.
+fn retry_locked(
+    wait: std::time::Duration,
+    pause_ms: u64,
+    open: impl Fn() -> Result<SledStore, StoreError>,
+) -> Result<SledStore, StoreError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match open() {
+            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Writes `entries` into `tree` inside a transaction.
 fn put(
     tree: &sled::transaction::TransactionalTree,

@@ -487,16 +487,19 @@ fn limit(
         local(from, zone),
         from.to_rfc3339()
     )];
+    // A clock that adds a length to its start: the due instant, with the rule in words.
+    let elapsed = |at: Option<DateTime<Utc>>, words: String, explain: Vec<String>| match at {
+        Some(at) => due_at(at, from, [explain, vec![words]].concat(), zone),
+        None => Due::error("date out of range"),
+    };
     match deadline {
-        Deadline::Hours { hours } => {
-            let Some(at) = from.checked_add_signed(Duration::hours(i64::from(*hours))) else {
-                return Due::error("date out of range");
-            };
-            explain.push(format!(
+        Deadline::Hours { hours } => elapsed(
+            from.checked_add_signed(Duration::hours(i64::from(*hours))),
+            format!(
                 "Adds {hours} elapsed hours: weekends, bank holidays and clock changes do not stop the clock."
-            ));
-            due_at(at, from, explain, zone)
-        }
+            ),
+            explain,
+        ),
         Deadline::Days {
             days,
             business_calendar,
@@ -582,13 +585,16 @@ fn limit(
             let Some(end) = start.checked_add_months(Months::new(*months)) else {
                 return Due::error("date out of range");
             };
-            let Some(at) = resolve(zone, end) else {
-                return Due::error("due time does not exist");
-            };
-            explain.push(format!(
-                "Adds {months} calendar month(s): the same date and time, or the last day of a shorter month; no roll-over to a working day."
-            ));
-            due_at(at, from, explain, zone)
+            match resolve(zone, end) {
+                None => Due::error("due time does not exist"),
+                at => elapsed(
+                    at,
+                    format!(
+                        "Adds {months} calendar month(s): the same date and time, or the last day of a shorter month; no roll-over to a working day."
+                    ),
+                    explain,
+                ),
+            }
         }
         Deadline::Standard {
             standard,
@@ -722,7 +728,6 @@ fn outside(day: NaiveDate, calendar: &HolidayCalendar) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::regime::Holiday;
     use chrono_tz::Europe::London;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -785,18 +790,10 @@ mod tests {
     }
 
     fn us_2025() -> Calendars {
-        let cal = HolidayCalendar {
-            id: "us-federal".into(),
-            name: "US federal holidays".into(),
-            source: "test".into(),
-            first_year: 2025,
-            last_year: 2025,
-            holidays: vec![Holiday {
-                date: NaiveDate::from_ymd_opt(2025, 7, 4).unwrap(),
-                name: "Independence Day".into(),
-            }],
-            unverified: vec![],
-        };
+        let cal = HolidayCalendar::us_2025_for_tests(
+            NaiveDate::from_ymd_opt(2025, 7, 4).unwrap(),
+            "Independence Day",
+        );
         Calendars(BTreeMap::from([("us-federal".to_string(), cal)]))
     }
 

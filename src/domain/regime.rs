@@ -569,6 +569,23 @@ pub struct CalendarAdditions {
 }
 
 impl HolidayCalendar {
+    /// A one-holiday US federal calendar for 2025, for tests.
+    #[cfg(test)]
+    pub(crate) fn us_2025_for_tests(date: NaiveDate, name: &str) -> HolidayCalendar {
+        HolidayCalendar {
+            id: "us-federal".into(),
+            name: "US federal holidays".into(),
+            source: "test".into(),
+            first_year: 2025,
+            last_year: 2025,
+            holidays: vec![Holiday {
+                date,
+                name: name.into(),
+            }],
+            unverified: vec![],
+        }
+    }
+
     /// Adds closure days, each named with its source; a day already a holiday stays as it is.
     /// A day outside the covered years is refused by its index.
     pub fn add(&mut self, additions: &CalendarAdditions) -> Result<usize, (usize, String)> {
@@ -660,18 +677,8 @@ mod tests {
 
     #[test]
     fn closure_days_are_added_to_a_calendar_not_over_it() {
-        let mut us = HolidayCalendar {
-            id: "us-federal".into(),
-            name: "US federal holidays".into(),
-            source: "test".into(),
-            first_year: 2025,
-            last_year: 2025,
-            holidays: vec![Holiday {
-                date: day("2025-01-20"),
-                name: "Martin Luther King Jr. Day".into(),
-            }],
-            unverified: vec![],
-        };
+        let mut us =
+            HolidayCalendar::us_2025_for_tests(day("2025-01-20"), "Martin Luther King Jr. Day");
         let closures = CalendarAdditions {
             adds_to: "us-federal".into(),
             source: "Executive order".into(),

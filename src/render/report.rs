@@ -58,23 +58,26 @@ pub fn recipients_csv(
         .to_vec(),
     ];
     for s in states {
-        out.push(
-            [
-                s.line.to_string(),
-                s.address.clone(),
-                s.state.to_string(),
-                s.notice_version()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                s.at.to_rfc3339(),
-                s.message_id.clone(),
-                s.note.clone().unwrap_or_default(),
-            ]
-            .map(inert)
-            .to_vec(),
-        );
+        let mut cells = recipient_cells(s, s.at.to_rfc3339());
+        cells.insert(5, s.message_id.clone());
+        out.push(cells.into_iter().map(inert).collect());
     }
     csv_text(out)
+}
+
+/// One bulk recipient as a person reads it: line, address, state, notice version, `when`, and
+/// the server's reply or the reason (the table and the CSV both start from this).
+pub fn recipient_cells(s: &crate::domain::outbox::RecipientState, when: String) -> Vec<String> {
+    vec![
+        s.line.to_string(),
+        s.address.clone(),
+        s.state.to_string(),
+        s.notice_version()
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        when,
+        s.note.clone().unwrap_or_default(),
+    ]
 }
 
 /// The adherence rows as CSV.

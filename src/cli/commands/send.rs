@@ -438,16 +438,10 @@ pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(),
                 "Server / why",
             ]);
             for s in &states {
-                t.add_row(vec![
-                    s.line.to_string(),
-                    s.address.clone(),
-                    s.state.to_string(),
-                    s.notice_version()
-                        .map(|v| v.to_string())
-                        .unwrap_or_default(),
+                t.add_row(crate::render::report::recipient_cells(
+                    s,
                     instant(s.at, org.zone()),
-                    s.note.clone().unwrap_or_default(),
-                ]);
+                ));
             }
             output::print(&format!(
                 "{t}\n{}",
