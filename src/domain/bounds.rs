@@ -61,6 +61,13 @@ fn is_bidi_mark(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
+/// The first bidirectional override or mark in `value`, if any.
+fn bidi_control(value: &str) -> Option<char> {
+    value
+        .chars()
+        .find(|c| is_bidi_override(*c) || is_bidi_mark(*c))
+}
+
 /// What is wrong with a line field's value, if anything.
 pub fn check_line(value: &str) -> Option<String> {
     let n = value.chars().count();
@@ -69,10 +76,7 @@ pub fn check_line(value: &str) -> Option<String> {
             "is {n} characters long; the limit for a title, name or address is {MAX_LINE_CHARS}"
         ));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| is_bidi_override(*c) || is_bidi_mark(*c))
-    {
+    if let Some(c) = bidi_control(value) {
         return Some(format!(
             "contains the bidirectional control character U+{:04X}, which can make a subject or file name read differently from what it is; remove it",
             c as u32
@@ -98,10 +102,7 @@ pub fn check_subject(value: &str) -> Option<String> {
             "is {n} characters long; the limit for a subject is {MAX_SUBJECT_CHARS}"
         ));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| is_bidi_override(*c) || is_bidi_mark(*c))
-    {
+    if let Some(c) = bidi_control(value) {
         return Some(format!(
             "contains the bidirectional control character U+{:04X}",
             c as u32

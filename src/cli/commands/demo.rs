@@ -153,10 +153,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         &assessment,
     )?
     .record;
-    let severity = record
-        .current_assessment()
-        .map(|a| a.severity.clone())
-        .ok_or_else(|| CliError::Failed("no assessment recorded".into()))?;
+    let severity = recorded(record.current_assessment(), "assessment")?
+        .severity
+        .clone();
     log.push(format!(
         "Assessed: ENISA severity {:.2} ({}), risk level {}.",
         severity.score,
@@ -175,10 +174,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             ..DecideRequest::default()
         },
     )?;
-    let decision = record
-        .current_decision()
-        .map(|d| d.decision.clone())
-        .ok_or_else(|| CliError::Failed("no decision recorded".into()))?;
+    let decision = recorded(record.current_decision(), "decision")?
+        .decision
+        .clone();
     log.push(format!(
         "Decided (accepting the recommendation): notify the ICO: {}; tell data subjects: {}.",
         if decision.notify_ico { "yes" } else { "no" },
@@ -507,4 +505,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// What a step of the demo just recorded, or why the demo cannot go on.
+fn recorded<T>(what: Option<T>, name: &str) -> Result<T, CliError> {
+    what.ok_or_else(|| CliError::Failed(format!("no {name} recorded")))
 }
