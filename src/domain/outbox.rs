@@ -8,6 +8,9 @@
 //! accepted (a 4xx, a refused connection) lets it go round again.
 //!
 //! Pure: the store keeps the records, `mail` talks to the server, this module decides.
+//!
+//! Longer than our ~600-line guide: the message record, its transition table, the bulk
+//! recipient state and the shortfall a run reports are one state machine, read together.
 
 use std::time::Duration;
 
