@@ -334,6 +334,11 @@ impl Verdict {
                 minutes: m,
                 up_to: Some(u),
             } => format!("late by {} to {}", minutes(m), minutes(u)),
+            // An unrecorded time entered before the due instant: no later bound is known.
+            Verdict::Indeterminate { early, late } if late <= 0 => format!(
+                "indeterminate: the time was not recorded (entered before the due instant; up to {} early)",
+                minutes(early)
+            ),
             Verdict::Indeterminate { early, late } => format!(
                 "indeterminate: between {} early and {} late",
                 minutes(early),

@@ -154,7 +154,18 @@ impl Completion {
     pub fn verdict(&self) -> Option<Verdict> {
         match &self.due {
             Due::At { at, until, .. } => {
-                Some(deadline::judge_between(*at, *until, self.at, self.window))
+                let verdict = deadline::judge_between(*at, *until, self.at, self.window);
+                // A time that was never recorded is never reported as on time: its window ends
+                // at the effective time it was entered, which a person chooses (`--now`).
+                Some(match (verdict, self.precision) {
+                    (Verdict::OnTime, Precision::Unknown) => Verdict::Indeterminate {
+                        early: self
+                            .window
+                            .map_or(0, |w| (until.unwrap_or(*at) - w.earliest).num_minutes()),
+                        late: 0,
+                    },
+                    (verdict, _) => verdict,
+                })
             }
             _ => None,
         }

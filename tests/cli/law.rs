@@ -1204,6 +1204,54 @@ mod precision {
     }
 
     #[test]
+    fn an_unknown_time_is_never_on_time_even_entered_before_the_deadline() {
+        let env = TestEnv::new();
+        env.prepare(&example_json("organisation.json"));
+        env.render_and_approve("2024-03-31T09:00:00Z", ID, "ico-report");
+        // Entered on 1 Apr 10:00Z, before the due instant (2 Apr 21:10Z), with the time of
+        // filing not recorded: the effective time that bounds it is a person's choice, so it
+        // is indeterminate, up to 30 Mar 21:10Z (awareness, the clock's start) -> 2 Apr 21:10Z
+        // = 72 h (4320 min) early, never "on time".
+        env.run_at(
+            "2024-04-01T10:00:00Z",
+            &[
+                "obligation",
+                "complete",
+                ID,
+                "uk-gdpr-art33/initial",
+                "--at",
+                "unknown",
+            ],
+        )
+        .success();
+        let list = env.json(&["obligation", "list", ID]);
+        let ico = get(
+            list["obligations"].as_array().unwrap(),
+            "uk-gdpr-art33/initial",
+        );
+        assert_eq!(
+            ico["verdict"],
+            json!({ "verdict": "indeterminate", "early": 4320, "late": 0 }),
+            "{ico}"
+        );
+        let report = env.json(&["report", "adherence"]);
+        let row = report["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["obligation"] == "uk-gdpr-art33/initial")
+            .unwrap()
+            .clone();
+        assert_eq!(row["status"], "indeterminate", "{row}");
+        assert!(
+            row["precision_note"]
+                .as_str()
+                .is_some_and(|n| n.contains("the time was not recorded")),
+            "{row}"
+        );
+    }
+
+    #[test]
     fn a_count_that_straddles_a_threshold_is_shown_as_indeterminate() {
         let env = TestEnv::new();
         let org = org_with(
