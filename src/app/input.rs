@@ -205,6 +205,12 @@ fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
             }
             return;
         }
+        if closest.len() > 1
+            && let Some(problem) = vocabulary(error, &closest)
+        {
+            out.push(problem);
+            return;
+        }
         if closest.len() > 1 {
             let alternatives: Vec<String> = closest
                 .iter()
@@ -225,10 +231,60 @@ fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
             return;
         }
     }
+    if let ValidationErrorKind::Enum { options } = error.kind()
+        && let Some(allowed) = options.as_array()
+    {
+        let allowed: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
+        out.push(not_one_of(error, &allowed));
+        return;
+    }
     out.push(Problem {
         pointer: error.instance_path().to_string(),
         message: error.to_string(),
     });
+}
+
+/// A value outside a vocabulary that schemars wrote as one `const` per value (so each value
+/// keeps its description): the allowed values, and the closest, when every branch failed only
+/// on its constant. `None` when the branches are not such a vocabulary.
+fn vocabulary(
+    error: &jsonschema::ValidationError<'_>,
+    branches: &[&&Vec<jsonschema::ValidationError<'static>>],
+) -> Option<Problem> {
+    use jsonschema::error::ValidationErrorKind;
+    let here = error.instance_path().to_string();
+    let mut allowed = Vec::new();
+    for branch in branches {
+        let [only] = branch.as_slice() else {
+            return None;
+        };
+        match only.kind() {
+            ValidationErrorKind::Constant { expected_value }
+                if only.instance_path().to_string() == here =>
+            {
+                allowed.push(expected_value.as_str()?)
+            }
+            _ => return None,
+        }
+    }
+    Some(not_one_of(error, &allowed))
+}
+
+/// "`x` is not one of: a, b, c; did you mean "b"?"
+fn not_one_of(error: &jsonschema::ValidationError<'_>, allowed: &[&str]) -> Problem {
+    let given = error.instance();
+    let guess = given
+        .as_str()
+        .and_then(|g| crate::domain::spelling::closest(g, allowed.iter().copied()))
+        .map(|g| format!("; did you mean {g:?}?"))
+        .unwrap_or_default();
+    Problem {
+        pointer: error.instance_path().to_string(),
+        message: format!(
+            "{given} is not one of the accepted values: {}{guess}",
+            allowed.join(", ")
+        ),
+    }
 }
 
 /// serde_json appends " at line L column C"; we report those separately.
