@@ -224,6 +224,11 @@ pub struct Person {
     /// Full name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Job title, as signed under the name, e.g. "Group Data Protection Officer". Absent:
+    /// documents sign as "Data Protection Officer".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub title: Option<String>,
     /// Email address.
     #[schemars(email)]
     pub email: String,
@@ -242,6 +247,11 @@ pub struct Contact {
     /// Full name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Job title, shown beside the name where documents name the person, e.g. "Head of
+    /// Communications" in an announcement's contacts block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub title: Option<String>,
     /// Email address notices to this role are sent to.
     #[schemars(email)]
     pub email: String,
