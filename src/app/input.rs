@@ -170,6 +170,38 @@ pub fn validate<T: JsonSchema>(file: &str, value: &serde_json::Value) -> Result<
     }
 }
 
+/// Problems of one value against one field's schema, `$ref`s resolved in `root`'s `$defs`:
+/// an interactive intake checks each answer as it is given, with the messages (and the "did
+/// you mean") a file would get.
+pub fn check_field(
+    root: &serde_json::Value,
+    field: &serde_json::Value,
+    value: &serde_json::Value,
+) -> Vec<String> {
+    let mut schema = field.clone();
+    if let (Some(s), Some(defs)) = (schema.as_object_mut(), root.get("$defs")) {
+        s.insert("$defs".into(), defs.clone());
+    }
+    let validator = match jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+    {
+        Ok(v) => v,
+        Err(e) => return vec![format!("internal schema error: {e}")],
+    };
+    let mut problems = Vec::new();
+    for error in validator.iter_errors(value) {
+        explain(&error, &mut problems);
+    }
+    let mut messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+    messages.extend(
+        crate::domain::bounds::check_value(value)
+            .into_iter()
+            .map(|(_, m)| m),
+    );
+    messages
+}
+
 /// Turns one validation error into problems. `anyOf`/`oneOf` errors ("not valid under any of the
 /// schemas") say nothing useful, and schemars emits them for every optional struct and untagged
 /// enum; so report the errors of the branch the input came closest to matching instead.

@@ -453,3 +453,28 @@ fn mistyped_vocabulary_values_and_obligation_ids_are_answered_with_the_closest()
         .code(4);
     assert!(!stderr_of(&out).contains("did you mean"));
 }
+
+/// Issue 16 point 11: `incident open --interactive` asks a person at a terminal; answers piped
+/// in are refused (exit 4) and nothing is stored. The questions themselves are tested
+/// in-process (`cli::prompt::tests`), over the same schema.
+#[test]
+fn interactive_intake_refuses_a_stdin_that_is_not_a_terminal() {
+    let env = TestEnv::initialised();
+    let out = env
+        .cmd()
+        .args(["incident", "open", "--interactive"])
+        .write_stdin("Laptop stolen\n")
+        .assert()
+        .code(4);
+    let err = stderr_of(&out);
+    assert!(err.contains("stdin is not one"), "{err}");
+    assert!(err.contains("incident new"), "{err}");
+    assert_eq!(stdout_of(&out), "");
+    let listed = env.json(&["incident", "list"]);
+    assert_eq!(listed, json!([]));
+    // A file and the questions together, or neither: a usage error.
+    let file = example("incident-ransomware.json");
+    env.run(&["incident", "open", "--interactive", "--file", &file])
+        .code(2);
+    env.run(&["incident", "open"]).code(2);
+}
