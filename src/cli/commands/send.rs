@@ -285,7 +285,7 @@ impl Progress for Spinner {
     fn rows(&self, rows: u64) {
         self.bar.set_position(rows);
         if let Some(every) = self.every
-            && rows % every == 0
+            && rows.is_multiple_of(every)
         {
             let seconds = self.started.elapsed().as_secs_f64();
             eprintln!(
