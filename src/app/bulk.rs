@@ -25,7 +25,7 @@ use crate::app::{AppError, Context};
 use crate::domain::document::DocumentRef;
 use crate::domain::event::EventKind;
 use crate::domain::incident::IncidentId;
-use crate::domain::organisation::is_address;
+use crate::domain::organisation::undeliverable;
 use crate::domain::outbox::{self, BulkStep, Letter, MessageState, RecipientChange};
 use crate::render::template::{self, Kind, TemplateSet};
 
@@ -126,6 +126,10 @@ pub struct BulkReport {
     /// The recipients file's name.
     pub file: String,
     pub tally: Tally,
+    /// When every row of the file has the notice: the open obligations it serves (e.g.
+    /// `uk-gdpr-art34/notice`), for a person to record as sent. Not completed here: completing
+    /// says who attests that the duty is met, and a file may not list everyone affected.
+    pub to_complete: Vec<String>,
 }
 
 impl BulkReport {
@@ -299,24 +303,8 @@ pub fn notify_subjects(
             }
         };
         let address = row.get(address_col).unwrap_or_default().to_string();
-        if address.is_empty() {
-            tally.bad(format!(
-                "line {line}: no address in the `{}` column",
-                headers[address_col]
-            ));
-            continue;
-        }
-        if !is_address(&address) {
-            tally.bad(format!("line {line}: {address:?} is not a mail address"));
-            continue;
-        }
-        if row.len() < headers.len() {
-            tally.bad(format!(
-                "line {line}: {} of {} columns; missing {}",
-                row.len(),
-                headers.len(),
-                headers[row.len()..].join(", ")
-            ));
+        if let Some(problem) = bad_row(&row, &headers, address_col) {
+            tally.bad(format!("line {line}: {problem}"));
             continue;
         }
         let digest = outbox::address_digest(&address);
@@ -438,7 +426,7 @@ pub fn notify_subjects(
         run.batch(&mut pending, &mut tally)?;
     }
     if dry_run && !maybe_repeated.is_empty() {
-        for (line, first, address) in repeats(file, address_col, headers.len(), &maybe_repeated)? {
+        for (line, first, address) in repeats(file, address_col, &headers, &maybe_repeated)? {
             tally.bad(format!(
                 "line {line}: {address} appears earlier in the file (line {first}); not sent twice"
             ));
@@ -459,6 +447,18 @@ pub fn notify_subjects(
         };
         record_run(store, ctx, id, end)?;
     }
+    let every_row = !dry_run && tally.rows > 0 && tally.sent + tally.already_sent == tally.rows;
+    let to_complete = if every_row {
+        store
+            .incident(id)?
+            .obligations
+            .iter()
+            .filter(|o| o.state.is_open() && t.manifest.serves.contains(&o.id))
+            .map(|o| o.id.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(BulkReport {
         id,
         document: doc_ref(&v),
@@ -467,6 +467,7 @@ pub fn notify_subjects(
         seconds,
         file: name,
         tally,
+        to_complete,
     })
 }
 
@@ -477,6 +478,32 @@ fn reader<R: Read>(r: R) -> csv::Reader<std::io::BufReader<R>> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(std::io::BufReader::new(r))
+}
+
+/// Why a row of the recipients file is not sent to, before any state is read: no address, an
+/// address no one can be mailed at (`domain::organisation::undeliverable`), or missing columns.
+/// The one check of a row for the run, the dry run and the dry run's second pass, so they agree
+/// on what a bad row is.
+fn bad_row(row: &csv::StringRecord, headers: &[String], address_col: usize) -> Option<String> {
+    let address = row.get(address_col).unwrap_or_default();
+    if address.is_empty() {
+        return Some(format!(
+            "no address in the `{}` column",
+            headers[address_col]
+        ));
+    }
+    if let Some(why) = undeliverable(address) {
+        return Some(format!("{address:?} {why}"));
+    }
+    if row.len() < headers.len() {
+        return Some(format!(
+            "{} of {} columns; missing {}",
+            row.len(),
+            headers.len(),
+            headers[row.len()..].join(", ")
+        ));
+    }
+    None
 }
 
 /// A Bloom filter over address digests: 4 MB, seven probes; about one false alarm in a hundred
@@ -514,7 +541,7 @@ impl Seen {
 fn repeats(
     file: &dyn Recipients,
     address_col: usize,
-    columns: usize,
+    headers: &[String],
     candidates: &[(u64, [u8; 16], String)],
 ) -> Result<Vec<(u64, u64, String)>, AppError> {
     let wanted: HashSet<[u8; 16]> = candidates.iter().map(|c| c.1).collect();
@@ -522,11 +549,11 @@ fn repeats(
     let mut csv = reader(file.open()?);
     for (i, row) in csv.records().enumerate() {
         let Ok(row) = row else { continue };
-        let address = row.get(address_col).unwrap_or_default();
         // Only rows the first pass accepted count as an earlier notice.
-        if !is_address(address) || row.len() < columns {
+        if bad_row(&row, headers, address_col).is_some() {
             continue;
         }
+        let address = row.get(address_col).unwrap_or_default();
         let d = outbox::address_digest(address);
         if wanted.contains(&d) {
             first.entry(d).or_insert(i as u64 + 2);

@@ -170,6 +170,38 @@ pub fn validate<T: JsonSchema>(file: &str, value: &serde_json::Value) -> Result<
     }
 }
 
+/// Problems of one value against one field's schema, `$ref`s resolved in `root`'s `$defs`:
+/// an interactive intake checks each answer as it is given, with the messages (and the "did
+/// you mean") a file would get.
+pub fn check_field(
+    root: &serde_json::Value,
+    field: &serde_json::Value,
+    value: &serde_json::Value,
+) -> Vec<String> {
+    let mut schema = field.clone();
+    if let (Some(s), Some(defs)) = (schema.as_object_mut(), root.get("$defs")) {
+        s.insert("$defs".into(), defs.clone());
+    }
+    let validator = match jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+    {
+        Ok(v) => v,
+        Err(e) => return vec![format!("internal schema error: {e}")],
+    };
+    let mut problems = Vec::new();
+    for error in validator.iter_errors(value) {
+        explain(&error, &mut problems);
+    }
+    let mut messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+    messages.extend(
+        crate::domain::bounds::check_value(value)
+            .into_iter()
+            .map(|(_, m)| m),
+    );
+    messages
+}
+
 /// Turns one validation error into problems. `anyOf`/`oneOf` errors ("not valid under any of the
 /// schemas") say nothing useful, and schemars emits them for every optional struct and untagged
 /// enum; so report the errors of the branch the input came closest to matching instead.
@@ -205,6 +237,12 @@ fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
             }
             return;
         }
+        if closest.len() > 1
+            && let Some(problem) = vocabulary(error, &closest)
+        {
+            out.push(problem);
+            return;
+        }
         if closest.len() > 1 {
             let alternatives: Vec<String> = closest
                 .iter()
@@ -225,10 +263,60 @@ fn explain(error: &jsonschema::ValidationError<'_>, out: &mut Vec<Problem>) {
             return;
         }
     }
+    if let ValidationErrorKind::Enum { options } = error.kind()
+        && let Some(allowed) = options.as_array()
+    {
+        let allowed: Vec<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
+        out.push(not_one_of(error, &allowed));
+        return;
+    }
     out.push(Problem {
         pointer: error.instance_path().to_string(),
         message: error.to_string(),
     });
+}
+
+/// A value outside a vocabulary that schemars wrote as one `const` per value (so each value
+/// keeps its description): the allowed values, and the closest, when every branch failed only
+/// on its constant. `None` when the branches are not such a vocabulary.
+fn vocabulary(
+    error: &jsonschema::ValidationError<'_>,
+    branches: &[&&Vec<jsonschema::ValidationError<'static>>],
+) -> Option<Problem> {
+    use jsonschema::error::ValidationErrorKind;
+    let here = error.instance_path().to_string();
+    let mut allowed = Vec::new();
+    for branch in branches {
+        let [only] = branch.as_slice() else {
+            return None;
+        };
+        match only.kind() {
+            ValidationErrorKind::Constant { expected_value }
+                if only.instance_path().to_string() == here =>
+            {
+                allowed.push(expected_value.as_str()?)
+            }
+            _ => return None,
+        }
+    }
+    Some(not_one_of(error, &allowed))
+}
+
+/// "`x` is not one of: a, b, c; did you mean "b"?"
+fn not_one_of(error: &jsonschema::ValidationError<'_>, allowed: &[&str]) -> Problem {
+    let given = error.instance();
+    let guess = given
+        .as_str()
+        .and_then(|g| crate::domain::spelling::closest(g, allowed.iter().copied()))
+        .map(|g| format!("; did you mean {g:?}?"))
+        .unwrap_or_default();
+    Problem {
+        pointer: error.instance_path().to_string(),
+        message: format!(
+            "{given} is not one of the accepted values: {}{guess}",
+            allowed.join(", ")
+        ),
+    }
 }
 
 /// serde_json appends " at line L column C"; we report those separately.

@@ -11,6 +11,7 @@ pub(crate) mod commands;
 pub(crate) mod complete;
 pub(crate) mod error;
 pub(crate) mod output;
+pub(crate) mod prompt;
 
 pub use commands::deadlines::parse_duration;
 
@@ -457,8 +458,12 @@ pub enum IncidentCommand {
     Open {
         /// Incident intake (JSON, or TOML when the name ends in .toml; see
         /// schemas/incident.schema.json; `incident new` writes a starting file).
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "interactive")]
+        file: Option<PathBuf>,
+        /// Ask for each required field at the terminal instead (its description and choices
+        /// shown, each answer checked), show the result and ask to confirm before storing.
+        #[arg(long, conflicts_with = "file")]
+        interactive: bool,
     },
     /// Print a commented starting file (TOML) with every field of an incident intake:
     /// `breachflow incident new > incident.toml`, fill it in, then `incident open --file
@@ -858,7 +863,10 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Init { org, force } => init::run(&ctx, &org, force),
         Command::Org => init::show(&ctx),
         Command::Incident(cmd) => match cmd {
-            IncidentCommand::Open { file } => incident::open(&ctx, &file),
+            IncidentCommand::Open {
+                file: Some(file), ..
+            } => incident::open(&ctx, &file),
+            IncidentCommand::Open { file: None, .. } => incident::open_interactive(&ctx),
             IncidentCommand::New => incident::starting_file(incident::Intake::Incident),
             IncidentCommand::List { state } => incident::list(&ctx, state),
             IncidentCommand::Show { id } => incident::show(&ctx, id),

@@ -42,9 +42,9 @@ pub fn build(
 
     let mut contacts = serde_json::Map::new();
     for c in &org.contacts {
-        contacts
-            .entry(c.role.clone())
-            .or_insert_with(|| json!({ "name": c.name, "email": c.email, "phone": c.phone }));
+        contacts.entry(c.role.clone()).or_insert_with(
+            || json!({ "name": c.name, "title": c.title, "email": c.email, "phone": c.phone }),
+        );
     }
     let markets: Vec<&str> = org
         .flags
@@ -226,7 +226,7 @@ pub fn build(
             "ico_registration": org.ico_registration,
             "address": org.address,
             "role": match org.role { ControllerRole::Controller => "controller", ControllerRole::Processor => "processor" },
-            "dpo": { "name": org.dpo.name, "email": org.dpo.email, "phone": org.dpo.phone },
+            "dpo": { "name": org.dpo.name, "title": org.dpo.title, "email": org.dpo.email, "phone": org.dpo.phone },
             "contacts": contacts,
             "listed": org.is_listed(),
             "markets": markets,

@@ -25,4 +25,5 @@ pub mod outbox;
 pub mod record;
 pub mod regime;
 pub mod register;
+pub mod spelling;
 pub mod workflow;

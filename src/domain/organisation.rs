@@ -152,6 +152,22 @@ pub fn is_address(s: &str) -> bool {
     address_ok(s, true)
 }
 
+/// Why a bare address cannot reach a person over the internet, if it cannot: not an address
+/// at all (`is_address`, the mail library's syntax), or a domain without a dot (`bob@example`,
+/// `bob@localhost`), which the syntax allows but no public mail server delivers to. An address
+/// literal (`user@[192.0.2.1]`) names its host and passes. A recipient of a bulk notice must
+/// pass this; the syntax check stays separate because settings (a loopback relay) use it.
+pub fn undeliverable(s: &str) -> Option<&'static str> {
+    if !is_address(s) {
+        return Some("is not a mail address");
+    }
+    let domain = s.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if !domain.starts_with('[') && !domain.contains('.') {
+        return Some("has no domain a message can be delivered to (no dot after the @)");
+    }
+    None
+}
+
 /// `local@domain`: a dot-atom local part, and a host name (or, where `literal` allows, an IP
 /// address in brackets). The mail library refuses a literal inside a mailbox with a name.
 fn address_ok(s: &str, literal: bool) -> bool {
@@ -208,6 +224,11 @@ pub struct Person {
     /// Full name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Job title, as signed under the name, e.g. "Group Data Protection Officer". Absent:
+    /// documents sign as "Data Protection Officer".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub title: Option<String>,
     /// Email address.
     #[schemars(email)]
     pub email: String,
@@ -226,6 +247,11 @@ pub struct Contact {
     /// Full name.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Job title, shown beside the name where documents name the person, e.g. "Head of
+    /// Communications" in an announcement's contacts block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub title: Option<String>,
     /// Email address notices to this role are sent to.
     #[schemars(email)]
     pub email: String,
@@ -581,5 +607,24 @@ impl Organisation {
     /// People in the address book with the given role.
     pub fn contacts_for<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Contact> + 'a {
         self.contacts.iter().filter(move |c| c.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_without_a_dot_is_an_address_but_not_deliverable() {
+        assert!(is_address("bob@example"));
+        assert_eq!(
+            undeliverable("bob@example"),
+            Some("has no domain a message can be delivered to (no dot after the @)")
+        );
+        assert!(undeliverable("bob@localhost").is_some());
+        assert_eq!(undeliverable("bob"), Some("is not a mail address"));
+        assert_eq!(undeliverable("bob@example.com"), None);
+        assert_eq!(undeliverable("bob@[192.0.2.1]"), None);
+        assert_eq!(undeliverable("zoë@example.co.uk"), None);
     }
 }

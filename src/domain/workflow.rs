@@ -608,8 +608,14 @@ pub fn find_obligation<'r>(
         [] => Err(WorkflowError::Invalid(vec![(
             String::new(),
             format!(
-                "{} has no obligation {wanted:?}; it has: {}",
+                "{} has no obligation {wanted:?}; {}it has: {}",
                 record.id,
+                crate::domain::spelling::closest(
+                    wanted,
+                    record.obligations.iter().map(|o| o.id.as_str())
+                )
+                .map(|g| format!("did you mean {g}? "))
+                .unwrap_or_default(),
                 if record.obligations.is_empty() {
                     "none (obligations arise with the first assessment)".to_string()
                 } else {

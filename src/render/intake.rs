@@ -2,12 +2,62 @@
 //! the input type's JSON Schema so it can never list a field the binary does not accept or
 //! miss one it does.
 //!
+//! `questions` lists the same schema's required fields for `incident open --interactive`.
+//!
 //! The file is TOML, because TOML has comments: every field is preceded by its description and
 //! what it accepts. Required fields are present with an empty value, so `incident open` refuses
 //! the file, naming each one, until a person has filled them in; a plausible-looking placeholder
 //! time could be filed unnoticed. Optional fields are commented out.
 
 use serde_json::{Map, Value};
+
+/// What kind of answer a question takes, as a person types it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// A line of text (a time is text the schema checks as RFC 3339).
+    Text,
+    /// A whole number.
+    Integer,
+    /// A number.
+    Number,
+    /// Yes or no.
+    Boolean,
+    /// One of `choices`.
+    Choice,
+    /// Several, comma-separated (of `choices`, when there are any).
+    List,
+}
+
+/// One question of an interactive intake (`incident open --interactive`): a required field of
+/// the schema, where its answer goes, what it is and what it accepts. Derived from the same
+/// schema as the starting file, so the questions cannot drift from what the binary accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Where the answer goes, e.g. `["reporter", "name"]`.
+    pub path: Vec<String>,
+    /// The field's description.
+    pub about: String,
+    /// What it accepts, in words (the starting file's comment lines).
+    pub accepts: Vec<String>,
+    /// The allowed values of an enumeration (or of a list's items).
+    pub choices: Vec<String>,
+    pub answer: Answer,
+    /// Given when the answer is left empty.
+    pub default: Option<Value>,
+    /// The field's schema, to check an answer against (`$ref`s point into the root's `$defs`).
+    pub schema: Value,
+}
+
+/// The questions for the schema `root`: each required field, in the order the type declares
+/// them; a required table's required fields (all its one-line fields when it requires none:
+/// `impact`'s three yes-or-no answers).
+pub fn questions(root: &Value) -> Vec<Question> {
+    let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
+    let walker = Walker { defs: &defs };
+    let mut out = Vec::new();
+    walker.ask(&mut out, root, &[]);
+    out
+}
 
 /// The starting file for the schema `root`, headed by `title` (a comment).
 pub fn starting_file(root: &Value, title: &str) -> String {
@@ -36,6 +86,21 @@ enum Shape<'a> {
     Table(&'a Value),
     /// An array of tables: `[[a.b]]`.
     Tables(&'a Value),
+}
+
+/// The question for the one-line field at a JSON pointer (`/awareness_justification`), when a
+/// rule across fields names an optional field the questions left out.
+pub fn question_at(root: &Value, pointer: &str) -> Option<Question> {
+    let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
+    let walker = Walker { defs: &defs };
+    let path: Vec<&str> = pointer.strip_prefix('/')?.split('/').collect();
+    let field = walker.field_at(root, &path)?;
+    match walker.shape(field) {
+        Shape::Scalar(_) => {
+            Some(walker.question(field, path.iter().map(|p| p.to_string()).collect()))
+        }
+        _ => None,
+    }
 }
 
 impl<'a> Walker<'a> {
@@ -205,6 +270,88 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The field at `path`, through nested tables.
+    fn field_at(&self, schema: &'a Value, path: &[&str]) -> Option<&'a Value> {
+        let (first, rest) = path.split_first()?;
+        let field = self.resolve(schema).get("properties")?.get(*first)?;
+        if rest.is_empty() {
+            Some(field)
+        } else {
+            self.field_at(field, rest)
+        }
+    }
+
+    /// The questions of one table, for `questions`.
+    fn ask(&self, out: &mut Vec<Question>, schema: &'a Value, path: &[String]) {
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let names: Vec<&str> = if required.is_empty() {
+            properties.keys().map(String::as_str).collect()
+        } else {
+            required
+        };
+        for name in names {
+            let Some(field) = properties.get(name) else {
+                continue;
+            };
+            let mut sub = path.to_vec();
+            sub.push(name.to_string());
+            match self.shape(field) {
+                Shape::Table(inner) => self.ask(out, inner, &sub),
+                // A list of tables is never required of an intake; `incident update` adds them.
+                Shape::Tables(_) => {}
+                Shape::Scalar(_) => out.push(self.question(field, sub)),
+            }
+        }
+    }
+
+    fn question(&self, field: &Value, path: Vec<String>) -> Question {
+        let resolved = self.resolve(field);
+        let about = field
+            .get("description")
+            .or_else(|| resolved.get("description"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .replace('\n', " ");
+        let types = Self::types(resolved);
+        let mut choices: Vec<String> = self.choices(resolved).into_iter().map(|(v, _)| v).collect();
+        let answer = if !choices.is_empty() {
+            Answer::Choice
+        } else if types.contains(&"array") {
+            if let Some(items) = resolved.get("items") {
+                choices = self
+                    .choices(self.resolve(items))
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .collect();
+            }
+            Answer::List
+        } else if types.contains(&"integer") {
+            Answer::Integer
+        } else if types.contains(&"number") {
+            Answer::Number
+        } else if types.contains(&"boolean") {
+            Answer::Boolean
+        } else {
+            Answer::Text
+        };
+        Question {
+            path,
+            about,
+            accepts: self.accepts(field),
+            choices,
+            answer,
+            default: field.get("default").cloned().filter(|d| !d.is_null()),
+            schema: field.clone(),
+        }
+    }
+
     /// Writes a table's fields: the one-line values first (TOML puts a table's own keys before
     /// its sub-tables), required ones in the order the type declares them, then the optional
     /// ones; then each sub-table.
@@ -321,6 +468,52 @@ mod tests {
             assert_ne!(all, text);
             toml::from_str::<toml::Table>(&all).unwrap_or_else(|e| panic!("{name}: {e}\n{all}"));
         }
+    }
+
+    /// The questions are the required fields, nested ones by their path, with the kind of
+    /// answer each takes.
+    #[test]
+    fn the_questions_are_the_required_fields_of_the_schema() {
+        let (_, schema) = &schemas()[0];
+        let asked = questions(schema);
+        let paths: Vec<String> = asked.iter().map(|q| q.path.join(".")).collect();
+        for required in schema["required"].as_array().unwrap() {
+            let r = required.as_str().unwrap();
+            assert!(
+                paths
+                    .iter()
+                    .any(|p| p == r || p.starts_with(&format!("{r}."))),
+                "{r} not asked: {paths:?}"
+            );
+        }
+        assert!(paths.contains(&"reporter.name".to_string()), "{paths:?}");
+        assert!(!paths.contains(&"reporter.email".to_string()), "{paths:?}");
+        assert!(!paths.contains(&"containment".to_string()), "{paths:?}");
+        let aware = asked.iter().find(|q| q.path == ["aware_at"]).unwrap();
+        assert_eq!(aware.answer, Answer::Text);
+        assert!(aware.about.contains("72-hour clock"), "{aware:?}");
+        assert!(aware.accepts.iter().any(|a| a.contains("RFC 3339")));
+        let confidentiality = asked
+            .iter()
+            .find(|q| q.path == ["impact", "confidentiality"])
+            .unwrap();
+        assert_eq!(confidentiality.answer, Answer::Boolean);
+        assert_eq!(confidentiality.default, Some(Value::Bool(false)));
+        // An enumeration's choices come with the question.
+        let (_, assessment) = &schemas()[1];
+        let asked = questions(assessment);
+        let identifiability = asked
+            .iter()
+            .find(|q| q.path == ["identifiability"])
+            .unwrap();
+        assert_eq!(identifiability.answer, Answer::Choice);
+        assert!(identifiability.choices.contains(&"maximum".to_string()));
+        let categories = asked
+            .iter()
+            .find(|q| q.path == ["data_categories"])
+            .unwrap();
+        assert_eq!(categories.answer, Answer::List);
+        assert!(categories.choices.contains(&"health".to_string()));
     }
 
     #[test]

@@ -147,17 +147,13 @@ impl TemplateSet {
             Some(t) if name != LAYOUT => Ok(t),
             _ => {
                 let names: Vec<&str> = self.documents().map(|t| t.name.as_str()).collect();
-                let guess = names
-                    .iter()
-                    .map(|n| (edit_distance(name, n), *n))
-                    .filter(|(d, n)| *d <= 3.max(n.len() / 4))
-                    .min();
+                let guess = crate::domain::spelling::closest(name, names.iter().copied());
                 Err(TemplateError::Unknown {
                     name: name.to_string(),
                     known: format!(
                         "{}templates: {}",
                         guess
-                            .map(|(_, n)| format!("did you mean {n}? "))
+                            .map(|n| format!("did you mean {n}? "))
                             .unwrap_or_default(),
                         names.join(", ")
                     ),
@@ -245,25 +241,6 @@ pub(super) fn parse(path: &str, text: &str) -> Result<Template, TemplateError> {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The facts a template needs.
-
-/// Levenshtein distance between two names, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

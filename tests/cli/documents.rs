@@ -560,7 +560,8 @@ fn the_market_announcement_reads_like_an_rns_in_its_own_words() {
         "**ENDS**",
         "**Nominated adviser**: Oliver Grant, Hartwell Capital, tel. +44 20 7946 0321",
         "**Broker**: Rachel Moss, Pennant Securities, tel. +44 20 7946 0544",
-        "Sophie Turner, tel. +44 113 496 0150",
+        // Each contact with a job title (issue 16: contacts have titles).
+        "Sophie Turner, Head of Communications, tel. +44 113 496 0150",
     ] {
         assert!(text.contains(part), "{part}: {text}");
     }
@@ -790,7 +791,7 @@ fn the_briefings_say_where_things_stand_without_internal_names() {
         "It may be. Staff records are among the information involved",
         "## What to tell clients",
         "All our practices are open",
-        "IT security: Tom Okafor, security@larkfield-vets.example, +44 113 496 0199",
+        "IT security: Tom Okafor, Head of IT Security, security@larkfield-vets.example, +44 113 496 0199",
     ] {
         assert!(staff.contains(part), "{part}: {staff}");
     }
@@ -1057,4 +1058,42 @@ fn tables_fit_columns_without_breaking_an_id() {
         .max()
         .unwrap();
     assert!(widest <= 80, "{widest}:\n{text}");
+}
+
+/// Contacts and the DPO have job titles, shown where a document names them (the snapshots show
+/// the example's); a profile without them signs as "Data Protection Officer" and shows no
+/// empty title, and an empty title is refused.
+#[test]
+fn a_person_named_in_a_document_is_shown_with_their_job_title_when_the_profile_has_one() {
+    let with = answered();
+    let text = render_text(&with, "2024-04-02T12:00:00Z", "subject-notice");
+    assert!(
+        text.contains("Priya Raman\nGroup Data Protection Officer, Larkfield Veterinary Group plc"),
+        "{text}"
+    );
+    let mut org = example_json("organisation.json");
+    org["dpo"].as_object_mut().unwrap().remove("title");
+    for c in org["contacts"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("title");
+    }
+    let without = TestEnv::prepared(&org);
+    let text = render_text(&without, "2024-04-02T12:00:00Z", "subject-notice");
+    assert!(
+        text.contains("Priya Raman\nData Protection Officer, Larkfield Veterinary Group plc"),
+        "{text}"
+    );
+    let report = render_text(&without, "2024-04-02T12:00:00Z", "ico-report");
+    assert!(
+        report.contains("- **Data protection officer:** Priya Raman, dpo@larkfield-vets.example"),
+        "{report}"
+    );
+    org["dpo"]["title"] = serde_json::json!("");
+    let env = TestEnv::new();
+    let file = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &file]).code(4);
+    assert!(
+        stderr_of(&out).contains("/dpo/title"),
+        "{}",
+        stderr_of(&out)
+    );
 }

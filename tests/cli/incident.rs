@@ -387,3 +387,94 @@ fn incident_new_writes_a_commented_file_that_is_refused_until_filled_in_then_ope
     );
     assert!(assessment.contains("# One of:"), "{assessment}");
 }
+
+/// Issue 16 point 10: a mistyped vocabulary value in an input file is answered with the
+/// accepted values and the closest; a mistyped obligation id with the closest id.
+#[test]
+fn mistyped_vocabulary_values_and_obligation_ids_are_answered_with_the_closest() {
+    let env = TestEnv::with_incident();
+    let mut assessment = example_json("assessment-ransomware.json");
+    assessment["data_categories"][1] = json!("helth");
+    assessment["likelihood"] = json!("nutral");
+    assessment["identifiability"] = json!("zzzz");
+    let file = env.file("a.json", &assessment);
+    let out = env
+        .run(&["assess", "BR-2024-0001", "--file", &file])
+        .code(4);
+    let err = stderr_of(&out);
+    assert!(err.contains("3 problems"), "{err}");
+    assert!(
+        err.contains(
+            "at /data_categories/1: \"helth\" is not one of the accepted values: basic_identifiers,"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("did you mean \"health\"?"), "{err}");
+    assert!(err.contains("did you mean \"neutral\"?"), "{err}");
+    // Nothing near enough: the accepted values, and no guess.
+    let line = err
+        .lines()
+        .find(|l| l.contains("/identifiability"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("\"zzzz\" is not one of the accepted values"),
+        "{err}"
+    );
+    assert!(!line.contains("did you mean"), "{err}");
+    // With --format json the same problem is in the error's message.
+    let out = env
+        .run(&[
+            "--format",
+            "json",
+            "assess",
+            "BR-2024-0001",
+            "--file",
+            &file,
+        ])
+        .code(4);
+    assert!(stderr_of(&out).contains("did you mean \\\"health\\\"?"));
+
+    env.assess("BR-2024-0001");
+    let out = env
+        .run(&[
+            "obligation",
+            "complete",
+            "BR-2024-0001",
+            "uk-gdpr-art33/intial",
+        ])
+        .code(4);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("no obligation \"uk-gdpr-art33/intial\"; did you mean uk-gdpr-art33/initial?"),
+        "{err}"
+    );
+    let out = env
+        .run(&["obligation", "complete", "BR-2024-0001", "nothing-like-it"])
+        .code(4);
+    assert!(!stderr_of(&out).contains("did you mean"));
+}
+
+/// Issue 16 point 11: `incident open --interactive` asks a person at a terminal; answers piped
+/// in are refused (exit 4) and nothing is stored. The questions themselves are tested
+/// in-process (`cli::prompt::tests`), over the same schema.
+#[test]
+fn interactive_intake_refuses_a_stdin_that_is_not_a_terminal() {
+    let env = TestEnv::initialised();
+    let out = env
+        .cmd()
+        .args(["incident", "open", "--interactive"])
+        .write_stdin("Laptop stolen\n")
+        .assert()
+        .code(4);
+    let err = stderr_of(&out);
+    assert!(err.contains("stdin is not one"), "{err}");
+    assert!(err.contains("incident new"), "{err}");
+    assert_eq!(stdout_of(&out), "");
+    let listed = env.json(&["incident", "list"]);
+    assert_eq!(listed, json!([]));
+    // A file and the questions together, or neither: a usage error.
+    let file = example("incident-ransomware.json");
+    env.run(&["incident", "open", "--interactive", "--file", &file])
+        .code(2);
+    env.run(&["incident", "open"]).code(2);
+}

@@ -626,3 +626,99 @@ fn outbox_files_are_named_by_date_incident_document_and_recipient() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// Issue 16 point 12: a domain without a dot is a bad row in the dry run and the real run
+/// alike; a dry run shows its progress on stderr (counts only); a run after which every row has
+/// the notice names the one command that records the Art 34 duty, and that command works.
+#[test]
+fn bulk_refuses_a_domain_without_a_dot_shows_progress_and_says_how_to_complete_art34() {
+    let (port, mailbox) = Mailbox::start();
+    let env = env_with_smtp(port, false);
+    // The DPO decides to tell the people affected: the Art 34 duty is owed.
+    env.run(&[
+        "decide",
+        ID,
+        "--subjects",
+        "yes",
+        "--reason",
+        "passwords were taken; people should change them elsewhere",
+    ])
+    .success();
+    env.render_and_approve(NOW, ID, "subject-notice");
+    let file = csv(
+        &env,
+        "r.csv",
+        &[
+            "alice@example.com,Alice Adams",
+            "bob@example,Bob Brown",
+            "carol@example.com,Carol Cole",
+        ],
+    );
+    let out = env
+        .cmd()
+        .env("BREACHFLOW_PROGRESS_EVERY", "1")
+        .args(["notify-subjects", ID, "--recipients", &file, "--dry-run"])
+        .assert()
+        .code(4);
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("line 3: \"bob@example\" has no domain"),
+        "{text}"
+    );
+    let progress = stderr_of(&out);
+    for n in 1..=3 {
+        assert!(
+            progress.contains(&format!("notify-subjects: {n} rows checked, 0 sent")),
+            "{progress}"
+        );
+    }
+    assert!(!progress.contains("alice"), "{progress}");
+    // The real run refuses the same row, and says nothing of completing: a row is missing.
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &file])
+        .success();
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("line 3: \"bob@example\" has no domain"),
+        "{text}"
+    );
+    assert!(text.contains("Sent 2,"), "{text}");
+    assert!(!text.contains("obligation complete"), "{text}");
+    assert_eq!(mailbox.count_to("bob@example"), 0);
+    // Bob's address corrected: he is sent the notice, and every row now has it.
+    let fixed = csv(
+        &env,
+        "fixed.csv",
+        &[
+            "alice@example.com,Alice Adams",
+            "bob@example.com,Bob Brown",
+            "carol@example.com,Carol Cole",
+        ],
+    );
+    let report = env.json(&["notify-subjects", ID, "--recipients", &fixed]);
+    assert_eq!(report["tally"]["sent"], 1, "{report}");
+    let next = report["to_complete"].as_array().unwrap();
+    assert_eq!(
+        next.len(),
+        1,
+        "{report}\n{}",
+        env.json(&["obligation", "list", ID])
+    );
+    assert_eq!(next[0]["obligation"], "uk-gdpr-art34/notice");
+    let command = next[0]["command"].as_str().unwrap();
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    env.run(&args).success();
+    let obligations = env.json(&["obligation", "list", ID]);
+    let art34 = obligations["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "uk-gdpr-art34/notice")
+        .unwrap();
+    assert_eq!(art34["state"], "sent", "{art34}");
+    // Once completed, a further run has nothing left to complete.
+    let out = env
+        .run(&["notify-subjects", ID, "--recipients", &fixed])
+        .success();
+    assert!(!stdout_of(&out).contains("obligation complete"));
+}

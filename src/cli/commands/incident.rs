@@ -16,8 +16,68 @@ use crate::domain::record::IncidentRecord;
 
 pub fn open(ctx: &Ctx, file: &Path) -> Result<(), CliError> {
     let facts: IncidentFacts = crate::adapters::files::load(file)?;
+    opened(ctx, &file.display().to_string(), &facts)
+}
+
+/// `incident open --interactive`: the intake asked for at a terminal (`cli::prompt`), checked
+/// as a file would be, then stored the same way. Refused when stdin is not a terminal: piped
+/// answers would be taken without a person reading the questions or the result.
+pub fn open_interactive(ctx: &Ctx) -> Result<(), CliError> {
+    use crate::cli::prompt::{self, Stopped};
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::InvalidArgs(
+            "--interactive asks a person at a terminal, and stdin is not one; give the intake as a file instead (`breachflow incident new > incident.toml`, fill it in, `incident open --file incident.toml`)".into(),
+        ));
+    }
+    // The store is opened after the answers, so it is not held while a person types.
+    let root = app::input::schema_of::<IncidentFacts>();
+    let questions = crate::render::intake::questions(&root);
+    let field = |q: &crate::render::intake::Question, v: &serde_json::Value| {
+        app::input::check_field(&root, &q.schema, v)
+    };
+    // The answers together: as a file would be checked, then the incident's own rules.
+    let whole = |v: &serde_json::Value| match app::input::parse::<IncidentFacts>(
+        "(answers)",
+        &v.to_string(),
+    ) {
+        Ok(facts) => facts.check(ctx.now),
+        Err(app::input::InputError::Invalid { problems, .. }) => problems
+            .into_iter()
+            .map(|p| (p.pointer, p.message))
+            .collect(),
+        Err(e) => vec![(String::new(), e.to_string())],
+    };
+    let more = |pointer: &str| crate::render::intake::question_at(&root, pointer);
+    let checks = prompt::Checks {
+        field: &field,
+        whole: &whole,
+        more: &more,
+    };
+    let stdin = std::io::stdin();
+    // Questions go to stderr, so stdout stays the result.
+    let answers = prompt::ask(
+        &questions,
+        &checks,
+        &mut stdin.lock(),
+        &mut std::io::stderr(),
+    )
+    .map_err(|e| match e {
+        Stopped::Ended => CliError::InvalidArgs(
+            "the input ended before every question was answered; nothing was stored".into(),
+        ),
+        Stopped::NotConfirmed => CliError::Failed("not confirmed; nothing was stored".into()),
+        Stopped::Io(e) => CliError::Failed(format!("reading the answers: {e}")),
+    })?;
+    let name = "(answers)";
+    let facts: IncidentFacts = app::input::parse(name, &answers.to_string())?;
+    opened(ctx, name, &facts)
+}
+
+/// Stores an intake read from `source` and says what was opened.
+fn opened(ctx: &Ctx, source: &str, facts: &IncidentFacts) -> Result<(), CliError> {
     let store = open_store(ctx)?;
-    let record = app::incident::open(&store, &ctx.app(), &file.display().to_string(), &facts)?;
+    let record = app::incident::open(&store, &ctx.app(), source, facts)?;
     let org = store.require_organisation()?;
     match ctx.format {
         Format::Json => output::print_json(&record),

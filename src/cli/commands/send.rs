@@ -241,15 +241,65 @@ pub fn remind(ctx: &Ctx) -> Result<(), CliError> {
     fell_short
 }
 
-/// The spinner on the terminal while a bulk run goes (hidden when not a terminal).
-struct Spinner(indicatif::ProgressBar);
+/// Where a bulk run stands, on stderr (stdout stays the report): a spinner when stderr is a
+/// terminal; otherwise a line every `every` rows, for a log or a CI job. Counts only: no
+/// address or name is ever shown.
+struct Spinner {
+    bar: indicatif::ProgressBar,
+    /// Rows between two lines when stderr is not a terminal.
+    every: Option<u64>,
+    verb: &'static str,
+    sent: std::cell::Cell<u64>,
+    started: std::time::Instant,
+}
+
+impl Spinner {
+    /// Rows between progress lines when not at a terminal; `BREACHFLOW_PROGRESS_EVERY` sets it.
+    const EVERY: u64 = 10_000;
+
+    fn new(dry_run: bool) -> Spinner {
+        use std::io::IsTerminal;
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} rows  {per_sec}  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let every = (!std::io::stderr().is_terminal()).then(|| {
+            std::env::var("BREACHFLOW_PROGRESS_EVERY")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(Self::EVERY)
+        });
+        Spinner {
+            bar,
+            every,
+            verb: if dry_run { "checked" } else { "read" },
+            sent: std::cell::Cell::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+}
 
 impl Progress for Spinner {
     fn rows(&self, rows: u64) {
-        self.0.set_position(rows);
+        self.bar.set_position(rows);
+        if let Some(every) = self.every
+            && rows.is_multiple_of(every)
+        {
+            let seconds = self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "notify-subjects: {rows} rows {}, {} sent, {:.1} s ({:.0} rows/s)",
+                self.verb,
+                self.sent.get(),
+                seconds,
+                rows as f64 / seconds.max(0.001)
+            );
+        }
     }
     fn sent(&self, sent: u64) {
-        self.0.set_message(format!("{sent} sent"));
+        self.sent.set(sent);
+        self.bar.set_message(format!("{sent} sent"));
     }
 }
 
@@ -264,12 +314,7 @@ pub fn notify_subjects(ctx: &Ctx, request: &BulkRequest<'_>, file: &Path) -> Res
     } else {
         Box::new(Carrier::for_organisation(&org, &outbox_dir(ctx))?)
     };
-    let progress = indicatif::ProgressBar::new_spinner();
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} rows  {per_sec}  {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    let spinner = Spinner(progress);
+    let spinner = Spinner::new(request.dry_run);
     let result = bulk::notify_subjects(
         &Post {
             store: &store,
@@ -283,7 +328,7 @@ pub fn notify_subjects(ctx: &Ctx, request: &BulkRequest<'_>, file: &Path) -> Res
         &RecipientsFile(file),
         &spinner,
     );
-    spinner.0.finish_and_clear();
+    spinner.bar.finish_and_clear();
     let report = result?;
     print_bulk(ctx, &report);
     if let Some(e) = report.refusal() {
@@ -456,12 +501,23 @@ pub fn recipients(ctx: &Ctx, id: IncidentId, doc: &str, csv: bool) -> Result<(),
     Ok(())
 }
 
+/// The one command that records a served obligation as sent.
+fn complete_command(report: &BulkReport, obligation: &str) -> String {
+    format!(
+        "breachflow obligation complete {} {obligation} --sent",
+        report.id
+    )
+}
+
 fn print_bulk(ctx: &Ctx, report: &BulkReport) {
     let tally = &report.tally;
     match ctx.format {
         Format::Json => output::print_json(&json!({
             "id": report.id, "document": report.document, "dry_run": report.dry_run,
             "batch_size": report.batch_size, "seconds": report.seconds, "tally": tally,
+            "to_complete": report.to_complete.iter().map(|o| json!({
+                "obligation": o, "command": complete_command(report, o),
+            })).collect::<Vec<_>>(),
         })),
         Format::Table | Format::Csv | Format::Html => {
             let mut s = format!(
@@ -498,6 +554,13 @@ fn print_bulk(ctx: &Ctx, report: &BulkReport) {
             }
             if tally.problems.len() > 200 {
                 s.push_str(&format!("  ... and {} more\n", tally.problems.len() - 200));
+            }
+            for o in &report.to_complete {
+                s.push_str(&format!(
+                    "Every row of {} has the notice. If the file lists everyone affected, record {o} as sent:\n  {}\n",
+                    report.file,
+                    complete_command(report, o)
+                ));
             }
             output::print(s.trim_end());
         }
