@@ -802,21 +802,28 @@ mod tests {
         Calendars(BTreeMap::from([("us-federal".to_string(), cal)]))
     }
 
-    #[test]
-    fn sec_four_business_days_over_independence_day() {
-        // regimes.md §5.4: determination Thu 3 Jul 2025 -> due Thu 10 Jul (Fri 4 Jul holiday).
-        let determined = at("2025-07-03T15:00:00-04:00");
+    /// SEC Item 1.05's four US business days from a materiality determination at `determined`.
+    fn sec_four_business_days(determined: DateTime<Utc>, due_time: Option<NaiveTime>) -> Due {
         let deadline = Deadline::Days {
             days: 4,
             business_calendar: Some("us-federal".into()),
-            due_time: NaiveTime::from_hms_opt(17, 30, 0),
+            due_time,
             zone: Some("America/New_York".into()),
         };
-        let d = compute(
+        compute(
             &phase(Anchor::MaterialityDetermined, deadline),
             &|_| Some(determined),
             London,
             &us_2025(),
+        )
+    }
+
+    #[test]
+    fn sec_four_business_days_over_independence_day() {
+        // regimes.md §5.4: determination Thu 3 Jul 2025 -> due Thu 10 Jul (Fri 4 Jul holiday).
+        let d = sec_four_business_days(
+            at("2025-07-03T15:00:00-04:00"),
+            NaiveTime::from_hms_opt(17, 30, 0),
         );
         let explain = d.explain();
         assert_eq!(due_at(d), at("2025-07-10T17:30:00-04:00"));
@@ -835,19 +842,7 @@ mod tests {
 
     #[test]
     fn business_days_outside_the_calendar_are_an_error() {
-        let determined = at("2025-12-30T12:00:00-05:00");
-        let deadline = Deadline::Days {
-            days: 4,
-            business_calendar: Some("us-federal".into()),
-            due_time: None,
-            zone: Some("America/New_York".into()),
-        };
-        let d = compute(
-            &phase(Anchor::MaterialityDetermined, deadline),
-            &|_| Some(determined),
-            London,
-            &us_2025(),
-        );
+        let d = sec_four_business_days(at("2025-12-30T12:00:00-05:00"), None);
         match d {
             Due::Error { message } => assert!(message.contains("covers 2025 to 2025"), "{message}"),
             other => panic!("{other:?}"),

@@ -74,6 +74,17 @@ pub fn starting_file(root: &Value, title: &str) -> String {
     out
 }
 
+/// A table's properties and the names of the required ones, if it is a table.
+fn fields(schema: &Value) -> Option<(&Map<String, Value>, Vec<&str>)> {
+    let properties = schema.get("properties").and_then(Value::as_object)?;
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    Some((properties, required))
+}
+
 struct Walker<'a> {
     defs: &'a Value,
 }
@@ -283,14 +294,9 @@ impl<'a> Walker<'a> {
 
     /// The questions of one table, for `questions`.
     fn ask(&self, out: &mut Vec<Question>, schema: &'a Value, path: &[String]) {
-        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        let Some((properties, required)) = fields(schema) else {
             return;
         };
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         let names: Vec<&str> = if required.is_empty() {
             properties.keys().map(String::as_str).collect()
         } else {
@@ -356,14 +362,9 @@ impl<'a> Walker<'a> {
     /// its sub-tables), required ones in the order the type declares them, then the optional
     /// ones; then each sub-table.
     fn table(&self, out: &mut String, schema: &'a Value, path: &[&'a str], present: bool) {
-        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        let Some((properties, required)) = fields(schema) else {
             return;
         };
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         let mut names: Vec<&'a str> = required
             .iter()
             .filter_map(|r| properties.get_key_value(*r).map(|(k, _)| k.as_str()))
@@ -502,18 +503,14 @@ mod tests {
         // An enumeration's choices come with the question.
         let (_, assessment) = &schemas()[1];
         let asked = questions(assessment);
-        let identifiability = asked
-            .iter()
-            .find(|q| q.path == ["identifiability"])
-            .unwrap();
-        assert_eq!(identifiability.answer, Answer::Choice);
-        assert!(identifiability.choices.contains(&"maximum".to_string()));
-        let categories = asked
-            .iter()
-            .find(|q| q.path == ["data_categories"])
-            .unwrap();
-        assert_eq!(categories.answer, Answer::List);
-        assert!(categories.choices.contains(&"health".to_string()));
+        for (path, answer, choice) in [
+            ("identifiability", Answer::Choice, "maximum"),
+            ("data_categories", Answer::List, "health"),
+        ] {
+            let q = asked.iter().find(|q| q.path == [path]).unwrap();
+            assert_eq!(q.answer, answer, "{path}");
+            assert!(q.choices.contains(&choice.to_string()), "{path}");
+        }
     }
 
     #[test]

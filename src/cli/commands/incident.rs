@@ -300,6 +300,14 @@ pub fn describe(
     s
 }
 
+/// `text`, with the note or reason in brackets when there is one.
+fn noted(text: String, note: &Option<String>) -> String {
+    match note {
+        Some(n) => format!("{text} ({n})"),
+        None => text,
+    }
+}
+
 pub fn event_line(what: &EventKind, zone: Tz) -> String {
     match what {
         EventKind::IncidentOpened { .. } => "opened".into(),
@@ -331,10 +339,7 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             from,
             to,
             reason,
-        } => match reason {
-            Some(r) => format!("{step}: {from} -> {to} ({r})"),
-            None => format!("{step}: {from} -> {to}"),
-        },
+        } => noted(format!("{step}: {from} -> {to}"), reason),
         EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
         EventKind::MessageChanged {
             message,
@@ -342,10 +347,7 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             to,
             note,
             ..
-        } => match note {
-            Some(n) => format!("message {message} to {to}: {state} ({n})"),
-            None => format!("message {message} to {to}: {state}"),
-        },
+        } => noted(format!("message {message} to {to}: {state}"), note),
         EventKind::BulkNotices {
             document,
             finished,
