@@ -112,9 +112,9 @@ pub fn address_list(path: &Path) -> Result<Vec<String>, crate::app::AppError> {
         if first.is_empty() || (i == 0 && matches!(first, "email" | "address")) {
             continue;
         }
-        if !crate::domain::organisation::is_address(first) {
+        if let Some(why) = crate::domain::organisation::undeliverable(first) {
             return Err(crate::app::AppError::InvalidArgs(format!(
-                "{}: line {}: {first:?} is not a mail address",
+                "{}: line {}: {first:?} {why}",
                 path.display(),
                 i + 1
             )));

@@ -181,10 +181,8 @@ pub(crate) fn recipients(org: &Organisation, to: &[String]) -> Result<Vec<Recipi
     let mut out: Vec<Recipient> = Vec::new();
     for t in to {
         let found: Vec<Recipient> = if t.contains('@') {
-            if !crate::domain::organisation::is_address(t) {
-                return Err(AppError::InvalidArgs(format!(
-                    "--to {t:?} is not a mail address"
-                )));
+            if let Some(why) = crate::domain::organisation::undeliverable(t) {
+                return Err(AppError::InvalidArgs(format!("--to {t:?} {why}")));
             }
             vec![Recipient {
                 role: None,

@@ -722,3 +722,20 @@ fn bulk_refuses_a_domain_without_a_dot_shows_progress_and_says_how_to_complete_a
         .success();
     assert!(!stdout_of(&out).contains("obligation complete"));
 }
+
+/// An address whose domain has no dot (`bob@example`) is refused wherever an address is given
+/// by hand, as the bulk rows refuse it; nothing is queued.
+#[test]
+fn a_single_send_or_an_address_list_refuses_a_domain_without_a_dot() {
+    let env = TestEnv::prepared(&example_json("organisation.json"));
+    env.render_and_approve(NOW, ID, "board-briefing");
+    let out = env
+        .run(&["send", ID, "board-briefing", "--to", "bob@example"])
+        .code(4);
+    assert!(
+        stderr_of(&out).contains("no dot after the @"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(env.json(&["outbox"])["messages"], json!([]));
+}
