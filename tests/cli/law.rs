@@ -948,8 +948,8 @@ mod precision {
     const ID: &str = "BR-2024-0001";
 
     /// The example incident (aware 21:10Z Sat 30 Mar 2024), a risk, decided "notify"; the ICO
-    /// report approved at `approved`, then filed on a day known only as `day` (London), entered
-    /// at `entered`. UK GDPR Art 33(1): 72 elapsed hours, due Tue 2 Apr 21:10Z (22:10 BST).
+    /// report approved at `approved`, then filed at a time known only as `day` (a day or a
+    /// month in London, or `unknown`), entered at `entered`. UK GDPR Art 33(1): 72 elapsed hours, due Tue 2 Apr 21:10Z (22:10 BST).
     fn filed_on(day: &str, approved: &str, entered: &str) -> (TestEnv, Value) {
         let env = TestEnv::new();
         env.prepare(&example_json("organisation.json"));
@@ -1157,29 +1157,10 @@ mod precision {
 
     #[test]
     fn a_month_or_an_unknown_time_is_bounded_and_a_bad_one_refused() {
-        let env = TestEnv::new();
-        env.prepare(&example_json("organisation.json"));
-        env.render_and_approve("2024-03-31T09:00:00Z", ID, "ico-report");
         // "In April 2024": 31 Mar 23:00Z to 30 Apr 23:00Z straddles 2 Apr 21:10Z:
         // indeterminate, between 31 Mar 23:00Z -> 2 Apr 21:10Z = 1 d 22 h 10 min (2770 min)
         // early and 2 Apr 21:10Z -> 30 Apr 23:00Z = 28 d 1 h 50 min (40430 min) late.
-        env.run_at(
-            "2024-05-02T09:00:00Z",
-            &[
-                "obligation",
-                "complete",
-                ID,
-                "uk-gdpr-art33/initial",
-                "--at",
-                "2024-04",
-            ],
-        )
-        .success();
-        let list = env.json(&["obligation", "list", ID]);
-        let ico = get(
-            list["obligations"].as_array().unwrap(),
-            "uk-gdpr-art33/initial",
-        );
+        let (env, ico) = filed_on("2024-04", "2024-03-31T09:00:00Z", "2024-05-02T09:00:00Z");
         assert_eq!(
             ico["verdict"],
             json!({ "verdict": "indeterminate", "early": 2770, "late": 40430 }),
@@ -1205,30 +1186,11 @@ mod precision {
 
     #[test]
     fn an_unknown_time_is_never_on_time_even_entered_before_the_deadline() {
-        let env = TestEnv::new();
-        env.prepare(&example_json("organisation.json"));
-        env.render_and_approve("2024-03-31T09:00:00Z", ID, "ico-report");
         // Entered on 1 Apr 10:00Z, before the due instant (2 Apr 21:10Z), with the time of
         // filing not recorded: the effective time that bounds it is a person's choice, so it
         // is indeterminate, up to 30 Mar 21:10Z (awareness, the clock's start) -> 2 Apr 21:10Z
         // = 72 h (4320 min) early, never "on time".
-        env.run_at(
-            "2024-04-01T10:00:00Z",
-            &[
-                "obligation",
-                "complete",
-                ID,
-                "uk-gdpr-art33/initial",
-                "--at",
-                "unknown",
-            ],
-        )
-        .success();
-        let list = env.json(&["obligation", "list", ID]);
-        let ico = get(
-            list["obligations"].as_array().unwrap(),
-            "uk-gdpr-art33/initial",
-        );
+        let (env, ico) = filed_on("unknown", "2024-03-31T09:00:00Z", "2024-04-01T10:00:00Z");
         assert_eq!(
             ico["verdict"],
             json!({ "verdict": "indeterminate", "early": 4320, "late": 0 }),
