@@ -63,6 +63,17 @@ fn tamper(env: &TestEnv, tree: &str, f: impl FnOnce(&sled::Tree)) {
     db.flush().unwrap();
 }
 
+/// Swaps the values of the tree's first two entries.
+fn swap_first_two(t: &sled::Tree) {
+    let ks = keys(t);
+    let (a, b) = (
+        t.get(&ks[0]).unwrap().unwrap(),
+        t.get(&ks[1]).unwrap().unwrap(),
+    );
+    t.insert(&ks[0], b).unwrap();
+    t.insert(&ks[1], a).unwrap();
+}
+
 /// The tree's keys, in order.
 fn keys(t: &sled::Tree) -> Vec<sled::IVec> {
     t.iter().keys().map(Result::unwrap).collect()
@@ -130,15 +141,7 @@ fn every_flip_deletion_swap_and_plant_in_the_outbox_and_recipients_is_named() {
 
     // messages: swap two records' values.
     let e = copy_of(&env);
-    tamper(&e, "messages", |t| {
-        let ks = keys(t);
-        let (a, b) = (
-            t.get(&ks[0]).unwrap().unwrap(),
-            t.get(&ks[1]).unwrap().unwrap(),
-        );
-        t.insert(&ks[0], b).unwrap();
-        t.insert(&ks[1], a).unwrap();
-    });
+    tamper(&e, "messages", swap_first_two);
     named(&e, "messages swap", &["BR-2024-0001/1", "BR-2024-0001/2"]);
 
     // messages: a record planted with no event.
@@ -199,15 +202,7 @@ fn every_flip_deletion_swap_and_plant_in_the_outbox_and_recipients_is_named() {
 
     // recipients: swap two states' values.
     let e = copy_of(&env);
-    tamper(&e, "recipients", |t| {
-        let ks = keys(t);
-        let (a, b) = (
-            t.get(&ks[0]).unwrap().unwrap(),
-            t.get(&ks[1]).unwrap().unwrap(),
-        );
-        t.insert(&ks[0], b).unwrap();
-        t.insert(&ks[1], a).unwrap();
-    });
+    tamper(&e, "recipients", swap_first_two);
     named(&e, "recipients swap", &["recipients tree", "address = "]);
 
     // recipients: a state planted for someone never sent (they would be skipped as notified).
