@@ -308,38 +308,26 @@ fn a_killed_bulk_run_is_settled_by_a_person_and_everyone_ends_known_and_served_o
             .map(|a| format!("{a}\n"))
             .collect::<String>(),
     );
-    env.cmd()
-        .env("BREACHFLOW_ACTOR", "Margaret Ellis (DPO)")
-        .args([
+    // The DPO settles the uncertain: those in the relay's log as sent, the rest resent.
+    let settle = |how: &[&str]| {
+        let mut args = vec![
             "outbox",
             "resolve",
             ID,
             "--bulk",
             "subject-notice",
             "--uncertain",
-            "--only",
-            &log,
-            "--sent",
-            "--yes",
-            "--note",
-            "in the relay's log",
-        ])
-        .assert()
-        .success();
-    env.cmd()
-        .env("BREACHFLOW_ACTOR", "Margaret Ellis (DPO)")
-        .args([
-            "outbox",
-            "resolve",
-            ID,
-            "--bulk",
-            "subject-notice",
-            "--uncertain",
-            "--resend",
-            "--yes",
-        ])
-        .assert()
-        .success();
+        ];
+        args.extend_from_slice(how);
+        args.push("--yes");
+        env.cmd()
+            .env("BREACHFLOW_ACTOR", "Margaret Ellis (DPO)")
+            .args(&args)
+            .assert()
+            .success();
+    };
+    settle(&["--only", &log, "--sent", "--note", "in the relay's log"]);
+    settle(&["--resend"]);
     // Recorded with who decided.
     let shown = env.json(&["incident", "show", ID]);
     let decisions: Vec<&Value> = shown["events"]
