@@ -160,11 +160,24 @@ pub fn mail(
             .map_err(|e| AppError::Failed(e.to_string()))?;
         match mailer.deliver(&composed) {
             Outcome::Accepted(reply) => replies.push(format!("{}: {reply}", r.address)),
-            Outcome::Refused(why) | Outcome::Transient(why) | Outcome::Unknown(why) => {
-                return Err(AppError::Failed(format!(
-                    "the anchor was recorded but not mailed to {}: {why}; print it and keep it, or run `breachflow audit anchor --mail {role}` again",
-                    r.address
-                )));
+            outcome @ (Outcome::Refused(_) | Outcome::Transient(_) | Outcome::Unknown(_)) => {
+                use crate::domain::outbox::Shortfall;
+                let (why, shortfall) = match outcome {
+                    Outcome::Unknown(why) => (why, Shortfall::SomeUncertain),
+                    Outcome::Refused(why) | Outcome::Transient(why) if replies.is_empty() => {
+                        (why, Shortfall::NoneDelivered)
+                    }
+                    Outcome::Refused(why) | Outcome::Transient(why) => (why, Shortfall::SomeFailed),
+                    Outcome::Accepted(why) => (why, Shortfall::SomeFailed),
+                };
+                // A delivery exit code (20-22), so a script or cron sees it was not mailed.
+                return Err(AppError::Undelivered {
+                    shortfall,
+                    detail: format!(
+                        "the anchor was recorded but not mailed to {}: {why}; print it and keep it, or run `breachflow audit anchor --mail {role}` again",
+                        r.address
+                    ),
+                });
             }
         }
     }

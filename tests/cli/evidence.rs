@@ -373,3 +373,30 @@ fn an_anchor_can_be_mailed_to_a_role_so_a_copy_leaves_the_machine() {
     assert!(mail.contains("log anchor, event"), "{mail}");
     env.run(&["audit", "verify", "--anchor", &line]).success();
 }
+
+/// An anchor the relay refuses is still recorded, and the command says it was not mailed with a
+/// delivery exit code (21: nothing delivered), so a cron job sees it.
+#[test]
+fn an_anchor_the_relay_refuses_is_recorded_and_exits_with_a_delivery_code() {
+    let (port, mailbox) = crate::smtp::Mailbox::start();
+    mailbox.set_mode(crate::smtp::Mode::RefuseAll);
+    let mut org = example_json("organisation.json");
+    org["smtp"] = serde_json::json!({
+        "host": "127.0.0.1", "port": port, "tls": "none",
+        "from": "privacy@larkfield-vets.example"
+    });
+    let env = TestEnv::new();
+    env.run(&["init", "--org", &env.file("org.json", &org)])
+        .success();
+    let out = env.run(&["audit", "anchor", "--mail", "board"]).code(21);
+    assert!(
+        stderr_of(&out).contains("the anchor was recorded but not mailed"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(mailbox.messages().len(), 0);
+    // Recorded all the same: the log's last event is the anchor.
+    let log = stdout_of(&env.run(&["--format", "json", "audit", "log"]).success());
+    let last: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["what"]["type"], "anchored", "{last}");
+}
