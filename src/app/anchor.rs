@@ -145,7 +145,11 @@ pub fn mail(
             to: r.address.clone(),
             to_name: r.name.clone(),
             subject: format!("{}: breachflow log anchor, event {}", org.name, anchor.seq),
-            message_id: format!("<anchor.{}.{}@{domain}>", anchor.seq, &anchor.hash[..16]),
+            message_id: format!(
+                "<anchor.{}.{}@{domain}>",
+                anchor.seq,
+                crate::render::format::short(&anchor.hash, 16)
+            ),
             date: None,
             text: format!(
                 "Please keep this message. It is the head of {}'s breach-notification log as it stood when it was sent:\n\n{}\n\nIf the log is ever questioned, `breachflow audit verify --anchor` with this line proves whether the log still extends it unchanged.\n",

@@ -95,3 +95,10 @@ pub fn deadline(d: &crate::domain::regime::Deadline) -> String {
         },
     }
 }
+
+/// The first `n` characters of a hash, as shown to a person. A value read back from a store or
+/// a bundle may be shorter than a real SHA-256 (tampered): it is then shown whole, never a
+/// panic.
+pub fn short(hash: &str, n: usize) -> &str {
+    hash.get(..n).unwrap_or(hash)
+}

@@ -57,7 +57,7 @@ pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
                         .map(|a| format!(
                             " The log extends the anchored head (event {}, hash {}) unchanged.",
                             a.seq,
-                            &a.hash[..12]
+                            crate::render::format::short(&a.hash, 12)
                         ))
                         .unwrap_or_default()
                 )),

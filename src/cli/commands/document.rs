@@ -71,7 +71,7 @@ pub fn render(
                 if missing.len() == 1 { "fact" } else { "facts" }
             )
         },
-        &stored.sha256[..12],
+        crate::render::format::short(&stored.sha256, 12),
         out.map(|o| format!("; written to {}", o.display()))
             .unwrap_or_default()
     );
@@ -162,7 +162,7 @@ fn store_edit(
                 v.version,
                 v.rendered_by,
                 v.edit.as_ref().map_or(0, |e| e.from_version),
-                &v.sha256[..12]
+                crate::render::format::short(&v.sha256, 12)
             );
             if html {
                 s = format!(
@@ -325,7 +325,7 @@ pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
                     instant(d.rendered_at, org.zone()),
                     d.rendered_by.clone(),
                     status,
-                    d.sha256[..16].to_string(),
+                    crate::render::format::short(&d.sha256, 16).to_string(),
                 ]);
             }
             crate::cli::output::fit(&mut t);
@@ -416,7 +416,7 @@ pub fn approve(
                 v.version,
                 ctx.actor,
                 instant(ctx.now, org.zone()),
-                &v.sha256[..12],
+                crate::render::format::short(&v.sha256, 12),
                 if serves.is_empty() {
                     String::new()
                 } else {

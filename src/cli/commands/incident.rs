@@ -414,7 +414,7 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
             } else {
                 " as a draft"
             },
-            &d.sha256[..12]
+            crate::render::format::short(&d.sha256, 12)
         ),
         EventKind::DocumentApproved {
             document,
