@@ -57,7 +57,7 @@ pub fn band(b: crate::domain::assessment::SeverityBand) -> &'static str {
 /// possible (our internal target: 4 hours)".
 pub fn deadline(d: &crate::domain::regime::Deadline) -> String {
     use crate::domain::regime::Deadline;
-    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural = |n: u32, one: &str, many: &str| count(u64::from(n), one, many);
     match d {
         Deadline::Hours { hours } => format!("{} elapsed", plural(*hours, "hour", "hours")),
         Deadline::Days {
@@ -101,4 +101,9 @@ pub fn deadline(d: &crate::domain::regime::Deadline) -> String {
 /// panic.
 pub fn short(hash: &str, n: usize) -> &str {
     hash.get(..n).unwrap_or(hash)
+}
+
+/// "1 incident", "2 incidents".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::adherence::{Adherence, Row, Status};
 use crate::domain::register::RegisterEntry;
-use crate::render::format::{hours, instant, minutes};
+use crate::render::format::{count, hours, instant, minutes};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -152,11 +152,6 @@ fn colour(s: Status) -> &'static str {
     }
 }
 
-/// "1 incident", "2 incidents".
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// Day marks for a time axis from `start` to `end` drawn by `x`: midnight in the
 /// organisation's zone, every day (or every week over a long span), labelled "Sat 30 Mar", so
 /// the page can be read on paper, where hover text is lost.
@@ -214,8 +209,8 @@ pub fn adherence_html(report: &Adherence) -> String {
         esc(org),
         esc(org),
         esc(&instant(now, zone)),
-        count(rows.len(), "obligation", "obligations"),
-        count(records.len(), "incident", "incidents")
+        count(rows.len() as u64, "obligation", "obligations"),
+        count(records.len() as u64, "incident", "incidents")
     );
     let warned: Vec<&Row> = rows.iter().filter(|r| r.warning.is_some()).collect();
     if !warned.is_empty() {
