@@ -23,6 +23,7 @@ pub mod cli;
 pub mod domain;
 mod embedded;
 pub mod render;
+pub mod server;
 
 pub use adapters::lease::LeasedStore;
 pub use adapters::store::SledStore;

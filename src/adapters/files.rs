@@ -1,5 +1,10 @@
 //! Input files: read from disk here, then parsed and checked against their schema by
 //! `app::input`, so the same checks serve a file on the command line and a request body.
+//!
+//! On the team server a command's files are the asking command line's: it sends the files the
+//! command reads with the request, and writes the files the command writes from the answer.
+//! While such an *exchange* runs on a request thread, reads come from what was sent and writes
+//! are collected to send back; nothing touches the server's disk under a client's path.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +15,70 @@ use crate::app::AppError;
 use crate::app::bulk::Recipients;
 use crate::app::input::{InputError, parse};
 use crate::render::template::{TemplateError, TemplateSet};
+
+/// The files of one remote command, while it runs on this thread.
+struct Exchange {
+    inputs: std::collections::HashMap<PathBuf, Vec<u8>>,
+    outputs: Vec<(PathBuf, Vec<u8>)>,
+}
+
+thread_local! {
+    static EXCHANGE: std::cell::RefCell<Option<Exchange>> = const { std::cell::RefCell::new(None) };
+}
+
+/// From now on, until [`end_exchange`], this thread's file reads come from `inputs` (by the path
+/// as the command line wrote it) and its file writes are collected.
+pub fn begin_exchange(inputs: Vec<(PathBuf, Vec<u8>)>) {
+    EXCHANGE.with(|x| {
+        *x.borrow_mut() = Some(Exchange {
+            inputs: inputs.into_iter().collect(),
+            outputs: Vec::new(),
+        })
+    });
+}
+
+/// Stops the exchange and returns the files written, in order.
+pub fn end_exchange() -> Vec<(PathBuf, Vec<u8>)> {
+    EXCHANGE
+        .with(|x| x.borrow_mut().take())
+        .map(|x| x.outputs)
+        .unwrap_or_default()
+}
+
+/// Whether this thread runs a remote command's file exchange.
+pub fn exchanging() -> bool {
+    EXCHANGE.with(|x| x.borrow().is_some())
+}
+
+/// Whether `path` names a file: one sent with a remote command, or one on this disk.
+pub fn is_file(path: &Path) -> bool {
+    EXCHANGE.with(|x| match x.borrow().as_ref() {
+        Some(x) => x.inputs.contains_key(path),
+        None => path.is_file(),
+    })
+}
+
+/// The bytes sent for `path`, when exchanging (None: read the disk).
+fn sent(path: &Path) -> Option<std::io::Result<Vec<u8>>> {
+    EXCHANGE.with(|x| {
+        x.borrow().as_ref().map(|x| {
+            x.inputs.get(path).cloned().ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not sent with the command to the server (only the files the command names are sent)",
+                )
+            })
+        })
+    })
+}
+
+/// A whole small file: the one sent with a remote command, or the disk's.
+pub fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
+    match sent(path) {
+        Some(bytes) => bytes,
+        None => std::fs::read(path),
+    }
+}
 
 /// Reads and validates a JSON file as `T`.
 pub fn load<T: DeserializeOwned + JsonSchema>(path: &Path) -> Result<T, InputError> {
@@ -32,11 +101,17 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<String, InputError> {
         file: file.clone(),
         source,
     };
-    let f = std::fs::File::open(path).map_err(read)?;
-    let len = f.metadata().map_err(read)?.len();
-    crate::app::input::check_size(&file, len, limit)?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(limit + 1).read_to_end(&mut bytes).map_err(read)?;
+    let bytes = match sent(path) {
+        Some(bytes) => bytes.map_err(read)?,
+        None => {
+            let f = std::fs::File::open(path).map_err(read)?;
+            let len = f.metadata().map_err(read)?.len();
+            crate::app::input::check_size(&file, len, limit)?;
+            let mut bytes = Vec::with_capacity(len as usize);
+            f.take(limit + 1).read_to_end(&mut bytes).map_err(read)?;
+            bytes
+        }
+    };
     crate::app::input::check_size(&file, bytes.len() as u64, limit)?;
     String::from_utf8(bytes).map_err(|e| {
         read(std::io::Error::new(
@@ -99,7 +174,11 @@ pub struct RecipientsFile<'a>(pub &'a Path);
 /// or `address` is skipped; blank lines too), e.g. the delivered addresses from a mail
 /// server's log.
 pub fn address_list(path: &Path) -> Result<Vec<String>, crate::app::AppError> {
-    let text = std::fs::read_to_string(path)
+    let text = read_all(path)
+        .and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
         .map_err(|e| crate::app::AppError::InvalidArgs(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -138,7 +217,7 @@ impl Recipients for RecipientsFile<'_> {
     fn sha256(&self) -> Result<String, AppError> {
         use sha2::Digest;
         use std::io::Read;
-        let mut f = std::fs::File::open(self.0).map_err(|e| self.fail(e))?;
+        let mut f = self.open()?;
         let mut h = sha2::Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -152,6 +231,11 @@ impl Recipients for RecipientsFile<'_> {
     }
 
     fn open(&self) -> Result<Box<dyn std::io::Read + '_>, AppError> {
+        if let Some(bytes) = sent(self.0) {
+            return Ok(Box::new(std::io::Cursor::new(
+                bytes.map_err(|e| self.fail(e))?,
+            )));
+        }
         Ok(Box::new(
             std::fs::File::open(self.0).map_err(|e| self.fail(e))?,
         ))
@@ -232,6 +316,10 @@ pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
 /// resolved it must not be inside the data directory (a report written over the store's `db`
 /// would destroy it), and if something is there already it must be a plain file, not a link.
 pub fn check_output(path: &Path, data_dir: &Path) -> Result<(), AppError> {
+    // A remote command's output is written by the command line that asked, which checks it.
+    if exchanging() {
+        return Ok(());
+    }
     let io = |e: std::io::Error| AppError::Failed(format!("{}: {e}", path.display()));
     let target = resolve(path).map_err(io)?;
     let store = resolve(data_dir).map_err(io)?;
@@ -267,6 +355,16 @@ pub fn check_output(path: &Path, data_dir: &Path) -> Result<(), AppError> {
 /// rename replaces a link at `path` instead of writing through it.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let collected = EXCHANGE.with(|x| match x.borrow_mut().as_mut() {
+        Some(x) => {
+            x.outputs.push((path.to_path_buf(), bytes.to_vec()));
+            true
+        }
+        None => false,
+    });
+    if collected {
+        return Ok(());
+    }
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path
         .parent()

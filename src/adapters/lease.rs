@@ -90,6 +90,8 @@ pub struct LeasedStore {
     open: Mutex<Option<SledStore>>,
     warnings: Mutex<Vec<String>>,
     _sending: Option<SendingLock>,
+    /// On the team server: the store is the server's, never let go (nobody else can open it).
+    keep_open: bool,
 }
 
 impl LeasedStore {
@@ -108,7 +110,42 @@ impl LeasedStore {
             open: Mutex::new(Some(SledStore::open_waiting(dir, wait)?)),
             warnings: Mutex::new(Vec::new()),
             _sending: None,
+            keep_open: false,
         })
+    }
+
+    /// A handle on the team server's open store for one sending request: kept open, with the
+    /// sending lock taken for the request, waiting up to `wait` for another request's send to
+    /// finish (the lock is per open file, so two requests of one process exclude each other).
+    pub fn shared_for_sending(store: SledStore, wait: Duration) -> Result<LeasedStore, StoreError> {
+        let dir = store.dir().to_path_buf();
+        let started = std::time::Instant::now();
+        let lock = loop {
+            match SendingLock::take(&dir) {
+                Err(StoreError::Sending(_)) if started.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
+        Ok(LeasedStore {
+            dir,
+            open: Mutex::new(Some(store)),
+            warnings: Mutex::new(Vec::new()),
+            _sending: Some(lock),
+            keep_open: true,
+        })
+    }
+
+    /// A handle on the team server's open store for mail outside the outbox (an anchor).
+    pub fn shared(store: SledStore) -> LeasedStore {
+        LeasedStore {
+            dir: store.dir().to_path_buf(),
+            open: Mutex::new(Some(store)),
+            warnings: Mutex::new(Vec::new()),
+            _sending: None,
+            keep_open: true,
+        }
     }
 
     /// Runs `f` on the open store, taking it back first if `idle` let it go.
@@ -260,6 +297,9 @@ impl Store for LeasedStore {
 
     /// Closes sled, which releases its lock on the directory; the next call opens it again.
     fn idle(&self) {
+        if self.keep_open {
+            return;
+        }
         if let Ok(mut slot) = self.open.lock()
             && let Some(store) = slot.take()
         {

@@ -92,7 +92,7 @@ pub struct SledStore {
     reminders: sled::Tree,
     /// The system clock (or, in `test-clock` builds, the test's; in the demo, the scenario's),
     /// read at each commit.
-    clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    clock: std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// Things an operator should know, printed to stderr when the store is closed.
     warnings: std::sync::Mutex<Vec<String>>,
 }
@@ -235,7 +235,7 @@ impl SledStore {
             reminders: tree("reminders")?,
             dir: dir.to_path_buf(),
             db,
-            clock: Box::new(crate::adapters::clock::recorded_now),
+            clock: std::sync::Arc::new(crate::adapters::clock::recorded_now),
             warnings: std::sync::Mutex::new(Vec::new()),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
@@ -265,8 +265,28 @@ impl SledStore {
         clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     ) -> Result<SledStore, StoreError> {
         let mut store = SledStore::open(dir)?;
-        store.clock = clock;
+        store.clock = std::sync::Arc::from(clock);
         Ok(store)
+    }
+
+    /// Another handle on this open store, for one request of the team server: sled's trees are
+    /// shared (a commit through either is seen by both); warnings are the new handle's own.
+    pub fn share(&self) -> SledStore {
+        SledStore {
+            dir: self.dir.clone(),
+            db: self.db.clone(),
+            meta: self.meta.clone(),
+            incidents: self.incidents.clone(),
+            events: self.events.clone(),
+            incident_events: self.incident_events.clone(),
+            deadlines: self.deadlines.clone(),
+            documents: self.documents.clone(),
+            messages: self.messages.clone(),
+            recipients: self.recipients.clone(),
+            reminders: self.reminders.clone(),
+            clock: self.clock.clone(),
+            warnings: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     pub fn dir(&self) -> &Path {

@@ -1,6 +1,7 @@
 //! Use-cases over ports: what a front end (the command line today, the team server next) asks
 //! breachflow to do. Each use-case takes its inputs and returns data or a typed error; none prints.
 
+pub mod accounts;
 pub mod anchor;
 pub mod audit;
 pub mod bulk;
@@ -46,6 +47,19 @@ impl Context {
             now,
             actor: actor.into(),
             identity: Identity::SelfDeclared,
+        }
+    }
+
+    /// STAND-IN until the accounts branch lands.
+    pub fn authenticated(
+        now: DateTime<Utc>,
+        principal: &crate::domain::account::Principal,
+        _role: crate::domain::account::Role,
+    ) -> Context {
+        Context {
+            now,
+            actor: principal.name.clone(),
+            identity: Identity::Authenticated,
         }
     }
 

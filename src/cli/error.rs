@@ -33,6 +33,10 @@ pub const EXIT_TAMPERED: u8 = 9;
 pub const EXIT_OUTPUT_REFUSED: u8 = 10;
 /// `audit repair` refused: the event log itself does not verify, so nothing is rebuilt from it.
 pub const EXIT_LOG_BROKEN: u8 = 13;
+/// The team server does not know who is asking (no token, or one revoked or expired).
+pub const EXIT_UNAUTHENTICATED: u8 = 14;
+/// The team server knows who is asking, and their roles do not allow the command.
+pub const EXIT_FORBIDDEN: u8 = 15;
 /// Delivery fell short: some messages were refused for good or deferred, others delivered.
 pub const EXIT_SOME_FAILED: u8 = 20;
 /// Delivery fell short: nothing was delivered (refused, deferred, or the relay unreachable).
@@ -159,6 +163,8 @@ pub fn code_name(exit: u8) -> &'static str {
         EXIT_INCOMPLETE => "incomplete",
         EXIT_TAMPERED => "does_not_verify",
         EXIT_LOG_BROKEN => "repair_refused",
+        EXIT_UNAUTHENTICATED => "unauthenticated",
+        EXIT_FORBIDDEN => "forbidden",
         EXIT_SOME_FAILED => "some_failed",
         EXIT_NONE_DELIVERED => "none_delivered",
         EXIT_SOME_UNCERTAIN => "some_uncertain",

@@ -7,11 +7,14 @@
 //! flag, as `--help` shows them) and the dispatch table in one place; split, one grammar would be
 //! read in several files.
 
+pub(crate) mod client;
 pub(crate) mod commands;
 pub(crate) mod complete;
 pub(crate) mod error;
 pub(crate) mod output;
+pub(crate) mod permission;
 pub(crate) mod prompt;
+pub(crate) mod remote;
 
 pub use commands::deadlines::parse_duration;
 
@@ -44,6 +47,11 @@ pub struct Cli {
     /// clock.
     #[arg(long, env = "BREACHFLOW_NOW", global = true, value_parser = parse_instant, value_name = "TIME")]
     pub now: Option<DateTime<Utc>>,
+    /// The team server to send commands to (http://HOST:PORT on loopback, else https://),
+    /// with your token in BREACHFLOW_TOKEN. Without it, a server holding the data directory is
+    /// found by its socket.
+    #[arg(long, env = "BREACHFLOW_SERVER", global = true, value_name = "URL")]
+    pub server: Option<String>,
     /// Who is acting, as recorded in the event log. Default: the OS user.
     #[arg(long, env = "BREACHFLOW_ACTOR", global = true, value_name = "NAME")]
     pub actor: Option<String>,
@@ -450,6 +458,32 @@ pub enum Command {
     /// Print the manual page (roff), generated from these definitions: `breachflow man >
     /// breachflow.1 && man ./breachflow.1`.
     Man,
+    /// Run the team server: it keeps the store open and serves the team's command lines (on the
+    /// socket `serve.sock` in the data directory, and over HTTP) with their signed-in
+    /// identities. Stops, finishing what is in flight, on SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+}
+
+/// `breachflow serve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The address to listen on for HTTP. Any address other than loopback needs --tls-cert and
+    /// --tls-key (or --insecure-http).
+    #[arg(long, default_value = "127.0.0.1:8470", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The server's certificate chain (PEM), for HTTPS.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address: passwords and tokens then cross the network
+    /// readable. Logged at start.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub insecure_http: bool,
+    /// Minutes a signed-in browser session lasts without use.
+    #[arg(long, default_value_t = 30, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_minutes: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -678,9 +712,32 @@ fn parse_yes_no(s: &str) -> Result<bool, String> {
     }
 }
 
+/// What a command run on the team server is given: the server's open store and settings, and
+/// who signed in.
+pub struct ServerSide {
+    /// A handle on the store the server keeps open.
+    pub store: crate::adapters::store::SledStore,
+    pub data_dir: PathBuf,
+    pub regimes_dir: Option<PathBuf>,
+    pub templates_dir: Option<PathBuf>,
+    /// Who acts (authenticated); its `now` is replaced by the command's.
+    pub app: crate::app::Context,
+}
+
+impl std::fmt::Debug for ServerSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSide")
+            .field("data_dir", &self.data_dir)
+            .field("actor", &self.app.actor)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What every command knows about its run.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// Set when the command runs on the team server for a remote command line.
+    pub server: Option<std::sync::Arc<ServerSide>>,
     pub data_dir: PathBuf,
     /// True when the directory was named with --data-dir or BREACHFLOW_DATA_DIR.
     pub data_dir_given: bool,
@@ -694,7 +751,13 @@ pub struct Ctx {
 impl Ctx {
     /// Who acts and when, for the application layer.
     pub fn app(&self) -> crate::app::Context {
-        crate::app::Context::self_declared(self.now, self.actor.clone())
+        match &self.server {
+            Some(side) => crate::app::Context {
+                now: self.now,
+                ..side.app.clone()
+            },
+            None => crate::app::Context::self_declared(self.now, self.actor.clone()),
+        }
     }
 }
 
@@ -755,59 +818,81 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         libc::umask(0o077);
     }
     let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match parse(&args) {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
+    // A server that holds the data directory (or `--server`) runs the command; else it runs here.
+    let code = match client::route(&cli) {
+        client::Route::Here => finish(cli, None),
+        client::Route::Server(server) => client::run(server, &cli, &args),
+    };
+    ExitCode::from(code)
+}
+
+/// Checks and parses the words of a command line. A usage error is reported (as JSON when the
+/// words ask for it) and its exit code returned.
+pub(crate) fn parse(args: &[OsString]) -> Result<Cli, u8> {
     // Bounded before anything reads them: a note or reason is stored in every copy of the log.
     if let Some((i, long)) = args
         .iter()
         .enumerate()
         .find(|(_, a)| a.len() > crate::domain::bounds::MAX_ARGUMENT_BYTES)
     {
-        eprintln!(
+        output::note(&format!(
             "error: argument {i} ({}...) is {} bytes long; the limit for a command-line value is {} bytes",
             long.to_string_lossy().chars().take(20).collect::<String>(),
             long.len(),
             crate::domain::bounds::MAX_ARGUMENT_BYTES
-        );
-        eprintln!("hint: nothing was stored");
-        return ExitCode::from(error::EXIT_INVALID_INPUT);
+        ));
+        output::note("hint: nothing was stored");
+        return Err(error::EXIT_INVALID_INPUT);
     }
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { error::EXIT_USAGE } else { 0 };
-            if e.use_stderr() && asks_for_json(&args) {
-                let message = e.render().to_string();
-                eprintln!(
-                    "{}",
-                    serde_json::json!({"error": {"code": error::code_name(code), "exit": code,
-                        "message": message.trim_end(), "hint": null, "file": null, "problems": []}})
-                );
-            } else {
-                let _ = e.print();
-            }
-            return ExitCode::from(code);
+    Cli::try_parse_from(args).map_err(|e| {
+        let code = if e.use_stderr() { error::EXIT_USAGE } else { 0 };
+        let message = e.render().to_string();
+        if e.use_stderr() && asks_for_json(args) {
+            output::note(
+                &serde_json::json!({"error": {"code": error::code_name(code), "exit": code,
+                    "message": message.trim_end(), "hint": null, "file": null, "problems": []}})
+                .to_string(),
+            );
+        } else if !output::capturing() {
+            // At a terminal, clap's own printing (colour, --help on stdout).
+            let _ = e.print();
+        } else if e.use_stderr() {
+            output::note_raw(&message);
+        } else {
+            output::print(message.trim_end());
         }
-    };
+        code
+    })
+}
+
+/// Runs a parsed command here (in this process, or for a remote command line on the server)
+/// and reports its error; returns the exit code.
+pub(crate) fn finish(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> u8 {
     let json = cli.format == Format::Json;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli, server)));
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(())) => 0,
         // A script that asked for JSON gets its error as JSON too, on stderr.
         Ok(Err(e)) if json => {
-            eprintln!("{}", e.to_json());
-            ExitCode::from(e.exit_code())
+            output::note(&e.to_json().to_string());
+            e.exit_code()
         }
         Ok(Err(e)) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                output::note(&format!("hint: {hint}"));
             }
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
         Err(_) => {
-            eprintln!(
-                "error: internal error (a bug in breachflow); nothing after the last success was stored"
+            output::note(
+                "error: internal error (a bug in breachflow); nothing after the last success was stored",
             );
-            ExitCode::from(error::EXIT_INTERNAL)
+            error::EXIT_INTERNAL
         }
     }
 }
@@ -822,18 +907,19 @@ fn asks_for_json(args: &[OsString]) -> bool {
 
 /// Runs a parsed command. Its output is written once it has returned, so the store it opened is
 /// closed before a slow reader of stdout can hold anything up.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+pub fn run(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), CliError> {
     output::hold();
-    let result = dispatch(cli);
+    let result = dispatch(cli, server);
     output::release();
     result
 }
 
 /// Dispatches a parsed command.
-fn dispatch(cli: Cli) -> Result<(), CliError> {
+fn dispatch(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), CliError> {
     let ctx = Ctx {
         data_dir_given: cli.data_dir.is_some(),
         data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+        server,
         now: {
             let now = crate::adapters::clock::now_or(cli.now);
             crate::adapters::clock::note_effective(now);
@@ -846,6 +932,18 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         format: cli.format,
         regimes_dir: cli.regimes_dir,
         templates_dir: cli.templates_dir,
+    };
+    // On the server the server's data directory, regimes and templates apply.
+    let ctx = match &ctx.server {
+        Some(side) => Ctx {
+            data_dir: side.data_dir.clone(),
+            data_dir_given: true,
+            regimes_dir: side.regimes_dir.clone(),
+            templates_dir: side.templates_dir.clone(),
+            actor: side.app.actor.clone(),
+            ..ctx
+        },
+        None => ctx,
     };
     use commands::*;
     let tabular = matches!(cli.command, Command::Report(_) | Command::Register(_));
@@ -1146,6 +1244,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Remind => send::remind(&ctx),
         Command::Schema(SchemaCommand::Export { dir }) => schema::export(&ctx, &dir),
         Command::Demo => demo::run(&ctx),
+        Command::Serve(args) => serve::run(&ctx, &args),
         Command::Completions { shell } => {
             output::print(&complete::registration(&shell.to_string()).map_err(CliError::Failed)?);
             Ok(())

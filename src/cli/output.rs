@@ -3,6 +3,10 @@
 //! Writes ignore a closed pipe (`breachflow incident list | head` must not fail). While a
 //! command runs its output is held in memory and written after the command returns, when its
 //! store is closed: a slow reader (`| less`, a full pipe) never keeps the store locked.
+//!
+//! On the team server a command's standard output and its notes (what would go to stderr) are
+//! captured instead, per request thread, and sent back to the command line that asked, which
+//! prints them: the same words either way.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -25,6 +29,76 @@ pub enum Format {
 thread_local! {
     /// Output held until the command has returned (and closed its store).
     static HELD: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// What a command run for a remote command line printed, while the server captures it.
+    static CAPTURED: RefCell<Option<Captured>> = const { RefCell::new(None) };
+    /// The width tables are drawn to on this thread (the remote terminal's), when set.
+    static COLUMNS: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
+}
+
+/// A command's standard output and error as the server captured them.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// From now on, until [`end_capture`], what this thread prints is captured, and tables are
+/// drawn `columns` wide (the asking terminal's width) when given.
+pub fn begin_capture(columns: Option<u16>) {
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Captured::default()));
+    // Not the server's own terminal: the asking one's width, or the width used for a pipe.
+    COLUMNS.with(|c| c.set(Some(columns.unwrap_or(110))));
+}
+
+/// Stops capturing and returns what was printed.
+pub fn end_capture() -> Captured {
+    COLUMNS.with(|c| c.set(None));
+    CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default()
+}
+
+/// Whether this thread's output is captured for a remote command line (nobody is at this
+/// process's terminal to answer a question).
+pub fn capturing() -> bool {
+    CAPTURED.with(|c| c.borrow().is_some())
+}
+
+/// Appends to the capture if one is running; false when nothing is captured.
+fn captured(stderr: bool, text: &[u8]) -> bool {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(cap) => {
+            let buf = if stderr {
+                &mut cap.stderr
+            } else {
+                &mut cap.stdout
+            };
+            buf.extend_from_slice(text);
+            true
+        }
+        None => false,
+    })
+}
+
+/// A line for the person rather than the output (progress, where a file was written, an
+/// error): stderr, or the capture on the server. A newline is added when missing.
+pub fn note(text: &str) {
+    let mut line = text.to_string();
+    if !line.ends_with('\n') {
+        line.push('\n');
+    }
+    if !captured(true, line.as_bytes()) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// Like [`note`] without the added newline: a prompt, or text that ends its own lines.
+pub fn note_raw(text: &str) {
+    if !captured(true, text.as_bytes()) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
 }
 
 /// From now on, output is held in memory until [`release`].
@@ -35,6 +109,9 @@ pub fn hold() {
 /// Writes the held output to stdout and stops holding.
 pub fn release() {
     if let Some(bytes) = HELD.with(|h| h.borrow_mut().take()) {
+        if captured(false, &bytes) {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&bytes);
         let _ = out.flush();
@@ -56,11 +133,28 @@ pub fn print(text: &str) {
     if held {
         return;
     }
+    let mut line = text.to_string();
+    if !line.ends_with('\n') {
+        line.push('\n');
+    }
+    if captured(false, line.as_bytes()) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
         let _ = out.write_all(b"\n");
     }
+    let _ = out.flush();
+}
+
+/// Prints text exactly as given (what a server captured), no newline added.
+pub fn print_raw(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
 
@@ -81,10 +175,12 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
         .set_header(header.iter().copied());
     // COLUMNS when set (a script or a narrow terminal says how wide), else the terminal's
     // width; not a terminal (a pipe, a file, a test): a width that still reads on paper.
-    match std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<u16>().ok())
-    {
+    let columns = COLUMNS.with(|c| c.get()).or_else(|| {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+    });
+    match columns {
         Some(c) if c >= 20 => {
             t.set_width(c);
         }

@@ -15,6 +15,11 @@ pub const MAX_INPUT_FILE_BYTES: u64 = 1024 * 1024;
 pub const MAX_TEXT_FILE_BYTES: u64 = 1024 * 1024;
 /// An evidence bundle file: bytes.
 pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+/// The most one file sent with a command to the team server may hold (a recipients file of
+/// about a million rows); larger files are read by a command run at the server's machine.
+pub const MAX_REQUEST_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// The most a request to the team server may carry: the files base64-encoded, and the words.
+pub const MAX_REQUEST_BYTES: usize = 96 * 1024 * 1024;
 /// A line field (title, name, headline, role, address, phone, id): characters.
 pub const MAX_LINE_CHARS: usize = 200;
 /// Any other text field in an input file, a command-line value, a recipients-file cell:

@@ -27,8 +27,12 @@ impl From<ReportError> for CliError {
 pub fn verify(ctx: &Ctx, anchor: Option<&str>) -> Result<(), CliError> {
     // A file holding the anchor, or the anchor itself.
     let anchor = match anchor {
-        Some(a) if std::path::Path::new(a).is_file() => Some(
-            std::fs::read_to_string(a).map_err(|e| CliError::InvalidArgs(format!("{a}: {e}")))?,
+        Some(a) if crate::adapters::files::is_file(std::path::Path::new(a)) => Some(
+            crate::adapters::files::read_bounded(
+                std::path::Path::new(a),
+                crate::domain::bounds::MAX_INPUT_FILE_BYTES,
+            )
+            .map_err(|e| CliError::InvalidArgs(format!("{a}: {e}")))?,
         ),
         Some(a) => Some(a.to_string()),
         None => None,
@@ -140,7 +144,10 @@ pub fn anchor(ctx: &Ctx, mail: Option<&str>) -> Result<(), CliError> {
     };
     // Mailed: the store is let go while the server answers. An anchor is not in the outbox,
     // so it needs no sending lock.
-    let store = crate::adapters::lease::LeasedStore::open(&ctx.data_dir, super::LOCK_WAIT)?;
+    let store = match &ctx.server {
+        Some(side) => crate::adapters::lease::LeasedStore::shared(side.store.share()),
+        None => crate::adapters::lease::LeasedStore::open(&ctx.data_dir, super::LOCK_WAIT)?,
+    };
     let anchor = crate::app::anchor::anchor(&store, &ctx.app())?;
     let org = store.require_organisation()?;
     let carrier =
@@ -246,7 +253,7 @@ pub fn adherence(
     match out {
         Some(path) => {
             super::document::write_private(path, &text)?;
-            eprintln!("written to {}", path.display());
+            output::note(&format!("written to {}", path.display()));
         }
         None => output::print(text.trim_end()),
     }

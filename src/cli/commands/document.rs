@@ -95,7 +95,7 @@ pub fn render(
             if out.is_none() {
                 output::print(chosen.trim_end());
             }
-            eprintln!("{note}");
+            output::note(&note);
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod init;
 pub mod obligation;
 pub mod schema;
 pub mod send;
+pub mod serve;
 
 use std::time::Duration;
 
@@ -24,15 +25,29 @@ use crate::domain::regime::Rulebook;
 /// A sender holds the store only for each read and commit, so this gets in between them.
 pub const LOCK_WAIT: Duration = Duration::from_secs(1);
 
-/// Opens the store named by the context.
+/// Opens the store named by the context (on the team server: a handle on the open store).
 pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
-    Ok(SledStore::open_waiting(&ctx.data_dir, LOCK_WAIT)?)
+    match &ctx.server {
+        Some(side) => Ok(side.store.share()),
+        None => Ok(SledStore::open_waiting(&ctx.data_dir, LOCK_WAIT)?),
+    }
 }
 
+/// How long a send on the team server waits for another request's send to finish: sends from
+/// one store go one at a time, as they do between processes.
+pub const SEND_QUEUE_WAIT: Duration = Duration::from_secs(300);
+
 /// Opens the store for a command that sends mail: held only between network waits, with the
-/// sending lock for the whole command (`adapters::lease`).
+/// sending lock for the whole command (`adapters::lease`). On the team server the store stays
+/// open (nobody else needs it closed) and the command waits its turn for the sending lock.
 pub fn open_for_sending(ctx: &Ctx) -> Result<LeasedStore, CliError> {
-    Ok(LeasedStore::for_sending(&ctx.data_dir, LOCK_WAIT)?)
+    match &ctx.server {
+        Some(side) => Ok(LeasedStore::shared_for_sending(
+            side.store.share(),
+            SEND_QUEUE_WAIT,
+        )?),
+        None => Ok(LeasedStore::for_sending(&ctx.data_dir, LOCK_WAIT)?),
+    }
 }
 
 /// Refuses an output path the person chose that resolves inside the data directory, or names an

@@ -130,9 +130,9 @@ fn report(ctx: &Ctx, org: &Organisation, delivered: &Delivered) -> Result<(), Cl
     }
     let uncertain = delivered.uncertain();
     if uncertain > 0 {
-        eprintln!(
+        output::note(&format!(
             "warning: {uncertain} message(s) uncertain: they may have been delivered. Check with the recipient or the mail server's log, then `breachflow outbox resolve KEY --sent` or `--resend`."
-        );
+        ));
     }
     Ok(())
 }
@@ -259,12 +259,19 @@ impl Spinner {
 
     fn new(dry_run: bool) -> Spinner {
         use std::io::IsTerminal;
-        let bar = indicatif::ProgressBar::new_spinner();
+        // On the server, progress goes back as lines in the captured notes, never drawn on the
+        // server's own terminal.
+        let remote = output::capturing();
+        let bar = if remote {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new_spinner()
+        };
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} {pos} rows  {per_sec}  {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
-        let every = (!std::io::stderr().is_terminal()).then(|| {
+        let every = (remote || !std::io::stderr().is_terminal()).then(|| {
             std::env::var("BREACHFLOW_PROGRESS_EVERY")
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())
@@ -288,13 +295,13 @@ impl Progress for Spinner {
             && rows.is_multiple_of(every)
         {
             let seconds = self.started.elapsed().as_secs_f64();
-            eprintln!(
+            output::note(&format!(
                 "notify-subjects: {rows} rows {}, {} sent, {:.1} s ({:.0} rows/s)",
                 self.verb,
                 self.sent.get(),
                 seconds,
                 rows as f64 / seconds.max(0.001)
-            );
+            ));
         }
     }
     fn sent(&self, sent: u64) {
@@ -414,15 +421,16 @@ pub fn resolve_bulk(
         ));
     }
     // The list goes to stderr with the question, so stdout stays the result.
-    eprint!("{list}");
+    output::note_raw(&list);
     if !yes {
         use std::io::IsTerminal;
-        if !std::io::stdin().is_terminal() {
+        // On the team server there is nobody at this process's terminal to ask.
+        if output::capturing() || !std::io::stdin().is_terminal() {
             return Err(CliError::InvalidArgs(
                 "this decision needs confirmation: pass --yes (the list above is what is decided) or run it at a terminal".into(),
             ));
         }
-        eprint!("Record this decision as {}? [y/N] ", app.actor);
+        output::note_raw(&format!("Record this decision as {}? [y/N] ", app.actor));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)

@@ -1,0 +1,556 @@
+//! The routes, each with its gate, in one table ([`ROUTES`]) the router is built from: a route
+//! cannot be served without saying who may use it, and the tests walk the same table.
+//!
+//! Commands themselves (`POST /api/v1/run`) are checked once more, against the permission
+//! table (`domain::permission`), when their words have been parsed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde::Deserialize;
+
+use super::Shared;
+use super::auth::{self, Proof, SignedIn};
+use super::http::{self, Logged};
+use crate::cli::remote::{self, Refusal, RunRequest};
+use crate::domain::account::{Principal, Role};
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Anyone: liveness, and signing in (throttled).
+    Public,
+    /// Anyone signed in, whatever their roles (what they may then do is checked further in).
+    SignedIn,
+    /// Signed in with one of these roles.
+    Roles(&'static [Role]),
+}
+
+/// One route.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub gate: Gate,
+    /// What it is for, as the README's table says.
+    pub what: &'static str,
+    handler: fn() -> MethodRouter<Arc<Shared>>,
+}
+
+/// Every route the server answers. Anything else is 404 (after the security headers).
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Method::GET,
+        path: "/health",
+        gate: Gate::Public,
+        what: "liveness: the store is open (no data)",
+        handler: || get(health),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/session",
+        gate: Gate::Public,
+        what: "sign in with name and password (throttled); sets the session cookie",
+        handler: || post(sign_in),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/session/end",
+        gate: Gate::SignedIn,
+        what: "sign out (ends the session)",
+        handler: || post(sign_out),
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/whoami",
+        gate: Gate::SignedIn,
+        what: "who is signed in, with which roles",
+        handler: || get(whoami),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/tokens",
+        gate: Gate::Public,
+        what: "make an API token with name and password (throttled); shown once",
+        handler: || post(create_token),
+    },
+    Route {
+        method: Method::POST,
+        path: "/api/v1/run",
+        gate: Gate::SignedIn,
+        what: "run a command line; the command is checked against the permission table",
+        handler: || {
+            post(run).layer(DefaultBodyLimit::max(
+                crate::domain::bounds::MAX_REQUEST_BYTES,
+            ))
+        },
+    },
+    Route {
+        method: Method::GET,
+        path: "/api/v1/users",
+        gate: Gate::Roles(&[Role::Admin]),
+        what: "the accounts and their roles (admin)",
+        handler: || get(users),
+    },
+];
+
+/// The most any other request may carry.
+const SMALL_BODY: usize = 16 * 1024;
+
+/// The router: every route of [`ROUTES`] behind its gate, with the security headers, size
+/// limits and request log on everything.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        let gated = (route.handler)().route_layer(middleware::from_fn_with_state(
+            (shared.clone(), route.gate),
+            gate,
+        ));
+        router = router.route(route.path, gated);
+    }
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            http::headers,
+        ))
+        .layer(middleware::from_fn(http::log))
+        .with_state(shared)
+}
+
+/// An error answer: `{"error": {"code", "message"}}`.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// The gate of a route: who is asking (token or session), CSRF for a session's changes, and
+/// the route's roles.
+async fn gate(
+    State((shared, gate)): State<(Arc<Shared>, Gate)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if gate == Gate::Public {
+        return next.run(request).await;
+    }
+    let signed = match authenticate(&shared, request.headers()) {
+        Ok(s) => s,
+        Err(message) => {
+            return error(StatusCode::UNAUTHORIZED, "unauthenticated", &message);
+        }
+    };
+    let user = signed.principal.user.to_string();
+    let refuse = |status, code, message: &str| {
+        let mut r = error(status, code, message);
+        r.extensions_mut().insert(Logged::user(&user));
+        r
+    };
+    // A browser sends its cookie with any request, including one a hostile page makes it send:
+    // a change made with a session must also carry the token only our page can read.
+    if signed.proof == Proof::Session && !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let given = request
+            .headers()
+            .get(auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let expected = signed
+            .session
+            .as_deref()
+            .and_then(|id| shared.sessions.find(id))
+            .map(|(_, csrf)| csrf)
+            .unwrap_or_default();
+        if expected.is_empty() || !auth::same(given, &expected) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "this change needs the page's CSRF token (header X-CSRF-Token)",
+            );
+        }
+    }
+    if let Gate::Roles(allowed) = gate
+        && !auth::has_role(&signed.principal.roles, allowed)
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!(
+                "{} may not use this: it needs the role {}",
+                signed.principal.name,
+                names(allowed)
+            ),
+        );
+    }
+    request.extensions_mut().insert(signed);
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Logged::user(&user));
+    response
+}
+
+fn names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Who the request is: a bearer token, else a session cookie. The message says what is wrong.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<SignedIn, String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or("the Authorization header is not `Bearer TOKEN`")?;
+        let principal = crate::app::accounts::authenticate_token(&shared.store, token.trim())
+            .map_err(|_| "the token is not accepted (unknown, revoked, or its account disabled)")?;
+        return Ok(SignedIn {
+            principal,
+            proof: Proof::Token,
+            session: None,
+        });
+    }
+    let Some(id) = session_cookie(headers) else {
+        return Err("sign in first (a token in Authorization: Bearer, or a session)".into());
+    };
+    let (user, _) = shared
+        .sessions
+        .find(&id)
+        .ok_or("the session has ended (signed out, expired, or the server restarted)")?;
+    let principal = crate::app::accounts::principal(&shared.store, &user)
+        .map_err(|_| "the session's account is disabled")?;
+    Ok(SignedIn {
+        principal,
+        proof: Proof::Session,
+        session: Some(id),
+    })
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == auth::COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": shared.started.elapsed().as_secs(),
+    }))
+    .into_response()
+}
+
+/// A name and password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    name: String,
+    password: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// Checks a name and password, throttled; the principal, or the answer to give.
+async fn check_password(
+    shared: &Arc<Shared>,
+    from: Option<SocketAddr>,
+    body: &Bytes,
+) -> Result<(Principal, Credentials), Response> {
+    let credentials: Credentials = serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("expected {{\"name\": ..., \"password\": ...}}: {e}"),
+        )
+    })?;
+    let ip = from.map(|a| a.ip());
+    if let Some(wait) = shared.throttle.wait(&credentials.name, ip) {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many failed sign-ins; wait before trying again",
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Err(r);
+    }
+    let (store, name, password) = (
+        shared.store.share(),
+        credentials.name.clone(),
+        credentials.password.clone(),
+    );
+    // Argon2id is deliberately slow: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        crate::app::accounts::authenticate_password(&store, &name, &password)
+    })
+    .await;
+    match checked {
+        Ok(Ok(principal)) => {
+            shared.throttle.succeeded(&credentials.name);
+            Ok((principal, credentials))
+        }
+        Ok(Err(_)) => {
+            shared.throttle.failed(&credentials.name, ip);
+            Err(error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the name or password is not accepted",
+            ))
+        }
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the check failed",
+        )),
+    }
+}
+
+/// The peer's address (none on the socket) and the body, at most [`SMALL_BODY`] bytes.
+async fn peer_and_body(request: Request) -> Result<(Option<SocketAddr>, Bytes), Response> {
+    let from = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a);
+    let body = axum::body::to_bytes(request.into_body(), SMALL_BODY)
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the request is larger than a sign-in needs",
+            )
+        })?;
+    Ok((from, body))
+}
+
+async fn sign_in(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (from, body) = match peer_and_body(request).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (principal, _) = match check_password(&shared, from, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some((id, csrf)) = shared.sessions.start(&principal.user.to_string()) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "no session could be started",
+        );
+    };
+    let cookie = format!(
+        "{}={id}; HttpOnly; SameSite=Strict; Path=/{}",
+        auth::COOKIE,
+        if shared.tls { "; Secure" } else { "" }
+    );
+    let mut r = axum::Json(serde_json::json!({
+        "user": principal.user.to_string(), "name": principal.name,
+        "roles": principal.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "csrf": csrf,
+    }))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r.extensions_mut()
+        .insert(Logged::user(&principal.user.to_string()));
+    r
+}
+
+async fn sign_out(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+) -> Response {
+    if let Some(id) = &signed.session {
+        shared.sessions.end(id);
+    }
+    let mut r = axum::Json(serde_json::json!({"signed_out": true})).into_response();
+    let cookie = format!(
+        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        auth::COOKIE,
+        if shared.tls { "; Secure" } else { "" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn whoami(axum::Extension(signed): axum::Extension<SignedIn>) -> Response {
+    axum::Json(serde_json::json!({
+        "user": signed.principal.user.to_string(),
+        "name": signed.principal.name,
+        "roles": signed.principal.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "signed_in_with": match signed.proof { Proof::Token => "token", Proof::Session => "session" },
+    }))
+    .into_response()
+}
+
+async fn create_token(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (from, body) = match peer_and_body(request).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (principal, credentials) = match check_password(&shared, from, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let store = shared.store.share();
+    let label = credentials.label.unwrap_or_else(|| "command line".into());
+    let user = principal.user.to_string();
+    let made = tokio::task::spawn_blocking(move || {
+        let role = principal.roles.first().copied().unwrap_or(Role::Auditor);
+        let ctx = crate::app::Context::authenticated(
+            crate::adapters::clock::now_or(None),
+            &principal,
+            role,
+        );
+        crate::app::accounts::create_token(&store, &ctx, &principal.name, &label)
+    })
+    .await;
+    let mut r = match made {
+        Ok(Ok((info, secret))) => axum::Json(serde_json::json!({
+            "token": secret,
+            "id": info.id.to_string(),
+            "label": info.label,
+        }))
+        .into_response(),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, "refused", &e.to_string()),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the token could not be made",
+        ),
+    };
+    r.extensions_mut().insert(Logged::user(&user));
+    r
+}
+
+async fn users(State(shared): State<Arc<Shared>>) -> Response {
+    let store = shared.store.share();
+    match tokio::task::spawn_blocking(move || crate::app::accounts::list_users(&store)).await {
+        Ok(Ok(users)) => axum::Json(users).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "failed"),
+    }
+}
+
+/// Runs a command line for the signed-in person.
+async fn run(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    body: Bytes,
+) -> Response {
+    let request: RunRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("expected a command line ({{\"args\": [...]}}): {e}"),
+            );
+        }
+    };
+    let command = http::command_name(&request.args);
+    let exclusive = http::rewrites_store(&request.args);
+    let answer = tokio::task::spawn_blocking(move || {
+        // Poisoning only says another request panicked; the lock itself guards no data.
+        let _shared_turn;
+        let _exclusive_turn;
+        if exclusive {
+            _exclusive_turn = shared.exclusive.write().unwrap_or_else(|p| p.into_inner());
+        } else {
+            _shared_turn = shared.exclusive.read().unwrap_or_else(|p| p.into_inner());
+        }
+        remote::execute(request, |cli| authorise(&shared, &signed.principal, cli))
+    })
+    .await;
+    let mut r = match answer {
+        Ok(answer) => {
+            let status = match answer.exit {
+                crate::cli::error::EXIT_FORBIDDEN => StatusCode::FORBIDDEN,
+                crate::cli::error::EXIT_UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::OK,
+            };
+            let exit = answer.exit;
+            let mut r = (status, axum::Json(answer)).into_response();
+            r.extensions_mut().insert(Logged::exit(exit));
+            r
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the command stopped unexpectedly; nothing after its last success was stored",
+        ),
+    };
+    r.extensions_mut().insert(Logged::command(&command));
+    r
+}
+
+/// What a parsed command runs with, if the person may run it.
+fn authorise(
+    shared: &Shared,
+    principal: &Principal,
+    cli: &crate::cli::Cli,
+) -> Result<Arc<crate::cli::ServerSide>, Refusal> {
+    use crate::cli::permission::{Access, access};
+    let action = match access(&cli.command) {
+        Access::Local => {
+            return Err(Refusal {
+                exit: crate::cli::error::EXIT_USAGE,
+                message: "this command runs on your own machine, not on the server".into(),
+                hint: Some("run it without a server (it does not use the store)".into()),
+            });
+        }
+        Access::Needs(action) => action,
+    };
+    let Some(role) = crate::domain::permission::permits(&principal.roles, &action) else {
+        let allowed = crate::domain::permission::roles_for(&action);
+        return Err(Refusal {
+            exit: crate::cli::error::EXIT_FORBIDDEN,
+            message: format!(
+                "{} ({}) may not {}: that needs the role {}",
+                principal.name,
+                names(&principal.roles),
+                action,
+                names(&allowed)
+            ),
+            hint: Some("ask someone with that role, or an admin to give you the role".into()),
+        });
+    };
+    Ok(Arc::new(crate::cli::ServerSide {
+        store: shared.store.share(),
+        data_dir: shared.data_dir.clone(),
+        regimes_dir: shared.regimes_dir.clone(),
+        templates_dir: shared.templates_dir.clone(),
+        app: crate::app::Context::authenticated(
+            crate::adapters::clock::now_or(None),
+            principal,
+            role,
+        ),
+    }))
+}
