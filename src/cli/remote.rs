@@ -78,11 +78,12 @@ pub struct Refusal {
 }
 
 /// Runs a command line for a remote terminal. `authorise` is asked once the words parse: it
-/// returns what the command runs with (the store, who signed in) or a refusal. Runs on the
-/// calling thread (a blocking one), whose prints it captures.
-pub fn execute(
+/// returns what the command runs with (the store, who signed in) and a turn `G` held while it
+/// runs (a lock), or a refusal. Runs on the calling thread (a blocking one), whose prints it
+/// captures.
+pub fn execute<G>(
     request: RunRequest,
-    authorise: impl FnOnce(&Cli) -> Result<Arc<ServerSide>, Refusal>,
+    authorise: impl FnOnce(&Cli) -> Result<(Arc<ServerSide>, G), Refusal>,
 ) -> RunResponse {
     let mut inputs = Vec::with_capacity(request.files.len());
     for f in &request.files {
@@ -103,9 +104,11 @@ pub fn execute(
                 report(&cli, &refusal);
                 refusal.exit
             }
-            Ok(side) => {
+            Ok((side, turn)) => {
                 cli.now = request.now.or(cli.now);
-                super::finish(cli, Some(side))
+                let code = super::finish(cli, Some(side));
+                drop(turn);
+                code
             }
         },
     };
@@ -147,6 +150,16 @@ fn report(cli: &Cli, refusal: &Refusal) {
             output::note(&format!("hint: {hint}"));
         }
     }
+}
+
+/// Whether a command rewrites the store's derived trees wholesale, and so must run while no
+/// other command does.
+pub fn runs_alone(cli: &Cli) -> bool {
+    use super::{AuditCommand, BundleCommand};
+    matches!(
+        cli.command,
+        Command::Audit(AuditCommand::Repair) | Command::Bundle(BundleCommand::Import { .. })
+    )
 }
 
 /// What a command line cannot ask of the server, whoever asks: to be someone else, to bring

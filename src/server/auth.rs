@@ -179,3 +179,59 @@ pub fn same(a: &str, b: &str) -> bool {
 pub fn has_role(roles: &[Role], allowed: &[Role]) -> bool {
     roles.iter().any(|r| allowed.contains(r))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_block_the_name_and_success_clears_it() {
+        let t = Throttle::default();
+        let ip: Option<IpAddr> = "10.0.0.7".parse().ok();
+        for _ in 0..Throttle::LIMIT - 1 {
+            t.failed("Dana", ip);
+            assert!(t.wait("dana", ip).is_none());
+        }
+        t.failed("DANA ", ip);
+        let wait = t.wait("dana", ip).expect("blocked after five failures");
+        assert!(wait <= Throttle::WINDOW && wait > Duration::from_secs(60));
+        // Another name from the same address is not blocked yet.
+        assert!(t.wait("walter", ip).is_none());
+        t.succeeded("dana");
+        assert!(t.wait("dana", ip).is_none());
+    }
+
+    #[test]
+    fn an_address_that_fails_for_many_names_is_blocked() {
+        let t = Throttle::default();
+        let ip: Option<IpAddr> = "10.0.0.8".parse().ok();
+        for i in 0..Throttle::ADDRESS_LIMIT {
+            t.failed(&format!("name{i}"), ip);
+        }
+        assert!(t.wait("someone-new", ip).is_some());
+        assert!(t.wait("someone-new", "10.0.0.9".parse().ok()).is_none());
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_signed_out() {
+        let s = Sessions::new(Duration::from_millis(50));
+        let (id, csrf) = s.start("u1").unwrap();
+        assert_eq!(id.len(), 64);
+        assert_ne!(id, csrf);
+        assert_eq!(s.find(&id), Some(("u1".into(), csrf)));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(s.find(&id), None, "idle past the limit");
+        let (id, _) = s.start("u1").unwrap();
+        s.end(&id);
+        assert_eq!(s.find(&id), None, "signed out");
+        assert_eq!(s.find("not-a-session"), None);
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+        assert!(!same("", "x"));
+    }
+}

@@ -102,7 +102,9 @@ pub async fn log(request: Request, next: Next) -> Response {
 /// Writes one JSON line to the log (stderr), with the time.
 pub fn log_line(value: &serde_json::Value) {
     use std::io::Write;
-    let mut line = serde_json::json!({"at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
+    let at = crate::adapters::clock::recorded_now();
+    let mut line =
+        serde_json::json!({"at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
     if let (Some(dst), Some(src)) = (line.as_object_mut(), value.as_object()) {
         for (k, v) in src {
             dst.insert(k.clone(), v.clone());
@@ -145,10 +147,27 @@ pub fn command_name(args: &[String]) -> String {
     }
 }
 
-/// Whether the command rewrites the store's derived trees wholesale, and so runs alone.
-pub fn rewrites_store(args: &[String]) -> bool {
-    matches!(
-        command_name(args).as_str(),
-        "audit repair" | "bundle import"
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_log_names_the_command_never_its_values() {
+        assert_eq!(
+            command_name(&words(
+                "incident update BR-2024-0001 /home/dana/secret.json"
+            )),
+            "incident update"
+        );
+        assert_eq!(
+            command_name(&words("--format json deadlines --overdue")),
+            "deadlines"
+        );
+        assert_eq!(command_name(&words("audit repair")), "audit repair");
+        assert_eq!(command_name(&words("nonsense words")), "(none)");
+    }
 }

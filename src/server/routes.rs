@@ -476,17 +476,21 @@ async fn run(
         }
     };
     let command = http::command_name(&request.args);
-    let exclusive = http::rewrites_store(&request.args);
     let answer = tokio::task::spawn_blocking(move || {
-        // Poisoning only says another request panicked; the lock itself guards no data.
-        let _shared_turn;
-        let _exclusive_turn;
-        if exclusive {
-            _exclusive_turn = shared.exclusive.write().unwrap_or_else(|p| p.into_inner());
-        } else {
-            _shared_turn = shared.exclusive.read().unwrap_or_else(|p| p.into_inner());
-        }
-        remote::execute(request, |cli| authorise(&shared, &signed.principal, cli))
+        remote::execute(request, |cli| {
+            let side = authorise(&shared, &signed.principal, cli)?;
+            // Poisoning only says another request panicked; the lock itself guards no data.
+            let turn = if remote::runs_alone(cli) {
+                Turn::Alone {
+                    _guard: shared.exclusive.write().unwrap_or_else(|p| p.into_inner()),
+                }
+            } else {
+                Turn::Together {
+                    _guard: shared.exclusive.read().unwrap_or_else(|p| p.into_inner()),
+                }
+            };
+            Ok((side, turn))
+        })
     })
     .await;
     let mut r = match answer {
@@ -509,6 +513,16 @@ async fn run(
     };
     r.extensions_mut().insert(Logged::command(&command));
     r
+}
+
+/// A command's turn: most run together; a repair or an import runs alone.
+enum Turn<'a> {
+    Together {
+        _guard: std::sync::RwLockReadGuard<'a, ()>,
+    },
+    Alone {
+        _guard: std::sync::RwLockWriteGuard<'a, ()>,
+    },
 }
 
 /// What a parsed command runs with, if the person may run it.

@@ -69,6 +69,7 @@ fn the_domain_does_no_io_reads_no_clock_and_knows_no_outer_layer() {
             "crate::adapters",
             "crate::render",
             "crate::cli",
+            "crate::server",
         ],
     );
 }
@@ -87,6 +88,7 @@ fn rendering_knows_only_the_domain() {
             "crate::app",
             "crate::adapters",
             "crate::cli",
+            "crate::server",
         ],
     );
 }
@@ -107,13 +109,14 @@ fn use_cases_reach_storage_and_mail_only_through_their_ports() {
             "SystemTime::now",
             "crate::adapters",
             "crate::cli",
+            "crate::server",
         ],
     );
 }
 
 #[test]
 fn adapters_never_call_the_front_end() {
-    refuse("adapters", &["crate::cli"]);
+    refuse("adapters", &["crate::cli", "crate::server"]);
 }
 
 #[test]
