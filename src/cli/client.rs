@@ -135,7 +135,7 @@ fn send(server: &Server, cli: &Cli, args: &[OsString]) -> Result<u8, Failure> {
                 format!("{where_} runs this command, and it needs to know who you are"),
             )
             .hint(format!(
-                "set {TOKEN_VAR} to your API token (`breachflow token create --user NAME` makes one)"
+                "set {TOKEN_VAR} to your API token (`breachflow token create --user NAME` makes one; the first admin is made with `breachflow user add` while the server is stopped)"
             ))
         })?;
     let mut words = Vec::with_capacity(args.len());

@@ -909,7 +909,12 @@ fn asks_for_json(args: &[OsString]) -> bool {
 /// closed before a slow reader of stdout can hold anything up.
 pub fn run(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), CliError> {
     output::hold();
-    let result = dispatch(cli, server);
+    // JSON output lists every list field, empty or not (what is stored still leaves them out).
+    let result = if cli.format == Format::Json {
+        crate::domain::serial::showing_empty(|| dispatch(cli, server))
+    } else {
+        dispatch(cli, server)
+    };
     output::release();
     result
 }

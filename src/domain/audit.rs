@@ -31,8 +31,13 @@ fn sha256(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-/// SHA-256 of the event's content, canonically encoded.
+/// SHA-256 of the event's content, canonically encoded (as stored: however the command that
+/// asks prints its output, `serial::storing`).
 pub fn digest(e: &Event) -> String {
+    super::serial::storing(|| digest_stored(e))
+}
+
+fn digest_stored(e: &Event) -> String {
     let mut content = serde_json::json!({
         "incident": e.incident,
         "version": e.version,

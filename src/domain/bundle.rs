@@ -186,8 +186,11 @@ impl Bundle {
         Ok(())
     }
 
+    /// As stored (empty lists left out, `serial::storing`), so the checksum and the file agree
+    /// however the command was asked to print.
     fn to_value(&self) -> Result<Value, BundleError> {
-        serde_json::to_value(self).map_err(|e| BundleError::Encode(e.to_string()))
+        super::serial::storing(|| serde_json::to_value(self))
+            .map_err(|e| BundleError::Encode(e.to_string()))
     }
 
     /// The file's text: pretty JSON with keys in order.

@@ -51,20 +51,20 @@ pub struct DocumentVersion {
     /// SHA-256 of the case file (JSON) it was rendered from.
     pub facts_sha256: String,
     /// The obligations it discharges.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub serves: Vec<String>,
     /// The obligation whose clock the rendering was measured against, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obligation: Option<String>,
     /// Facts still missing, shown as `[MISSING: ...]` markers: a draft for review, which cannot
     /// be approved.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub missing: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
     /// Facts deferred in a phased report (UK GDPR Art 33(4)): each rendered as a statement
     /// that the information will follow. Unlike `missing`, a phased version can be approved.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub deferred: Vec<String>,
     /// Set when a person edited the text rather than it being rendered from the template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub struct Edit {
     /// A unified diff from the generated text to the edited text.
     pub diff: String,
     /// Required content (by its label) that the edited text no longer contains.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub omitted: Vec<String>,
     /// Why required content was removed, if it was; without a reason such a version cannot be
     /// approved.

@@ -27,5 +27,6 @@ pub mod permission;
 pub mod record;
 pub mod regime;
 pub mod register;
+pub mod serial;
 pub mod spelling;
 pub mod workflow;

@@ -92,7 +92,7 @@ pub struct Obligation {
     /// The obligation whose completion starts this one's clock, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub unverified: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -217,22 +217,22 @@ pub struct DueChange {
 /// What derivation changes on an incident's obligations.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ObligationChanges {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub added: Vec<Obligation>,
     /// (obligation, reason) pairs that no longer apply.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub retired: Vec<(String, String)>,
     /// Retired obligations that apply again.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub revived: Vec<String>,
     /// Waived by the DPO's decision.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub waived: Vec<(String, Waiver)>,
     /// Waived by an earlier decision, owed again under a new one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub unwaived: Vec<String>,
     /// Obligations whose threshold became indeterminate (with why) or was settled (none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub thresholds: Vec<(String, Option<String>)>,
 }
 

@@ -76,7 +76,7 @@ pub struct Regime {
     pub phases: Vec<Phase>,
     /// Facts in this file that are not verified against the primary text (marked † in the
     /// reference). Shown wherever the regime's obligations are shown.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub unverified: Vec<String>,
     /// Anything else a DPO should know when reading the obligation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +94,7 @@ pub struct Regime {
     /// in the UK until IP completion day, then the UK GDPR). Each period overrides the regime's
     /// name and citations for an awareness instant within it; outside every period the regime's
     /// own are used.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub citations: Vec<CitationPeriod>,
     /// How the recipient authority is found when it depends on where the organisation is
     /// established and where the affected people live (absent: `recipient`, once).
@@ -240,10 +240,10 @@ impl Regime {
 #[serde(deny_unknown_fields)]
 pub struct Applies {
     /// The organisation has at least one of these flags (empty: any organisation).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub org_any: Vec<OrgFlag>,
     /// The organisation has all of these flags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub org_all: Vec<OrgFlag>,
     /// The current assessment's risk level is at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,7 +261,7 @@ pub struct Applies {
     pub below_subjects: Option<u64>,
     /// Territorial scope: the organisation has at least one of these flags (empty: anywhere),
     /// e.g. `["uk_establishment", "targets_uk"]` for UK GDPR Art 3(1)-(2).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub territory_any: Vec<OrgFlag>,
     /// A significance gate: the regime applies only once this instant has been recorded with
     /// `incident trigger` (NIS2: classified_significant; DORA: classified_major).
@@ -357,7 +357,7 @@ pub struct Phase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citation: Option<String>,
     /// What the report or notice must contain.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub content: Vec<ContentItem>,
     /// Who receives this phase, where not the regime's recipient (UK MAR: the announcement
     /// goes to the market, the notice of a delay to the FCA).
@@ -543,7 +543,7 @@ pub struct HolidayCalendar {
     /// The holidays (weekends are always skipped and need not be listed).
     pub holidays: Vec<Holiday>,
     /// Facts in this file not verified against the source.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub unverified: Vec<String>,
 }
 
@@ -564,7 +564,7 @@ pub struct CalendarAdditions {
     pub days: Vec<Holiday>,
     /// Facts in this file not verified (whether EDGAR treated a closure as a non-business day
     /// must be checked for each: regimes reference §6 †).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub unverified: Vec<String>,
 }
 

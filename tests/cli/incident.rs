@@ -478,3 +478,45 @@ fn interactive_intake_refuses_a_stdin_that_is_not_a_terminal() {
         .code(2);
     env.run(&["incident", "open"]).code(2);
 }
+
+#[test]
+fn json_output_shows_empty_lists_while_what_is_stored_leaves_them_out() {
+    let env = TestEnv::initialised();
+    env.json(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ]);
+    let assessment = example("assessment-ransomware.json");
+    env.json(&["assess", "BR-2024-0001", "--file", &assessment]);
+    env.json(&["decide", "BR-2024-0001", "--accept"]);
+    let listed = env.json(&["obligation", "list", "BR-2024-0001"]);
+    let obligations = listed["obligations"].as_array().unwrap();
+    assert!(!obligations.is_empty());
+    // Every obligation says which of its facts are unverified, even when none are.
+    for o in obligations {
+        assert!(o["unverified"].is_array(), "{o}");
+    }
+    assert!(
+        obligations.iter().any(|o| o["unverified"] == json!([])),
+        "some regime has no unverified facts: {listed}"
+    );
+    // The log's events were committed under --format json, and still verify; a bundle is the
+    // same file whichever format the command printed.
+    env.run(&["audit", "verify"]).success();
+    let marker = env.text_file("marker", "");
+    let dir = std::path::Path::new(&marker).parent().unwrap();
+    let (a, b) = (
+        dir.join("a.bundle.json").display().to_string(),
+        dir.join("b.bundle.json").display().to_string(),
+    );
+    env.run(&["bundle", "export", "BR-2024-0001", &a]).success();
+    env.run(&["--format", "json", "bundle", "export", "BR-2024-0001", &b])
+        .success();
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "a bundle does not depend on the output format"
+    );
+}

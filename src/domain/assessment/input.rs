@@ -551,16 +551,16 @@ pub struct AssessmentInput {
     /// What happened to the data (ENISA CB).
     pub circumstances: Circumstances,
     /// The DPO's adjustments of the data processing context (ENISA DPC), each with a reason.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub context_adjustments: Vec<ContextAdjustment>,
     /// Measures taken that limit the consequences.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub mitigations: Vec<Mitigation>,
     /// The measures taken or proposed, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mitigation_notes: Option<String>,
     /// Likely consequences for the people.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub consequences: Vec<Consequence>,
     /// The consequences in words, including any harm already suffered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -574,12 +574,12 @@ pub struct AssessmentInput {
     /// ISO 3166-1 alpha-2 codes of the countries where affected people reside, where known
     /// ("GB" for the United Kingdom). Without an EU main establishment, each EU member state
     /// named here has its own supervisory authority to notify (EDPB GL 9/2022 para 73).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub affected_countries: Vec<String>,
     /// Affected people by the US State or jurisdiction they reside in, where known: HIPAA's
     /// media notice is owed where more than 500 residents of one State are affected (45 CFR
     /// 164.406). Absent, that threshold stays indeterminate while the total could meet it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "crate::domain::serial::skip_empty")]
     pub residents_by_state: Vec<Residents>,
 }
 
