@@ -163,6 +163,7 @@ fn send(server: &Server, cli: &Cli, args: &[OsString]) -> Result<u8, Failure> {
         now: cli.now,
         columns: columns(),
         files,
+        secret: None,
     };
     let body = serde_json::to_vec(&request)
         .map_err(|e| Failure::new(error::EXIT_INTERNAL, e.to_string()))?;

@@ -32,6 +32,20 @@ pub struct RunRequest {
     /// The files the command reads, by the path as typed.
     #[serde(default)]
     pub files: Vec<SentFile>,
+    /// A password the command needs (`user passwd`), read by the command line from
+    /// `BREACHFLOW_PASSWORD` or its terminal: the server has neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+thread_local! {
+    /// The password sent with the command running on this thread.
+    static SECRET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The password sent with the remote command running on this thread, taken (it is read once).
+pub fn sent_secret() -> Option<String> {
+    SECRET.with(|s| s.borrow_mut().take())
 }
 
 /// A file travelling with a request (read by the command) or an answer (written by it).
@@ -94,6 +108,7 @@ pub fn execute<G>(
     }
     output::begin_capture(request.columns);
     crate::adapters::files::begin_exchange(inputs);
+    SECRET.with(|s| *s.borrow_mut() = request.secret);
     let args: Vec<OsString> = std::iter::once(OsString::from("breachflow"))
         .chain(request.args.into_iter().map(OsString::from))
         .collect();
@@ -112,6 +127,7 @@ pub fn execute<G>(
             }
         },
     };
+    SECRET.with(|s| s.borrow_mut().take());
     let written = crate::adapters::files::end_exchange();
     let captured = output::end_capture();
     RunResponse {
