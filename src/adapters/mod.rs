@@ -1,7 +1,8 @@
 //! The edges: everything that touches the disk, the network or the wall clock.
 //!
-//! - [`store`]: sled, the only implementation of the `app::Store` port today, and [`lease`]:
-//!   the same store held only between network waits, for the sending commands;
+//! - [`store`]: sled, the only implementation of the `app::Store` port today, with
+//!   [`group_flush`], the flush concurrent commits share, and [`lease`]: the same store held
+//!   only between network waits, for the sending commands;
 //! - [`mail`]: lettre, SMTP or the outbox folder, the implementations of `app::Mailer`;
 //! - [`regimes`], [`files`], [`schema`]: regime and calendar files, input files (checked by
 //!   `app::input` against the JSON Schemas generated from the domain types), schema export;
@@ -9,6 +10,7 @@
 
 pub mod clock;
 pub mod files;
+pub mod group_flush;
 pub mod lease;
 pub mod mail;
 pub mod regimes;

@@ -6,14 +6,15 @@
 
 use chrono_tz::Tz;
 
-use crate::app::incident::apply_step;
+use crate::app::incident::{apply_step, retry_on_conflict};
 use crate::app::ports::{Change, Store, Subject, Writes};
 use crate::app::{AppError, Context};
 use crate::domain::casefile;
-use crate::domain::document::{self, DocumentBody, DocumentVersion};
+use crate::domain::document::{self, Actor, DocumentBody, DocumentVersion, FourEyes};
+use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation::Obligation;
-use crate::domain::organisation::Organisation;
+use crate::domain::organisation::{DEFAULT_FOUR_EYES, Organisation};
 use crate::domain::record::IncidentRecord;
 use crate::domain::workflow;
 use crate::render::template::{self, Kind, Template, TemplateSet};
@@ -83,9 +84,25 @@ pub fn allows_phases(o: Option<&Obligation>) -> bool {
 }
 
 /// Renders a document and stores the version unless it equals the latest. Returns the version,
-/// its body, and whether it is new.
+/// its body, and whether it is new. Rendering is pure, so when another writer changed the
+/// incident meanwhile, it is rendered again from what the incident now is.
 #[allow(clippy::too_many_arguments)]
 pub fn produce(
+    store: &dyn Store,
+    ctx: &Context,
+    org: &Organisation,
+    templates: &TemplateSet,
+    id: IncidentId,
+    name: &str,
+    obligation: Option<&str>,
+    mode: Mode,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
+    retry_on_conflict(|| produce_once(store, ctx, org, templates, id, name, obligation, mode))
+}
+
+/// One try of [`produce`]: load, render, commit.
+#[allow(clippy::too_many_arguments)]
+fn produce_once(
     store: &dyn Store,
     ctx: &Context,
     org: &Organisation,
@@ -354,11 +371,52 @@ pub fn approve(
     note: Option<&str>,
 ) -> Result<(IncidentRecord, bool), AppError> {
     template::check_name(doc)?;
+    let required = match store.organisation()? {
+        Some(org) => org.needs_four_eyes(doc),
+        None => DEFAULT_FOUR_EYES.contains(&doc),
+    };
+    // Who stored each version, from the log; read only when the rule applies.
+    let authors = if required {
+        version_authors(&store.events_for(id)?, doc)
+    } else {
+        Vec::new()
+    };
+    let author = |v: &DocumentVersion| {
+        authors
+            .iter()
+            .find(|(n, _)| *n == v.version)
+            .map_or_else(|| document::named_author(v), |(_, a)| a.clone())
+    };
+    let four_eyes = FourEyes {
+        required,
+        author: &author,
+    };
+    let by = approver(ctx);
     let (before, committed) = apply_step(store, ctx, id, None, |r| {
-        document::approve(r, doc, version, note, &ctx.actor, ctx.now)
+        document::approve(r, doc, version, note, &by, ctx.now, &four_eyes)
     })?;
     let newly = !committed.events.is_empty();
     Ok((committed.record.unwrap_or(before), newly))
+}
+
+/// The person approving, as four-eyes approval compares them with a version's author. When the
+/// context carries the signed-in user (the team server), its id goes into `user` here.
+fn approver(ctx: &Context) -> Actor {
+    Actor::named(ctx.actor.clone())
+}
+
+/// The author of each version of `doc` (by version number): the actor of the event that
+/// rendered or edited it.
+fn version_authors(events: &[Event], doc: &str) -> Vec<(u32, Actor)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.what {
+            EventKind::DocumentRendered { document } if document.document == doc => {
+                Some((document.version, Actor::of_event(e)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// One missing fact, with whether it may follow in a later report and why.
@@ -440,9 +498,37 @@ pub fn check(
 /// version it was edited from with that text's hash, and the diff from it. Required content
 /// (of the obligation the version serves) that the edit removed is listed, and such a version
 /// cannot be approved unless `reason` says why it is not needed. Returns the version, its body,
-/// and whether it is new (an unchanged text stores nothing).
+/// and whether it is new (an unchanged text stores nothing). Tried again when another writer
+/// changed the incident meanwhile, unless the change was a new version of this document.
 #[allow(clippy::too_many_arguments)]
 pub fn edit(
+    store: &dyn Store,
+    ctx: &Context,
+    org: &Organisation,
+    templates: &TemplateSet,
+    id: IncidentId,
+    doc: &str,
+    text: &str,
+    reason: Option<&str>,
+) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
+    // The text was edited from the latest version as the first try found it: a try after
+    // another writer stored a newer version of this document would store it as an edit of
+    // text the person never saw, so only the other changes of the incident are tried past.
+    let mut base = None;
+    retry_on_conflict(|| {
+        let latest = store.incident(id)?.versions(doc).last().map(|v| v.version);
+        if *base.get_or_insert(latest) != latest {
+            return Err(AppError::Failed(format!(
+                "{id}: a new version of {doc} was stored while this edit was being saved; nothing was stored: edit the latest version again"
+            )));
+        }
+        edit_once(store, ctx, org, templates, id, doc, text, reason)
+    })
+}
+
+/// One try of [`edit`]: load, compare, commit.
+#[allow(clippy::too_many_arguments)]
+fn edit_once(
     store: &dyn Store,
     ctx: &Context,
     org: &Organisation,

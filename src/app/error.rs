@@ -65,6 +65,7 @@ impl AppError {
             (WorkflowError::ReasonRequired(msg), _) => AppError::InvalidArgs(msg),
             (e @ WorkflowError::Blocked(_), _) => AppError::Blocked(e.to_string()),
             (WorkflowError::NotApproved(msg), _) => AppError::Blocked(msg),
+            (WorkflowError::SameAuthor(msg), _) => AppError::Blocked(msg),
         }
     }
 }

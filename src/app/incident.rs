@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::input::InputError;
-use crate::app::ports::{Change, Committed, Store, Subject};
+use crate::app::ports::{Change, Committed, Store, StoreError, Subject};
 use crate::app::{AppError, Context};
 use crate::domain::assessment::AssessmentInput;
 use crate::domain::deadline::Known;
@@ -21,27 +21,54 @@ use crate::domain::regime::{Anchor, Rulebook};
 use crate::domain::workflow::{self, CompleteRequest, DecideRequest, Rules, WorkflowError};
 use crate::render::template::TemplateSet;
 
-/// Runs a workflow step against an incident and commits what it yields.
-/// `file` names the input file problems belong to, if the step read one.
+/// How many times a load, step and commit is tried when another writer changes the incident
+/// between the load and the commit.
+pub const CONFLICT_ATTEMPTS: usize = 5;
+
+/// Runs `attempt` (load an incident, a pure step, commit) again while its commit finds that the
+/// incident changed since it was loaded (`StoreError::Conflict`), up to [`CONFLICT_ATTEMPTS`]
+/// tries. A refused commit wrote nothing, so trying again is safe when nothing between the
+/// load and the commit acts outside the store: never wrap mail delivery in it.
+pub fn retry_on_conflict<T>(
+    mut attempt: impl FnMut() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(AppError::Store(StoreError::Conflict { .. })) if tries < CONFLICT_ATTEMPTS => {
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Runs a workflow step against an incident and commits what it yields; when another writer
+/// changed the incident in between, loads it again and runs the step on what it now is (the
+/// step is pure, so running it again is safe). `file` names the input file problems belong
+/// to, if the step read one.
 pub fn apply_step(
     store: &dyn Store,
     ctx: &Context,
     id: IncidentId,
     file: Option<&str>,
-    step: impl FnOnce(&IncidentRecord) -> Result<Vec<EventKind>, WorkflowError>,
+    step: impl Fn(&IncidentRecord) -> Result<Vec<EventKind>, WorkflowError>,
 ) -> Result<(IncidentRecord, Committed), AppError> {
-    let record = store.incident(id)?;
-    let kinds = step(&record).map_err(|e| AppError::from_workflow(e, file))?;
-    if kinds.is_empty() {
-        let committed = Committed {
-            record: Some(record.clone()),
-            events: Vec::new(),
-            clock_went_back: None,
-        };
-        return Ok((record, committed));
-    }
-    let committed = store.commit(Change::new(Subject::Incident(&record), &kinds, ctx.stamp()))?;
-    Ok((record, committed))
+    retry_on_conflict(|| {
+        let record = store.incident(id)?;
+        let kinds = step(&record).map_err(|e| AppError::from_workflow(e, file))?;
+        if kinds.is_empty() {
+            let committed = Committed {
+                record: Some(record.clone()),
+                events: Vec::new(),
+                clock_went_back: None,
+            };
+            return Ok((record, committed));
+        }
+        let committed =
+            store.commit(Change::new(Subject::Incident(&record), &kinds, ctx.stamp()))?;
+        Ok((record, committed))
+    })
 }
 
 /// `apply_step` for a step that derives obligations from the organisation and the regimes.
@@ -51,7 +78,7 @@ fn ruled_step(
     rulebook: &Rulebook,
     id: IncidentId,
     file: Option<&str>,
-    step: impl FnOnce(&IncidentRecord, &Rules<'_>) -> Result<Vec<EventKind>, WorkflowError>,
+    step: impl Fn(&IncidentRecord, &Rules<'_>) -> Result<Vec<EventKind>, WorkflowError>,
 ) -> Result<(IncidentRecord, Committed), AppError> {
     let org = store.require_organisation()?;
     let rules = Rules {
@@ -271,8 +298,8 @@ pub fn complete(
         let request = CompleteRequest {
             obligation: o.id.clone(),
             at: completion.at.unwrap_or(Known::At(ctx.now)),
-            reference: completion.reference,
-            late_reason: completion.late_reason,
+            reference: completion.reference.clone(),
+            late_reason: completion.late_reason.clone(),
             sent: completion.sent,
             document_required,
         };
@@ -321,7 +348,7 @@ pub fn delay_disclosure(
     delay: DisclosureDelay,
 ) -> Result<IncidentRecord, AppError> {
     let (before, committed) = ruled_step(store, ctx, rulebook, id, None, |r, rules| {
-        workflow::delay_disclosure(r, delay, rules, ctx.now, &ctx.actor)
+        workflow::delay_disclosure(r, delay.clone(), rules, ctx.now, &ctx.actor)
     })?;
     Ok(after(before, committed))
 }

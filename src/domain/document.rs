@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::event::EventKind;
+use crate::domain::event::{Event, EventKind};
 use crate::domain::lifecycle::Step;
 use crate::domain::record::IncidentRecord;
 use crate::domain::workflow::WorkflowError;
@@ -236,15 +236,75 @@ pub fn record_version(
     ))
 }
 
+/// A person as four-eyes approval tells people apart: the name they acted under and, when the
+/// team server signed them in, their user id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    /// The authenticated user's id; none for a name declared on the command line.
+    pub user: Option<String>,
+}
+
+impl Actor {
+    /// A person known only by the name they gave.
+    pub fn named(name: impl Into<String>) -> Actor {
+        Actor {
+            name: name.into(),
+            user: None,
+        }
+    }
+
+    /// Who recorded an event, as four-eyes approval compares them. When events carry the
+    /// signed-in user (the team server), its id goes into `user` here, and only here.
+    pub fn of_event(event: &Event) -> Actor {
+        Actor::named(event.actor.clone())
+    }
+
+    /// Whether two actors are the same person: by user id when both were signed in, else by
+    /// name, ignoring case and surrounding blanks ("dana " and "Dana" are one person: a name
+    /// typed differently must not count as a second pair of eyes).
+    pub fn same_person(&self, other: &Actor) -> bool {
+        match (&self.user, &other.user) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.name.trim().to_lowercase() == other.name.trim().to_lowercase(),
+        }
+    }
+}
+
+/// Four-eyes approval as it applies to one approval.
+pub struct FourEyes<'a> {
+    /// Whether the document must be approved by someone other than the version's author
+    /// (`Organisation::needs_four_eyes`).
+    pub required: bool,
+    /// Who stored a version: the actor of the event that rendered or edited it.
+    pub author: &'a dyn Fn(&DocumentVersion) -> Actor,
+}
+
+impl FourEyes<'_> {
+    /// No second person required.
+    pub const OFF: FourEyes<'static> = FourEyes {
+        required: false,
+        author: &named_author,
+    };
+}
+
+/// The author a version names itself (`rendered_by`): the same context stamps the version and
+/// the event that stores it, so this is that event's actor, by name.
+pub fn named_author(v: &DocumentVersion) -> Actor {
+    Actor::named(v.rendered_by.clone())
+}
+
 /// Approves a version (the latest when `version` is none). A draft with missing facts cannot be
-/// approved: what is approved is what is filed.
+/// approved: what is approved is what is filed. Under four-eyes approval, the version's author
+/// cannot approve it.
 pub fn approve(
     record: &IncidentRecord,
     document: &str,
     version: Option<u32>,
     note: Option<&str>,
-    by: &str,
+    by: &Actor,
     now: DateTime<Utc>,
+    four_eyes: &FourEyes<'_>,
 ) -> Result<Vec<EventKind>, WorkflowError> {
     crate::domain::workflow::refuse_if_closed(record, Step::Notify)?;
     let invalid = |m: String| WorkflowError::Invalid(vec![(String::new(), m)]);
@@ -307,16 +367,32 @@ pub fn approve(
     if v.approval.is_some() {
         return Ok(Vec::new());
     }
-    if by.trim().is_empty() {
+    if by.name.trim().is_empty() {
         return Err(WorkflowError::ReasonRequired(
             "approval needs a named person (--actor)".into(),
         ));
+    }
+    if four_eyes.required {
+        let author = (four_eyes.author)(v);
+        if author.same_person(by) {
+            return Err(WorkflowError::SameAuthor(format!(
+                "{}: {document} version {} was {} by {}, who cannot also approve it: the organisation profile requires four-eyes approval of {document} (`four_eyes`); another person must approve it",
+                record.id,
+                v.version,
+                if v.edit.is_some() {
+                    "edited"
+                } else {
+                    "rendered"
+                },
+                author.name.trim()
+            )));
+        }
     }
     Ok(vec![EventKind::DocumentApproved {
         document: document.to_string(),
         version: v.version,
         approval: Approval {
-            by: by.to_string(),
+            by: by.name.clone(),
             at: now,
             note: note
                 .map(str::trim)
@@ -371,4 +447,152 @@ pub fn omitted_content(
         }
     }
     omitted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::incident::{IncidentFacts, IncidentId};
+
+    fn now() -> DateTime<Utc> {
+        "2024-04-01T09:00:00Z".parse().unwrap()
+    }
+
+    /// The example incident with version 1 of the ICO report and of the board briefing,
+    /// rendered by `author`.
+    fn rendered_by(author: &str) -> IncidentRecord {
+        let facts: IncidentFacts =
+            serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap();
+        let mut kinds = crate::domain::workflow::open(&facts, now()).unwrap();
+        for doc in ["ico-report", "board-briefing"] {
+            kinds.push(EventKind::DocumentRendered {
+                document: Box::new(DocumentVersion {
+                    document: doc.into(),
+                    version: 1,
+                    rendered_at: now(),
+                    rendered_by: author.into(),
+                    title: doc.into(),
+                    template_origin: "built in".into(),
+                    template_sha256: "t".into(),
+                    sha256: "s".into(),
+                    html_sha256: "h".into(),
+                    facts_sha256: "f".into(),
+                    serves: Vec::new(),
+                    obligation: None,
+                    missing: Vec::new(),
+                    approval: None,
+                    deferred: Vec::new(),
+                    edit: None,
+                }),
+            });
+        }
+        let mut record = None;
+        for (i, what) in kinds.into_iter().enumerate() {
+            let event = Event {
+                seq: i as u64 + 1,
+                incident: Some(IncidentId {
+                    year: 2024,
+                    number: 1,
+                }),
+                version: i as u64 + 1,
+                at: now(),
+                recorded_at: None,
+                actor: author.into(),
+                identity: None,
+                what,
+                seal: Default::default(),
+            };
+            record = Some(IncidentRecord::apply(record, &event).unwrap());
+        }
+        record.unwrap()
+    }
+
+    fn four_eyes() -> FourEyes<'static> {
+        FourEyes {
+            required: true,
+            author: &named_author,
+        }
+    }
+
+    #[test]
+    fn the_author_cannot_approve_a_document_under_four_eyes() {
+        let record = rendered_by("Dana");
+        for name in ["Dana", "  DANA "] {
+            let refused = approve(
+                &record,
+                "ico-report",
+                None,
+                None,
+                &Actor::named(name),
+                now(),
+                &four_eyes(),
+            );
+            let Err(WorkflowError::SameAuthor(message)) = refused else {
+                panic!("{refused:?}");
+            };
+            assert_eq!(
+                message,
+                "BR-2024-0001: ico-report version 1 was rendered by Dana, who cannot also approve it: the organisation profile requires four-eyes approval of ico-report (`four_eyes`); another person must approve it"
+            );
+        }
+        let approved = approve(
+            &record,
+            "ico-report",
+            Some(1),
+            None,
+            &Actor::named("Walter"),
+            now(),
+            &four_eyes(),
+        )
+        .unwrap();
+        assert!(matches!(
+            &approved[..],
+            [EventKind::DocumentApproved { approval, .. }] if approval.by == "Walter"
+        ));
+    }
+
+    #[test]
+    fn without_four_eyes_the_author_may_approve() {
+        let record = rendered_by("Dana");
+        let approved = approve(
+            &record,
+            "board-briefing",
+            None,
+            None,
+            &Actor::named("Dana"),
+            now(),
+            &FourEyes::OFF,
+        )
+        .unwrap();
+        assert_eq!(approved.len(), 1);
+    }
+
+    /// Signed-in people are told apart by their user ids, whatever names they act under; a
+    /// name alone is compared by name.
+    #[test]
+    fn people_are_the_same_by_user_id_when_both_have_one() {
+        let signed_in = |name: &str, user: &str| Actor {
+            name: name.into(),
+            user: Some(user.into()),
+        };
+        assert!(signed_in("Dana", "u1").same_person(&signed_in("Dana Smith", "u1")));
+        assert!(!signed_in("Dana", "u1").same_person(&signed_in("Dana", "u2")));
+        assert!(signed_in("Dana", "u1").same_person(&Actor::named("dana")));
+        assert!(!Actor::named("Dana").same_person(&Actor::named("Walter")));
+
+        // The author as the store's log says, by user id.
+        let record = rendered_by("Dana");
+        let author = |_: &DocumentVersion| signed_in("Dana", "u1");
+        let rule = FourEyes {
+            required: true,
+            author: &author,
+        };
+        let by_other = signed_in("Dana", "u2");
+        assert!(approve(&record, "ico-report", None, None, &by_other, now(), &rule).is_ok());
+        let by_same = signed_in("D. Smith", "u1");
+        assert!(matches!(
+            approve(&record, "ico-report", None, None, &by_same, now(), &rule),
+            Err(WorkflowError::SameAuthor(_))
+        ));
+    }
 }

@@ -54,7 +54,18 @@ pub struct Organisation {
     /// The organisation's size, as the ICO form asks, e.g. "250 or more staff".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// Four-eyes approval: the documents (by template name) that must be approved by someone
+    /// other than the person who rendered or edited the version. Absent: `ico-report`,
+    /// `market-announcement` and `subject-notice` (the Art 34 notice to the people affected).
+    /// `[]` turns the rule off; a list replaces the default, e.g.
+    /// `["ico-report", "ico-follow-up", "market-announcement", "subject-notice"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub four_eyes: Option<Vec<String>>,
 }
+
+/// The documents that need a second person's approval when the profile does not say: what goes
+/// to the regulator, to the market and to the people affected.
+pub const DEFAULT_FOUR_EYES: [&str; 3] = ["ico-report", "market-announcement", "subject-notice"];
 
 /// How to reach the mail server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -533,6 +544,16 @@ impl Organisation {
                 ));
             }
         }
+        for (i, name) in self.four_eyes.iter().flatten().enumerate() {
+            if !crate::domain::document::is_template_name(name) || name.starts_with('_') {
+                problems.push((
+                    format!("/four_eyes/{i}"),
+                    format!(
+                        "{name:?} is not a document name; expected a template name such as \"ico-report\" (`breachflow templates` lists them)"
+                    ),
+                ));
+            }
+        }
         for (i, rule) in self.disclosure_order.iter().flatten().enumerate() {
             for (j, a) in rule.after.iter().enumerate() {
                 if !crate::domain::outbox::AUDIENCES.contains(&a.as_str()) {
@@ -604,6 +625,22 @@ impl Organisation {
             })
     }
 
+    /// The documents under four-eyes approval: the profile's list, else [`DEFAULT_FOUR_EYES`].
+    pub fn four_eyes_documents(&self) -> Vec<String> {
+        match &self.four_eyes {
+            Some(list) => list.clone(),
+            None => DEFAULT_FOUR_EYES.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    /// Whether a version of `document` must be approved by someone other than its author.
+    pub fn needs_four_eyes(&self, document: &str) -> bool {
+        match &self.four_eyes {
+            Some(list) => list.iter().any(|d| d == document),
+            None => DEFAULT_FOUR_EYES.contains(&document),
+        }
+    }
+
     /// People in the address book with the given role.
     pub fn contacts_for<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Contact> + 'a {
         self.contacts.iter().filter(move |c| c.role == role)
@@ -626,5 +663,64 @@ mod tests {
         assert_eq!(undeliverable("bob@example.com"), None);
         assert_eq!(undeliverable("bob@[192.0.2.1]"), None);
         assert_eq!(undeliverable("zoë@example.co.uk"), None);
+    }
+
+    fn example() -> Organisation {
+        serde_json::from_str(include_str!("../../examples/organisation.json")).unwrap()
+    }
+
+    #[test]
+    fn four_eyes_defaults_to_the_regulator_market_and_subject_documents() {
+        let org = example();
+        assert_eq!(org.four_eyes, None);
+        assert!(org.needs_four_eyes("ico-report"));
+        assert!(org.needs_four_eyes("market-announcement"));
+        assert!(org.needs_four_eyes("subject-notice"));
+        assert!(!org.needs_four_eyes("board-briefing"));
+        assert_eq!(org.four_eyes_documents(), DEFAULT_FOUR_EYES.map(String::from));
+    }
+
+    #[test]
+    fn an_empty_four_eyes_list_turns_the_rule_off_and_a_list_replaces_the_default() {
+        let off = Organisation {
+            four_eyes: Some(Vec::new()),
+            ..example()
+        };
+        assert!(!off.needs_four_eyes("ico-report"));
+        let own = Organisation {
+            four_eyes: Some(vec!["board-briefing".into()]),
+            ..example()
+        };
+        assert!(own.needs_four_eyes("board-briefing"));
+        assert!(!own.needs_four_eyes("ico-report"));
+    }
+
+    /// A profile recorded before the field existed is written back without it, so its
+    /// event's digest is unchanged.
+    #[test]
+    fn a_profile_without_four_eyes_serialises_as_before() {
+        let text = include_str!("../../examples/organisation.json");
+        let org: Organisation = serde_json::from_str(text).unwrap();
+        let written = serde_json::to_value(&org).unwrap();
+        assert!(written.get("four_eyes").is_none(), "{written}");
+        let empty = Organisation {
+            four_eyes: Some(Vec::new()),
+            ..org
+        };
+        assert_eq!(
+            serde_json::to_value(&empty).unwrap()["four_eyes"],
+            serde_json::json!([])
+        );
+    }
+
+    #[test]
+    fn a_four_eyes_entry_that_is_not_a_document_name_is_refused() {
+        let org = Organisation {
+            four_eyes: Some(vec!["ico-report".into(), "ICO report".into()]),
+            ..example()
+        };
+        let problems = org.check();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "/four_eyes/1");
     }
 }

@@ -40,6 +40,9 @@ pub enum WorkflowError {
     /// Only an approved document version can be sent or filed.
     #[error("{0}")]
     NotApproved(String),
+    /// Four-eyes approval: the version's author may not approve it.
+    #[error("{0}")]
+    SameAuthor(String),
 }
 
 /// What the rules of the game are for this run: the organisation and the regimes.

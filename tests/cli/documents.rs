@@ -123,7 +123,7 @@ fn every_template_renders_on_the_example() {
         insta::assert_snapshot!(format!("template_{name}"), text);
     }
     // The follow-up quotes the ICO's reference from the filed initial report.
-    env.run_at(at, &["approve", "BR-2025-0001", "ico-report"])
+    env.run_as(APPROVER, at, &["approve", "BR-2025-0001", "ico-report"])
         .success();
     env.run_at(
         "2025-09-06T10:00:00Z",
@@ -866,7 +866,8 @@ fn a_phased_ico_report_states_what_will_follow_and_can_be_approved() {
     );
     assert_eq!(v["missing"], json!([]));
     // Approved and filed as the initial report.
-    env.run(&["approve", ID, "ico-report"]).success();
+    env.run_as(APPROVER, NOW, &["approve", ID, "ico-report"])
+        .success();
     env.run(&[
         "obligation",
         "complete",
@@ -982,7 +983,8 @@ fn an_edit_before_approval_is_a_version_with_its_author_origin_and_diff() {
         "{}",
         stdout_of(&out)
     );
-    env.run(&["approve", ID, "ico-report"]).success();
+    env.run_as(APPROVER, NOW, &["approve", ID, "ico-report"])
+        .success();
     let docs = env.json(&["documents", ID]);
     assert_eq!(docs["documents"][3]["edit"]["from_version"], 3);
     // Omissions and the diff are measured from the generated text, however many edits ago.
@@ -1093,6 +1095,140 @@ fn a_person_named_in_a_document_is_shown_with_their_job_title_when_the_profile_h
     let out = env.run(&["init", "--org", &file]).code(4);
     assert!(
         stderr_of(&out).contains("/dpo/title"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// The documents list of the example incident, as JSON.
+fn versions(env: &TestEnv) -> Vec<Value> {
+    env.json(&["documents", ID])["documents"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Four-eyes approval (issue 14): the ICO report is approved by someone other than the person
+/// who rendered it; the refusal names the document, the version, the author and what to do.
+#[test]
+fn four_eyes_the_author_of_an_ico_report_cannot_approve_it() {
+    let env = answered();
+    env.run_as("Dana", NOW, &["render", ID, "ico-report"])
+        .success();
+    // The same person, however the name is typed.
+    for name in ["Dana", " dana "] {
+        let out = env.run_as(name, NOW, &["approve", ID, "ico-report"]).code(5);
+        let said = stderr_of(&out);
+        assert!(
+            said.contains("ico-report version 1 was rendered by Dana, who cannot also approve it")
+                && said.contains("four-eyes")
+                && said.contains("another person must approve it")
+                && said.contains("nothing was changed"),
+            "{said}"
+        );
+    }
+    let out = env
+        .cmd()
+        .env("BREACHFLOW_ACTOR", "Dana")
+        .args(["--format", "json", "approve", ID, "ico-report"])
+        .assert()
+        .code(5);
+    let error: Value = serde_json::from_slice(&out.get_output().stderr).unwrap();
+    assert_eq!(error["error"]["code"], "refused");
+    assert!(versions(&env)[0]["approval"].is_null());
+
+    env.run_as("Walter", NOW, &["approve", ID, "ico-report"])
+        .success();
+    assert_eq!(versions(&env)[0]["approval"]["by"], "Walter");
+}
+
+/// The author is whoever stored the version: the editor of an edited one.
+#[test]
+fn four_eyes_the_editor_of_a_version_is_its_author() {
+    let env = answered();
+    env.run_as("Dana", NOW, &["render", ID, "ico-report"])
+        .success();
+    let text = env.json(&["documents", "show", ID, "ico-report"])["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = env.text_file("edited.md", &format!("{text}\nReviewed by Walter.\n"));
+    env.run_as(
+        "Walter",
+        NOW,
+        &["render", ID, "ico-report", "--text-file", &file],
+    )
+    .success();
+    let out = env.run_as("Walter", NOW, &["approve", ID, "ico-report"]).code(5);
+    assert!(
+        stderr_of(&out).contains("ico-report version 2 was edited by Walter"),
+        "{}",
+        stderr_of(&out)
+    );
+    env.run_as("Dana", NOW, &["approve", ID, "ico-report"])
+        .success();
+    assert_eq!(versions(&env)[1]["approval"]["by"], "Dana");
+}
+
+#[test]
+fn four_eyes_a_document_not_in_the_list_can_be_approved_by_its_author() {
+    let env = answered();
+    env.run_as("Dana", NOW, &["render", ID, "board-briefing"])
+        .success();
+    env.run_as("Dana", NOW, &["approve", ID, "board-briefing"])
+        .success();
+    assert_eq!(versions(&env)[0]["approval"]["by"], "Dana");
+    let shown = stdout_of(&env.run(&["org"]).success());
+    assert!(
+        shown.contains(
+            "Four-eyes approval (approver other than the author): ico-report, market-announcement, subject-notice (the default)"
+        ),
+        "{shown}"
+    );
+}
+
+/// `"four_eyes": []` in the profile turns the rule off; a list of its own replaces the default.
+#[test]
+fn four_eyes_an_empty_list_turns_it_off() {
+    let mut org = example_json("organisation.json");
+    org["four_eyes"] = json!([]);
+    let env = TestEnv::prepared(&org);
+    env.run_as("Dana", NOW, &["render", ID, "ico-report"])
+        .success();
+    env.run_as("Dana", NOW, &["approve", ID, "ico-report"])
+        .success();
+    assert_eq!(versions(&env)[0]["approval"]["by"], "Dana");
+    let shown = stdout_of(&env.run(&["org"]).success());
+    assert!(
+        shown.contains("Four-eyes approval (approver other than the author): none\n"),
+        "{shown}"
+    );
+    assert_eq!(env.json(&["org"])["four_eyes"], json!([]));
+    env.run(&["audit", "verify"]).success();
+
+    let mut org = example_json("organisation.json");
+    org["four_eyes"] = json!(["board-briefing"]);
+    let env = TestEnv::prepared(&org);
+    env.run_as("Dana", NOW, &["render", ID, "board-briefing"])
+        .success();
+    env.run_as("Dana", NOW, &["approve", ID, "board-briefing"])
+        .code(5);
+    env.run_as("Dana", NOW, &["render", ID, "ico-report"])
+        .success();
+    env.run_as("Dana", NOW, &["approve", ID, "ico-report"])
+        .success();
+}
+
+/// A name that is not a template name is refused when the profile is stored.
+#[test]
+fn four_eyes_names_documents() {
+    let env = TestEnv::new();
+    let mut org = example_json("organisation.json");
+    org["four_eyes"] = json!(["ICO report"]);
+    let file = env.file("org.json", &org);
+    let out = env.run(&["init", "--org", &file]).code(4);
+    assert!(
+        stderr_of(&out).contains("/four_eyes/0"),
         "{}",
         stderr_of(&out)
     );

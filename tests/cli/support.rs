@@ -9,6 +9,9 @@ use tempfile::TempDir;
 /// The instant most tests act at: shortly after the example incident's awareness.
 pub const NOW: &str = "2024-03-30T21:45:00Z";
 
+/// The second person who approves what the tester renders (four-eyes approval).
+pub const APPROVER: &str = "approver";
+
 pub struct TestEnv {
     pub tmp: TempDir,
     pub data_dir: PathBuf,
@@ -89,10 +92,21 @@ impl TestEnv {
         .success();
     }
 
-    /// Renders `doc` for `id` and approves that version, at `now`.
+    /// Renders `doc` for `id` and approves that version, at `now`: rendered by the tester and
+    /// approved by a second person ([`APPROVER`]), as four-eyes approval requires of the ICO
+    /// report, the market announcement and the subject notice.
     pub fn render_and_approve(&self, now: &str, id: &str, doc: &str) {
         self.run_at(now, &["render", id, doc]).success();
-        self.run_at(now, &["approve", id, doc]).success();
+        self.run_as(APPROVER, now, &["approve", id, doc]).success();
+    }
+
+    /// Runs `args` at `now` as `actor` instead of the tester.
+    pub fn run_as(&self, actor: &str, now: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.cmd()
+            .env("BREACHFLOW_NOW", now)
+            .env("BREACHFLOW_ACTOR", actor)
+            .args(args)
+            .assert()
     }
 
     /// The binary with a clean environment: only what the test sets reaches it.

@@ -298,7 +298,9 @@ pub fn run(ctx: &Ctx) -> Result<(), CliError> {
             "2024-04-02T09:30:00Z",
             dpo,
             "2024-04-02T10:15:00Z",
-            dpo,
+            // Four-eyes approval: the report to the regulator is approved by someone other
+            // than the DPO who prepared it.
+            "Daniel Hughes (General Counsel)",
             "ico-report",
             None,
             vec![(

@@ -63,6 +63,20 @@ pub fn show(ctx: &Ctx) -> Result<(), CliError> {
                     c.phone.as_deref().unwrap_or(""),
                 ]);
             }
+            let four_eyes = org.four_eyes_documents();
+            text.push_str(&format!(
+                "Four-eyes approval (approver other than the author): {}{}\n",
+                if four_eyes.is_empty() {
+                    "none".to_string()
+                } else {
+                    four_eyes.join(", ")
+                },
+                if org.four_eyes.is_none() {
+                    " (the default)"
+                } else {
+                    ""
+                }
+            ));
             crate::cli::output::fit(&mut t);
             text.push_str(&format!("Contacts:\n{t}"));
             output::print(&text);
