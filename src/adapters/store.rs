@@ -99,7 +99,7 @@ pub struct SledStore {
     warnings: std::sync::Mutex<Vec<String>>,
     /// The flush that commits made at about the same time, by threads sharing this store,
     /// share (group commit).
-    group: GroupFlush,
+    group: std::sync::Arc<GroupFlush>,
 }
 
 impl Drop for SledStore {
@@ -242,7 +242,7 @@ impl SledStore {
             db,
             clock: std::sync::Arc::new(crate::adapters::clock::recorded_now),
             warnings: std::sync::Mutex::new(Vec::new()),
-            group: GroupFlush::new(),
+            group: std::sync::Arc::new(GroupFlush::new()),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
             Some(v) if v.as_ref() == FORMAT => {}
@@ -292,6 +292,8 @@ impl SledStore {
             reminders: self.reminders.clone(),
             clock: self.clock.clone(),
             warnings: std::sync::Mutex::new(Vec::new()),
+            // One group of flushes per open store, whichever handle commits.
+            group: self.group.clone(),
         }
     }
 
