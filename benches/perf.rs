@@ -147,6 +147,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                 at: now(),
                 actor: "bench".into(),
                 identity: Identity::SelfDeclared,
+                user: None,
             },
         ))
         .unwrap();
@@ -174,6 +175,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -188,6 +190,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
+                        user: None,
                     },
                 ))
                 .unwrap();
@@ -350,6 +353,7 @@ fn main() {
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
+                        user: None,
                     },
                 ))
                 .unwrap();
@@ -377,6 +381,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -400,6 +405,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -414,6 +420,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();

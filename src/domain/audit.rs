@@ -47,6 +47,9 @@ pub fn digest(e: &Event) -> String {
     if let Some(identity) = e.identity {
         content["identity"] = serde_json::json!(identity);
     }
+    if let Some(user) = &e.user {
+        content["user"] = serde_json::json!(user);
+    }
     let mut bytes = Vec::new();
     canonical(&content, &mut bytes);
     sha256(&[b"breachflow-event-v1", &bytes])
@@ -326,6 +329,7 @@ mod tests {
             },
             recorded_at: None,
             identity: None,
+            user: None,
             seal: Default::default(),
         };
         assert_eq!(

@@ -4,6 +4,7 @@
 //! (`app`, `adapters`, `render`, `cli`); `tests/cli/architecture.rs` fails if anything does.
 //! Time arrives as a parameter, so every function here is a function of its arguments.
 
+pub mod account;
 pub mod adherence;
 pub mod assessment;
 pub mod audit;
@@ -22,6 +23,7 @@ pub mod log;
 pub mod obligation;
 pub mod organisation;
 pub mod outbox;
+pub mod permission;
 pub mod record;
 pub mod regime;
 pub mod register;

@@ -6,6 +6,7 @@
 mod support;
 
 mod architecture;
+mod accounts;
 mod assess_decide;
 mod audit;
 mod bounds;
