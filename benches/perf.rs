@@ -191,7 +191,10 @@ fn commits(root: &Path, floor: Duration, runs: usize) {
         let (target, name) = if writers == 1 {
             (0.7, "1 writer".to_string())
         } else {
-            (2.0, format!("{writers} concurrent writers, one incident each"))
+            (
+                2.0,
+                format!("{writers} concurrent writers, one incident each"),
+            )
         };
         line(
             &format!("durable commits in one process sharing one store (app layer), {name}"),
@@ -231,6 +234,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                 at: now(),
                 actor: "bench".into(),
                 identity: Identity::SelfDeclared,
+                user: None,
             },
         ))
         .unwrap();
@@ -258,6 +262,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -272,6 +277,7 @@ fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duratio
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
+                        user: None,
                     },
                 ))
                 .unwrap();
@@ -440,6 +446,7 @@ fn main() {
                         at: now(),
                         actor: "bench".into(),
                         identity: Identity::SelfDeclared,
+                        user: None,
                     },
                 ))
                 .unwrap();
@@ -467,6 +474,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -490,6 +498,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();
@@ -504,6 +513,7 @@ fn main() {
                     at: now(),
                     actor: "bench".into(),
                     identity: Identity::SelfDeclared,
+                    user: None,
                 },
             ))
             .unwrap();

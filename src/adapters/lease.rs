@@ -26,6 +26,7 @@ use crate::app::ports::{
     Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, RecipientOf, Recorded, Store,
     StoreError, VersionOf,
 };
+use crate::domain::account::{Token, TokenId, User, UserId};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::Event;
 use crate::domain::incident::IncidentId;
@@ -293,6 +294,30 @@ impl Store for LeasedStore {
 
     fn message_entries(&self) -> Result<Vec<crate::domain::delivery::StoredMessage>, StoreError> {
         self.with(|s| s.message_entries())
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.with(|s| s.users())
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.with(|s| s.user(id))
+    }
+
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        self.with(|s| s.tokens())
+    }
+
+    fn token(&self, id: TokenId) -> Result<Option<Token>, StoreError> {
+        self.with(|s| s.token(id))
+    }
+
+    fn password(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        self.with(|s| s.password(id))
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenId>, StoreError> {
+        self.with(|s| s.token_by_hash(hash))
     }
 
     /// Closes sled, which releases its lock on the directory; the next call opens it again.

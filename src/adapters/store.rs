@@ -21,6 +21,12 @@
 //!   (Stores written before 0.3 may also hold `inflight` + incident key + document name in
 //!   `meta`: the batch then in flight. It is no longer read: a recipient left `sending` is
 //!   found by its state.)
+//! - `users`: `u` + user id (big-endian) -> the account, `t` + token id -> the API token (JSON):
+//!   the fold of the account events (`domain::account`), written in their commit;
+//! - `credentials`: `p` + user id -> the account's Argon2id password hash (PHC string), `t` +
+//!   the SHA-256 (hex) of a token's text -> the token id. The only secrets kept, and the only
+//!   entries not derived from the log: each is checked against the commitment (SHA-256) its
+//!   event recorded. Looking a token up is one key read.
 //!
 //! Every command writes its record and events in one transaction across these trees and then
 //! flushes, so success is printed only for what is on disk. Threads sharing one store (the
@@ -42,9 +48,10 @@ use crate::app::ports::{
     Change, Committed, DeadlineEntry, Import, LogEntries, Nearest, Rebuild, RecipientOf, Recorded,
     Store, StoreError, Subject, VersionOf,
 };
+use crate::domain::account::{self, Credential, CredentialKey, TokenId, UserId};
 use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
 use crate::domain::integrity::{self, Stored};
 use crate::domain::log::{self, Head, Target};
@@ -92,6 +99,8 @@ pub struct SledStore {
     messages: sled::Tree,
     recipients: sled::Tree,
     reminders: sled::Tree,
+    users: sled::Tree,
+    credentials: sled::Tree,
     /// The system clock (or, in `test-clock` builds, the test's; in the demo, the scenario's),
     /// read at each commit.
     clock: std::sync::Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -238,6 +247,8 @@ impl SledStore {
             messages: tree("messages")?,
             recipients: tree("recipients")?,
             reminders: tree("reminders")?,
+            users: tree("users")?,
+            credentials: tree("credentials")?,
             dir: dir.to_path_buf(),
             db,
             clock: std::sync::Arc::new(crate::adapters::clock::recorded_now),
@@ -290,6 +301,8 @@ impl SledStore {
             messages: self.messages.clone(),
             recipients: self.recipients.clone(),
             reminders: self.reminders.clone(),
+            users: self.users.clone(),
+            credentials: self.credentials.clone(),
             clock: self.clock.clone(),
             warnings: std::sync::Mutex::new(Vec::new()),
             // One group of flushes per open store, whichever handle commits.
@@ -592,9 +605,9 @@ fn put_event(
     Ok(())
 }
 
-fn read_head(
+fn read_head<E>(
     meta: &sled::transaction::TransactionalTree,
-) -> Result<Head, ConflictableTransactionError<Abort>> {
+) -> Result<Head, ConflictableTransactionError<E>> {
     let mut head = Head::default();
     if let Some(v) = meta.get(KEY_LAST_RECORDED)? {
         head.last_recorded = DateTime::parse_from_rfc3339(&String::from_utf8_lossy(&v))
@@ -610,10 +623,10 @@ fn read_head(
     Ok(head)
 }
 
-fn write_head(
+fn write_head<E>(
     meta: &sled::transaction::TransactionalTree,
     head: &Head,
-) -> Result<(), ConflictableTransactionError<Abort>> {
+) -> Result<(), ConflictableTransactionError<E>> {
     meta.insert(KEY_NEXT_SEQ, &head.next_seq.to_be_bytes())?;
     meta.insert(KEY_LAST_HASH, head.last_hash.as_bytes())?;
     if let Some(at) = head.last_recorded {
@@ -768,6 +781,20 @@ impl SledStore {
             })?,
             ..Stored::default()
         };
+        for item in self.users.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let raw = k.to_vec();
+            match read_account(&k, &v) {
+                Ok(account::Record::User(u)) => {
+                    stored.users.push(integrity::Entry::ok(raw, u.id, u))
+                }
+                Ok(account::Record::Token(t)) => {
+                    stored.tokens.push(integrity::Entry::ok(raw, t.id, t))
+                }
+                Err(why) => stored.users.push(integrity::Entry::bad(raw, why)),
+            }
+        }
+        stored.credentials = self.entries(&self.credentials, read_credential)?;
         for item in self.meta.iter() {
             let (k, v) = item.map_err(|e| self.io(e))?;
             let raw = k.to_vec();
@@ -875,8 +902,31 @@ impl SledStore {
                 )
             })
             .collect();
-        let result: Result<(), TransactionError<()>> = self.trees().transaction(
-            |(
+        // The accounts and tokens as the log leaves them, replacing the users tree.
+        let mut accounts: Vec<Entry> = Vec::new();
+        for u in x.accounts.users.values() {
+            accounts.push((account_key(account::Key::User(u.id)), self.to_json(u)?));
+        }
+        for t in x.accounts.tokens.values() {
+            accounts.push((account_key(account::Key::Token(t.id)), self.to_json(t)?));
+        }
+        let old_accounts = keys(&self.users)?;
+        // Eleven trees: more than sled's tuples take, so a slice of them.
+        let trees = [
+            &self.meta,
+            &self.incidents,
+            &self.events,
+            &self.incident_events,
+            &self.deadlines,
+            &self.documents,
+            &self.messages,
+            &self.reminders,
+            &self.recipients,
+            &self.users,
+            &self.credentials,
+        ];
+        let result: Result<(), TransactionError<()>> = trees[..].transaction(|trees| {
+            let [
                 meta,
                 incidents,
                 _,
@@ -886,59 +936,70 @@ impl SledStore {
                 out,
                 reminder_tree,
                 bulk,
-            )| {
-                for (tree, old, new) in [
-                    (out, &old_messages, &messages),
-                    (bulk, &old_recipients, &recipients),
-                ] {
-                    if let Some(new) = new {
-                        for k in old {
-                            tree.remove(k)?;
-                        }
-                        for (k, v) in new {
-                            tree.insert(k.as_slice(), v.as_slice())?;
-                        }
-                    }
-                }
-                for k in &old_meta {
-                    meta.remove(k)?;
-                }
-                for (k, v) in &counters {
-                    meta.insert(k.as_slice(), v.as_slice())?;
-                }
-                if let Some(o) = &organisation {
-                    meta.insert(KEY_ORGANISATION, o.as_slice())?;
-                }
-                if let Some(at) = &last_recorded {
-                    meta.insert(KEY_LAST_RECORDED, at.as_slice())?;
-                }
-                for k in &old_records {
-                    incidents.remove(k)?;
-                }
-                for (k, v) in &records {
-                    incidents.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (tree, old, new) in [
-                    (index_tree, &old_index, &index),
-                    (deadline_tree, &old_deadlines, &deadlines),
-                    (reminder_tree, &old_reminders, &reminders),
-                ] {
+                users,
+                credentials,
+            ] = trees.as_slice()
+            else {
+                return Err(ConflictableTransactionError::Abort(()));
+            };
+            for k in &old_accounts {
+                users.remove(k)?;
+            }
+            put(users, &accounts)?;
+            for k in rebuild.remove_credentials {
+                credentials.remove(k.as_slice())?;
+            }
+            for (tree, old, new) in [
+                (out, &old_messages, &messages),
+                (bulk, &old_recipients, &recipients),
+            ] {
+                if let Some(new) = new {
                     for k in old {
                         tree.remove(k)?;
                     }
-                    for k in new {
-                        tree.insert(k.as_slice(), &[])?;
+                    for (k, v) in new {
+                        tree.insert(k.as_slice(), v.as_slice())?;
                     }
                 }
-                for k in rebuild.remove_documents {
-                    documents.remove(k.as_slice())?;
+            }
+            for k in &old_meta {
+                meta.remove(k)?;
+            }
+            for (k, v) in &counters {
+                meta.insert(k.as_slice(), v.as_slice())?;
+            }
+            if let Some(o) = &organisation {
+                meta.insert(KEY_ORGANISATION, o.as_slice())?;
+            }
+            if let Some(at) = &last_recorded {
+                meta.insert(KEY_LAST_RECORDED, at.as_slice())?;
+            }
+            for k in &old_records {
+                incidents.remove(k)?;
+            }
+            for (k, v) in &records {
+                incidents.insert(k.as_slice(), v.as_slice())?;
+            }
+            for (tree, old, new) in [
+                (index_tree, &old_index, &index),
+                (deadline_tree, &old_deadlines, &deadlines),
+                (reminder_tree, &old_reminders, &reminders),
+            ] {
+                for k in old {
+                    tree.remove(k)?;
                 }
-                for (k, v) in &bodies {
-                    documents.insert(k.as_slice(), v.as_slice())?;
+                for k in new {
+                    tree.insert(k.as_slice(), &[])?;
                 }
-                Ok(())
-            },
-        );
+            }
+            for k in rebuild.remove_documents {
+                documents.remove(k.as_slice())?;
+            }
+            for (k, v) in &bodies {
+                documents.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        });
         result.map_err(|e| self.io(format!("{e:?}")))?;
         self.flush()
     }
@@ -1010,6 +1071,227 @@ impl SledStore {
     }
 }
 
+/// Why an account commit's transaction stopped.
+#[derive(Debug)]
+enum AccountAbort {
+    /// The account or token was added meanwhile, or is gone.
+    Account(account::Key),
+    Damaged(String),
+    OutOfOrder(String),
+}
+
+/// The `users` key of an account or token.
+fn account_key(key: account::Key) -> Vec<u8> {
+    match key {
+        account::Key::User(id) => [b"u".as_slice(), &id.key()].concat(),
+        account::Key::Token(id) => [b"t".as_slice(), &id.key()].concat(),
+    }
+}
+
+/// The `credentials` key and value of a credential.
+fn credential_entry(c: &Credential) -> Entry {
+    match c {
+        Credential::Password { user, phc } => (
+            [b"p".as_slice(), &user.key()].concat(),
+            phc.as_bytes().to_vec(),
+        ),
+        Credential::Token { token, hash } => (
+            [b"t".as_slice(), hash.as_bytes()].concat(),
+            token.to_string().into_bytes(),
+        ),
+    }
+}
+
+/// Reads a `users` entry: an account or a token, by its key's letter.
+fn read_account(key: &[u8], value: &[u8]) -> Result<account::Record, String> {
+    let record = read_account_value(key, value)?;
+    // An entry under another's key would hide behind it in every comparison.
+    if account_key(record.key()) != key {
+        return Err(format!("its key does not name {}", record.key()));
+    }
+    Ok(record)
+}
+
+fn read_account_value(key: &[u8], value: &[u8]) -> Result<account::Record, String> {
+    match (key.first(), key.get(1..)) {
+        (Some(b'u'), Some(n)) if n.len() == 4 => serde_json::from_slice::<account::User>(value)
+            .map(account::Record::User)
+            .map_err(|e| e.to_string()),
+        (Some(b't'), Some(n)) if n.len() == 4 => serde_json::from_slice::<account::Token>(value)
+            .map(account::Record::Token)
+            .map_err(|e| e.to_string()),
+        _ => Err("not a key of the users tree".into()),
+    }
+}
+
+/// Reads a `credentials` entry: which secret it is, and the SHA-256 of its record.
+fn read_credential(key: &[u8], value: &[u8]) -> Result<(CredentialKey, String), String> {
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| "not text".to_string());
+    match (key.first(), key.get(1..)) {
+        (Some(b'p'), Some(n)) => {
+            let id = UserId::from_key(n).ok_or("not a user id")?;
+            Ok((
+                CredentialKey::Password(id),
+                account::commitment(&text(value)?),
+            ))
+        }
+        (Some(b't'), Some(hash)) if hash.len() == 64 => {
+            let token: TokenId = text(value)?.parse()?;
+            Ok((
+                CredentialKey::Token(token),
+                account::commitment(&text(hash)?),
+            ))
+        }
+        _ => Err("not a key of the credentials tree".into()),
+    }
+}
+
+impl SledStore {
+    /// Commits account events (`Subject::Accounts`) in their own transaction over the trees
+    /// they touch: the log, the users tree (each event folded into the record it names, read
+    /// inside the transaction) and the credentials. None when `change` is not about accounts;
+    /// a commit that mixes account events with others is refused.
+    fn accounts_commit(&self, change: &Change<'_>) -> Option<Result<Committed, StoreError>> {
+        let accounts = matches!(change.subject, Subject::Accounts);
+        let of_accounts = change
+            .kinds
+            .iter()
+            .filter(|k| account::is_account_event(k))
+            .count();
+        if !accounts && of_accounts == 0 {
+            return None;
+        }
+        if !accounts || of_accounts != change.kinds.len() {
+            return Some(Err(self.damaged(
+                "account events are committed on their own, as accounts (a bug)",
+            )));
+        }
+        Some(self.commit_accounts(change))
+    }
+
+    fn commit_accounts(&self, change: &Change<'_>) -> Result<Committed, StoreError> {
+        let clock = (self.clock)();
+        let puts: Vec<Entry> = change
+            .writes
+            .credentials
+            .iter()
+            .map(credential_entry)
+            .collect();
+        // A revoked token's hash goes with it; found before the transaction, which cannot
+        // scan (revoking is rare, and tokens few).
+        let revoked: Vec<TokenId> = change
+            .kinds
+            .iter()
+            .filter_map(|k| match k {
+                EventKind::TokenRevoked { token } => Some(*token),
+                _ => None,
+            })
+            .collect();
+        let mut removes: Vec<Vec<u8>> = Vec::new();
+        if !revoked.is_empty() {
+            for item in self.credentials.scan_prefix(b"t") {
+                let (k, v) = item.map_err(|e| self.io(e))?;
+                if let Ok((CredentialKey::Token(id), _)) = read_credential(&k, &v)
+                    && revoked.contains(&id)
+                {
+                    removes.push(k.to_vec());
+                }
+            }
+        }
+        let abort = ConflictableTransactionError::Abort;
+        let result = (&self.meta, &self.events, &self.users, &self.credentials).transaction(
+            |(meta, events, users, credentials)| {
+                let mut head = read_head(meta)?;
+                let prepared = log::prepare_commit(
+                    &mut head,
+                    Target::Organisation,
+                    change.kinds,
+                    &change.stamp,
+                    clock,
+                )
+                .map_err(|e| {
+                    abort(match e {
+                        log::CommitError::Time(m) => AccountAbort::OutOfOrder(m),
+                        e => AccountAbort::Damaged(e.to_string()),
+                    })
+                })?;
+                for event in &prepared.events {
+                    let bytes = serde_json::to_vec(event)
+                        .map_err(|e| abort(AccountAbort::Damaged(e.to_string())))?;
+                    events.insert(&event.seq.to_be_bytes(), bytes)?;
+                    let Some(key) = account::key_of(&event.what) else {
+                        continue;
+                    };
+                    let raw = account_key(key);
+                    let before = match users.get(&raw)? {
+                        Some(v) => Some(
+                            read_account(&raw, &v)
+                                .map_err(|e| abort(AccountAbort::Damaged(format!("{key}: {e}"))))?,
+                        ),
+                        None => None,
+                    };
+                    let after = account::apply(before, event)
+                        .map_err(|_| abort(AccountAbort::Account(key)))?;
+                    let bytes = match &after {
+                        account::Record::User(u) => serde_json::to_vec(u),
+                        account::Record::Token(t) => serde_json::to_vec(t),
+                    }
+                    .map_err(|e| abort(AccountAbort::Damaged(e.to_string())))?;
+                    users.insert(raw, bytes)?;
+                }
+                write_head(meta, &head)?;
+                for k in &removes {
+                    credentials.remove(k.as_slice())?;
+                }
+                for (k, v) in &puts {
+                    credentials.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok(Committed {
+                    record: None,
+                    events: prepared.events,
+                    clock_went_back: prepared.clock_went_back,
+                })
+            },
+        );
+        let committed = match result {
+            Ok(c) => c,
+            Err(TransactionError::Abort(AccountAbort::Account(key))) => {
+                return Err(StoreError::AccountConflict(key));
+            }
+            Err(TransactionError::Abort(AccountAbort::Damaged(d))) => return Err(self.damaged(d)),
+            Err(TransactionError::Abort(AccountAbort::OutOfOrder(m))) => {
+                return Err(StoreError::OutOfOrder(m));
+            }
+            Err(TransactionError::Storage(e)) => return Err(self.io(e)),
+        };
+        self.flush()?;
+        Ok(committed)
+    }
+
+    /// Every entry of the `users` tree, in key order, decoded.
+    fn account_records(&self, prefix: &[u8]) -> Result<Vec<account::Record>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.users.scan_prefix(prefix) {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.push(
+                read_account(&k, &v)
+                    .map_err(|e| self.damaged(format!("the users tree cannot be read: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn account_record(&self, key: account::Key) -> Result<Option<account::Record>, StoreError> {
+        let raw = account_key(key);
+        match self.users.get(&raw).map_err(|e| self.io(e))? {
+            Some(v) => read_account(&raw, &v)
+                .map(Some)
+                .map_err(|e| self.damaged(format!("{key} cannot be read: {e}"))),
+            None => Ok(None),
+        }
+    }
+}
+
 impl Store for SledStore {
     fn location(&self) -> PathBuf {
         self.dir.clone()
@@ -1072,6 +1354,9 @@ impl Store for SledStore {
     }
 
     fn commit(&self, change: Change<'_>) -> Result<Committed, StoreError> {
+        if let Some(done) = self.accounts_commit(&change) {
+            return done;
+        }
         let (subject, kinds, stamp, writes) =
             (change.subject, change.kinds, change.stamp, change.writes);
         let clock = (self.clock)();
@@ -1120,7 +1405,7 @@ impl Store for SledStore {
                         meta.insert(KEY_ORGANISATION, bytes)?;
                         Target::Organisation
                     }
-                    Subject::Log => Target::Organisation,
+                    Subject::Log | Subject::Accounts => Target::Organisation,
                     Subject::NewIncident { year } => {
                         let mut key = KEY_COUNTER.to_vec();
                         key.extend_from_slice(&year.to_be_bytes());
@@ -1389,6 +1674,61 @@ impl Store for SledStore {
         }
         Ok(out)
     }
+
+    fn users(&self) -> Result<Vec<account::User>, StoreError> {
+        Ok(self
+            .account_records(b"u")?
+            .into_iter()
+            .filter_map(|r| match r {
+                account::Record::User(u) => Some(u),
+                account::Record::Token(_) => None,
+            })
+            .collect())
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<account::User>, StoreError> {
+        Ok(match self.account_record(account::Key::User(id))? {
+            Some(account::Record::User(u)) => Some(u),
+            _ => None,
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<account::Token>, StoreError> {
+        Ok(self
+            .account_records(b"t")?
+            .into_iter()
+            .filter_map(|r| match r {
+                account::Record::Token(t) => Some(t),
+                account::Record::User(_) => None,
+            })
+            .collect())
+    }
+
+    fn token(&self, id: TokenId) -> Result<Option<account::Token>, StoreError> {
+        Ok(match self.account_record(account::Key::Token(id))? {
+            Some(account::Record::Token(t)) => Some(t),
+            _ => None,
+        })
+    }
+
+    fn password(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        let key = [b"p".as_slice(), &id.key()].concat();
+        match self.credentials.get(key).map_err(|e| self.io(e))? {
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| self.damaged(format!("the password of {id} cannot be read"))),
+            None => Ok(None),
+        }
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenId>, StoreError> {
+        let key = [b"t".as_slice(), hash.as_bytes()].concat();
+        match self.credentials.get(key).map_err(|e| self.io(e))? {
+            // An entry that does not name a token is no token (`audit verify` names it).
+            Some(v) => Ok(std::str::from_utf8(&v).ok().and_then(|t| t.parse().ok())),
+            None => Ok(None),
+        }
+    }
 }
 /// Calls `open` until it does not find the store locked, for up to `wait`, pausing `pause_ms`
 /// between tries.
@@ -1463,7 +1803,11 @@ mod tests {
         let facts: IncidentFacts =
             serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap();
         let ids = (0..n)
-            .map(|_| incident::open(&store, &ctx, "incident.json", &facts).unwrap().id)
+            .map(|_| {
+                incident::open(&store, &ctx, "incident.json", &facts)
+                    .unwrap()
+                    .id
+            })
             .collect();
         (store, ids)
     }

@@ -70,6 +70,18 @@ pub const CHECKS: &[Check] = &[
         run: integrity::check_documents,
         rebuilt: false,
     },
+    Check {
+        tree: "users",
+        run: integrity::check_users,
+        rebuilt: true,
+    },
+    // Secrets cannot be rebuilt from their commitments: a repair removes those the log does
+    // not commit to, and names those missing (`plan_credentials`).
+    Check {
+        tree: "credentials",
+        run: integrity::check_credentials,
+        rebuilt: false,
+    },
 ];
 
 /// Why the store does not verify: the log itself, or trees that disagree with it.
@@ -195,6 +207,11 @@ pub fn repair(store: &dyn Store) -> Result<Repaired, AppError> {
             "the events of {id} do not replay into a record: {why}"
         )));
     }
+    if let Some((seq, why)) = expected.unfoldable_accounts.first() {
+        return Err(refused(format!(
+            "account event {seq} does not apply: {why}"
+        )));
+    }
     let stored = store.stored()?;
     let mut report = Repaired {
         events,
@@ -206,6 +223,9 @@ pub fn repair(store: &dyn Store) -> Result<Repaired, AppError> {
     let (puts, removes, documents, lost) = plan_documents(store, &expected, &stored)?;
     report.documents = documents;
     report.lost = lost;
+    let (remove_credentials, removed, missing) = plan_credentials(&expected, &stored);
+    report.rebuilt.extend(removed);
+    report.lost.extend(missing);
     // The outbox and the bulk recipients, rebuilt from their events where every entry can be
     // (records and states from before they were events cannot: reported, left as found).
     let delivery = delivery_findings(store)?;
@@ -244,9 +264,59 @@ pub fn repair(store: &dyn Store) -> Result<Repaired, AppError> {
             remove_documents: &removes,
             messages: messages.as_deref(),
             recipients: recipient_rows.as_deref(),
+            remove_credentials: &remove_credentials,
         })?;
     }
     Ok(report)
+}
+
+/// The stored credentials a repair removes (by their key as stored: every one the log does not
+/// commit to, unreadable, planted or swapped, so it never signs anyone in), what it says of
+/// them, and the credentials the log commits to that are gone (a password to set again with
+/// `user passwd`, a token to revoke and create again).
+fn plan_credentials(
+    expected: &Expected,
+    stored: &Stored,
+) -> (Vec<Vec<u8>>, Vec<Finding>, Vec<Finding>) {
+    let wanted = expected.accounts.credentials();
+    let mut kept = BTreeSet::new();
+    let mut removes = Vec::new();
+    let mut removed = Vec::new();
+    for e in &stored.credentials {
+        let (key, why) = match &e.read {
+            Ok((k, c)) if wanted.get(k) == Some(c) && kept.insert(*k) => continue,
+            Ok((k, _)) => (k.to_string(), "a credential the log does not commit to"),
+            Err(_) => (
+                format!("key {}", integrity::printable(&e.raw)),
+                "an unreadable entry",
+            ),
+        };
+        removes.push(e.raw.clone());
+        removed.push(Finding {
+            tree: "credentials",
+            key,
+            expected: "only the credentials the log commits to".into(),
+            found: format!("{why}; removed"),
+        });
+    }
+    let missing = wanted
+        .keys()
+        .filter(|k| !kept.contains(*k))
+        .map(|k| Finding {
+            tree: "credentials",
+            key: k.to_string(),
+            expected: "the credential the log commits to".into(),
+            found: match k {
+                crate::domain::account::CredentialKey::Password(id) => format!(
+                    "nothing; lost: set a new password for {id} with `breachflow user passwd`"
+                ),
+                crate::domain::account::CredentialKey::Token(id) => format!(
+                    "nothing; lost: revoke {id} with `breachflow token revoke` and create another"
+                ),
+            },
+        })
+        .collect();
+    (removes, removed, missing)
 }
 
 /// The document bodies a repair can put back exactly: for each recorded version whose body is

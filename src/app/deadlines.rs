@@ -224,6 +224,7 @@ pub fn whatif(
                     what,
                     recorded_at: None,
                     identity: None,
+                    user: None,
                     seal: Default::default(),
                 };
                 *record = Some(

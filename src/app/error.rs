@@ -51,6 +51,15 @@ pub enum AppError {
     /// An output path that would write into the data directory or through a link.
     #[error("{0}")]
     OutputRefused(String),
+    /// Something named (an account, a token) that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The person is not signed in (no credentials, or ones not accepted).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The person is signed in, and none of their roles may do this (`domain::permission`).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl AppError {

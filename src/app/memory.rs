@@ -12,9 +12,12 @@ use crate::app::ports::{
     Change, Committed, DeadlineEntry, Import, LogEntries, Rebuild, RecipientOf, Recorded, Store,
     StoreError, Subject, VersionOf,
 };
+use crate::domain::account::{
+    AccountError, Accounts, Credential, CredentialKey, Token, TokenId, User, UserId, commitment,
+};
 use crate::domain::delivery::{StoredMessage, StoredRecipient};
 use crate::domain::document::DocumentBody;
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
 use crate::domain::integrity::{self, Entry, Stored};
 use crate::domain::log::{self, Head, Target};
@@ -33,6 +36,10 @@ struct Inner {
     messages: BTreeMap<(IncidentId, u32), OutMessage>,
     reminders: BTreeSet<(IncidentId, String, String)>,
     recipients: BTreeMap<(IncidentId, String, [u8; 16]), RecipientState>,
+    accounts: Accounts,
+    passwords: BTreeMap<UserId, String>,
+    /// Token hash -> token.
+    token_hashes: BTreeMap<String, TokenId>,
 }
 
 /// The store, in memory. Each method is atomic because it works on a copy and swaps it in.
@@ -177,12 +184,27 @@ impl Store for MemoryStore {
             next.reminders
                 .insert((*id, obligation.to_string(), level.to_string()));
         }
+        for c in writes.credentials {
+            match c {
+                Credential::Password { user, phc } => {
+                    next.passwords.insert(*user, phc.clone());
+                }
+                Credential::Token { token, hash } => {
+                    next.token_hashes.insert(hash.clone(), *token);
+                }
+            }
+        }
+        for k in kinds {
+            if let EventKind::TokenRevoked { token } = k {
+                next.token_hashes.retain(|_, t| t != token);
+            }
+        }
         let target = match &subject {
             Subject::Organisation(org) => {
                 next.organisation = Some((*org).clone());
                 Target::Organisation
             }
-            Subject::Log => Target::Organisation,
+            Subject::Log | Subject::Accounts => Target::Organisation,
             Subject::NewIncident { year } => {
                 let number = next.counters.get(year).copied().unwrap_or(0) + 1;
                 next.counters.insert(*year, number);
@@ -215,6 +237,16 @@ impl Store for MemoryStore {
                 log::CommitError::Time(m) => StoreError::OutOfOrder(m),
                 e => damaged(e.to_string()),
             })?;
+        for e in &prepared.events {
+            if let Err(why) = next.accounts.observe(e) {
+                return Err(match why {
+                    AccountError::Exists(k) | AccountError::Missing(k) => {
+                        StoreError::AccountConflict(k)
+                    }
+                    e => damaged(e.to_string()),
+                });
+            }
+        }
         next.events.extend(prepared.events.iter().cloned());
         if let Some(record) = &prepared.record {
             next.incidents.insert(record.id, record.clone());
@@ -311,6 +343,36 @@ impl Store for MemoryStore {
                 .last_recorded
                 .map(|at| Entry::ok(Vec::new(), (), at)),
             unknown_meta: Vec::new(),
+            users: inner
+                .accounts
+                .users
+                .values()
+                .map(|u| Entry::ok(Vec::new(), u.id, u.clone()))
+                .collect(),
+            tokens: inner
+                .accounts
+                .tokens
+                .values()
+                .map(|t| Entry::ok(Vec::new(), t.id, t.clone()))
+                .collect(),
+            credentials: inner
+                .passwords
+                .iter()
+                .map(|(id, phc)| {
+                    Entry::ok(
+                        [b"p".as_slice(), &id.key()].concat(),
+                        CredentialKey::Password(*id),
+                        commitment(phc),
+                    )
+                })
+                .chain(inner.token_hashes.iter().map(|(hash, id)| {
+                    Entry::ok(
+                        [b"t".as_slice(), hash.as_bytes()].concat(),
+                        CredentialKey::Token(*id),
+                        commitment(hash),
+                    )
+                }))
+                .collect(),
         })
     }
 
@@ -321,6 +383,22 @@ impl Store for MemoryStore {
         inner.counters = x.counters.clone();
         inner.organisation = x.organisation.clone();
         inner.reminders = x.reminders.iter().cloned().collect();
+        inner.accounts = x.accounts.clone();
+        for raw in rebuild.remove_credentials {
+            match raw.split_first() {
+                Some((b'p', id)) => {
+                    if let Some(id) = UserId::from_key(id) {
+                        inner.passwords.remove(&id);
+                    }
+                }
+                Some((b't', hash)) => {
+                    inner
+                        .token_hashes
+                        .remove(String::from_utf8_lossy(hash).as_ref());
+                }
+                _ => {}
+            }
+        }
         for (key, body) in rebuild.documents {
             inner.documents.insert(key.clone(), body.clone());
         }
@@ -404,6 +482,44 @@ impl Store for MemoryStore {
                 state: Ok(s.clone()),
             })
             .collect())
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .accounts
+            .users
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.inner.borrow().accounts.users.get(&id).cloned())
+    }
+
+    fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .accounts
+            .tokens
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    fn token(&self, id: TokenId) -> Result<Option<Token>, StoreError> {
+        Ok(self.inner.borrow().accounts.tokens.get(&id).cloned())
+    }
+
+    fn password(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        Ok(self.inner.borrow().passwords.get(&id).cloned())
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenId>, StoreError> {
+        Ok(self.inner.borrow().token_hashes.get(hash).copied())
     }
 
     fn message_entries(&self) -> Result<Vec<StoredMessage>, StoreError> {

@@ -27,6 +27,7 @@ pub use ports::{Mailer, Store, StoreError};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::account::{Principal, Role, UserRef};
 use crate::domain::event::Identity;
 use crate::domain::log::Stamp;
 
@@ -38,6 +39,8 @@ pub struct Context {
     pub actor: String,
     /// How the actor is known: self-declared on the command line, authenticated by the server.
     pub identity: Identity,
+    /// The signed-in user and the role their act is permitted under; none when self-declared.
+    pub user: Option<UserRef>,
 }
 
 impl Context {
@@ -47,19 +50,18 @@ impl Context {
             now,
             actor: actor.into(),
             identity: Identity::SelfDeclared,
+            user: None,
         }
     }
 
-    /// STAND-IN until the accounts branch lands.
-    pub fn authenticated(
-        now: DateTime<Utc>,
-        principal: &crate::domain::account::Principal,
-        _role: crate::domain::account::Role,
-    ) -> Context {
+    /// A signed-in person acting under `role` (the role `domain::permission::permits` granted
+    /// the command with): the log records their name, user id and that role, authenticated.
+    pub fn authenticated(now: DateTime<Utc>, principal: &Principal, role: Role) -> Context {
         Context {
             now,
             actor: principal.name.clone(),
             identity: Identity::Authenticated,
+            user: Some(principal.acting_as(role)),
         }
     }
 
@@ -69,6 +71,7 @@ impl Context {
             at: self.now,
             actor: self.actor.clone(),
             identity: self.identity,
+            user: self.user.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::account::{Credential, Token, TokenId, User, UserId};
 use crate::domain::document::DocumentBody;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
@@ -57,6 +58,10 @@ pub enum StoreError {
         expected: u64,
         found: u64,
     },
+    /// An account or token this commit adds was added by another command meanwhile (they are
+    /// numbered in order), or one it changes is gone.
+    #[error("{0} changed while this command ran; run the command again")]
+    AccountConflict(crate::domain::account::Key),
 }
 
 /// The subject of a commit.
@@ -69,6 +74,9 @@ pub enum Subject<'a> {
     Incident(&'a IncidentRecord),
     /// The log itself (an anchor): an event of no incident that changes no profile.
     Log,
+    /// Accounts: account events (`domain::account`), which the store folds into its users
+    /// tree in the same transaction.
+    Accounts,
 }
 
 /// The incidents next to an id that is not in the store (one key lookup each way, so free at
@@ -141,6 +149,10 @@ pub struct Writes<'a> {
     /// Bulk recipient states to insert or replace: incident, document, state (the fold of the
     /// commit's `BulkRecipients` events over the states before).
     pub recipients: &'a [(IncidentId, &'a str, RecipientState)],
+    /// Credentials to store (a password hash under its account, a token hash), each the record
+    /// whose SHA-256 an event of the commit records. A `TokenRevoked` event removes its
+    /// token's credential in the same transaction.
+    pub credentials: &'a [Credential],
 }
 
 /// One entry of the deadline index.
@@ -178,6 +190,10 @@ pub struct Rebuild<'a> {
     /// Every bulk recipient state as its events rebuild it, replacing what is stored; none
     /// leaves the tree as it is (states of runs from before they were events).
     pub recipients: Option<&'a [(IncidentId, &'a str, RecipientState)]>,
+    /// Stored credentials no event commits to, by their key as stored: removed, so a planted
+    /// or swapped secret never signs anyone in. (Credentials cannot be rebuilt: the log holds
+    /// only their commitments.)
+    pub remove_credentials: &'a [Vec<u8>],
 }
 
 /// Where the log stands, as the store recorded it apart from the log itself.
@@ -287,6 +303,25 @@ pub trait Store {
 
     /// Every stored outbox record in key order, each as read.
     fn message_entries(&self) -> Result<Vec<crate::domain::delivery::StoredMessage>, StoreError>;
+
+    /// Every account, in the order they were added (the users tree, derived from the log).
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// One account: one key read.
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Every API token, revoked ones too, in the order they were created.
+    fn tokens(&self) -> Result<Vec<Token>, StoreError>;
+
+    /// One token: one key read.
+    fn token(&self, id: TokenId) -> Result<Option<Token>, StoreError>;
+
+    /// An account's stored password hash (PHC string), if one was set: one key read.
+    fn password(&self, id: UserId) -> Result<Option<String>, StoreError>;
+
+    /// The token whose stored hash is `hash` (`domain::account::token_hash`), if any: one key
+    /// read, never a scan, however many tokens there are.
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenId>, StoreError>;
 
     /// The caller is about to wait (on a mail server, a pause between messages) and will not
     /// touch the store until its next call. A store that keeps other processes out while it is

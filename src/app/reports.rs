@@ -241,12 +241,18 @@ pub fn timeline(store: &dyn Store, rules: &Rulebook, id: IncidentId) -> Result<T
     }
     for e in store.events_for(id)? {
         let recorded_later = crate::render::format::recorded_later(&e, org.zone());
+        // A signed-in actor is shown with their role and user id; a self-declared one by name,
+        // as before accounts existed.
+        let actor = match e.user {
+            Some(_) => crate::render::format::who(&e),
+            None => e.actor,
+        };
         items.push(Item {
             at: e.at,
             kind: "event",
             what: What::Event {
                 what: Box::new(e.what),
-                actor: e.actor,
+                actor,
                 recorded_later,
             },
         });

@@ -128,8 +128,14 @@ fn send(server: &Server, cli: &Cli, args: &[OsString]) -> Result<u8, Failure> {
     };
     let token = std::env::var(TOKEN_VAR)
         .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
+        .filter(|t| !t.trim().is_empty());
+    // The first token is made with a password: `token create` is how a person signs in.
+    if let (None, super::Command::Token(super::TokenCommand::Create { user, label })) =
+        (&token, &cli.command)
+    {
+        return token_with_password(server, &where_, cli.format, user, label.as_deref());
+    }
+    let token = token.ok_or_else(|| {
             Failure::new(
                 error::EXIT_UNAUTHENTICATED,
                 format!("{where_} runs this command, and it needs to know who you are"),
@@ -158,12 +164,20 @@ fn send(server: &Server, cli: &Cli, args: &[OsString]) -> Result<u8, Failure> {
         let bytes = read_limited(path)?;
         files.push(SentFile::new(path, &bytes));
     }
+    // A new password is read here, where the person is, and travels with the command.
+    let secret = match &cli.command {
+        super::Command::User(super::UserCommand::Passwd { name }) => Some(
+            super::commands::account::read_password(&format!("New password for {name}: "))
+                .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?,
+        ),
+        _ => None,
+    };
     let request = RunRequest {
         args: words,
         now: cli.now,
         columns: columns(),
         files,
-        secret: None,
+        secret,
     };
     let body = serde_json::to_vec(&request)
         .map_err(|e| Failure::new(error::EXIT_INTERNAL, e.to_string()))?;
@@ -215,6 +229,41 @@ fn send(server: &Server, cli: &Cli, args: &[OsString]) -> Result<u8, Failure> {
             .map_err(|e| Failure::new(error::EXIT_FAILURE, format!("{}: {e}", path.display())))?;
     }
     Ok(response.exit)
+}
+
+/// `token create` with no token yet: the person's name and password make one.
+fn token_with_password(
+    server: &Server,
+    where_: &str,
+    format: output::Format,
+    user: &str,
+    label: Option<&str>,
+) -> Result<u8, Failure> {
+    let password = super::commands::account::read_password(&format!("Password for {user}: "))
+        .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "name": user, "password": password, "label": label,
+    }))
+    .map_err(|e| Failure::new(error::EXIT_INTERNAL, e.to_string()))?;
+    let (status, answer) = post(server, "/api/v1/tokens", "", body)
+        .map_err(|e| Failure::new(error::EXIT_FAILURE, format!("cannot reach {where_}: {e}")))?;
+    match status {
+        200 => {
+            let token: serde_json::Value = serde_json::from_slice(&answer).map_err(|e| {
+                Failure::new(error::EXIT_FAILURE, format!("{where_} answered: {e}"))
+            })?;
+            super::commands::account::print_token(format, &token);
+            Ok(0)
+        }
+        401 | 429 => Err(Failure::new(
+            error::EXIT_UNAUTHENTICATED,
+            format!("{where_}: {}", server_message(&answer)),
+        )),
+        _ => Err(Failure::new(
+            error::EXIT_FAILURE,
+            format!("{where_} answered {status}: {}", server_message(&answer)),
+        )),
+    }
 }
 
 /// The most a file sent with a command may hold: the largest input any command reads (a
@@ -333,10 +382,13 @@ where
             .await
             .map_err(|e| e.to_string())?;
     let driver = tokio::spawn(connection);
-    let request = hyper::Request::post(path)
+    let mut request = hyper::Request::post(path)
         .header(hyper::header::HOST, host)
-        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(hyper::header::CONTENT_TYPE, "application/json");
+    if !token.is_empty() {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
     let response = sender

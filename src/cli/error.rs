@@ -8,6 +8,8 @@
 //! 9 the event log, a stored tree or an evidence bundle does not verify;
 //! 10 an output path inside the data directory, or an existing link in its place;
 //! 13 `audit repair` refused because the event log itself does not verify;
+//! 14 not signed in (the team server refused the credentials); 15 signed in, and no role of
+//! the person's may do this;
 //! 20-22 sending ran but not everyone has the message (20 some refused or deferred, 21 none
 //! delivered, 22 some uncertain: a person must decide);
 //! 70 internal error (a bug: please report it).
@@ -33,9 +35,9 @@ pub const EXIT_TAMPERED: u8 = 9;
 pub const EXIT_OUTPUT_REFUSED: u8 = 10;
 /// `audit repair` refused: the event log itself does not verify, so nothing is rebuilt from it.
 pub const EXIT_LOG_BROKEN: u8 = 13;
-/// The team server does not know who is asking (no token, or one revoked or expired).
+/// Not signed in: no credentials, or ones the team server does not accept.
 pub const EXIT_UNAUTHENTICATED: u8 = 14;
-/// The team server knows who is asking, and their roles do not allow the command.
+/// Signed in, and none of the person's roles may do this (`domain::permission`).
 pub const EXIT_FORBIDDEN: u8 = 15;
 /// Delivery fell short: some messages were refused for good or deferred, others delivered.
 pub const EXIT_SOME_FAILED: u8 = 20;
@@ -58,7 +60,9 @@ impl CliError {
                 StoreError::Damaged { .. } | StoreError::Io { .. } => EXIT_DAMAGED,
                 StoreError::NotInitialised(_) | StoreError::UnknownIncident(..) => EXIT_NOT_FOUND,
                 StoreError::OutOfOrder(_) => EXIT_INVALID_INPUT,
-                StoreError::NotAStore(_) | StoreError::Conflict { .. } => EXIT_FAILURE,
+                StoreError::NotAStore(_)
+                | StoreError::Conflict { .. }
+                | StoreError::AccountConflict(_) => EXIT_FAILURE,
             },
             CliError::Failed(_) => EXIT_FAILURE,
             CliError::OutputRefused(_) => EXIT_OUTPUT_REFUSED,
@@ -70,6 +74,9 @@ impl CliError {
             CliError::Incomplete(_) => EXIT_INCOMPLETE,
             CliError::Tampered(_) => EXIT_TAMPERED,
             CliError::LogBroken(_) => EXIT_LOG_BROKEN,
+            CliError::NotFound(_) => EXIT_NOT_FOUND,
+            CliError::Unauthenticated(_) => EXIT_UNAUTHENTICATED,
+            CliError::Forbidden(_) => EXIT_FORBIDDEN,
             CliError::Undelivered { shortfall, .. } => match shortfall {
                 Shortfall::SomeFailed => EXIT_SOME_FAILED,
                 Shortfall::NoneDelivered => EXIT_NONE_DELIVERED,

@@ -12,7 +12,7 @@ pub(crate) mod commands;
 pub(crate) mod complete;
 pub(crate) mod error;
 pub(crate) mod output;
-pub(crate) mod permission;
+pub mod permission;
 pub(crate) mod prompt;
 pub(crate) mod remote;
 
@@ -27,6 +27,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::bulk::BulkRequest;
 use crate::app::incident::TriggerRequest;
+use crate::domain::account::{Role, TokenId};
 use crate::domain::deadline::Known;
 use crate::domain::incident::IncidentId;
 use crate::domain::lifecycle::{State, Step};
@@ -462,6 +463,60 @@ pub enum Command {
     /// socket `serve.sock` in the data directory, and over HTTP) with their signed-in
     /// identities. Stops, finishing what is in flight, on SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Accounts of the people who use a team server: add, list, disable, set a password. On
+    /// the machine that holds the store, this is how the first admin is made.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for the command line and automation: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account with one or more roles (dpo, comms, approver, auditor, admin).
+    Add {
+        /// The person's name, as the log will record their acts (unique, whatever the case).
+        name: String,
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", value_enum, required = true, value_name = "ROLE")]
+        roles: Vec<Role>,
+    },
+    /// List the accounts, their roles and whether each is active.
+    List,
+    /// Disable an account: it no longer signs in, with its password or any of its tokens.
+    Disable {
+        /// Name (or user id, e.g. u2).
+        name: String,
+    },
+    /// Set an account's password (at least 12 characters): from BREACHFLOW_PASSWORD, or one
+    /// line of standard input (not echoed at a terminal).
+    Passwd {
+        /// Name (or user id, e.g. u2).
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for an account; it is printed once and never again.
+    Create {
+        /// The account (name or user id).
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// What the token is for (e.g. "laptop", "nightly export").
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List the tokens (never their secrets), revoked ones too.
+    List,
+    /// Revoke a token: it no longer signs anyone in.
+    Revoke {
+        /// Token id, e.g. t3.
+        id: TokenId,
+    },
 }
 
 /// `breachflow serve`'s options.
@@ -650,6 +705,15 @@ impl clap::ValueEnum for Anchor {
             Anchor::SignificantImpact,
             Anchor::SubstantialImpact,
         ]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Role::ALL
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
@@ -1254,6 +1318,17 @@ fn dispatch(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), 
             output::print(&complete::registration(&shell.to_string()).map_err(CliError::Failed)?);
             Ok(())
         }
+        Command::User(UserCommand::Add { name, email, roles }) => {
+            account::add(&ctx, &name, &email, &roles)
+        }
+        Command::User(UserCommand::List) => account::list(&ctx),
+        Command::User(UserCommand::Disable { name }) => account::disable(&ctx, &name),
+        Command::User(UserCommand::Passwd { name }) => account::passwd(&ctx, &name),
+        Command::Token(TokenCommand::Create { user, label }) => {
+            account::create(&ctx, &user, label.as_deref())
+        }
+        Command::Token(TokenCommand::List) => account::list_tokens(&ctx),
+        Command::Token(TokenCommand::Revoke { id }) => account::revoke(&ctx, id),
         Command::Man => {
             use clap::CommandFactory;
             let mut out = Vec::new();

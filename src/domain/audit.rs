@@ -52,6 +52,9 @@ fn digest_stored(e: &Event) -> String {
     if let Some(identity) = e.identity {
         content["identity"] = serde_json::json!(identity);
     }
+    if let Some(user) = &e.user {
+        content["user"] = serde_json::json!(user);
+    }
     let mut bytes = Vec::new();
     canonical(&content, &mut bytes);
     sha256(&[b"breachflow-event-v1", &bytes])
@@ -331,6 +334,7 @@ mod tests {
             },
             recorded_at: None,
             identity: None,
+            user: None,
             seal: Default::default(),
         };
         assert_eq!(

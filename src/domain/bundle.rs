@@ -78,6 +78,9 @@ pub enum BundleError {
     Chain(#[from] Break),
     #[error("its chain head does not match its events")]
     ChainHead,
+    /// Accounts stay in the store they were made in: an evidence bundle never carries them.
+    #[error("event {seq} is an account event ({kind}); a bundle never carries accounts")]
+    AccountEvent { seq: u64, kind: &'static str },
     #[error(transparent)]
     Replay(#[from] ReplayError),
     #[error("the incident is not the replay of its events")]
@@ -287,6 +290,16 @@ impl Bundle {
         let record = &self.incident;
         if self.events.iter().any(|e| e.incident != Some(record.id)) {
             return Err(BundleError::OtherIncident(record.id));
+        }
+        if let Some(e) = self
+            .events
+            .iter()
+            .find(|e| crate::domain::account::is_account_event(&e.what))
+        {
+            return Err(BundleError::AccountEvent {
+                seq: e.seq,
+                kind: e.what.name(),
+            });
         }
         let head = verify_incident(&self.events)?;
         if head != record.chain || self.chain_head != Value::String(head.clone()) {

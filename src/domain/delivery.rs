@@ -406,6 +406,7 @@ mod tests {
             recorded_at: None,
             actor: "dpo".into(),
             identity: None,
+            user: None,
             what,
             seal: Default::default(),
         }

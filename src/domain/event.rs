@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::account::{Role, TokenId, UserId};
 use crate::domain::assessment::{AssessmentInput, Severity};
 use crate::domain::decision::Decision;
 use crate::domain::document::{Approval, DocumentVersion};
@@ -41,6 +42,10 @@ pub struct Event {
     /// authentication. Absent on events written before 0.2, which were all self-declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
+    /// The signed-in user and the role under which the act was permitted, when the actor was
+    /// authenticated. Absent on self-declared events (and on every event before accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<crate::domain::account::UserRef>,
     /// What happened.
     pub what: EventKind,
     /// The hashes that chain it to the events before (see `audit`).
@@ -200,6 +205,31 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         acknowledged_at: Option<DateTime<Utc>>,
     },
+    /// A person was given an account (organisation-level, like every account event; none of
+    /// them ever leaves the store in a bundle).
+    UserAdded {
+        user: UserId,
+        name: String,
+        email: String,
+        roles: Vec<Role>,
+    },
+    /// An account's roles were replaced.
+    UserRolesSet { user: UserId, roles: Vec<Role> },
+    /// An account was disabled: it no longer signs in, and its tokens no longer work.
+    UserDisabled { user: UserId },
+    /// An account's password was set. `credential` is the SHA-256 of the stored password hash
+    /// (a commitment), never the password or its hash.
+    PasswordSet { user: UserId, credential: String },
+    /// An API token was created for an account. `credential` is the SHA-256 of the token's
+    /// stored hash.
+    TokenCreated {
+        token: TokenId,
+        user: UserId,
+        label: String,
+        credential: String,
+    },
+    /// An API token was revoked.
+    TokenRevoked { token: TokenId },
 }
 
 impl EventKind {
@@ -226,6 +256,12 @@ impl EventKind {
             EventKind::Transitioned { .. } => "transitioned",
             EventKind::Anchored { .. } => "anchored",
             EventKind::ReferenceRecorded { .. } => "reference_recorded",
+            EventKind::UserAdded { .. } => "user_added",
+            EventKind::UserRolesSet { .. } => "user_roles_set",
+            EventKind::UserDisabled { .. } => "user_disabled",
+            EventKind::PasswordSet { .. } => "password_set",
+            EventKind::TokenCreated { .. } => "token_created",
+            EventKind::TokenRevoked { .. } => "token_revoked",
         }
     }
 }

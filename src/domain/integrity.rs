@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::account::{Accounts, CredentialKey, Token, TokenId, User, UserId};
 use crate::domain::document::BodyHashes;
 use crate::domain::event::{Event, EventKind};
 use crate::domain::incident::IncidentId;
@@ -103,6 +104,12 @@ pub struct Stored {
     pub last_recorded: Option<Entry<(), DateTime<Utc>>>,
     /// Keys of the `meta` tree that no part of breachflow writes.
     pub unknown_meta: Vec<Vec<u8>>,
+    /// The `users` tree: accounts and tokens.
+    pub users: Vec<Entry<UserId, User>>,
+    pub tokens: Vec<Entry<TokenId, Token>>,
+    /// The `credentials` tree: which secret each entry is, and the SHA-256 of its record (the
+    /// commitment an event must have recorded).
+    pub credentials: Vec<Entry<CredentialKey, String>>,
 }
 
 /// What the log implies every derived tree holds: the fold of the whole log, in order.
@@ -120,6 +127,11 @@ pub struct Expected {
     pub last_recorded: Option<DateTime<Utc>>,
     /// Incidents whose events do not fold into a record, and why: the log itself is wrong.
     pub unreplayable: BTreeMap<IncidentId, String>,
+    /// Every account and token, as the account events leave them.
+    pub accounts: Accounts,
+    /// Account events that do not apply (an account added twice, changed before it was
+    /// added), by sequence number: the log itself is wrong.
+    pub unfoldable_accounts: Vec<(u64, String)>,
 }
 
 impl Expected {
@@ -141,6 +153,9 @@ impl Expected {
         let Some(id) = e.incident else {
             if let EventKind::OrganisationRecorded { organisation, .. } = &e.what {
                 self.organisation = Some(organisation.clone());
+            }
+            if let Err(why) = self.accounts.observe(e) {
+                self.unfoldable_accounts.push((e.seq, why.to_string()));
             }
             return;
         };
@@ -422,6 +437,81 @@ pub fn check_meta(x: &Expected, s: &Stored) -> Vec<Finding> {
         expected: format!("{NOTHING} (no part of breachflow writes this key)"),
         found: PRESENT.into(),
     }));
+    out
+}
+
+/// Each account in the `users` tree is the fold of its events, and every account the log adds
+/// is there.
+pub fn check_users(x: &Expected, s: &Stored) -> Vec<Finding> {
+    let mut out: Vec<Finding> = x
+        .unfoldable_accounts
+        .iter()
+        .map(|(seq, why)| Finding {
+            tree: "users",
+            key: format!("event {seq}"),
+            expected: "an account event that applies".into(),
+            found: format!("one that does not ({why})"),
+        })
+        .collect();
+    out.extend(compare(
+        "users",
+        &x.accounts.users,
+        &s.users,
+        |id| format!("user {id}"),
+        |u| format!("the account of {:?}", u.name),
+        first_difference,
+    ));
+    out.extend(compare(
+        "users",
+        &x.accounts.tokens,
+        &s.tokens,
+        |id| format!("token {id}"),
+        |t| format!("token {:?} of {}", t.label, t.user),
+        first_difference,
+    ));
+    out
+}
+
+/// Each stored credential is the one the log's latest commitment names: a password hash for
+/// each account whose password was set, a token hash for each token not revoked, and nothing
+/// else. A credential the log does not know (a token written in with disk access, a swapped
+/// password hash) is a finding.
+pub fn check_credentials(x: &Expected, s: &Stored) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // Two entries for one secret (a second hash for a token): every one after the first is
+    // named, since the comparison below keys on the secret.
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::with_capacity(s.credentials.len());
+    for entry in &s.credentials {
+        if let Ok((key, commitment)) = &entry.read
+            && !seen.insert(*key)
+        {
+            out.push(Finding {
+                tree: "credentials",
+                key: key.to_string(),
+                expected: "one credential".into(),
+                found: format!(
+                    "a second one (SHA-256 {}) that no event records",
+                    short(commitment)
+                ),
+            });
+            continue;
+        }
+        unique.push(entry.clone());
+    }
+    out.extend(compare(
+        "credentials",
+        &x.accounts.credentials(),
+        &unique,
+        |k| k.to_string(),
+        |c| format!("a credential committed as {}", short(c)),
+        |want, have| {
+            (
+                format!("the credential the log commits to ({})", short(want)),
+                format!("a different one ({})", short(have)),
+            )
+        },
+    ));
     out
 }
 

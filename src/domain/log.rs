@@ -92,6 +92,8 @@ pub struct Stamp {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub identity: Identity,
+    /// The signed-in user and the role the act was permitted under (authenticated acts only).
+    pub user: Option<crate::domain::account::UserRef>,
 }
 
 /// Why a commit was not prepared.
@@ -179,6 +181,7 @@ pub fn prepare_commit(
             recorded_at: Some(recorded_at),
             actor: stamp.actor.clone(),
             identity: Some(stamp.identity),
+            user: stamp.user.clone(),
             what: kind.clone(),
             seal: Default::default(),
         };
@@ -232,6 +235,7 @@ mod tests {
             at,
             actor: "a".into(),
             identity: Identity::SelfDeclared,
+            user: None,
         };
         let org = prepare_commit(&mut head, Target::Organisation, &kinds, &stamp, at).unwrap();
         assert_eq!(org.events[0].seq, 1);
@@ -262,6 +266,7 @@ mod tests {
             at: t("2025-12-03T09:00:00Z"),
             actor: "dpo".into(),
             identity: Identity::SelfDeclared,
+            user: None,
         };
         let kinds = [
             EventKind::FactsUpdated {

@@ -294,6 +294,13 @@ impl IncidentRecord {
             | EventKind::BulkRecipients { .. }
             | EventKind::ReminderSent { .. }
             | EventKind::Anchored { .. } => {}
+            // Accounts are folded apart (`domain::account`); they carry no incident.
+            EventKind::UserAdded { .. }
+            | EventKind::UserRolesSet { .. }
+            | EventKind::UserDisabled { .. }
+            | EventKind::PasswordSet { .. }
+            | EventKind::TokenCreated { .. }
+            | EventKind::TokenRevoked { .. } => {}
 
             EventKind::ReferenceRecorded {
                 obligation,

@@ -69,6 +69,7 @@ fn after(
             what: kind.clone(),
             recorded_at: None,
             identity: None,
+            user: None,
             seal: Default::default(),
         };
         // The events were just produced by the workflow from this record, so they apply.
@@ -1130,6 +1131,7 @@ mod tests {
                     what: kind,
                     recorded_at: None,
                     identity: None,
+                    user: None,
                     seal: Default::default(),
                 };
                 let prev = log.last().map(|e| e.seal.clone()).unwrap_or_default();

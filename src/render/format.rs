@@ -37,9 +37,20 @@ pub fn recorded_later(e: &crate::domain::event::Event, zone: Tz) -> Option<Strin
     ))
 }
 
-/// The actor, with how they are known: "Priya Raman (self-declared)".
+/// The actor, with how they are known: "Priya Raman (self-declared)", or for a signed-in user
+/// the role the act was permitted under and their user id: "Dana Scully (dpo, u2,
+/// authenticated)".
 pub fn who(e: &crate::domain::event::Event) -> String {
-    format!("{} ({})", e.actor, e.identity().as_str())
+    match &e.user {
+        Some(u) => format!(
+            "{} ({}, {}, {})",
+            e.actor,
+            u.role.as_str(),
+            u.id,
+            e.identity().as_str()
+        ),
+        None => format!("{} ({})", e.actor, e.identity().as_str()),
+    }
 }
 
 /// An ENISA severity band in words: "very high", not `VeryHigh`.

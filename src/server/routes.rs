@@ -232,8 +232,11 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<SignedIn, String
         .sessions
         .find(&id)
         .ok_or("the session has ended (signed out, expired, or the server restarted)")?;
-    let principal = crate::app::accounts::principal(&shared.store, &user)
-        .map_err(|_| "the session's account is disabled")?;
+    let principal = crate::app::accounts::find_user(&shared.store, &user)
+        .ok()
+        .filter(|u| !u.disabled)
+        .map(|u| Principal::of(&u))
+        .ok_or("the session's account is disabled")?;
     Ok(SignedIn {
         principal,
         proof: Proof::Session,
@@ -433,12 +436,9 @@ async fn create_token(State(shared): State<Arc<Shared>>, request: Request) -> Re
     })
     .await;
     let mut r = match made {
-        Ok(Ok((info, secret))) => axum::Json(serde_json::json!({
-            "token": secret,
-            "id": info.id.to_string(),
-            "label": info.label,
-        }))
-        .into_response(),
+        Ok(Ok((info, secret))) => {
+            axum::Json(crate::cli::commands::account::token_json(&info, &secret)).into_response()
+        }
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, "refused", &e.to_string()),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -515,6 +515,49 @@ async fn run(
     r
 }
 
+/// Whether an own-account command (`user passwd`, `token create/revoke`) is about someone else's
+/// account. An account or token that does not exist is not someone else's: the command then
+/// says it is not found.
+fn acts_on_another(shared: &Shared, principal: &Principal, cli: &crate::cli::Cli) -> bool {
+    use crate::cli::{Command, TokenCommand, UserCommand};
+    let owner = match &cli.command {
+        Command::User(UserCommand::Passwd { name })
+        | Command::Token(TokenCommand::Create { user: name, .. }) => {
+            crate::app::accounts::find_user(&shared.store, name)
+                .ok()
+                .map(|u| u.id)
+        }
+        Command::Token(TokenCommand::Revoke { id }) => crate::app::Store::token(&shared.store, *id)
+            .ok()
+            .flatten()
+            .map(|t| t.user),
+        _ => None,
+    };
+    owner.is_some_and(|o| o != principal.user)
+}
+
+/// What an action is, in the words of a refusal ("Dana (comms) may not decide ...").
+fn describe(action: &crate::domain::permission::Action) -> &'static str {
+    use crate::domain::permission::{Action, DocumentClass};
+    match action {
+        Action::Read => "read this",
+        Action::Verify => "verify the log",
+        Action::RecordFacts => "record incident facts, assessments or decisions",
+        Action::Render(DocumentClass::Regulatory) => "render or edit a regulatory document",
+        Action::Render(DocumentClass::Communications) => "render or edit a communications document",
+        Action::Send(DocumentClass::Regulatory) => "send or file a regulatory document",
+        Action::Send(DocumentClass::Communications) => "send a communications document",
+        Action::Approve => "approve documents",
+        Action::ManageOutbox => "manage the outbox",
+        Action::Anchor => "anchor the log",
+        Action::Repair => "repair the store",
+        Action::ImportBundle => "import a bundle",
+        Action::ManageUsers => "manage accounts",
+        Action::Organisation => "change the organisation profile",
+        Action::OwnAccount => "manage this account",
+    }
+}
+
 /// A command's turn: most run together; a repair or an import runs alone.
 enum Turn<'a> {
     Together {
@@ -542,16 +585,24 @@ fn authorise(
         }
         Access::Needs(action) => action,
     };
+    // One's own password and tokens are one's own business; another person's are an admin's.
+    let action = if action == crate::domain::permission::Action::OwnAccount
+        && acts_on_another(shared, principal, cli)
+    {
+        crate::domain::permission::Action::ManageUsers
+    } else {
+        action
+    };
     let Some(role) = crate::domain::permission::permits(&principal.roles, &action) else {
-        let allowed = crate::domain::permission::roles_for(&action);
+        let allowed = crate::domain::permission::allowed(&action);
         return Err(Refusal {
             exit: crate::cli::error::EXIT_FORBIDDEN,
             message: format!(
                 "{} ({}) may not {}: that needs the role {}",
                 principal.name,
                 names(&principal.roles),
-                action,
-                names(&allowed)
+                describe(&action),
+                names(allowed)
             ),
             hint: Some("ask someone with that role, or an admin to give you the role".into()),
         });

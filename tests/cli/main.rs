@@ -5,6 +5,7 @@
 
 mod support;
 
+mod accounts;
 mod architecture;
 mod assess_decide;
 mod audit;

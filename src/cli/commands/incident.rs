@@ -310,6 +310,33 @@ fn noted(text: String, note: &Option<String>) -> String {
 
 pub fn event_line(what: &EventKind, zone: Tz) -> String {
     match what {
+        EventKind::UserAdded {
+            user,
+            name,
+            email,
+            roles,
+        } => format!(
+            "account {user} added: {name} <{email}> ({})",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        EventKind::UserRolesSet { user, roles } => format!(
+            "roles of {user} set: {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        EventKind::UserDisabled { user } => format!("account {user} disabled"),
+        EventKind::PasswordSet { user, .. } => format!("password of {user} set"),
+        EventKind::TokenCreated {
+            token, user, label, ..
+        } => format!("token {token} created for {user} ({label})"),
+        EventKind::TokenRevoked { token } => format!("token {token} revoked"),
         EventKind::IncidentOpened { .. } => "opened".into(),
         EventKind::FactsUpdated { changes, note } => {
             let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();

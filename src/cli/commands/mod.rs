@@ -1,6 +1,7 @@
 //! One file per subcommand, plus what they share: opening the store and committing a workflow
 //! step against an incident.
 
+pub mod account;
 pub mod assess;
 pub mod audit;
 pub mod deadlines;
