@@ -402,7 +402,10 @@ pub fn approve(
 /// The person approving, as four-eyes approval compares them with a version's author. When the
 /// context carries the signed-in user (the team server), its id goes into `user` here.
 fn approver(ctx: &Context) -> Actor {
-    Actor::named(ctx.actor.clone())
+    Actor {
+        name: ctx.actor.clone(),
+        user: ctx.user.as_ref().map(|u| u.id.to_string()),
+    }
 }
 
 /// The author of each version of `doc` (by version number): the actor of the event that

@@ -257,7 +257,10 @@ impl Actor {
     /// Who recorded an event, as four-eyes approval compares them. When events carry the
     /// signed-in user (the team server), its id goes into `user` here, and only here.
     pub fn of_event(event: &Event) -> Actor {
-        Actor::named(event.actor.clone())
+        Actor {
+            name: event.actor.clone(),
+            user: event.user.as_ref().map(|u| u.id.to_string()),
+        }
     }
 
     /// Whether two actors are the same person: by user id when both were signed in, else by
@@ -549,6 +552,20 @@ mod tests {
             &approved[..],
             [EventKind::DocumentApproved { approval, .. }] if approval.by == "Walter"
         ));
+    }
+
+    #[test]
+    fn signed_in_people_are_told_apart_by_user_id_and_a_declared_name_by_name() {
+        let signed = |name: &str, id: &str| Actor {
+            name: name.into(),
+            user: Some(id.into()),
+        };
+        assert!(signed("Dana", "u2").same_person(&signed("Dana", "u2")));
+        assert!(!signed("Dana", "u2").same_person(&signed("Dana", "u3")));
+        assert!(signed("Dana", "u2").same_person(&signed("dana ", "u2")));
+        // A name typed on the command line is the same person as the account of that name.
+        assert!(signed("Dana", "u2").same_person(&Actor::named("DANA")));
+        assert!(!signed("Dana", "u2").same_person(&Actor::named("Walter")));
     }
 
     #[test]
