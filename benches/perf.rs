@@ -191,7 +191,10 @@ fn commits(root: &Path, floor: Duration, runs: usize) {
         let (target, name) = if writers == 1 {
             (0.7, "1 writer".to_string())
         } else {
-            (2.0, format!("{writers} concurrent writers, one incident each"))
+            (
+                2.0,
+                format!("{writers} concurrent writers, one incident each"),
+            )
         };
         line(
             &format!("durable commits in one process sharing one store (app layer), {name}"),

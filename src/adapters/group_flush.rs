@@ -115,8 +115,7 @@ mod tests {
         let together = Arc::new(std::sync::Barrier::new(16));
         let threads: Vec<_> = (0..16)
             .map(|_| {
-                let (group, flushes, together) =
-                    (group.clone(), flushes.clone(), together.clone());
+                let (group, flushes, together) = (group.clone(), flushes.clone(), together.clone());
                 std::thread::spawn(move || {
                     together.wait();
                     group.durable(|| {

@@ -1441,7 +1441,11 @@ mod tests {
         let facts: IncidentFacts =
             serde_json::from_str(include_str!("../../examples/incident-ransomware.json")).unwrap();
         let ids = (0..n)
-            .map(|_| incident::open(&store, &ctx, "incident.json", &facts).unwrap().id)
+            .map(|_| {
+                incident::open(&store, &ctx, "incident.json", &facts)
+                    .unwrap()
+                    .id
+            })
             .collect();
         (store, ids)
     }

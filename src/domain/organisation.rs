@@ -677,7 +677,10 @@ mod tests {
         assert!(org.needs_four_eyes("market-announcement"));
         assert!(org.needs_four_eyes("subject-notice"));
         assert!(!org.needs_four_eyes("board-briefing"));
-        assert_eq!(org.four_eyes_documents(), DEFAULT_FOUR_EYES.map(String::from));
+        assert_eq!(
+            org.four_eyes_documents(),
+            DEFAULT_FOUR_EYES.map(String::from)
+        );
     }
 
     #[test]

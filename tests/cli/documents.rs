@@ -1117,7 +1117,9 @@ fn four_eyes_the_author_of_an_ico_report_cannot_approve_it() {
         .success();
     // The same person, however the name is typed.
     for name in ["Dana", " dana "] {
-        let out = env.run_as(name, NOW, &["approve", ID, "ico-report"]).code(5);
+        let out = env
+            .run_as(name, NOW, &["approve", ID, "ico-report"])
+            .code(5);
         let said = stderr_of(&out);
         assert!(
             said.contains("ico-report version 1 was rendered by Dana, who cannot also approve it")
@@ -1159,7 +1161,9 @@ fn four_eyes_the_editor_of_a_version_is_its_author() {
         &["render", ID, "ico-report", "--text-file", &file],
     )
     .success();
-    let out = env.run_as("Walter", NOW, &["approve", ID, "ico-report"]).code(5);
+    let out = env
+        .run_as("Walter", NOW, &["approve", ID, "ico-report"])
+        .code(5);
     assert!(
         stderr_of(&out).contains("ico-report version 2 was edited by Walter"),
         "{}",

@@ -122,8 +122,12 @@ fn no_approval_before_rendering_and_no_filing_before_approval() {
         stderr_of(&out)
     );
     assert_eq!(env.version(ID), before);
-    env.run_as(APPROVER, "2024-04-02T10:15:00Z", &["approve", ID, "ico-report"])
-        .success();
+    env.run_as(
+        APPROVER,
+        "2024-04-02T10:15:00Z",
+        &["approve", ID, "ico-report"],
+    )
+    .success();
     let before = env.version(ID);
     // Filed with --at 10:00, before the 10:15 approval of what it files: refused.
     let out = env
