@@ -1795,7 +1795,7 @@ mod tests {
     /// fixed clock (so the effective time is never ahead of it).
     fn seeded(dir: &Path, n: usize) -> (SledStore, Vec<IncidentId>) {
         let mut store = SledStore::open(dir).unwrap();
-        store.clock = Box::new(|| "2024-04-02T00:00:00Z".parse().unwrap());
+        store.clock = std::sync::Arc::new(|| "2024-04-02T00:00:00Z".parse().unwrap());
         let org: Organisation =
             serde_json::from_str(include_str!("../../examples/organisation.json")).unwrap();
         let ctx = Context::self_declared(at(), "tester");

@@ -301,6 +301,7 @@ mod tests {
         ("demo", "demo", "local"),
         ("completions", "completions bash", "local"),
         ("man", "man", "local"),
+        ("serve", "serve", "local"),
         (
             "user add",
             "user add Dana --email d@example.com --role dpo",

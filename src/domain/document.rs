@@ -502,6 +502,7 @@ mod tests {
                 recorded_at: None,
                 actor: author.into(),
                 identity: None,
+                user: None,
                 what,
                 seal: Default::default(),
             };
