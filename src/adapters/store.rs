@@ -747,7 +747,9 @@ impl SledStore {
             let (k, v) = item.map_err(|e| self.io(e))?;
             let raw = k.to_vec();
             match read_account(&k, &v) {
-                Ok(account::Record::User(u)) => stored.users.push(integrity::Entry::ok(raw, u.id, u)),
+                Ok(account::Record::User(u)) => {
+                    stored.users.push(integrity::Entry::ok(raw, u.id, u))
+                }
                 Ok(account::Record::Token(t)) => {
                     stored.tokens.push(integrity::Entry::ok(raw, t.id, t))
                 }
@@ -886,80 +888,80 @@ impl SledStore {
             &self.credentials,
         ];
         let result: Result<(), TransactionError<()>> = trees[..].transaction(|trees| {
-                let [
-                    meta,
-                    incidents,
-                    _,
-                    index_tree,
-                    deadline_tree,
-                    documents,
-                    out,
-                    reminder_tree,
-                    bulk,
-                    users,
-                    credentials,
-                ] = trees.as_slice()
-                else {
-                    return Err(ConflictableTransactionError::Abort(()));
-                };
-                for k in &old_accounts {
-                    users.remove(k)?;
-                }
-                put(users, &accounts)?;
-                for k in rebuild.remove_credentials {
-                    credentials.remove(k.as_slice())?;
-                }
-                for (tree, old, new) in [
-                    (out, &old_messages, &messages),
-                    (bulk, &old_recipients, &recipients),
-                ] {
-                    if let Some(new) = new {
-                        for k in old {
-                            tree.remove(k)?;
-                        }
-                        for (k, v) in new {
-                            tree.insert(k.as_slice(), v.as_slice())?;
-                        }
-                    }
-                }
-                for k in &old_meta {
-                    meta.remove(k)?;
-                }
-                for (k, v) in &counters {
-                    meta.insert(k.as_slice(), v.as_slice())?;
-                }
-                if let Some(o) = &organisation {
-                    meta.insert(KEY_ORGANISATION, o.as_slice())?;
-                }
-                if let Some(at) = &last_recorded {
-                    meta.insert(KEY_LAST_RECORDED, at.as_slice())?;
-                }
-                for k in &old_records {
-                    incidents.remove(k)?;
-                }
-                for (k, v) in &records {
-                    incidents.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (tree, old, new) in [
-                    (index_tree, &old_index, &index),
-                    (deadline_tree, &old_deadlines, &deadlines),
-                    (reminder_tree, &old_reminders, &reminders),
-                ] {
+            let [
+                meta,
+                incidents,
+                _,
+                index_tree,
+                deadline_tree,
+                documents,
+                out,
+                reminder_tree,
+                bulk,
+                users,
+                credentials,
+            ] = trees.as_slice()
+            else {
+                return Err(ConflictableTransactionError::Abort(()));
+            };
+            for k in &old_accounts {
+                users.remove(k)?;
+            }
+            put(users, &accounts)?;
+            for k in rebuild.remove_credentials {
+                credentials.remove(k.as_slice())?;
+            }
+            for (tree, old, new) in [
+                (out, &old_messages, &messages),
+                (bulk, &old_recipients, &recipients),
+            ] {
+                if let Some(new) = new {
                     for k in old {
                         tree.remove(k)?;
                     }
-                    for k in new {
-                        tree.insert(k.as_slice(), &[])?;
+                    for (k, v) in new {
+                        tree.insert(k.as_slice(), v.as_slice())?;
                     }
                 }
-                for k in rebuild.remove_documents {
-                    documents.remove(k.as_slice())?;
+            }
+            for k in &old_meta {
+                meta.remove(k)?;
+            }
+            for (k, v) in &counters {
+                meta.insert(k.as_slice(), v.as_slice())?;
+            }
+            if let Some(o) = &organisation {
+                meta.insert(KEY_ORGANISATION, o.as_slice())?;
+            }
+            if let Some(at) = &last_recorded {
+                meta.insert(KEY_LAST_RECORDED, at.as_slice())?;
+            }
+            for k in &old_records {
+                incidents.remove(k)?;
+            }
+            for (k, v) in &records {
+                incidents.insert(k.as_slice(), v.as_slice())?;
+            }
+            for (tree, old, new) in [
+                (index_tree, &old_index, &index),
+                (deadline_tree, &old_deadlines, &deadlines),
+                (reminder_tree, &old_reminders, &reminders),
+            ] {
+                for k in old {
+                    tree.remove(k)?;
                 }
-                for (k, v) in &bodies {
-                    documents.insert(k.as_slice(), v.as_slice())?;
+                for k in new {
+                    tree.insert(k.as_slice(), &[])?;
                 }
-                Ok(())
-            });
+            }
+            for k in rebuild.remove_documents {
+                documents.remove(k.as_slice())?;
+            }
+            for (k, v) in &bodies {
+                documents.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        });
         result.map_err(|e| self.io(format!("{e:?}")))?;
         self.flush()
     }
@@ -1097,7 +1099,10 @@ fn read_credential(key: &[u8], value: &[u8]) -> Result<(CredentialKey, String), 
         }
         (Some(b't'), Some(hash)) if hash.len() == 64 => {
             let token: TokenId = text(value)?.parse()?;
-            Ok((CredentialKey::Token(token), account::commitment(&text(hash)?)))
+            Ok((
+                CredentialKey::Token(token),
+                account::commitment(&text(hash)?),
+            ))
         }
         _ => Err("not a key of the credentials tree".into()),
     }

@@ -355,10 +355,8 @@ pub fn authenticate_token(store: &dyn Store, secret: &str) -> Result<Principal, 
     let token = store.token(found)?.ok_or(AuthError::Refused)?;
     // The stored hash must be the one the log committed to: a hash written in on disk signs
     // no one in.
-    if !same(
-        token.credential.as_bytes(),
-        commitment(&hash).as_bytes(),
-    ) || token.revoked_at.is_some()
+    if !same(token.credential.as_bytes(), commitment(&hash).as_bytes())
+        || token.revoked_at.is_some()
     {
         return Err(AuthError::Refused);
     }
@@ -409,7 +407,14 @@ mod tests {
 
     fn with_dana() -> MemoryStore {
         let store = MemoryStore::new();
-        add_user(&store, &ctx(), "Ada Admin", "ada@example.com", &[Role::Admin]).unwrap();
+        add_user(
+            &store,
+            &ctx(),
+            "Ada Admin",
+            "ada@example.com",
+            &[Role::Admin],
+        )
+        .unwrap();
         add_user(
             &store,
             &ctx(),
@@ -431,7 +436,13 @@ mod tests {
             ["u1", "u2"]
         );
         assert!(matches!(
-            add_user(&store, &ctx(), "DANA SCULLY", "d2@example.com", &[Role::Dpo]),
+            add_user(
+                &store,
+                &ctx(),
+                "DANA SCULLY",
+                "d2@example.com",
+                &[Role::Dpo]
+            ),
             Err(AppError::InvalidArgs(_))
         ));
         assert!(matches!(
@@ -457,7 +468,10 @@ mod tests {
     fn a_password_is_hashed_and_checked_and_never_stored_plain() {
         let store = with_dana();
         let p = authenticate_password(&store, "Dana Scully", "correct horse battery").unwrap();
-        assert_eq!((p.user, p.roles.clone()), (UserId(2), vec![Role::Dpo, Role::Comms]));
+        assert_eq!(
+            (p.user, p.roles.clone()),
+            (UserId(2), vec![Role::Dpo, Role::Comms])
+        );
         let phc = store.password(UserId(2)).unwrap().unwrap();
         assert!(phc.starts_with("$argon2id$"), "{phc}");
         assert!(!phc.contains("correct horse"));
@@ -509,7 +523,12 @@ mod tests {
             authenticate_token(&store, &text),
             Err(AuthError::Refused)
         ));
-        assert!(store.token_by_hash(&account::token_hash(&text)).unwrap().is_none());
+        assert!(
+            store
+                .token_by_hash(&account::token_hash(&text))
+                .unwrap()
+                .is_none()
+        );
         let (_, second) = create_token(&store, &ctx(), "Dana Scully", "ci").unwrap();
         assert!(authenticate_token(&store, &second).is_ok());
         disable_user(&store, &ctx(), "Dana Scully").unwrap();
@@ -529,11 +548,7 @@ mod tests {
     fn an_authenticated_act_records_who_and_under_which_role() {
         let store = with_dana();
         let dana = authenticate_password(&store, "Dana Scully", "correct horse battery").unwrap();
-        let ctx = Context::authenticated(
-            "2025-01-02T10:00:00Z".parse().unwrap(),
-            &dana,
-            Role::Dpo,
-        );
+        let ctx = Context::authenticated("2025-01-02T10:00:00Z".parse().unwrap(), &dana, Role::Dpo);
         create_token(&store, &ctx, "Dana Scully", "mine").unwrap();
         let last = store.log().last().unwrap().unwrap().1.unwrap();
         assert_eq!(last.actor, "Dana Scully");

@@ -485,7 +485,14 @@ impl Store for MemoryStore {
     }
 
     fn users(&self) -> Result<Vec<User>, StoreError> {
-        Ok(self.inner.borrow().accounts.users.values().cloned().collect())
+        Ok(self
+            .inner
+            .borrow()
+            .accounts
+            .users
+            .values()
+            .cloned()
+            .collect())
     }
 
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -493,7 +500,14 @@ impl Store for MemoryStore {
     }
 
     fn tokens(&self) -> Result<Vec<Token>, StoreError> {
-        Ok(self.inner.borrow().accounts.tokens.values().cloned().collect())
+        Ok(self
+            .inner
+            .borrow()
+            .accounts
+            .tokens
+            .values()
+            .cloned()
+            .collect())
     }
 
     fn token(&self, id: TokenId) -> Result<Option<Token>, StoreError> {

@@ -128,50 +128,170 @@ mod tests {
         ("org", "org", "dpo comms approver auditor admin"),
         ("incident open", "incident open --file i.json", "dpo"),
         ("incident new", "incident new", "local"),
-        ("incident list", "incident list", "dpo comms approver auditor admin"),
-        ("incident show", "incident show BR-2024-0001", "dpo comms approver auditor admin"),
-        ("incident update", "incident update BR-2024-0001 --file u.json", "dpo"),
-        ("incident trigger", "incident trigger BR-2024-0001 discovered", "dpo"),
-        ("incident delay-disclosure", "incident delay-disclosure BR-2024-0001", "dpo"),
-        ("incident transition", "incident transition BR-2024-0001 close", "dpo"),
+        (
+            "incident list",
+            "incident list",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "incident show",
+            "incident show BR-2024-0001",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "incident update",
+            "incident update BR-2024-0001 --file u.json",
+            "dpo",
+        ),
+        (
+            "incident trigger",
+            "incident trigger BR-2024-0001 discovered",
+            "dpo",
+        ),
+        (
+            "incident delay-disclosure",
+            "incident delay-disclosure BR-2024-0001",
+            "dpo",
+        ),
+        (
+            "incident transition",
+            "incident transition BR-2024-0001 close",
+            "dpo",
+        ),
         ("assess", "assess BR-2024-0001 --file a.json", "dpo"),
         ("assess", "assess --template", "local"),
         ("decide", "decide BR-2024-0001 --accept", "dpo"),
-        ("obligation list", "obligation list BR-2024-0001", "dpo comms approver auditor admin"),
-        ("obligation complete", "obligation complete BR-2024-0001 uk", "dpo"),
-        ("obligation reference", "obligation reference BR-2024-0001 uk --reference R", "dpo"),
-        ("obligation waive", "obligation waive BR-2024-0001 uk", "dpo"),
-        ("deadlines", "deadlines --overdue", "dpo comms approver auditor admin"),
-        ("whatif", "whatif --aware-at 2024-04-01T09:00:00Z", "dpo comms approver auditor admin"),
+        (
+            "obligation list",
+            "obligation list BR-2024-0001",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "obligation complete",
+            "obligation complete BR-2024-0001 uk",
+            "dpo",
+        ),
+        (
+            "obligation reference",
+            "obligation reference BR-2024-0001 uk --reference R",
+            "dpo",
+        ),
+        (
+            "obligation waive",
+            "obligation waive BR-2024-0001 uk",
+            "dpo",
+        ),
+        (
+            "deadlines",
+            "deadlines --overdue",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "whatif",
+            "whatif --aware-at 2024-04-01T09:00:00Z",
+            "dpo comms approver auditor admin",
+        ),
         ("calendar", "calendar", "dpo comms approver auditor admin"),
         ("render", "render BR-2024-0001 ico-report", "dpo"),
         ("render", "render BR-2024-0001 my-custom-letter", "dpo"),
-        ("render", "render BR-2024-0001 market-announcement", "dpo comms"),
-        ("render", "render BR-2024-0001 staff-briefing --text-file t.txt", "dpo comms"),
-        ("check", "check BR-2024-0001 ico-report", "dpo comms approver auditor admin"),
-        ("documents", "documents BR-2024-0001", "dpo comms approver auditor admin"),
-        ("documents show", "documents show BR-2024-0001 ico-report", "dpo comms approver auditor admin"),
-        ("documents edit", "documents edit BR-2024-0001 subject-notice", "dpo comms"),
-        ("documents edit", "documents edit BR-2024-0001 ico-report", "dpo"),
-        ("documents diff", "documents diff BR-2024-0001 ico-report 1 2", "dpo comms approver auditor admin"),
+        (
+            "render",
+            "render BR-2024-0001 market-announcement",
+            "dpo comms",
+        ),
+        (
+            "render",
+            "render BR-2024-0001 staff-briefing --text-file t.txt",
+            "dpo comms",
+        ),
+        (
+            "check",
+            "check BR-2024-0001 ico-report",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "documents",
+            "documents BR-2024-0001",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "documents show",
+            "documents show BR-2024-0001 ico-report",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "documents edit",
+            "documents edit BR-2024-0001 subject-notice",
+            "dpo comms",
+        ),
+        (
+            "documents edit",
+            "documents edit BR-2024-0001 ico-report",
+            "dpo",
+        ),
+        (
+            "documents diff",
+            "documents diff BR-2024-0001 ico-report 1 2",
+            "dpo comms approver auditor admin",
+        ),
         ("approve", "approve BR-2024-0001 ico-report", "approver"),
-        ("send", "send BR-2024-0001 staff-briefing --to staff", "dpo comms"),
-        ("send", "send BR-2024-0001 ico-report --to ico@example.com", "dpo"),
+        (
+            "send",
+            "send BR-2024-0001 staff-briefing --to staff",
+            "dpo comms",
+        ),
+        (
+            "send",
+            "send BR-2024-0001 ico-report --to ico@example.com",
+            "dpo",
+        ),
         ("outbox", "outbox", "dpo comms approver auditor admin"),
         ("outbox deliver", "outbox deliver", "dpo"),
         ("outbox release", "outbox release BR-2024-0001/1", "dpo"),
-        ("outbox resolve", "outbox resolve BR-2024-0001/1 --sent", "dpo"),
-        ("outbox recipients", "outbox recipients BR-2024-0001", "dpo comms approver auditor admin"),
-        ("notify-subjects", "notify-subjects BR-2024-0001 --recipients r.csv", "dpo comms"),
+        (
+            "outbox resolve",
+            "outbox resolve BR-2024-0001/1 --sent",
+            "dpo",
+        ),
+        (
+            "outbox recipients",
+            "outbox recipients BR-2024-0001",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "notify-subjects",
+            "notify-subjects BR-2024-0001 --recipients r.csv",
+            "dpo comms",
+        ),
         ("remind", "remind", "dpo"),
-        ("audit verify", "audit verify", "dpo comms approver auditor admin"),
+        (
+            "audit verify",
+            "audit verify",
+            "dpo comms approver auditor admin",
+        ),
         ("audit anchor", "audit anchor", "dpo admin"),
         ("audit log", "audit log", "dpo comms approver auditor admin"),
         ("audit repair", "audit repair", "admin"),
-        ("report adherence", "report adherence", "dpo comms approver auditor admin"),
-        ("register export", "register export", "dpo comms approver auditor admin"),
-        ("timeline", "timeline BR-2024-0001", "dpo comms approver auditor admin"),
-        ("bundle export", "bundle export BR-2024-0001 b.json", "dpo comms approver auditor admin"),
+        (
+            "report adherence",
+            "report adherence",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "register export",
+            "register export",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "timeline",
+            "timeline BR-2024-0001",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "bundle export",
+            "bundle export BR-2024-0001 b.json",
+            "dpo comms approver auditor admin",
+        ),
         ("bundle import", "bundle import b.json", "admin"),
         ("templates", "templates", "dpo comms approver auditor admin"),
         ("regimes", "regimes", "dpo comms approver auditor admin"),
@@ -179,13 +299,33 @@ mod tests {
         ("demo", "demo", "local"),
         ("completions", "completions bash", "local"),
         ("man", "man", "local"),
-        ("user add", "user add Dana --email d@example.com --role dpo", "admin"),
+        (
+            "user add",
+            "user add Dana --email d@example.com --role dpo",
+            "admin",
+        ),
         ("user list", "user list", "admin"),
         ("user disable", "user disable Dana", "admin"),
-        ("user passwd", "user passwd Dana", "dpo comms approver auditor admin"),
-        ("token create", "token create --user Dana", "dpo comms approver auditor admin"),
-        ("token list", "token list", "dpo comms approver auditor admin"),
-        ("token revoke", "token revoke t1", "dpo comms approver auditor admin"),
+        (
+            "user passwd",
+            "user passwd Dana",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "token create",
+            "token create --user Dana",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "token list",
+            "token list",
+            "dpo comms approver auditor admin",
+        ),
+        (
+            "token revoke",
+            "token revoke t1",
+            "dpo comms approver auditor admin",
+        ),
     ];
 
     /// Every command a person can run: the leaves of the grammar, and the commands with
@@ -215,7 +355,10 @@ mod tests {
             );
         }
         for (path, example, expected) in MATRIX {
-            assert!(paths.contains(&path.to_string()), "`{path}` is not a command");
+            assert!(
+                paths.contains(&path.to_string()),
+                "`{path}` is not a command"
+            );
             let words = std::iter::once("breachflow").chain(example.split_whitespace());
             let cli = crate::cli::Cli::try_parse_from(words)
                 .unwrap_or_else(|e| panic!("`{example}` does not parse: {e}"));

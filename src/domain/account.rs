@@ -666,7 +666,10 @@ mod tests {
 
     #[test]
     fn details_are_checked() {
-        assert_eq!(check_details("Dana", "dana@example.com", &[Role::Dpo]), Ok(()));
+        assert_eq!(
+            check_details("Dana", "dana@example.com", &[Role::Dpo]),
+            Ok(())
+        );
         assert_eq!(
             check_details(" ", "dana@example.com", &[Role::Dpo]),
             Err(Invalid::EmptyName)

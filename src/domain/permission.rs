@@ -93,9 +93,7 @@ pub fn allowed(action: &Action) -> &'static [Role] {
         | Action::Send(DocumentClass::Communications) => DPO_COMMS,
         Action::Approve => APPROVER,
         Action::Anchor => DPO_ADMIN,
-        Action::Repair | Action::ImportBundle | Action::ManageUsers | Action::Organisation => {
-            ADMIN
-        }
+        Action::Repair | Action::ImportBundle | Action::ManageUsers | Action::Organisation => ADMIN,
     }
 }
 

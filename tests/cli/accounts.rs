@@ -39,7 +39,14 @@ fn with_accounts() -> (TestEnv, String) {
         .args(["user", "passwd", "Dana Scully"])
         .assert()
         .success();
-    let token = env.json(&["token", "create", "--user", "dana scully", "--label", "laptop"]);
+    let token = env.json(&[
+        "token",
+        "create",
+        "--user",
+        "dana scully",
+        "--label",
+        "laptop",
+    ]);
     let text = token["token"].as_str().unwrap().to_string();
     (env, text)
 }
@@ -91,7 +98,10 @@ fn accounts_are_added_listed_and_verified() {
         ]
     );
     let table = stdout_of(&env.run(&["user", "list"]).success());
-    assert!(table.contains("Dana Scully") && table.contains("dpo, comms"), "{table}");
+    assert!(
+        table.contains("Dana Scully") && table.contains("dpo, comms"),
+        "{table}"
+    );
 
     // A password from standard input when no variable is set.
     env.cmd()
@@ -106,9 +116,15 @@ fn accounts_are_added_listed_and_verified() {
         &env.run(&["token", "create", "--user", "Ada Admin"])
             .success(),
     );
-    assert!(out.contains("bft_t2_") && out.contains("will not be shown again"), "{out}");
+    assert!(
+        out.contains("bft_t2_") && out.contains("will not be shown again"),
+        "{out}"
+    );
     let listed = stdout_of(&env.run(&["token", "list"]).success());
-    assert!(listed.contains("t1") && listed.contains("laptop"), "{listed}");
+    assert!(
+        listed.contains("t1") && listed.contains("laptop"),
+        "{listed}"
+    );
     assert!(!listed.contains("bft_"), "{listed}");
     env.run(&["token", "revoke", "t1"]).success();
     let tokens = env.json(&["token", "list"]);
@@ -119,10 +135,26 @@ fn accounts_are_added_listed_and_verified() {
 
     // Refusals: a name taken (whatever the case), an address mail cannot reach, no role, a
     // short password, an unknown account.
-    env.run(&["user", "add", "DANA SCULLY", "--email", "x@example.com", "--role", "dpo"])
-        .code(4);
-    env.run(&["user", "add", "Fox", "--email", "fox@localhost", "--role", "dpo"])
-        .code(4);
+    env.run(&[
+        "user",
+        "add",
+        "DANA SCULLY",
+        "--email",
+        "x@example.com",
+        "--role",
+        "dpo",
+    ])
+    .code(4);
+    env.run(&[
+        "user",
+        "add",
+        "Fox",
+        "--email",
+        "fox@localhost",
+        "--role",
+        "dpo",
+    ])
+    .code(4);
     env.run(&["user", "add", "Fox", "--email", "fox@example.com"])
         .code(2);
     env.cmd()
@@ -132,7 +164,8 @@ fn accounts_are_added_listed_and_verified() {
         .code(4);
     env.run(&["user", "disable", "Nobody"]).code(6);
     env.run(&["user", "disable", "Dana Scully"]).success();
-    env.run(&["token", "create", "--user", "Dana Scully"]).code(4);
+    env.run(&["token", "create", "--user", "Dana Scully"])
+        .code(4);
 
     // Everything is in the log, and no secret is.
     env.run(&["audit", "verify"]).success();
@@ -162,8 +195,11 @@ fn a_planted_or_swapped_credential_is_named_and_removed_by_repair() {
             .unwrap();
         let mut key = b"p".to_vec();
         key.extend_from_slice(&2u32.to_be_bytes());
-        t.insert(key, b"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$bm90IHRoZSBoYXNo".as_slice())
-            .unwrap();
+        t.insert(
+            key,
+            b"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$bm90IHRoZSBoYXNo".as_slice(),
+        )
+        .unwrap();
     });
     let err = stderr_of(&env.run(&["audit", "verify"]).code(9));
     for said in [
@@ -178,11 +214,18 @@ fn a_planted_or_swapped_credential_is_named_and_removed_by_repair() {
     let repaired = env.run(&["audit", "repair"]).code(9);
     let out = stdout_of(&repaired);
     assert!(out.contains("token t7") && out.contains("removed"), "{out}");
-    assert!(stderr_of(&repaired).contains("user passwd"), "{}", stderr_of(&repaired));
+    assert!(
+        stderr_of(&repaired).contains("user passwd"),
+        "{}",
+        stderr_of(&repaired)
+    );
     // The planted token is gone; the swapped password is gone too, and named until a new
     // one is set.
     let err = stderr_of(&env.run(&["audit", "verify"]).code(9));
-    assert!(err.contains("password of u2") && !err.contains("token t7"), "{err}");
+    assert!(
+        err.contains("password of u2") && !err.contains("token t7"),
+        "{err}"
+    );
     env.cmd()
         .env("BREACHFLOW_PASSWORD", PASSWORD)
         .args(["user", "passwd", "Dana Scully"])
@@ -203,7 +246,8 @@ fn repair_rebuilds_the_users_tree_from_the_log() {
         dana.extend_from_slice(&2u32.to_be_bytes());
         let mut record: Value = serde_json::from_slice(&t.get(&dana).unwrap().unwrap()).unwrap();
         record["roles"] = serde_json::json!(["admin"]);
-        t.insert(dana, serde_json::to_vec(&record).unwrap()).unwrap();
+        t.insert(dana, serde_json::to_vec(&record).unwrap())
+            .unwrap();
     });
     let err = stderr_of(&env.run(&["audit", "verify"]).code(9));
     for said in [
@@ -221,8 +265,13 @@ fn repair_rebuilds_the_users_tree_from_the_log() {
 fn a_bundle_never_carries_accounts_or_secrets() {
     let (env, token) = with_accounts();
     let file = env.tmp.path().join("bundle.json");
-    env.run(&["bundle", "export", "BR-2024-0001", &file.display().to_string()])
-        .success();
+    env.run(&[
+        "bundle",
+        "export",
+        "BR-2024-0001",
+        &file.display().to_string(),
+    ])
+    .success();
     let text = std::fs::read_to_string(&file).unwrap();
     for word in [
         "user_added",

@@ -5,8 +5,8 @@
 
 mod support;
 
-mod architecture;
 mod accounts;
+mod architecture;
 mod assess_decide;
 mod audit;
 mod bounds;

@@ -81,7 +81,9 @@ pub fn list(ctx: &Ctx) -> Result<(), CliError> {
                 );
                 return Ok(());
             }
-            let mut t = table(&["ID", "Name", "Email", "Roles", "Status", "Password", "Added"]);
+            let mut t = table(&[
+                "ID", "Name", "Email", "Roles", "Status", "Password", "Added",
+            ]);
             for u in &users {
                 t.add_row(vec![
                     u.id.to_string(),
