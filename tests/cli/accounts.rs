@@ -245,7 +245,7 @@ fn repair_rebuilds_the_users_tree_from_the_log() {
         let mut dana = b"u".to_vec();
         dana.extend_from_slice(&2u32.to_be_bytes());
         let mut record: Value = serde_json::from_slice(&t.get(&dana).unwrap().unwrap()).unwrap();
-        record["roles"] = serde_json::json!(["admin"]);
+        record["roles"] = serde_json::json!(["admin", "comms"]);
         t.insert(dana, serde_json::to_vec(&record).unwrap())
             .unwrap();
     });
