@@ -181,6 +181,8 @@ struct Server {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// Kept open: a server writing to a closed stdout would fail.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Server {
@@ -197,9 +199,8 @@ impl Server {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
         // `breachflow serve: listening on http://127.0.0.1:PORT and DIR/serve.sock`
         let port = first
             .split("http://127.0.0.1:")
@@ -207,7 +208,12 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("the server did not say where it listens: {first:?}"));
-        Server { child, port, log }
+        Server {
+            child,
+            port,
+            log,
+            _stdout: stdout,
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -234,7 +240,13 @@ impl Server {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "the server stopped with {status}");
+        if !status.success() {
+            line(
+                "the server, stopped with SIGTERM",
+                format!("{status}"),
+                format!("expected exit 0; its log: {}", self.log.display()),
+            );
+        }
     }
 
     /// The server's own milliseconds for each request of `command` in its log.
