@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use breachflow::SledStore;
 use breachflow::app::ports::{Change, Store, Subject};
-use breachflow::cli::remote::{RunRequest, RunResponse, SentFile};
 use breachflow::domain::assessment::AssessmentInput;
 use breachflow::domain::event::Identity;
 use breachflow::domain::incident::IncidentFacts;
@@ -272,6 +271,15 @@ struct Client {
     conn: Option<BufReader<TcpStream>>,
 }
 
+/// The command's answer (`cli::remote::RunResponse`, which the crate keeps to itself; the
+/// JSON is the interface).
+#[derive(serde::Deserialize)]
+struct RunResponse {
+    exit: u8,
+    stdout: String,
+    stderr: String,
+}
+
 /// What came back: the HTTP status, and the command's answer when there was one.
 struct Answer {
     status: u16,
@@ -308,15 +316,17 @@ impl Client {
 
     /// Runs a command line through `POST /api/v1/run`, with the files it reads.
     fn run(&mut self, args: &[&str], files: &[(&str, &[u8])], at: &str) -> Answer {
-        let request = RunRequest {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            now: Some(at.parse().unwrap()),
-            columns: None,
-            files: files
-                .iter()
-                .map(|(path, bytes)| SentFile::new(Path::new(path), bytes))
-                .collect(),
-        };
+        use base64::Engine as _;
+        // `cli::remote::RunRequest` as JSON: the files the command reads travel base64.
+        let request = serde_json::json!({
+            "args": args,
+            "now": at,
+            "columns": null,
+            "files": files.iter().map(|(path, bytes)| serde_json::json!({
+                "path": path,
+                "data": base64::engine::general_purpose::STANDARD.encode(bytes),
+            })).collect::<Vec<_>>(),
+        });
         let body = serde_json::to_vec(&request).unwrap();
         match self.post("/api/v1/run", &body) {
             Ok((status, bytes)) => Answer {
