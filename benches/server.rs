@@ -74,21 +74,31 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "**missed**" }
 }
 
-/// The token a member of the team signs in with: the ONE place the bench makes people.
-///
-/// STAND-IN until accounts land: the server accepts `dev:NAME:ROLE`, and its stand-in
-/// permission table lets only the DPO record anything, so the comms member and the approver
-/// are made DPOs under their own names for now (four-eyes is about the person, and the names
-/// differ). With accounts this becomes `breachflow user add NAME --role ROLE` and
-/// `breachflow token create` on `data_dir`, offline: every caller makes its members before it
-/// starts the server.
+/// A person with one role and an API token for them: made offline on `data_dir` (the account,
+/// then the token) before the server starts, as an admin would make the first accounts.
 fn member(data_dir: &Path, name: &str, role: &str) -> String {
-    let _ = data_dir;
-    let granted = match role {
-        "comms" | "approver" => "dpo",
-        r => r,
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("BREACHFLOW_DATA_DIR", data_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
     };
-    format!("dev:{name}:{granted}")
+    let email = format!("{}@bench.example", name.to_lowercase());
+    run(&["user", "add", name, "--email", &email, "--role", role]);
+    let token: serde_json::Value = serde_json::from_slice(&run(&[
+        "--format", "json", "token", "create", "--user", name, "--label", "bench",
+    ]))
+    .unwrap();
+    token["token"].as_str().unwrap().to_string()
 }
 
 /// The disk's floor: small appends, each made durable with fdatasync (as in perf.rs).
