@@ -128,6 +128,7 @@ fn stamp() -> Stamp {
         at: now(),
         actor: "bench".into(),
         identity: Identity::SelfDeclared,
+        user: None,
     }
 }
 
