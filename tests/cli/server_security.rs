@@ -131,7 +131,6 @@ fn security_headers_are_on_every_answer_including_errors() {
         ("GET", "/api/v1/whoami", vec![], 401),
         ("GET", "/api/v1/whoami", vec![(k, v.as_str())], 200),
         ("DELETE", "/health", vec![], 405),
-        ("GET", "/api/v1/../../etc/passwd", vec![], 404),
     ];
     for (method, path, headers, status) in cases {
         let r = request(server.port, method, path, &headers, b"");
@@ -225,15 +224,14 @@ fn commands_are_checked_against_the_permission_table() {
     let update = env.file("t.json", &json!({"title": "an auditor's change"}));
     let answers = example("incident-update-report-answers.json");
     let org = example("organisation.json");
+    let (assessment, incident) = (
+        example("assessment-ransomware.json"),
+        example("incident-ransomware.json"),
+    );
     let changes: Vec<Vec<&str>> = vec![
         vec!["incident", "update", ID, "--file", &update],
         vec!["incident", "update", ID, "--file", &answers],
-        vec![
-            "assess",
-            ID,
-            "--file",
-            &example("assessment-ransomware.json"),
-        ],
+        vec!["assess", ID, "--file", &assessment],
         vec!["decide", ID, "--accept"],
         vec!["render", ID, "board-briefing"],
         vec!["approve", ID, "board-briefing"],
@@ -241,12 +239,7 @@ fn commands_are_checked_against_the_permission_table() {
         vec!["outbox", "deliver"],
         vec!["init", "--org", &org, "--force"],
         vec!["audit", "repair"],
-        vec![
-            "incident",
-            "open",
-            "--file",
-            &example("incident-ransomware.json"),
-        ],
+        vec!["incident", "open", "--file", &incident],
     ];
     for change in &changes {
         let out = as_member(&env, &aude).args(change).assert().code(15);
