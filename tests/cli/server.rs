@@ -464,8 +464,9 @@ fn kill_9_of_the_server_under_load_loses_no_acknowledged_write_and_resends_nothi
 
     // A writer loop: updates through the server, each with its own marker.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writer = {
-        let stop = stop.clone();
+        let (stop, done) = (stop.clone(), done.clone());
         let files: Vec<String> = (0..400)
             .map(|i| title_file(&env, &format!("load-{i}.json"), &format!("load update {i}")))
             .collect();
@@ -486,12 +487,22 @@ fn kill_9_of_the_server_under_load_loses_no_acknowledged_write_and_resends_nothi
                     .unwrap();
                 if out.success() {
                     acknowledged.push(format!("load update {i}"));
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             acknowledged
         })
     };
 
+    // The load is on before the send starts, however slow the machine.
+    let started = Instant::now();
+    while done.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no update got through"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // A send to slow@, whose server holds its reply for 3 s: in flight when the server dies.
     let mut send = spawn_as(
         &env,
