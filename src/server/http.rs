@@ -118,10 +118,9 @@ pub fn command_name(args: &[String]) -> String {
     use clap::CommandFactory;
     let mut cmd = crate::cli::Cli::command();
     let mut words = Vec::new();
-    let mut args = args.iter();
     // Global options come before or after; a word that names a subcommand of where we are
     // descends.
-    while let Some(a) = args.next() {
+    for a in args {
         if a.starts_with('-') {
             continue;
         }
