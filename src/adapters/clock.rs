@@ -24,6 +24,12 @@ pub fn recorded_now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The real time, for the server's request log: never the test clock, which fixes only what
+/// the store records.
+pub fn log_time() -> DateTime<Utc> {
+    Utc::now()
+}
+
 /// The effective time of this run, for the test clock's `effective` mode.
 #[cfg(feature = "test-clock")]
 static EFFECTIVE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();

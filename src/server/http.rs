@@ -102,7 +102,7 @@ pub async fn log(request: Request, next: Next) -> Response {
 /// Writes one JSON line to the log (stderr), with the time.
 pub fn log_line(value: &serde_json::Value) {
     use std::io::Write;
-    let at = crate::adapters::clock::recorded_now();
+    let at = crate::adapters::clock::log_time();
     let mut line =
         serde_json::json!({"at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
     if let (Some(dst), Some(src)) = (line.as_object_mut(), value.as_object()) {

@@ -189,12 +189,15 @@ async fn serve(
                 .await
         })
     };
+    // Listened for before the server says it is ready: a SIGTERM sent as soon as it is must
+    // stop it gracefully, not kill it by the default action.
+    let stopping = stop_signal();
     ready(&format!("{scheme}://{bound} and {}", socket.display()));
     http::log_line(
         &serde_json::json!({"event": "started", "listen": format!("{scheme}://{bound}"),
         "socket": socket.display().to_string(), "pid": std::process::id()}),
     );
-    stop_signal().await;
+    stopping.await;
     http::log_line(&serde_json::json!({"event": "stopping", "drain_seconds": DRAIN.as_secs()}));
     let _ = stop_tx.send(true);
     handle.graceful_shutdown(Some(DRAIN));
@@ -207,20 +210,24 @@ async fn serve(
     Ok(())
 }
 
-/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C).
-async fn stop_signal() {
+/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C): the handlers are installed when this is called
+/// (inside the runtime), and the future ends when one arrives.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handling the server can only be killed; it still never loses a
-        // committed write.
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            // Without signal handling the server can only be killed; it still never loses a
+            // committed write.
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }
