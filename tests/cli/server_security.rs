@@ -518,7 +518,6 @@ fn a_non_loopback_address_needs_tls_or_insecure_http() {
 // Needs accounts: real passwords and tokens ------------------------------------------------
 
 #[test]
-#[ignore = "needs accounts"]
 fn sign_in_sets_a_strict_cookie_and_a_change_needs_the_csrf_token() {
     let env = TestEnv::with_incident();
     let dana = member(&env.data_dir, "dana", &["dpo"]);
@@ -603,7 +602,6 @@ fn base64_of(bytes: &[u8]) -> String {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn sign_out_ends_the_session() {
     let env = TestEnv::with_incident();
     let dana = member(&env.data_dir, "dana", &["dpo"]);
@@ -634,7 +632,6 @@ fn sign_out_ends_the_session() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn the_sixth_wrong_password_is_throttled_even_when_it_is_right() {
     let env = TestEnv::with_incident();
     let dana = member(&env.data_dir, "dana", &["dpo"]);
@@ -662,7 +659,6 @@ fn the_sixth_wrong_password_is_throttled_even_when_it_is_right() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn a_token_made_with_a_password_works_and_is_shown_once() {
     let env = TestEnv::with_incident();
     let dana = member(&env.data_dir, "dana", &["dpo"]);
@@ -679,7 +675,6 @@ fn a_token_made_with_a_password_works_and_is_shown_once() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn a_revoked_token_is_refused_at_once() {
     let env = TestEnv::with_incident();
     let admin = member(&env.data_dir, "ada", &["admin"]);
@@ -700,7 +695,6 @@ fn a_revoked_token_is_refused_at_once() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn a_disabled_users_token_and_session_are_refused() {
     let env = TestEnv::with_incident();
     let admin = member(&env.data_dir, "ada", &["admin"]);
@@ -729,7 +723,6 @@ fn a_disabled_users_token_and_session_are_refused() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn an_auditor_reads_and_verifies_everything() {
     let env = TestEnv::with_incident();
     let aude = member(&env.data_dir, "aude", &["auditor"]);
@@ -748,7 +741,6 @@ fn an_auditor_reads_and_verifies_everything() {
 }
 
 #[test]
-#[ignore = "needs accounts"]
 fn session_cookies_are_secure_under_tls() {
     let env = TestEnv::with_incident();
     let dana = member(&env.data_dir, "dana", &["dpo"]);

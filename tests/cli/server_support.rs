@@ -21,44 +21,73 @@ pub struct Member {
     pub password: String,
 }
 
-/// Makes an account `name` with `roles` in the store at `data_dir`, and a token for it.
-/// Call it before the server starts (accounts are made on the machine, offline) or beside it.
-///
-/// STAND-IN until accounts land: the server accepts `dev:NAME:ROLE` tokens and no passwords,
-/// so nothing is written and only the first role counts. With accounts this becomes
-/// `breachflow user add NAME --email E --role R` (password in BREACHFLOW_PASSWORD) and
-/// `breachflow token create --user NAME --label L`; nothing else in the tests changes.
+/// Makes an account `name` with `roles` in the store at `data_dir`, with a password and a
+/// token, through the real commands, offline (before the server starts), as an admin makes the
+/// first accounts on the machine: `user add`, `user passwd`, `token create`.
 pub fn member(data_dir: &Path, name: &str, roles: &[&str]) -> Member {
-    let _ = data_dir;
-    assert_eq!(
-        roles.len(),
-        1,
-        "the stand-in tokens carry one role; give one until accounts land"
-    );
+    let password = format!("{name}-Larkfield-sorrel-canter-77");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_breachflow"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("BREACHFLOW_") {
+                cmd.env_remove(key);
+            }
+        }
+        let out = cmd
+            .env("BREACHFLOW_DATA_DIR", data_dir)
+            .env("BREACHFLOW_NOW", NOW)
+            .env("BREACHFLOW_TEST_RECORDED_CLOCK", "effective")
+            .env("BREACHFLOW_ACTOR", "tester")
+            .env("BREACHFLOW_PASSWORD", &password)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let email = format!("{}@larkfield-vets.example", name.to_lowercase());
+    let mut add = vec!["user", "add", name, "--email", &email];
+    for r in roles {
+        add.extend(["--role", r]);
+    }
+    run(&add);
+    run(&["user", "passwd", name]);
+    let token: Value = serde_json::from_slice(&run(&[
+        "--format", "json", "token", "create", "--user", name, "--label", "tests",
+    ]))
+    .unwrap();
     Member {
         name: name.to_string(),
-        token: format!("dev:{name}:{}", roles[0]),
-        password: format!("{name}-Larkfield-sorrel-canter-77"),
+        token: token["token"].as_str().unwrap().to_string(),
+        password,
     }
 }
 
-/// Revokes `m`'s token, as `admin` (needs accounts: `breachflow token revoke ID`).
+/// Revokes `m`'s tokens, as `admin`.
 pub fn revoke_token(env: &TestEnv, admin: &Member, m: &Member) {
     let listed = as_member(env, admin)
-        .args(["--format", "json", "token", "list", "--user", &m.name])
+        .args(["--format", "json", "token", "list"])
         .assert()
         .success();
     let tokens: Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
-    for t in tokens["tokens"].as_array().into_iter().flatten() {
-        let id = t["id"].as_str().unwrap();
-        as_member(env, admin)
-            .args(["token", "revoke", id])
-            .assert()
-            .success();
+    let mut revoked = 0;
+    for t in tokens.as_array().into_iter().flatten() {
+        if t["user_name"] == m.name.as_str() && t["revoked_at"].is_null() {
+            as_member(env, admin)
+                .args(["token", "revoke", t["id"].as_str().unwrap()])
+                .assert()
+                .success();
+            revoked += 1;
+        }
     }
+    assert!(revoked > 0, "no token of {} in {tokens}", m.name);
 }
 
-/// Disables `m`'s account, as `admin` (needs accounts: `breachflow user disable NAME`).
+/// Disables `m`'s account, as `admin`.
 pub fn disable_user(env: &TestEnv, admin: &Member, m: &Member) {
     as_member(env, admin)
         .args(["user", "disable", &m.name])
