@@ -784,6 +784,10 @@ pub struct ServerSide {
     pub data_dir: PathBuf,
     pub regimes_dir: Option<PathBuf>,
     pub templates_dir: Option<PathBuf>,
+    /// The regimes and templates, read once when the server started (a change to their folders
+    /// takes a restart), so a command does not parse them again.
+    pub rulebook: std::sync::Arc<crate::domain::regime::Rulebook>,
+    pub templates: std::sync::Arc<crate::render::template::TemplateSet>,
     /// Who acts (authenticated); its `now` is replaced by the command's.
     pub app: crate::app::Context,
 }

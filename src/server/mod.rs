@@ -71,6 +71,8 @@ pub struct Shared {
     pub data_dir: PathBuf,
     pub regimes_dir: Option<PathBuf>,
     pub templates_dir: Option<PathBuf>,
+    pub rulebook: Arc<crate::domain::regime::Rulebook>,
+    pub templates: Arc<crate::render::template::TemplateSet>,
     pub sessions: auth::Sessions,
     pub throttle: auth::Throttle,
     /// Taken shared by every command, and exclusively by the few that rewrite the store's
@@ -89,6 +91,11 @@ pub fn run(config: Config, ready: impl FnOnce(&str)) -> Result<(), ServerError> 
             config.listen
         )));
     }
+    // Read once: a broken regime or template is found at start, not by the first command.
+    let rulebook = crate::domain::regime::Rulebook::load(config.regimes_dir.as_deref())
+        .map_err(|e| ServerError::Refused(format!("the regimes: {e}")))?;
+    let templates = crate::adapters::files::templates(config.templates_dir.as_deref())
+        .map_err(|e| ServerError::Refused(format!("the templates: {e}")))?;
     let store = SledStore::open(&config.data_dir)?;
     let dir = store.dir().to_path_buf();
     let socket = dir.join(SOCKET);
@@ -102,6 +109,8 @@ pub fn run(config: Config, ready: impl FnOnce(&str)) -> Result<(), ServerError> 
         data_dir: dir.clone(),
         regimes_dir: config.regimes_dir.clone(),
         templates_dir: config.templates_dir.clone(),
+        rulebook: Arc::new(rulebook),
+        templates: Arc::new(templates),
         sessions: auth::Sessions::new(Duration::from_secs(u64::from(config.session_minutes) * 60)),
         throttle: auth::Throttle::default(),
         exclusive: std::sync::RwLock::new(()),

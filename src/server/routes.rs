@@ -612,6 +612,8 @@ fn authorise(
         data_dir: shared.data_dir.clone(),
         regimes_dir: shared.regimes_dir.clone(),
         templates_dir: shared.templates_dir.clone(),
+        rulebook: shared.rulebook.clone(),
+        templates: shared.templates.clone(),
         app: crate::app::Context::authenticated(
             crate::adapters::clock::now_or(None),
             principal,

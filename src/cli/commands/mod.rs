@@ -57,12 +57,20 @@ pub fn check_output(ctx: &Ctx, path: &std::path::Path) -> Result<(), CliError> {
     crate::adapters::files::check_output(path, &ctx.data_dir)
 }
 
-/// The built-in regimes plus the user's override folder.
+/// The built-in regimes plus the user's override folder (on the team server: the ones it read
+/// when it started).
 pub fn rulebook(ctx: &Ctx) -> Result<Rulebook, CliError> {
+    if let Some(side) = &ctx.server {
+        return Ok((*side.rulebook).clone());
+    }
     Ok(Rulebook::load(ctx.regimes_dir.as_deref())?)
 }
 
-/// The built-in templates plus the user's override folder.
+/// The built-in templates plus the user's override folder (on the team server: the ones it
+/// read when it started).
 pub fn templates(ctx: &Ctx) -> Result<crate::render::template::TemplateSet, CliError> {
+    if let Some(side) = &ctx.server {
+        return Ok((*side.templates).clone());
+    }
     crate::adapters::files::templates(ctx.templates_dir.as_deref()).map_err(Into::into)
 }
