@@ -762,3 +762,44 @@ fn session_cookies_are_secure_under_tls() {
         "{set}"
     );
 }
+
+#[test]
+fn four_eyes_through_the_server_tells_people_apart_by_account_and_records_the_role() {
+    // An incident with every fact the ICO report needs.
+    let env = TestEnv::prepared(&example_json("organisation.json"));
+    // Dana writes the ICO report and also holds the approver role: still not a second pair of
+    // eyes on her own version. Walter, an approver, is.
+    let dana = member(&env.data_dir, "dana", &["dpo", "approver"]);
+    let walter = member(&env.data_dir, "walter", &["approver"]);
+    let _server = Server::start(&env);
+    as_member(&env, &dana)
+        .args(["render", ID, "ico-report"])
+        .assert()
+        .success();
+    let own = as_member(&env, &dana)
+        .args(["approve", ID, "ico-report"])
+        .assert()
+        .code(5);
+    assert!(
+        stderr_of(&own).contains("cannot also approve"),
+        "{}",
+        stderr_of(&own)
+    );
+    as_member(&env, &walter)
+        .args(["approve", ID, "ico-report"])
+        .assert()
+        .success();
+    let log = as_member(&env, &walter)
+        .args(["--format", "json", "audit", "log", ID])
+        .assert()
+        .success();
+    let approval = stdout_of(&log)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["what"]["type"] == "document_approved")
+        .expect("an approval in the log");
+    assert_eq!(approval["actor"], "walter", "{approval}");
+    assert_eq!(approval["identity"], "authenticated", "{approval}");
+    assert_eq!(approval["user"]["role"], "approver", "{approval}");
+    assert_eq!(approval["user"]["id"], "u2", "{approval}");
+}
