@@ -48,7 +48,7 @@ pub fn due(
     store: &dyn Store,
     now: DateTime<Utc>,
     query: Query,
-) -> Result<Vec<(IncidentRecord, Obligation)>, AppError> {
+) -> Result<Vec<(std::sync::Arc<IncidentRecord>, Obligation)>, AppError> {
     let mut entries = if query.overdue {
         store.due_until(now - Duration::milliseconds(1))?
     } else if let Some(w) = query.within {
@@ -70,12 +70,16 @@ pub fn due(
         .collect())
 }
 
-/// Index entries joined with their incidents and obligations.
+/// Index entries joined with their incidents and obligations. An incident with several
+/// obligations due is read once and shared by its rows, not copied into each.
 fn rows(
     store: &dyn Store,
     entries: &[DeadlineEntry],
-) -> Result<Vec<(IncidentRecord, Obligation)>, AppError> {
-    let records = records(store, entries)?;
+) -> Result<Vec<(std::sync::Arc<IncidentRecord>, Obligation)>, AppError> {
+    let records: BTreeMap<_, _> = records(store, entries)?
+        .into_iter()
+        .map(|(id, r)| (id, std::sync::Arc::new(r)))
+        .collect();
     Ok(entries
         .iter()
         .filter_map(|e| {

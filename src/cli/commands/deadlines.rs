@@ -86,7 +86,8 @@ pub fn deadlines(
             incident,
         },
     )?;
-    let rows: Vec<(&IncidentRecord, &Obligation)> = found.iter().map(|(r, o)| (r, o)).collect();
+    let rows: Vec<(&IncidentRecord, &Obligation)> =
+        found.iter().map(|(r, o)| (r.as_ref(), o)).collect();
     match ctx.format {
         Format::Json => {
             let list: Vec<_> = rows
