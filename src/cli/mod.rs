@@ -916,7 +916,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Cli, u8> {
         output::note("hint: nothing was stored");
         return Err(error::EXIT_INVALID_INPUT);
     }
-    Cli::try_parse_from(args).map_err(|e| {
+    parse_words(args).map_err(|e| {
         let code = if e.use_stderr() { error::EXIT_USAGE } else { 0 };
         let message = e.render().to_string();
         if e.use_stderr() && asks_for_json(args) {
@@ -934,6 +934,34 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Cli, u8> {
             output::print(message.trim_end());
         }
         code
+    })
+}
+
+/// The words parsed against the grammar, built once per thread: building clap's grammar for
+/// every subcommand costs more than the parse, and the team server parses every request.
+fn parse_words(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    thread_local! {
+        static GRAMMAR: std::cell::RefCell<Option<clap::Command>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    GRAMMAR.with(|grammar| {
+        let mut grammar = grammar.borrow_mut();
+        let grammar = grammar.get_or_insert_with(Cli::command);
+        let mut matches = grammar.try_get_matches_from_mut(args)?;
+        Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(grammar))
+    })
+}
+
+/// The grammar, built once for the process, for reading a command line without parsing it
+/// (the server's request log names the command).
+pub fn grammar() -> &'static clap::Command {
+    use clap::CommandFactory;
+    static GRAMMAR: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
+    GRAMMAR.get_or_init(|| {
+        let mut grammar = Cli::command();
+        grammar.build();
+        grammar
     })
 }
 
@@ -1351,5 +1379,39 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    /// The grammar kept from one parse to the next gives the same answers, errors and help
+    /// included, as a grammar built afresh: the server parses every request with one.
+    #[test]
+    fn a_kept_grammar_parses_as_a_fresh_one() {
+        use clap::Parser;
+        let lines: [&[&str]; 6] = [
+            &["breachflow", "incident", "frobnicate"],
+            &["breachflow", "incident", "update", "--help"],
+            &["breachflow", "deadlines", "--overdue", "--format", "json"],
+            &["breachflow", "render", "BR-2024-0001"],
+            &["breachflow", "--format", "yaml", "incident", "list"],
+            &["breachflow", "incident", "list", "--state", "nonsense"],
+        ];
+        for round in 0..3 {
+            for line in lines {
+                let args: Vec<std::ffi::OsString> = line.iter().map(Into::into).collect();
+                let kept = super::parse_words(&args);
+                let fresh = super::Cli::try_parse_from(&args);
+                match (kept, fresh) {
+                    (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}"),
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.kind(), b.kind(), "{line:?}");
+                        assert_eq!(
+                            a.render().to_string(),
+                            b.render().to_string(),
+                            "{line:?}, round {round}"
+                        );
+                    }
+                    (a, b) => panic!("{line:?}: kept {:?}, fresh {:?}", a.is_ok(), b.is_ok()),
+                }
+            }
+        }
     }
 }

@@ -117,8 +117,7 @@ pub fn log_line(value: &serde_json::Value) {
 /// The command's name (its subcommand words, e.g. `incident update`) for the log: never its
 /// values.
 pub fn command_name(args: &[String]) -> String {
-    use clap::CommandFactory;
-    let mut cmd = crate::cli::Cli::command();
+    let mut cmd = crate::cli::grammar();
     let mut words = Vec::new();
     // Global options come before or after; a word that names a subcommand of where we are
     // descends.
@@ -129,7 +128,7 @@ pub fn command_name(args: &[String]) -> String {
         match cmd.find_subcommand(a) {
             Some(sub) => {
                 words.push(sub.get_name().to_string());
-                cmd = sub.clone();
+                cmd = sub;
             }
             None => {
                 if words.is_empty() {

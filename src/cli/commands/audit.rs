@@ -359,7 +359,7 @@ pub fn register(ctx: &Ctx, out: Option<&Path>) -> Result<(), CliError> {
         super::check_output(ctx, path)?;
     }
     let store = open_store(ctx)?;
-    let entries = reports::register(&store, &super::rulebook(ctx)?)?;
+    let entries = reports::register(&store, &*super::rulebook(ctx)?)?;
     let text = match ctx.format {
         Format::Json => {
             serde_json::to_string_pretty(&json!({ "generated_at": ctx.now, "incidents": entries }))
@@ -377,7 +377,7 @@ pub fn register(ctx: &Ctx, out: Option<&Path>) -> Result<(), CliError> {
 /// `breachflow timeline ID`: facts, events, clocks and documents in time order.
 pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
-    let tl = reports::timeline(&store, &super::rulebook(ctx)?, id)?;
+    let tl = reports::timeline(&store, &*super::rulebook(ctx)?, id)?;
     let items: Vec<(_, _, String)> = tl
         .items
         .iter()

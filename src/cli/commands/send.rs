@@ -109,7 +109,7 @@ pub fn send(
     };
     request.check()?;
     delivering(ctx, |post| {
-        sending::send(post, &super::templates(ctx)?, &request)
+        sending::send(post, &*super::templates(ctx)?, &request)
     })
 }
 
@@ -330,7 +330,7 @@ pub fn notify_subjects(ctx: &Ctx, request: &BulkRequest<'_>, file: &Path) -> Res
             org: &org,
             policy: &policy(ctx)?,
         },
-        &super::templates(ctx)?,
+        &*super::templates(ctx)?,
         request,
         &RecipientsFile(file),
         &spinner,
