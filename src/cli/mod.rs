@@ -1017,34 +1017,34 @@ pub fn run(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), C
 
 /// Dispatches a parsed command.
 fn dispatch(cli: Cli, server: Option<std::sync::Arc<ServerSide>>) -> Result<(), CliError> {
-    let ctx = Ctx {
-        data_dir_given: cli.data_dir.is_some(),
-        data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
-        server,
-        now: {
-            let now = crate::adapters::clock::now_or(cli.now);
-            crate::adapters::clock::note_effective(now);
-            now
-        },
-        actor: cli
-            .actor
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(os_user),
-        format: cli.format,
-        regimes_dir: cli.regimes_dir,
-        templates_dir: cli.templates_dir,
-    };
-    // On the server the server's data directory, regimes and templates apply.
-    let ctx = match &ctx.server {
+    let now = crate::adapters::clock::now_or(cli.now);
+    crate::adapters::clock::note_effective(now);
+    // On the server the server's data directory, regimes and templates apply, and the
+    // signed-in user acts (looking up this machine's home and user would only cost time).
+    let ctx = match server {
         Some(side) => Ctx {
             data_dir: side.data_dir.clone(),
             data_dir_given: true,
             regimes_dir: side.regimes_dir.clone(),
             templates_dir: side.templates_dir.clone(),
             actor: side.app.actor.clone(),
-            ..ctx
+            server: Some(side),
+            now,
+            format: cli.format,
         },
-        None => ctx,
+        None => Ctx {
+            data_dir_given: cli.data_dir.is_some(),
+            data_dir: cli.data_dir.unwrap_or_else(default_data_dir),
+            server: None,
+            now,
+            actor: cli
+                .actor
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or_else(os_user),
+            format: cli.format,
+            regimes_dir: cli.regimes_dir,
+            templates_dir: cli.templates_dir,
+        },
     };
     use commands::*;
     let tabular = matches!(cli.command, Command::Report(_) | Command::Register(_));

@@ -154,7 +154,6 @@ pub fn show(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
 pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
     let update: IncidentUpdate = crate::adapters::files::load(file)?;
     let store = open_store(ctx)?;
-    let org = store.require_organisation()?;
     let book = super::rulebook(ctx)?;
     let app::incident::Updated {
         record: updated,
@@ -180,6 +179,7 @@ pub fn update(ctx: &Ctx, id: IncidentId, file: &Path) -> Result<(), CliError> {
                 crate::cli::output::fit(&mut t);
                 output::print(&format!("{id}: {} fact(s) changed.\n{t}", changes.len()));
                 if changes.iter().any(|c| c.field == "aware_at") {
+                    let org = store.require_organisation()?;
                     output::print(&format!(
                         "Awareness is now {}.",
                         updated
