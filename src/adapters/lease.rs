@@ -210,6 +210,13 @@ impl Store for LeasedStore {
         self.with(|s| s.incident(id))
     }
 
+    fn incident_shared(
+        &self,
+        id: IncidentId,
+    ) -> Result<std::sync::Arc<IncidentRecord>, StoreError> {
+        self.with(|s| s.incident_shared(id))
+    }
+
     // Collected: an iterator cannot outlive the store it reads, and the store may be let go.
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {
         match self.with(|s| Ok(s.incidents().collect::<Vec<_>>())) {

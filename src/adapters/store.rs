@@ -109,6 +109,9 @@ pub struct SledStore {
     /// The flush that commits made at about the same time, by threads sharing this store,
     /// share (group commit).
     group: std::sync::Arc<GroupFlush>,
+    /// Incident records already decoded, shared by every handle on this store (a reader
+    /// always checks them against the stored bytes).
+    decoded: std::sync::Arc<super::decoded::Decoded<IncidentId, IncidentRecord>>,
 }
 
 impl Drop for SledStore {
@@ -254,6 +257,7 @@ impl SledStore {
             clock: std::sync::Arc::new(crate::adapters::clock::recorded_now),
             warnings: std::sync::Mutex::new(Vec::new()),
             group: std::sync::Arc::new(GroupFlush::new()),
+            decoded: Default::default(),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
             Some(v) if v.as_ref() == FORMAT => {}
@@ -307,6 +311,7 @@ impl SledStore {
             warnings: std::sync::Mutex::new(Vec::new()),
             // One group of flushes per open store, whichever handle commits.
             group: self.group.clone(),
+            decoded: self.decoded.clone(),
         }
     }
 
@@ -365,8 +370,20 @@ impl SledStore {
 
     /// One incident's current record.
     pub fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
+        self.incident_shared(id)
+            .map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    /// One incident's current record, decoded once for as long as its stored bytes are the
+    /// same (the team server reads the same records again and again).
+    pub fn incident_shared(
+        &self,
+        id: IncidentId,
+    ) -> Result<std::sync::Arc<IncidentRecord>, StoreError> {
         match self.incidents.get(id.key()).map_err(|e| self.io(e))? {
-            Some(bytes) => self.decode(&format!("incident {id}"), &bytes),
+            Some(bytes) => self
+                .decoded
+                .get_or_decode(id, bytes, |b| self.decode(&format!("incident {id}"), b)),
             None => {
                 let key = id.key();
                 let nearest = [self.incidents.get_lt(key), self.incidents.get_gt(key)]
@@ -1303,6 +1320,13 @@ impl Store for SledStore {
 
     fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError> {
         SledStore::incident(self, id)
+    }
+
+    fn incident_shared(
+        &self,
+        id: IncidentId,
+    ) -> Result<std::sync::Arc<IncidentRecord>, StoreError> {
+        SledStore::incident_shared(self, id)
     }
 
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {

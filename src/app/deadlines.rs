@@ -76,10 +76,12 @@ fn rows(
     store: &dyn Store,
     entries: &[DeadlineEntry],
 ) -> Result<Vec<(std::sync::Arc<IncidentRecord>, Obligation)>, AppError> {
-    let records: BTreeMap<_, _> = records(store, entries)?
-        .into_iter()
-        .map(|(id, r)| (id, std::sync::Arc::new(r)))
-        .collect();
+    let mut records = BTreeMap::new();
+    for e in entries {
+        if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(e.incident) {
+            slot.insert(store.incident_shared(e.incident)?);
+        }
+    }
     Ok(entries
         .iter()
         .filter_map(|e| {

@@ -228,6 +228,15 @@ pub trait Store {
     /// One incident's current record.
     fn incident(&self, id: IncidentId) -> Result<IncidentRecord, StoreError>;
 
+    /// The same, shared rather than copied: for readers that only look (a store may keep it
+    /// decoded between requests).
+    fn incident_shared(
+        &self,
+        id: IncidentId,
+    ) -> Result<std::sync::Arc<IncidentRecord>, StoreError> {
+        self.incident(id).map(std::sync::Arc::new)
+    }
+
     /// Every incident, in the order of their ids.
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_>;
 
