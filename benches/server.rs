@@ -559,6 +559,7 @@ fn deadlines(root: &Path, n: usize) {
         .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.stdout).ok())
         .and_then(|v| v.as_array().map(|a| a.len()))
         .unwrap_or(0);
+    let size = first.response.as_ref().map_or(0, |r| r.stdout.len());
     let requests: Vec<Duration> = (0..31)
         .map(|_| {
             // A fresh connection each time, as a command line makes.
@@ -578,9 +579,10 @@ fn deadlines(root: &Path, n: usize) {
         ),
         ms(request),
         format!(
-            "target under 5 ms: {}{} (store built in {:.1} s)",
+            "target under 5 ms: {}{}; the answer {} KB (store built in {:.1} s)",
             verdict(request < Duration::from_millis(5)),
             server_note(&server, "deadlines"),
+            size / 1000,
             built.as_secs_f64()
         ),
     );

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-/// At most this many records are kept; when full, the cache starts again empty (the records a
-/// busy server reads again are back after one request each).
-const CAPACITY: usize = 4096;
+/// At most this many records are kept (a few megabytes); when full, the cache starts again
+/// empty (the records a busy server reads again are back after one request each).
+const CAPACITY: usize = 1024;
 
 /// Decoded values by key, each with the bytes it was decoded from.
 pub struct Decoded<K, V> {
@@ -43,12 +43,17 @@ impl<K: Eq + Hash + Copy, V> Decoded<K, V> {
             return Ok(value.clone());
         }
         let value = Arc::new(decode(&bytes)?);
+        self.keep(key, bytes, value.clone());
+        Ok(value)
+    }
+
+    /// Keeps `value` as what `bytes` decode to (a writer that has both in hand).
+    pub fn keep(&self, key: K, bytes: sled::IVec, value: Arc<V>) {
         let mut kept = self.lock();
         if kept.len() >= CAPACITY {
             kept.clear();
         }
-        kept.insert(key, (bytes, value.clone()));
-        Ok(value)
+        kept.insert(key, (bytes, value));
     }
 
     /// A poisoned lock only means another reader panicked while holding it; what it guards is

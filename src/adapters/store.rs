@@ -112,6 +112,8 @@ pub struct SledStore {
     /// Incident records already decoded, shared by every handle on this store (a reader
     /// always checks them against the stored bytes).
     decoded: std::sync::Arc<super::decoded::Decoded<IncidentId, IncidentRecord>>,
+    /// The organisation profile, likewise (most commands read it).
+    organisation: std::sync::Arc<super::decoded::Decoded<(), Organisation>>,
 }
 
 impl Drop for SledStore {
@@ -216,13 +218,20 @@ impl SledStore {
     }
 
     fn open_only(dir: &Path) -> Result<SledStore, StoreError> {
+        const CACHE_BYTES: u64 = 64 * 1024 * 1024;
         prepare_dir(dir)?;
         let path = dir.to_path_buf();
         // sled may panic on some damaged files; a damaged store must be an error, not a crash.
         let opened = std::panic::catch_unwind(|| {
             // Every commit is flushed before it returns; a background flusher thread would
             // only add start-up and shut-down time to each short-lived command.
-            sled::Config::new().path(&path).flush_every_ms(None).open()
+            // The page cache is bounded well below sled's 1 GB default: the team server keeps
+            // the store open for weeks, and its memory should level off, not track the store.
+            sled::Config::new()
+                .path(&path)
+                .flush_every_ms(None)
+                .cache_capacity(CACHE_BYTES)
+                .open()
         });
         let db = match opened {
             Ok(Ok(db)) => db,
@@ -258,6 +267,7 @@ impl SledStore {
             warnings: std::sync::Mutex::new(Vec::new()),
             group: std::sync::Arc::new(GroupFlush::new()),
             decoded: Default::default(),
+            organisation: Default::default(),
         };
         match store.meta.get(KEY_FORMAT).map_err(|e| store.io(e))? {
             Some(v) if v.as_ref() == FORMAT => {}
@@ -312,6 +322,7 @@ impl SledStore {
             // One group of flushes per open store, whichever handle commits.
             group: self.group.clone(),
             decoded: self.decoded.clone(),
+            organisation: self.organisation.clone(),
         }
     }
 
@@ -357,7 +368,12 @@ impl SledStore {
     /// The organisation profile, if `init` has run.
     pub fn organisation(&self) -> Result<Option<Organisation>, StoreError> {
         match self.meta.get(KEY_ORGANISATION).map_err(|e| self.io(e))? {
-            Some(bytes) => Ok(Some(self.decode("the organisation profile", &bytes)?)),
+            Some(bytes) => {
+                let kept = self
+                    .organisation
+                    .get_or_decode((), bytes, |b| self.decode("the organisation profile", b))?;
+                Ok(Some(Organisation::clone(&kept)))
+            }
             None => Ok(None),
         }
     }
@@ -1404,6 +1420,8 @@ impl Store for SledStore {
             _ => 0,
         };
         let recipients = self.encode_recipients(writes.recipients)?;
+        // The record's bytes as the transaction wrote them (its last attempt's).
+        let written: std::cell::RefCell<Option<sled::IVec>> = std::cell::RefCell::new(None);
         let result = self.trees().transaction(
             |(
                 meta,
@@ -1449,9 +1467,13 @@ impl Store for SledStore {
                         Target::New(id)
                     }
                     Subject::Incident(current) => {
-                        let stored: IncidentRecord = match incidents.get(current.id.key())? {
-                            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                                ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
+                        let stored = match incidents.get(current.id.key())? {
+                            Some(bytes) => self.decoded.get_or_decode(current.id, bytes, |b| {
+                                serde_json::from_slice::<IncidentRecord>(b).map_err(|e| {
+                                    ConflictableTransactionError::Abort(Abort::Damaged(
+                                        e.to_string(),
+                                    ))
+                                })
                             })?,
                             None => {
                                 return Err(ConflictableTransactionError::Abort(Abort::Damaged(
@@ -1465,7 +1487,7 @@ impl Store for SledStore {
                                 found: stored.version,
                             }));
                         }
-                        Target::Existing(Box::new(stored))
+                        Target::Existing(Box::new(std::sync::Arc::unwrap_or_clone(stored)))
                     }
                 };
                 let old_keys = match &target {
@@ -1489,6 +1511,8 @@ impl Store for SledStore {
                     let bytes = serde_json::to_vec(rec).map_err(|e| {
                         ConflictableTransactionError::Abort(Abort::Damaged(e.to_string()))
                     })?;
+                    let bytes = sled::IVec::from(bytes);
+                    *written.borrow_mut() = Some(bytes.clone());
                     incidents.insert(&id.key(), bytes)?;
                     let new_keys = deadline_keys(rec);
                     for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
@@ -1506,7 +1530,15 @@ impl Store for SledStore {
             },
         );
         let committed = match result {
-            Ok(c) => c,
+            Ok(c) => {
+                // What the next reader of this incident would decode: kept now, while both
+                // are in hand.
+                if let (Some(record), Some(bytes)) = (&c.record, written.take()) {
+                    self.decoded
+                        .keep(record.id, bytes, std::sync::Arc::new(record.clone()));
+                }
+                c
+            }
             Err(TransactionError::Abort(Abort::Conflict { expected, found })) => {
                 let id = match subject {
                     Subject::Incident(r) => r.id,

@@ -43,12 +43,22 @@ pub struct Query {
     pub incident: Option<IncidentId>,
 }
 
+/// One open obligation and its incident, which the rows of its other obligations share.
+#[derive(Debug, Clone)]
+pub struct DueRow {
+    pub record: std::sync::Arc<IncidentRecord>,
+    /// Which of the record's obligations.
+    index: usize,
+}
+
+impl DueRow {
+    pub fn obligation(&self) -> &Obligation {
+        &self.record.obligations[self.index]
+    }
+}
+
 /// Open obligations soonest first, each with its incident.
-pub fn due(
-    store: &dyn Store,
-    now: DateTime<Utc>,
-    query: Query,
-) -> Result<Vec<(std::sync::Arc<IncidentRecord>, Obligation)>, AppError> {
+pub fn due(store: &dyn Store, now: DateTime<Utc>, query: Query) -> Result<Vec<DueRow>, AppError> {
     let mut entries = if query.overdue {
         store.due_until(now - Duration::milliseconds(1))?
     } else if let Some(w) = query.within {
@@ -66,16 +76,13 @@ pub fn due(
     }
     Ok(rows(store, &entries)?
         .into_iter()
-        .filter(|(_, o)| !query.overdue || o.due.is_statutory())
+        .filter(|row| !query.overdue || row.obligation().due.is_statutory())
         .collect())
 }
 
 /// Index entries joined with their incidents and obligations. An incident with several
 /// obligations due is read once and shared by its rows, not copied into each.
-fn rows(
-    store: &dyn Store,
-    entries: &[DeadlineEntry],
-) -> Result<Vec<(std::sync::Arc<IncidentRecord>, Obligation)>, AppError> {
+fn rows(store: &dyn Store, entries: &[DeadlineEntry]) -> Result<Vec<DueRow>, AppError> {
     let mut records = BTreeMap::new();
     for e in entries {
         if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(e.incident) {
@@ -85,9 +92,15 @@ fn rows(
     Ok(entries
         .iter()
         .filter_map(|e| {
-            let r = records.get(&e.incident)?;
-            let o = r.obligations.iter().find(|o| o.id == e.obligation)?;
-            Some((r.clone(), o.clone()))
+            let record = records.get(&e.incident)?;
+            let index = record
+                .obligations
+                .iter()
+                .position(|o| o.id == e.obligation)?;
+            Some(DueRow {
+                record: record.clone(),
+                index,
+            })
         })
         .collect())
 }

@@ -86,14 +86,22 @@ pub fn deadlines(
             incident,
         },
     )?;
-    let rows: Vec<(&IncidentRecord, &Obligation)> =
-        found.iter().map(|(r, o)| (r.as_ref(), o)).collect();
+    let rows: Vec<(&IncidentRecord, &Obligation)> = found
+        .iter()
+        .map(|row| (row.record.as_ref(), row.obligation()))
+        .collect();
     match ctx.format {
         Format::Json => {
             let list: Vec<_> = rows
                 .iter()
                 .map(|(r, o)| {
                     let mut v = obligation_json(o, ctx.now);
+                    // The phase's required content is the rulebook's, the same in every row of
+                    // a regime (`deadlines regimes` and `obligation list` show it): carried in
+                    // each row it made a list of 100 rows 300 KB.
+                    if let Some(phase) = v.get_mut("phase").and_then(|p| p.as_object_mut()) {
+                        phase.remove("content");
+                    }
                     v["incident"] = json!(r.id);
                     v["incident_title"] = json!(r.facts.title);
                     v
