@@ -1007,6 +1007,25 @@ fn load(root: &Path) {
         rss.last().copied().unwrap_or(0),
     );
     let flat = last as f64 <= first as f64 * 1.2;
+    // The second half against the first sample of it: growth that levels off (caches filling
+    // to their bounds) against growth that goes on.
+    let half = rss.get(rss.len() / 2).copied().unwrap_or(0);
+    let levelled = last as f64 <= half as f64 * 1.1;
+    line(
+        "load: server memory, every sample (MB)",
+        rss.iter()
+            .map(|kb| format!("{:.0}", *kb as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        format!(
+            "second half: last within 1.1x of its first sample: {}",
+            if levelled {
+                "levelled off"
+            } else {
+                "**still growing**"
+            }
+        ),
+    );
     line(
         "load: server memory (VmRSS every 5 s: first after warm-up, max, last)",
         format!(

@@ -120,7 +120,10 @@ pub fn run(config: Config, ready: impl FnOnce(&str)) -> Result<(), ServerError> 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("breachflow-serve")
-        .max_blocking_threads(128)
+        // Commands run on blocking threads, each keeping its parsed grammar and its share of
+        // the allocator: at most 32 at once (on a few cores more would only queue for a core,
+        // and would raise the server's memory with every burst). Later requests wait their turn.
+        .max_blocking_threads(32)
         .build()
         .map_err(io("the server's runtime"))?;
     let result = runtime.block_on(serve(shared.clone(), &config, &socket, ready));
