@@ -720,3 +720,56 @@ fn a_filed_obligation_stays_in_the_calendar_as_cancelled_with_the_same_uid() {
         );
     }
 }
+
+/// A `deadlines` row is the obligation as `obligation list` shows it, less the phase's list of
+/// required content, plus its incident: the row's own writer must not drift from the
+/// obligation's fields.
+#[test]
+fn a_deadlines_row_is_the_obligation_as_listed_with_its_incident() {
+    let env = TestEnv::new();
+    env.run(&["init", "--org", &everything_org(&env)]).success();
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    let at = "2024-04-01T12:00:00Z";
+    env.run_at(at, &["assess", ID, "--file", &high_risk(&env)])
+        .success();
+    env.run_at(at, &["decide", ID, "--accept"]).success();
+    let json_at = |args: &[&str]| -> Value {
+        let out = env
+            .cmd()
+            .env("BREACHFLOW_NOW", at)
+            .args(["--format", "json"])
+            .args(args)
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let rows = json_at(&["deadlines"]);
+    let rows = rows.as_array().unwrap();
+    let listed = json_at(&["obligation", "list", ID])["obligations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let title = json_at(&["incident", "show", ID])["incident"]["facts"]["title"].clone();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert!(
+        listed.iter().any(|o| o["phase"]["content"].is_array()),
+        "some listed phase carries its required content: {listed:?}"
+    );
+    for row in rows {
+        let mut expected = listed
+            .iter()
+            .find(|o| o["id"] == row["id"])
+            .unwrap_or_else(|| panic!("{} is not listed", row["id"]))
+            .clone();
+        expected["phase"].as_object_mut().unwrap().remove("content");
+        expected["incident"] = json!(ID);
+        expected["incident_title"] = title.clone();
+        assert_eq!(row, &expected);
+    }
+}
