@@ -50,8 +50,9 @@ fn high_risk(env: &TestEnv) -> String {
     env.file("high.json", &a)
 }
 
-#[test]
-fn each_regime_runs_its_own_clock() {
+/// A store whose organisation every shipped regime applies to, with the example incident
+/// assessed as high risk and the decision to notify taken at `at`.
+fn decided_under_every_regime(at: &str) -> TestEnv {
     let env = TestEnv::new();
     env.run(&["init", "--org", &everything_org(&env)]).success();
     env.run(&[
@@ -61,10 +62,16 @@ fn each_regime_runs_its_own_clock() {
         &example("incident-ransomware.json"),
     ])
     .success();
-    let later = "2024-07-05T12:00:00Z";
-    env.run_at(later, &["assess", ID, "--file", &high_risk(&env)])
+    env.run_at(at, &["assess", ID, "--file", &high_risk(&env)])
         .success();
-    env.run_at(later, &["decide", ID, "--accept"]).success();
+    env.run_at(at, &["decide", ID, "--accept"]).success();
+    env
+}
+
+#[test]
+fn each_regime_runs_its_own_clock() {
+    let later = "2024-07-05T12:00:00Z";
+    let env = decided_under_every_regime(later);
     for (anchor, at) in [
         ("classified_major", "2024-03-31T09:00:00Z"),
         ("significant_impact", "2024-03-31T09:00:00Z"),
@@ -726,19 +733,8 @@ fn a_filed_obligation_stays_in_the_calendar_as_cancelled_with_the_same_uid() {
 /// obligation's fields.
 #[test]
 fn a_deadlines_row_is_the_obligation_as_listed_with_its_incident() {
-    let env = TestEnv::new();
-    env.run(&["init", "--org", &everything_org(&env)]).success();
-    env.run(&[
-        "incident",
-        "open",
-        "--file",
-        &example("incident-ransomware.json"),
-    ])
-    .success();
     let at = "2024-04-01T12:00:00Z";
-    env.run_at(at, &["assess", ID, "--file", &high_risk(&env)])
-        .success();
-    env.run_at(at, &["decide", ID, "--accept"]).success();
+    let env = decided_under_every_regime(at);
     let json_at = |args: &[&str]| -> Value {
         let out = env
             .cmd()
