@@ -171,7 +171,7 @@ struct Row<'a> {
 }
 
 /// The phase without its required content: the rulebook's list, the same in every row of a
-/// regime (`deadlines regimes` and `obligation list` show it); carried in each row it made a
+/// regime (`breachflow regimes`, `obligation list` show it); carried in each row it made a
 /// list of 100 rows 300 KB.
 #[derive(serde::Serialize)]
 struct RowPhase<'a> {
