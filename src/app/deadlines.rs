@@ -19,15 +19,16 @@ use crate::domain::record::IncidentRecord;
 use crate::domain::regime::Rulebook;
 use crate::domain::workflow::{self, Rules};
 
-/// Loads each incident once for a list of index entries.
+/// Loads each incident once for a list of index entries, shared (not copied) by the entries
+/// that name it.
 pub fn records(
     store: &dyn Store,
     entries: &[DeadlineEntry],
-) -> Result<BTreeMap<IncidentId, IncidentRecord>, AppError> {
+) -> Result<BTreeMap<IncidentId, std::sync::Arc<IncidentRecord>>, AppError> {
     let mut map = BTreeMap::new();
     for e in entries {
         if let std::collections::btree_map::Entry::Vacant(slot) = map.entry(e.incident) {
-            slot.insert(store.incident(e.incident)?);
+            slot.insert(store.incident_shared(e.incident)?);
         }
     }
     Ok(map)
@@ -83,12 +84,7 @@ pub fn due(store: &dyn Store, now: DateTime<Utc>, query: Query) -> Result<Vec<Du
 /// Index entries joined with their incidents and obligations. An incident with several
 /// obligations due is read once and shared by its rows, not copied into each.
 fn rows(store: &dyn Store, entries: &[DeadlineEntry]) -> Result<Vec<DueRow>, AppError> {
-    let mut records = BTreeMap::new();
-    for e in entries {
-        if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(e.incident) {
-            slot.insert(store.incident_shared(e.incident)?);
-        }
-    }
+    let records = records(store, entries)?;
     Ok(entries
         .iter()
         .filter_map(|e| {
@@ -115,7 +111,7 @@ pub fn calendar(
 ) -> Result<Vec<(IncidentRecord, Obligation)>, AppError> {
     store.require_organisation()?;
     let records = match incident {
-        Some(id) => BTreeMap::from([(id, store.incident(id)?)]),
+        Some(id) => BTreeMap::from([(id, store.incident_shared(id)?)]),
         None => {
             let mut entries = store.all_due()?;
             entries.extend(store.waiting()?);
@@ -131,7 +127,9 @@ pub fn calendar(
                 .filter(|o| o.due.instant().is_some())
                 .cloned()
                 .collect();
-            obligations.into_iter().map(move |o| (r.clone(), o))
+            obligations
+                .into_iter()
+                .map(move |o| (IncidentRecord::clone(&r), o))
         })
         .collect())
 }

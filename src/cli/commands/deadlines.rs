@@ -193,72 +193,37 @@ struct RowPhase<'a> {
 
 impl<'a> Row<'a> {
     fn new(r: &'a IncidentRecord, o: &'a Obligation, now: DateTime<Utc>) -> Row<'a> {
-        // Every field named, none with `..`: a field added to `Obligation` or `Phase` fails
-        // to compile here until it is shown (or deliberately left out) in this list.
-        let Obligation {
-            id,
-            regime,
-            regime_name,
-            jurisdiction,
-            citation,
-            recipient,
-            owner_role,
-            phase,
-            previous,
-            unverified,
-            notes,
-            follows_decision,
-            state,
-            due,
-            completion,
-            waiver,
-            retired_because,
-            arose_at,
-            indeterminate,
-        } = o;
-        let crate::domain::regime::Phase {
-            id: phase_id,
-            name,
-            anchor,
-            deadline,
-            also_within,
-            citation: phase_citation,
-            content: _,
-            recipient: phase_recipient,
-            only_if,
-            delayable,
-        } = phase;
-        let open = state.is_open();
+        let (p, due, open) = (&o.phase, &o.due, o.state.is_open());
         Row {
-            id,
-            regime,
-            regime_name,
-            jurisdiction,
-            citation,
-            recipient,
-            owner_role,
+            id: &o.id,
+            regime: &o.regime,
+            regime_name: &o.regime_name,
+            jurisdiction: &o.jurisdiction,
+            citation: &o.citation,
+            recipient: &o.recipient,
+            owner_role: &o.owner_role,
             phase: RowPhase {
-                id: phase_id,
-                name,
-                anchor,
-                deadline,
-                also_within,
-                citation: phase_citation,
-                recipient: phase_recipient,
-                only_if,
-                delayable: *delayable,
+                id: &p.id,
+                name: &p.name,
+                anchor: &p.anchor,
+                deadline: &p.deadline,
+                also_within: &p.also_within,
+                citation: &p.citation,
+                recipient: &p.recipient,
+                only_if: &p.only_if,
+                delayable: p.delayable,
             },
-            previous,
-            unverified,
-            notes,
-            follows_decision,
-            state,
+            previous: &o.previous,
+            unverified: &o.unverified,
+            notes: &o.notes,
+            follows_decision: &o.follows_decision,
+            state: &o.state,
             due,
-            completion,
-            waiver,
-            retired_because,
-            arose_at,
-            indeterminate,
+            completion: &o.completion,
+            waiver: &o.waiver,
+            retired_because: &o.retired_because,
+            arose_at: &o.arose_at,
+            indeterminate: &o.indeterminate,
             statutory: due.is_statutory(),
             overdue: open && due.is_statutory() && due.instant().is_some_and(|at| now > at),
             warning: if open {
@@ -266,7 +231,7 @@ impl<'a> Row<'a> {
             } else {
                 None
             },
-            verdict: completion.as_ref().and_then(|c| c.verdict()),
+            verdict: o.completion.as_ref().and_then(|c| c.verdict()),
             minutes_remaining: if open {
                 due.instant().map(|at| (at - now).num_minutes())
             } else {
