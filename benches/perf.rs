@@ -219,6 +219,81 @@ fn commits(root: &Path, floor: Duration, runs: usize) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The store's own ceiling: commits with no application work at all, straight on sled, by 1
+/// and by 32 threads, each followed by a flush (as every durable commit is), against the disk
+/// floor. Two shapes: one insert into one tree (the least any durable write does) and one
+/// transaction over four trees writing an event, its index entry, the log head and a record
+/// (the least an atomic, event-logged commit does). An app-layer commit rate cannot beat these.
+fn sled_ceiling(root: &Path, floor: Duration) {
+    use sled::Transactional;
+    use sled::transaction::ConflictableTransactionError;
+    use std::sync::Arc;
+    let dir = root.join("sled-ceiling");
+    let db = sled::open(&dir).unwrap();
+    let trees: Arc<Vec<sled::Tree>> = Arc::new(
+        ["events", "incident_events", "meta", "incidents"]
+            .iter()
+            .map(|t| db.open_tree(t).unwrap())
+            .collect(),
+    );
+    // About the sizes of a title update's event and of the record it rewrites.
+    let (event, record) = (vec![b'e'; 1_000], vec![b'r'; 4_000]);
+    let floor_rate = 1.0 / floor.as_secs_f64();
+    for (writers, each) in [(1usize, 2_000usize), (32, 100)] {
+        for transaction in [false, true] {
+            let start = Instant::now();
+            let threads: Vec<_> = (0..writers)
+                .map(|w| {
+                    let (db, trees) = (db.clone(), trees.clone());
+                    let (event, record) = (event.clone(), record.clone());
+                    std::thread::spawn(move || {
+                        for i in 0..each {
+                            let key = format!("{transaction}-{w:04}-{i:08}");
+                            if transaction {
+                                (&trees[0], &trees[1], &trees[2], &trees[3])
+                                    .transaction(|(events, index, meta, incidents)| {
+                                        events.insert(key.as_bytes(), event.as_slice())?;
+                                        index.insert(key.as_bytes(), &[][..])?;
+                                        meta.insert(&b"head"[..], key.as_bytes())?;
+                                        incidents
+                                            .insert(&w.to_be_bytes()[..], record.as_slice())?;
+                                        Ok::<(), ConflictableTransactionError<()>>(())
+                                    })
+                                    .unwrap();
+                            } else {
+                                trees[0].insert(key.as_bytes(), event.as_slice()).unwrap();
+                            }
+                            db.flush().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            let rate = (writers * each) as f64 / start.elapsed().as_secs_f64();
+            line(
+                &format!(
+                    "the store's ceiling: sled alone, {}, {writers} writer{}",
+                    if transaction {
+                        "one transaction over 4 trees + flush"
+                    } else {
+                        "one insert + flush"
+                    },
+                    if writers == 1 { "" } else { "s" }
+                ),
+                format!("{rate:.0} per second"),
+                format!(
+                    "{:.2}x the floor's {floor_rate:.0} fdatasync/s",
+                    rate / floor_rate
+                ),
+            );
+        }
+    }
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn build_store(dir: &Path, n: usize, assessed: usize, overdue: usize) -> Duration {
     let start = Instant::now();
     let store = SledStore::open(dir).unwrap();
@@ -342,6 +417,7 @@ fn main() {
     // process (group commit).
     if std::env::var("BREACHFLOW_BENCH_ONLY").is_ok_and(|v| v == "commits") {
         commits(&root, floor, 5);
+        sled_ceiling(&root, floor);
         return;
     }
     let start_times: Vec<Duration> = (0..40)
@@ -558,6 +634,7 @@ fn main() {
     }
 
     commits(&root, floor, 3);
+    sled_ceiling(&root, floor);
     bulk(&root);
 }
 

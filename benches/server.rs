@@ -596,9 +596,21 @@ fn deadlines(root: &Path, n: usize) {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-/// Durable commits per second with `writers` threads, each updating its own incident over its
-/// own connection for `seconds`; the commits acknowledged, and the failures.
-fn commit_rate(server: &Server, tokens: &[String], seconds: f64) -> (f64, usize) {
+/// What each client of a rate run sends.
+#[derive(Clone, Copy, PartialEq)]
+enum Traffic {
+    /// `incident update` of the client's own incident: one durable commit each.
+    Updates,
+    /// `obligation list` of the same incident: the same trip through HTTP, clap, the app layer
+    /// (one record read) and the output, with nothing written: the server's ceiling for a
+    /// command. (Not `incident show`: it lists every event, and the update runs before it
+    /// leave thousands.)
+    Reads,
+}
+
+/// Commands per second with `writers` threads, each on its own incident over its own
+/// connection for `seconds`; the rate of those that succeeded, and the failures.
+fn commit_rate(server: &Server, tokens: &[String], seconds: f64, traffic: Traffic) -> (f64, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = tokens
         .iter()
@@ -611,11 +623,14 @@ fn commit_rate(server: &Server, tokens: &[String], seconds: f64) -> (f64, usize)
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
                     let file = format!("{{\"title\": \"Writer {w}, revision {i}\"}}");
-                    let a = client.run(
-                        &["incident", "update", &id, "--file", "update.json"],
-                        &[("update.json", file.as_bytes())],
-                        NOW,
-                    );
+                    let a = match traffic {
+                        Traffic::Updates => client.run(
+                            &["incident", "update", &id, "--file", "update.json"],
+                            &[("update.json", file.as_bytes())],
+                            NOW,
+                        ),
+                        Traffic::Reads => client.run(&["obligation", "list", &id], &[], NOW),
+                    };
                     if a.ok() {
                         done += 1;
                     } else {
@@ -652,7 +667,7 @@ fn commits(root: &Path, floor: Duration) {
     let server = Server::start(&data);
     let floor_rate = 1.0 / floor.as_secs_f64();
     for (writers, target) in [(1usize, 0.7), (32, 2.0)] {
-        let (rate, failed) = commit_rate(&server, &tokens[..writers], seconds);
+        let (rate, failed) = commit_rate(&server, &tokens[..writers], seconds, Traffic::Updates);
         let ratio = rate / floor_rate;
         line(
             &format!(
@@ -676,6 +691,28 @@ fn commits(root: &Path, floor: Duration) {
         ms(median(server.logged_ms("incident update"))),
         String::new(),
     );
+    // The ceiling: the same clients sending a command that writes nothing. A commit rate can
+    // be no higher than this, whatever the store does, so a target above it is out of reach of
+    // any commit path on this machine.
+    for writers in [1usize, 32] {
+        let (rate, failed) = commit_rate(&server, &tokens[..writers], seconds, Traffic::Reads);
+        line(
+            &format!(
+                "ceiling: `obligation list` over HTTP, nothing written, {writers} client{}",
+                if writers == 1 { "" } else { "s" }
+            ),
+            format!("{rate:.0} per second"),
+            format!(
+                "{:.2}x the floor's {floor_rate:.0} fdatasync/s{}",
+                rate / floor_rate,
+                if failed > 0 {
+                    format!("; {failed} FAILED")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    }
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
 }
