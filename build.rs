@@ -1,5 +1,6 @@
-//! Embeds every file of `regimes/`, `calendars/` and `templates/` in the binary, so the list in the binary can
-//! never fall behind the folders.
+//! Embeds every file of `regimes/`, `calendars/`, `templates/` and `web/` (the browser
+//! workspace's pages and assets) in the binary, so the list in the binary can never fall behind
+//! the folders.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -39,6 +40,9 @@ fn main() {
     embed("regimes", "toml", &mut out, "REGIMES");
     embed("calendars", "toml", &mut out, "CALENDARS");
     embed("templates", "hbs", &mut out, "TEMPLATES");
+    embed("web/pages", "hbs", &mut out, "PAGES");
+    embed("web/assets", "css", &mut out, "STYLES");
+    embed("web/assets", "js", &mut out, "SCRIPTS");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
 }

@@ -217,6 +217,10 @@ impl Store for LeasedStore {
         self.with(|s| s.incident_shared(id))
     }
 
+    fn newest_incidents(&self, n: usize) -> Result<Vec<IncidentId>, StoreError> {
+        self.with(|s| s.newest_incidents(n))
+    }
+
     // Collected: an iterator cannot outlive the store it reads, and the store may be let go.
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {
         match self.with(|s| Ok(s.incidents().collect::<Vec<_>>())) {

@@ -1345,6 +1345,10 @@ impl Store for SledStore {
         SledStore::incident_shared(self, id)
     }
 
+    fn newest_incidents(&self, n: usize) -> Result<Vec<IncidentId>, StoreError> {
+        Ok(self.newest_incident_ids(n))
+    }
+
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_> {
         Box::new(SledStore::incidents(self))
     }

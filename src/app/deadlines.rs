@@ -81,6 +81,27 @@ pub fn due(store: &dyn Store, now: DateTime<Utc>, query: Query) -> Result<Vec<Du
         .collect())
 }
 
+/// What the workspace's dashboard shows: every open obligation with an instant, soonest first
+/// (the deadline index: its cost follows the open work), and the newest incidents.
+pub struct Dashboard {
+    pub due: Vec<DueRow>,
+    pub recent: Vec<std::sync::Arc<IncidentRecord>>,
+}
+
+/// How many of the newest incidents the dashboard lists.
+pub const DASHBOARD_RECENT: usize = 50;
+
+pub fn dashboard(store: &dyn Store, now: DateTime<Utc>) -> Result<Dashboard, AppError> {
+    let mut due = due(store, now, Query::default())?;
+    due.retain(|row| row.obligation().due.instant().is_some());
+    let recent = store
+        .newest_incidents(DASHBOARD_RECENT)?
+        .into_iter()
+        .map(|id| store.incident_shared(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Dashboard { due, recent })
+}
+
 /// Index entries joined with their incidents and obligations. An incident with several
 /// obligations due is read once and shared by its rows, not copied into each.
 fn rows(store: &dyn Store, entries: &[DeadlineEntry]) -> Result<Vec<DueRow>, AppError> {

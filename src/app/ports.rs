@@ -240,6 +240,19 @@ pub trait Store {
     /// Every incident, in the order of their ids.
     fn incidents(&self) -> Box<dyn Iterator<Item = Result<IncidentRecord, StoreError>> + '_>;
 
+    /// The ids of the `n` newest incidents, newest first. A store with an ordered index reads
+    /// only those `n`; this default reads them all.
+    fn newest_incidents(&self, n: usize) -> Result<Vec<IncidentId>, StoreError> {
+        let mut ids = self
+            .incidents()
+            .map(|r| r.map(|r| r.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort();
+        ids.reverse();
+        ids.truncate(n);
+        Ok(ids)
+    }
+
     /// One incident's events, oldest first. Its cost follows that incident's events alone.
     fn events_for(&self, id: IncidentId) -> Result<Vec<Event>, StoreError>;
 

@@ -7,7 +7,9 @@
 //! signed-in person. The pieces:
 //! - `routes`: the routes, each with its gate, in one table the router is built from;
 //! - `auth`: tokens, sessions, CSRF, sign-in throttling;
-//! - `http`: security headers, size limits and the request log, on every response.
+//! - `http`: security headers, size limits and the request log, on every response;
+//! - `pages`: the browser workspace (sign-in, dashboard, incident pages), made by
+//!   `render::pages`.
 //!
 //! Commands run on blocking threads through `cli::remote`, so they print what they print at a
 //! terminal. SIGTERM or Ctrl-C stops accepting, lets what is in flight finish, then closes the
@@ -15,6 +17,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod pages;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -73,6 +76,8 @@ pub struct Shared {
     pub templates_dir: Option<PathBuf>,
     pub rulebook: Arc<crate::domain::regime::Rulebook>,
     pub templates: Arc<crate::render::template::TemplateSet>,
+    /// The workspace's page templates.
+    pub pages: crate::render::pages::Pages,
     pub sessions: auth::Sessions,
     pub throttle: auth::Throttle,
     /// Taken shared by every command, and exclusively by the few that rewrite the store's
@@ -96,6 +101,8 @@ pub fn run(config: Config, ready: impl FnOnce(&str)) -> Result<(), ServerError> 
         .map_err(|e| ServerError::Refused(format!("the regimes: {e}")))?;
     let templates = crate::adapters::files::templates(config.templates_dir.as_deref())
         .map_err(|e| ServerError::Refused(format!("the templates: {e}")))?;
+    let pages = crate::render::pages::Pages::builtin()
+        .map_err(|e| ServerError::Refused(format!("the workspace's pages: {e}")))?;
     let store = SledStore::open(&config.data_dir)?;
     let dir = store.dir().to_path_buf();
     let socket = dir.join(SOCKET);
@@ -111,6 +118,7 @@ pub fn run(config: Config, ready: impl FnOnce(&str)) -> Result<(), ServerError> 
         templates_dir: config.templates_dir.clone(),
         rulebook: Arc::new(rulebook),
         templates: Arc::new(templates),
+        pages,
         sessions: auth::Sessions::new(Duration::from_secs(u64::from(config.session_minutes) * 60)),
         throttle: auth::Throttle::default(),
         exclusive: std::sync::RwLock::new(()),

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::Shared;
 use super::auth::{self, Proof, SignedIn};
 use super::http::{self, Logged};
+use super::pages;
 use crate::cli::remote::{self, Refusal, RunRequest};
 use crate::domain::account::{Principal, Role};
 
@@ -98,10 +99,79 @@ pub const ROUTES: &[Route] = &[
         what: "the accounts and their roles (admin)",
         handler: || get(users),
     },
+    // The browser workspace (`pages`): refusals are pages, and forms carry the CSRF token.
+    Route {
+        method: Method::GET,
+        path: "/",
+        gate: Gate::Public,
+        what: "the workspace: on to the dashboard",
+        handler: || get(pages::home),
+    },
+    Route {
+        method: Method::GET,
+        path: "/assets/{name}",
+        gate: Gate::Public,
+        what: "the workspace's stylesheet and script (from the binary)",
+        handler: || get(pages::asset),
+    },
+    Route {
+        method: Method::GET,
+        path: "/sign-in",
+        gate: Gate::Public,
+        what: "the sign-in form",
+        handler: || get(pages::sign_in_form),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sign-in",
+        gate: Gate::Public,
+        what: "sign in with the form (throttled); sets the session cookie",
+        handler: || post(pages::sign_in),
+    },
+    Route {
+        method: Method::POST,
+        path: "/sign-out",
+        gate: Gate::SignedIn,
+        what: "sign out from the workspace (form with its CSRF token)",
+        handler: || post(pages::sign_out),
+    },
+    Route {
+        method: Method::GET,
+        path: "/dashboard",
+        gate: Gate::SignedIn,
+        what: "open obligations soonest first, overdue on top; incidents by state",
+        handler: || get(pages::dashboard),
+    },
+    Route {
+        method: Method::GET,
+        path: "/incidents/{id}",
+        gate: Gate::SignedIn,
+        what: "one incident: facts, assessment, decision, obligations, documents, timeline",
+        handler: || get(pages::incident),
+    },
+    Route {
+        method: Method::GET,
+        path: "/users",
+        gate: Gate::Roles(&[Role::Admin]),
+        what: "the accounts and their roles, as a page (admin)",
+        handler: || get(pages::users),
+    },
 ];
 
+impl Route {
+    /// Whether this is a page of the workspace (its refusals are pages, not JSON).
+    pub fn is_page(&self) -> bool {
+        is_page(self.path)
+    }
+}
+
+/// Page routes are everything but the API and the health check.
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/") || path == "/health")
+}
+
 /// The most any other request may carry.
-const SMALL_BODY: usize = 16 * 1024;
+pub const SMALL_BODY: usize = 16 * 1024;
 
 /// The router: every route of [`ROUTES`] behind its gate, with the security headers, size
 /// limits and request log on everything.
@@ -109,7 +179,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
     for route in ROUTES {
         let gated = (route.handler)().route_layer(middleware::from_fn_with_state(
-            (shared.clone(), route.gate),
+            (shared.clone(), route.gate, route.is_page()),
             gate,
         ));
         router = router.route(route.path, gated);
@@ -134,14 +204,22 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+async fn not_found(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    if is_page(request.uri().path()) {
+        return pages::refused(
+            &shared,
+            StatusCode::NOT_FOUND,
+            "there is no such page",
+            None,
+        );
+    }
     error(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
 /// The gate of a route: who is asking (token or session), CSRF for a session's changes, and
 /// the route's roles.
 async fn gate(
-    State((shared, gate)): State<(Arc<Shared>, Gate)>,
+    State((shared, gate, page)): State<(Arc<Shared>, Gate, bool)>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -151,34 +229,63 @@ async fn gate(
     let signed = match authenticate(&shared, request.headers()) {
         Ok(s) => s,
         Err(message) => {
+            if page {
+                return pages::refused(&shared, StatusCode::UNAUTHORIZED, &message, None);
+            }
             return error(StatusCode::UNAUTHORIZED, "unauthenticated", &message);
         }
     };
     let user = signed.principal.user.to_string();
     let refuse = |status, code, message: &str| {
-        let mut r = error(status, code, message);
+        let mut r = if page {
+            pages::refused(&shared, status, message, Some(&signed))
+        } else {
+            error(status, code, message)
+        };
         r.extensions_mut().insert(Logged::user(&user));
         r
     };
     // A browser sends its cookie with any request, including one a hostile page makes it send:
-    // a change made with a session must also carry the token only our page can read.
+    // a change made with a session must also carry the token only our page can read: in the
+    // X-CSRF-Token header (scripts), or in a form's `csrf` field (pages).
     if signed.proof == Proof::Session && !matches!(*request.method(), Method::GET | Method::HEAD) {
-        let given = request
-            .headers()
-            .get(auth::CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
         let expected = signed
             .session
             .as_deref()
             .and_then(|id| shared.sessions.find(id))
             .map(|(_, csrf)| csrf)
             .unwrap_or_default();
-        if expected.is_empty() || !auth::same(given, &expected) {
+        let header = request
+            .headers()
+            .get(auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let given = match header {
+            Some(h) => h,
+            None if page => {
+                let (parts, body) = request.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, SMALL_BODY).await else {
+                    return refuse(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        "the form is larger than this page accepts",
+                    );
+                };
+                let field = form_field(&bytes, "csrf").unwrap_or_default();
+                request = Request::from_parts(parts, axum::body::Body::from(bytes));
+                field
+            }
+            None => String::new(),
+        };
+        if expected.is_empty() || !auth::same(&given, &expected) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "csrf",
-                "this change needs the page's CSRF token (header X-CSRF-Token)",
+                if page {
+                    "this form had expired or did not come from this site: open the page again and retry"
+                } else {
+                    "this change needs the page's CSRF token (header X-CSRF-Token)"
+                },
             );
         }
     }
@@ -199,6 +306,12 @@ async fn gate(
     let mut response = next.run(request).await;
     response.extensions_mut().insert(Logged::user(&user));
     response
+}
+
+/// One field of a urlencoded form.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    fields.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 fn names(roles: &[Role]) -> String {
@@ -275,8 +388,47 @@ struct Credentials {
     label: Option<String>,
 }
 
-/// Checks a name and password, throttled; the principal, or the answer to give.
-async fn check_password(
+/// Why a name and password did not sign anyone in.
+pub enum PasswordRefused {
+    /// Too many failures lately: try again after this long.
+    Throttled(std::time::Duration),
+    /// Wrong name or password (which, is not said).
+    Wrong,
+    /// The check itself failed.
+    Failed,
+}
+
+/// Checks a name and password, throttled (by name and by address); the principal.
+pub async fn check_password(
+    shared: &Arc<Shared>,
+    from: Option<std::net::IpAddr>,
+    name: &str,
+    password: &str,
+) -> Result<Principal, PasswordRefused> {
+    if let Some(wait) = shared.throttle.wait(name, from) {
+        return Err(PasswordRefused::Throttled(wait));
+    }
+    let (store, user, pass) = (shared.store.share(), name.to_string(), password.to_string());
+    // Argon2id is deliberately slow: off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        crate::app::accounts::authenticate_password(&store, &user, &pass)
+    })
+    .await;
+    match checked {
+        Ok(Ok(principal)) => {
+            shared.throttle.succeeded(name);
+            Ok(principal)
+        }
+        Ok(Err(_)) => {
+            shared.throttle.failed(name, from);
+            Err(PasswordRefused::Wrong)
+        }
+        Err(_) => Err(PasswordRefused::Failed),
+    }
+}
+
+/// The API's sign-in body checked: the principal, or the answer to give.
+async fn check_credentials(
     shared: &Arc<Shared>,
     from: Option<SocketAddr>,
     body: &Bytes,
@@ -288,47 +440,47 @@ async fn check_password(
             &format!("expected {{\"name\": ..., \"password\": ...}}: {e}"),
         )
     })?;
-    let ip = from.map(|a| a.ip());
-    if let Some(wait) = shared.throttle.wait(&credentials.name, ip) {
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            "too many failed sign-ins; wait before trying again",
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
+    match check_password(
+        shared,
+        from.map(|a| a.ip()),
+        &credentials.name,
+        &credentials.password,
+    )
+    .await
+    {
+        Ok(p) => Ok((p, credentials)),
+        Err(PasswordRefused::Throttled(wait)) => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "too many failed sign-ins; wait before trying again",
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Err(r)
         }
-        return Err(r);
-    }
-    let (store, name, password) = (
-        shared.store.share(),
-        credentials.name.clone(),
-        credentials.password.clone(),
-    );
-    // Argon2id is deliberately slow: off the async threads.
-    let checked = tokio::task::spawn_blocking(move || {
-        crate::app::accounts::authenticate_password(&store, &name, &password)
-    })
-    .await;
-    match checked {
-        Ok(Ok(principal)) => {
-            shared.throttle.succeeded(&credentials.name);
-            Ok((principal, credentials))
-        }
-        Ok(Err(_)) => {
-            shared.throttle.failed(&credentials.name, ip);
-            Err(error(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "the name or password is not accepted",
-            ))
-        }
-        Err(_) => Err(error(
+        Err(PasswordRefused::Wrong) => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "the name or password is not accepted",
+        )),
+        Err(PasswordRefused::Failed) => Err(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the check failed",
         )),
     }
+}
+
+/// The `Set-Cookie` value of a session; an empty id ends it in the browser.
+pub fn session_cookie_header(id: &str, tls: bool) -> String {
+    format!(
+        "{}={id}; HttpOnly; SameSite=Strict; Path=/{}{}",
+        auth::COOKIE,
+        if id.is_empty() { "; Max-Age=0" } else { "" },
+        if tls { "; Secure" } else { "" }
+    )
 }
 
 /// The peer's address (none on the socket) and the body, at most [`SMALL_BODY`] bytes.
@@ -354,7 +506,7 @@ async fn sign_in(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (principal, _) = match check_password(&shared, from, &body).await {
+    let (principal, _) = match check_credentials(&shared, from, &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -365,11 +517,7 @@ async fn sign_in(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             "no session could be started",
         );
     };
-    let cookie = format!(
-        "{}={id}; HttpOnly; SameSite=Strict; Path=/{}",
-        auth::COOKIE,
-        if shared.tls { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie_header(&id, shared.tls);
     let mut r = axum::Json(serde_json::json!({
         "user": principal.user.to_string(), "name": principal.name,
         "roles": principal.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
@@ -392,11 +540,7 @@ async fn sign_out(
         shared.sessions.end(id);
     }
     let mut r = axum::Json(serde_json::json!({"signed_out": true})).into_response();
-    let cookie = format!(
-        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-        auth::COOKIE,
-        if shared.tls { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie_header("", shared.tls);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -418,7 +562,7 @@ async fn create_token(State(shared): State<Arc<Shared>>, request: Request) -> Re
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (principal, credentials) = match check_password(&shared, from, &body).await {
+    let (principal, credentials) = match check_credentials(&shared, from, &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };

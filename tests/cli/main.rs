@@ -10,6 +10,7 @@ mod architecture;
 mod assess_decide;
 mod audit;
 mod bounds;
+mod browser;
 mod crash;
 mod deadlines;
 mod demo;

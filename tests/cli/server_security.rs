@@ -58,8 +58,30 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
     for route in ROUTES {
         let method = route.method.as_str();
         let what = format!("{method} {}", route.path);
-        let call =
-            |headers: &[(&str, &str)]| request(server.port, method, route.path, headers, b"");
+        // A path's parameters filled with something that exists.
+        let path = route.path.replace("{id}", ID).replace("{name}", "app.css");
+        assert!(
+            !path.contains('{'),
+            "{what}: a parameter this test cannot fill"
+        );
+        let call = |headers: &[(&str, &str)]| request(server.port, method, &path, headers, b"");
+        // A page's refusal is a page that says what happened; the API's is JSON.
+        let refused_as = |r: &Reply, code: &str, heading: &str| {
+            if route.is_page() {
+                assert_eq!(
+                    r.header("content-type"),
+                    Some("text/html; charset=utf-8"),
+                    "{what}"
+                );
+                assert!(
+                    r.text().contains(&format!("<h1>{heading}</h1>")),
+                    "{what}: {}",
+                    r.text()
+                );
+            } else {
+                assert_eq!(r.json()["error"]["code"], code, "{what}");
+            }
+        };
         if route.gate == Gate::Public {
             let r = call(&[]);
             assert_secure_headers(&what, &r);
@@ -90,7 +112,7 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
                 headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let r = call(&headers);
             assert_eq!(r.status, 401, "{what} with {case}: {}", r.text());
-            assert_eq!(r.json()["error"]["code"], "unauthenticated", "{what}");
+            refused_as(&r, "unauthenticated", "Sign in first");
             assert_secure_headers(&what, &r);
             checked += 1;
         }
@@ -111,7 +133,7 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
                 );
             } else {
                 assert_eq!(r.status, 403, "{what} let {role} in: {}", r.text());
-                assert_eq!(r.json()["error"]["code"], "forbidden");
+                refused_as(&r, "forbidden", "Not allowed");
             }
             checked += 1;
         }
@@ -802,4 +824,92 @@ fn four_eyes_through_the_server_tells_people_apart_by_account_and_records_the_ro
     assert_eq!(approval["identity"], "authenticated", "{approval}");
     assert_eq!(approval["user"]["role"], "approver", "{approval}");
     assert_eq!(approval["user"]["id"], "u2", "{approval}");
+}
+
+#[test]
+fn workspace_forms_need_their_csrf_token() {
+    let env = TestEnv::with_incident();
+    let dana = member(&env.data_dir, "dana", &["dpo"]);
+    let server = Server::start(&env);
+    let signed = sign_in(server.port, "dana", &dana.password);
+    let cookie = session_cookie(&signed);
+    let csrf = signed.json()["csrf"].as_str().unwrap().to_string();
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    // Signing out with the session cookie alone (what a hostile page can make a browser send)
+    // is refused, as a page, and the session lives on.
+    for body in ["", "csrf=", "csrf=0123456789abcdef", "other=1"] {
+        let r = request(server.port, "POST", "/sign-out", &form, body.as_bytes());
+        assert_eq!(r.status, 403, "{body:?}: {}", r.text());
+        assert!(r.text().contains("<h1>Not allowed</h1>"), "{}", r.text());
+        assert_secure_headers("POST /sign-out", &r);
+    }
+    let still = request(
+        server.port,
+        "GET",
+        "/dashboard",
+        &[("Cookie", &cookie)],
+        b"",
+    );
+    assert_eq!(still.status, 200, "{}", still.text());
+    // With the page's token, it signs out.
+    let body = format!("csrf={csrf}");
+    let r = request(server.port, "POST", "/sign-out", &form, body.as_bytes());
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/sign-in"));
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let after = request(
+        server.port,
+        "GET",
+        "/dashboard",
+        &[("Cookie", &cookie)],
+        b"",
+    );
+    assert_eq!(after.status, 401);
+
+    // The sign-in form: its token must match the cookie set with the form, so another site
+    // cannot sign a browser in as someone else.
+    let page = request(server.port, "GET", "/sign-in", &[], b"");
+    assert_eq!(page.status, 200);
+    let set = page.header("set-cookie").unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let pair = set.split(';').next().unwrap().trim().to_string();
+    let token = pair.split_once('=').unwrap().1.to_string();
+    assert!(page.text().contains(&format!("value=\"{token}\"")));
+    let creds = format!("name=dana&password={}", dana.password);
+    let urlencoded = ("Content-Type", "application/x-www-form-urlencoded");
+    for (case, headers, body) in [
+        (
+            "no cookie",
+            vec![urlencoded],
+            format!("{creds}&csrf={token}"),
+        ),
+        (
+            "a token other than the cookie's",
+            vec![urlencoded, ("Cookie", pair.as_str())],
+            format!("{creds}&csrf=ffff{token}"),
+        ),
+    ] {
+        let r = request(server.port, "POST", "/sign-in", &headers, body.as_bytes());
+        assert_eq!(r.status, 403, "{case}: {}", r.text());
+        assert!(
+            r.header("set-cookie")
+                .is_none_or(|c| !c.contains("bf_session=")),
+            "{case}"
+        );
+    }
+    let r = request(
+        server.port,
+        "POST",
+        "/sign-in",
+        &[urlencoded, ("Cookie", pair.as_str())],
+        format!("{creds}&csrf={token}").as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/dashboard"));
 }

@@ -1,0 +1,448 @@
+//! The browser workspace (issue 15) in a real browser: Debian's headless Chromium, driven over
+//! WebDriver (`chromedriver`, started here) by fantoccini, against the real binary's
+//! `breachflow serve` on a test store. Nothing is downloaded: the browser is the machine's
+//! (`.ci/run` installs it when missing) and axe-core is vendored under `tests/fixtures/axe/`.
+//! With no browser the tests fail; they never skip.
+//!
+//! Each page the journeys reach is checked with axe-core inside the browser (0 serious or
+//! critical violations), and the main pages are photographed into
+//! `target/tmp/screenshots/` (`docs/` holds the ones chosen for the README).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::server_support::*;
+use crate::support::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The vendored axe-core and its SHA-256 (checked before it runs: a fixture is outside input).
+const AXE: &str = include_str!("../fixtures/axe/axe.min.js");
+const AXE_SHA256: &str = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c";
+/// When the journeys happen: the example incident's 72 hours (UK GDPR Art 33) have run out.
+const LATER: &str = "2024-04-05T12:00:00Z";
+
+/// `chromedriver` on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for (what, path) in [("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)] {
+            assert!(
+                Path::new(path).exists(),
+                "{what} is not installed at {path}: the browser tests need Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does it)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A fresh headless browser (its own empty profile), with JavaScript on or off.
+    async fn browser(&self, profile: &Path, javascript: bool) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--window-size=1280,1500".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        if !javascript {
+            args.push("--blink-settings=scriptEnabled=false".into());
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": args, "binary": CHROMIUM}),
+        );
+        ClientBuilder::rustls()
+            .expect("a WebDriver client")
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("chromium starts under chromedriver")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Where the tests put their screenshots.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// axe-core's serious and critical violations on the page now shown, as readable lines.
+async fn axe(c: &Client, page: &str) -> Vec<String> {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(AXE.as_bytes()));
+    assert_eq!(
+        digest, AXE_SHA256,
+        "the vendored axe-core is not the one checked in"
+    );
+    c.execute(AXE, vec![]).await.expect("axe-core loads");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+                .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}))))
+                .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: 0}]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    found
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            format!(
+                "{page}: {} ({}): {} [{} nodes]",
+                v["id"], v["impact"], v["help"], v["nodes"]
+            )
+        })
+        .collect()
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(c: &Client, base: &str, m: &Member) {
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    c.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(&m.name)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(&m.password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        arrive(c, "/dashboard").await,
+        "/dashboard",
+        "{} signed in",
+        m.name
+    );
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_string()
+}
+
+/// Waits for a click's navigation to reach `expected` (a click returns before the next page
+/// has loaded); the path reached, after at most 10 s.
+async fn arrive(c: &Client, expected: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = path(c).await;
+        let loaded = c
+            .execute("return document.readyState", vec![])
+            .await
+            .is_ok_and(|s| s == "complete");
+        if (now == expected && loaded) || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A store with the example incident assessed and decided (its obligations owed), a second
+/// incident only opened, and a DPO, a comms lead and an admin.
+fn team() -> (TestEnv, Member, Member, Member) {
+    let env = TestEnv::prepared(&example_json("organisation.json"));
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    let dana = member(&env.data_dir, "dana", &["dpo"]);
+    let carol = member(&env.data_dir, "carol", &["comms"]);
+    let ada = member(&env.data_dir, "ada", &["admin"]);
+    (env, dana, carol, ada)
+}
+
+#[test]
+fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
+    let (env, dana, carol, ada) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let shots = screenshots();
+    let mut violations = Vec::new();
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+
+        // Not signed in: the dashboard is refused with a page that says so and links to sign-in.
+        c.goto(&format!("{base}/dashboard")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Sign in first");
+        assert!(text(&c, "main").await.contains("HTTP status 401"));
+        violations.extend(axe(&c, "401 page").await);
+        c.find(Locator::LinkText("Sign in"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        violations.extend(axe(&c, "sign-in").await);
+
+        // A wrong password: the form again, with the reason, nothing else.
+        c.find(Locator::Id("name"))
+            .await
+            .unwrap()
+            .send_keys("dana")
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys("not-her-password")
+            .await
+            .unwrap();
+        c.find(Locator::Css("form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let error = c
+            .wait_for_find(Locator::Css("#sign-in-error"))
+            .await
+            .expect("the form again, with the reason");
+        assert_eq!(
+            error.text().await.unwrap(),
+            "The name or password is not accepted."
+        );
+        violations.extend(axe(&c, "sign-in with an error").await);
+
+        sign_in(&c, &base, &dana).await;
+        assert_eq!(arrive(&c, "/dashboard").await, "/dashboard");
+        assert_eq!(text(&c, ".who p").await, "Signed in as dana (dpo)");
+        // Soonest first: the ICO report, 72 hours past, is the first row, marked overdue in
+        // words as well as colour.
+        let first = c
+            .find(Locator::Css("table.due tbody tr"))
+            .await
+            .expect("a row of open obligations");
+        assert_eq!(
+            first.attr("class").await.unwrap().as_deref(),
+            Some("overdue")
+        );
+        let row = first.text().await.unwrap();
+        assert!(row.contains("OVERDUE by"), "{row}");
+        assert!(row.contains("uk-gdpr-art33/initial"), "{row}");
+        assert!(row.contains("BR-2024-0001"), "{row}");
+        let caption = text(&c, "table.due caption").await;
+        assert!(caption.contains("overdue"), "{caption}");
+        // Rows are in due order.
+        let dues: Vec<String> = {
+            let mut v = Vec::new();
+            for cell in c
+                .find_all(Locator::Css("table.due tbody tr td:nth-child(2) time"))
+                .await
+                .unwrap()
+            {
+                v.push(cell.attr("datetime").await.unwrap().unwrap());
+            }
+            v
+        };
+        let mut sorted = dues.clone();
+        sorted.sort();
+        assert_eq!(dues, sorted, "soonest first");
+        // Incidents by state: the decided one and the one only opened.
+        let mut states = Vec::new();
+        for h in c.find_all(Locator::Css("main section h3")).await.unwrap() {
+            states.push(h.text().await.unwrap());
+        }
+        assert_eq!(
+            states,
+            ["detected (1)", "decided (1)"],
+            "in the lifecycle's order"
+        );
+        let body = text(&c, "main").await;
+        assert!(body.contains("BR-2024-0002"), "{body}");
+        violations.extend(axe(&c, "dashboard").await);
+        std::fs::write(shots.join("dashboard.png"), c.screenshot().await.unwrap()).unwrap();
+
+        // The row's incident.
+        first
+            .find(Locator::LinkText("BR-2024-0001"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        let h1 = text(&c, "h1").await;
+        assert!(h1.starts_with("BR-2024-0001: "), "{h1}");
+        let page = text(&c, "main").await;
+        for part in ["Facts", "Assessment", "Decision", "Obligations", "Timeline"] {
+            assert!(page.contains(part), "no {part} on the incident page");
+        }
+        assert!(
+            page.contains("UK GDPR Art 33 clock starts here"),
+            "awareness explained"
+        );
+        std::fs::write(shots.join("incident.png"), c.screenshot().await.unwrap()).unwrap();
+        // How the due time was worked out, under each obligation.
+        let how = c
+            .find(Locator::Css("details summary"))
+            .await
+            .expect("an explanation per obligation");
+        how.click().await.unwrap();
+        let explained = text(&c, "details ul").await;
+        assert!(!explained.is_empty());
+        violations.extend(axe(&c, "incident, an explanation open").await);
+
+        // An incident that does not exist: a page, not a trace.
+        c.goto(&format!("{base}/incidents/BR-2024-0999"))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "h1").await, "Not found");
+
+        // Sign out: the form posts with its CSRF token, and the session is gone.
+        c.find(Locator::Css(".who button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        c.goto(&format!("{base}/dashboard")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Sign in first");
+
+        // A comms lead is refused the accounts page with a page that says why.
+        sign_in(&c, &base, &carol).await;
+        assert_eq!(arrive(&c, "/dashboard").await, "/dashboard");
+        c.goto(&format!("{base}/users")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Not allowed");
+        let why = text(&c, "main").await;
+        assert!(why.contains("needs the role admin"), "{why}");
+        assert!(why.contains("HTTP status 403"), "{why}");
+        assert!(
+            !why.contains("panicked") && !why.contains("backtrace"),
+            "{why}"
+        );
+        violations.extend(axe(&c, "403 page").await);
+        c.find(Locator::Css(".who button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+
+        // The admin sees everyone.
+        sign_in(&c, &base, &ada).await;
+        c.goto(&format!("{base}/users")).await.unwrap();
+        let accounts = text(&c, "main table").await;
+        for name in ["dana", "carol", "ada"] {
+            assert!(accounts.contains(name), "{accounts}");
+        }
+        violations.extend(axe(&c, "accounts").await);
+        c.close().await.unwrap();
+    });
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
+#[test]
+fn every_page_works_with_javascript_off() {
+    let (env, dana, _, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        // The page's own scripts do not run: the pages must need none to sign in, read and
+        // sign out.
+        let c = driver.browser(profile.path(), false).await;
+        sign_in(&c, &base, &dana).await;
+        assert_eq!(arrive(&c, "/dashboard").await, "/dashboard");
+        let left = text(&c, "table.due tbody tr .left").await;
+        assert!(left.starts_with("OVERDUE by"), "{left}");
+        c.goto(&format!("{base}/incidents/BR-2024-0001"))
+            .await
+            .unwrap();
+        assert!(text(&c, "h1").await.starts_with("BR-2024-0001"));
+        c.find(Locator::Css(".who button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        c.close().await.unwrap();
+    });
+    drop(server);
+}
