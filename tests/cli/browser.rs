@@ -208,8 +208,8 @@ async fn arrive(c: &Client, expected: &str) -> String {
 }
 
 /// A store with the example incident assessed and decided (its obligations owed), a second
-/// incident only opened, and a DPO, a comms lead and an admin.
-fn team() -> (TestEnv, Member, Member, Member) {
+/// incident only opened, and a DPO, a comms lead, an admin and an auditor.
+fn team() -> (TestEnv, Member, Member, Member, Member) {
     let env = TestEnv::prepared(&example_json("organisation.json"));
     env.run(&[
         "incident",
@@ -221,12 +221,13 @@ fn team() -> (TestEnv, Member, Member, Member) {
     let dana = member(&env.data_dir, "dana", &["dpo"]);
     let carol = member(&env.data_dir, "carol", &["comms"]);
     let ada = member(&env.data_dir, "ada", &["admin"]);
-    (env, dana, carol, ada)
+    let otto = member(&env.data_dir, "otto", &["auditor"]);
+    (env, dana, carol, ada, otto)
 }
 
 #[test]
 fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
-    let (env, dana, carol, ada) = team();
+    let (env, dana, carol, ada, otto) = team();
     let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
     let base = server.url.clone();
     let driver = Driver::start();
@@ -270,7 +271,8 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
             .await
             .unwrap();
         let error = c
-            .wait_for_find(Locator::Css("#sign-in-error"))
+            .wait()
+            .for_element(Locator::Css("#sign-in-error"))
             .await
             .expect("the form again, with the reason");
         assert_eq!(
@@ -406,6 +408,42 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
             assert!(accounts.contains(name), "{accounts}");
         }
         violations.extend(axe(&c, "accounts").await);
+        c.find(Locator::Css(".who button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+
+        // The auditor: adherence per regime, and the log verified on request.
+        sign_in(&c, &base, &otto).await;
+        c.find(Locator::LinkText("Audit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/audit").await, "/audit");
+        let adherence = text(&c, "#adherence-heading + table").await;
+        assert!(adherence.contains("UK GDPR Art 33"), "{adherence}");
+        violations.extend(axe(&c, "audit").await);
+        std::fs::write(shots.join("audit.png"), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Css("#verify-heading ~ form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let result = c
+            .wait()
+            .for_element(Locator::Id("verify-result"))
+            .await
+            .expect("the verification's result");
+        let said = result.text().await.unwrap();
+        assert!(said.starts_with("Verified: "), "{said}");
+        assert!(said.contains("every digest and link intact"), "{said}");
+        violations.extend(axe(&c, "audit, verified").await);
         c.close().await.unwrap();
     });
     assert!(
@@ -418,7 +456,7 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
 
 #[test]
 fn every_page_works_with_javascript_off() {
-    let (env, dana, _, _) = team();
+    let (env, dana, _, _, _) = team();
     let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
     let base = server.url.clone();
     let driver = Driver::start();
@@ -444,5 +482,53 @@ fn every_page_works_with_javascript_off() {
         assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
         c.close().await.unwrap();
     });
+    drop(server);
+}
+
+#[test]
+fn the_workspace_downloads_are_the_reports_the_command_line_writes() {
+    let (env, _, _, _, otto) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let (k, v) = bearer(&otto.token);
+    for (path, kind, name, args) in [
+        (
+            "/audit/register.csv",
+            "text/csv; charset=utf-8",
+            "register.csv",
+            vec!["--format", "csv", "register", "export"],
+        ),
+        (
+            "/audit/adherence.html",
+            "text/html; charset=utf-8",
+            "adherence.html",
+            vec!["--format", "html", "report", "adherence"],
+        ),
+    ] {
+        let r = request(server.port, "GET", path, &[(k, &v)], b"");
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some(kind), "{path}");
+        assert_eq!(
+            r.header("content-disposition"),
+            Some(format!("attachment; filename=\"{name}\"").as_str()),
+            "{path}"
+        );
+        let cli = as_member(&env, &otto)
+            .env("BREACHFLOW_NOW", LATER)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            cli.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        assert_eq!(
+            r.text().trim_end(),
+            String::from_utf8_lossy(&cli.stdout).trim_end(),
+            "{path} differs from `breachflow {}`",
+            args.join(" ")
+        );
+        assert!(r.text().contains("BR-2024-0001"), "{path}");
+    }
     drop(server);
 }
