@@ -44,6 +44,7 @@ fn who(shared: &Shared, signed: &SignedIn) -> Value {
         "name": p.name,
         "roles": roles(&p.roles),
         "admin": p.roles.contains(&Role::Admin),
+        "dpo": p.roles.contains(&Role::Dpo),
         "csrf": csrf,
     })
 }
@@ -682,4 +683,177 @@ pub async fn register_file(
         Ok(csv) => download("register.csv", "text/csv; charset=utf-8", csv),
         Err(r) => r,
     }
+}
+
+/// The decision form as it was posted.
+#[derive(Deserialize, Default)]
+struct DecisionForm {
+    /// `accept` (take the recommendation) or `override`.
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    ico: String,
+    #[serde(default)]
+    subjects: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `GET /incidents/{id}/decision`: the recommendation that follows from the current
+/// assessment, and the form to take it or decide otherwise (the DPO).
+pub async fn decision_form(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Response {
+    decision_page(shared, signed, id, DecisionForm::default(), None).await
+}
+
+/// `POST /incidents/{id}/decision`: records the decision (`decide`), then shows the incident;
+/// on a refusal, the form again with the reason beside it, and nothing stored.
+pub async fn decide(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(incident) = id.parse::<IncidentId>() else {
+        return refused(
+            &shared,
+            StatusCode::NOT_FOUND,
+            "that is not an incident id",
+            Some(&signed),
+        );
+    };
+    let form: DecisionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let yes = |v: &str| match v {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let request = match form.choice.as_str() {
+        "accept" => Ok(crate::domain::workflow::DecideRequest {
+            accept: true,
+            notify_ico: None,
+            tell_subjects: None,
+            reason: Some(form.reason.clone()).filter(|r| !r.trim().is_empty()),
+        }),
+        "override" => match (yes(&form.ico), yes(&form.subjects)) {
+            (Some(ico), Some(subjects)) => Ok(crate::domain::workflow::DecideRequest {
+                accept: false,
+                notify_ico: Some(ico),
+                tell_subjects: Some(subjects),
+                reason: Some(form.reason.clone()),
+            }),
+            _ => Err("say whether to notify the ICO and whether to tell data subjects".to_string()),
+        },
+        _ => Err("choose: take the recommendation, or decide otherwise".to_string()),
+    };
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return decision_page(shared, signed, id, form, Some(e)).await,
+    };
+    let principal = signed.principal.clone();
+    let Some(role) = crate::domain::permission::permits(
+        &principal.roles,
+        &crate::domain::permission::Action::RecordFacts,
+    ) else {
+        return refused(
+            &shared,
+            StatusCode::FORBIDDEN,
+            "only the DPO records decisions",
+            Some(&signed),
+        );
+    };
+    let rules = shared.rulebook.clone();
+    let now = crate::adapters::clock::now_or(None);
+    let store = shared.store.share();
+    let done = tokio::task::spawn_blocking(move || {
+        let ctx = app::Context::authenticated(now, &principal, role);
+        app::incident::decide(&store, &ctx, &rules, incident, &request)
+    })
+    .await;
+    match done {
+        Ok(Ok(_)) => {
+            let to = format!("/incidents/{incident}");
+            let mut r =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, to.as_str())], "").into_response();
+            r.extensions_mut()
+                .insert(Logged::user(&signed.principal.user.to_string()));
+            r
+        }
+        Ok(Err(e)) => decision_page(shared, signed, id, form, Some(e.to_string())).await,
+        Err(_) => refused(
+            &shared,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the decision stopped unexpectedly; nothing was stored",
+            Some(&signed),
+        ),
+    }
+}
+
+async fn decision_page(
+    shared: Arc<Shared>,
+    signed: SignedIn,
+    id: String,
+    form: DecisionForm,
+    error: Option<String>,
+) -> Response {
+    let Ok(incident) = id.parse::<IncidentId>() else {
+        return refused(
+            &shared,
+            StatusCode::NOT_FOUND,
+            "that is not an incident id",
+            Some(&signed),
+        );
+    };
+    let found = read(&shared, &signed, move |store| {
+        let org = store.require_organisation()?;
+        Ok((org.zone(), org.role, store.incident(incident)?))
+    })
+    .await;
+    let (zone, role, record) = match found {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let assessment = record.current_assessment();
+    let recommendation = assessment.map(|a| {
+        let r = crate::domain::decision::recommend(a.severity.level, role);
+        json!({
+            "ico": yn(r.notify_ico),
+            "subjects": yn(r.tell_subjects),
+            "basis": r.basis,
+        })
+    });
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(
+        &shared,
+        status,
+        "decision",
+        json!({
+            "title": format!("Decision on {incident}"),
+            "zone": zone.name(),
+            "id": incident.to_string(),
+            "incident_title": record.facts.title,
+            "state": record.state.to_string(),
+            "assessment": assessment.map(|a| crate::cli::commands::assess::describe(a, zone)),
+            "recommendation": recommendation,
+            "current": record.current_decision().map(|d| crate::cli::commands::decide::describe(d, zone)),
+            "error": error,
+            "form": {
+                "accept": form.choice != "override",
+                "ico_yes": form.ico == "yes",
+                "ico_no": form.ico == "no",
+                "subjects_yes": form.subjects == "yes",
+                "subjects_no": form.subjects == "no",
+                "reason": form.reason,
+            },
+            "who": who(&shared, &signed),
+        }),
+    )
 }

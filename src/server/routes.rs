@@ -151,6 +151,20 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::GET,
+        path: "/incidents/{id}/decision",
+        gate: Gate::Roles(&[Role::Dpo]),
+        what: "the recommendation and the decision form (the DPO)",
+        handler: || get(pages::decision_form),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/decision",
+        gate: Gate::Roles(&[Role::Dpo]),
+        what: "record the decision (`decide`); refused with the reason beside the form",
+        handler: || post(pages::decide),
+    },
+    Route {
+        method: Method::GET,
         path: "/audit",
         gate: Gate::SignedIn,
         what: "the auditor's view: adherence per regime, downloads, verifying the log",

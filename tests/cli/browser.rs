@@ -532,3 +532,121 @@ fn the_workspace_downloads_are_the_reports_the_command_line_writes() {
     }
     drop(server);
 }
+
+#[test]
+fn the_dpo_decides_otherwise_with_a_reason_and_comms_is_refused_the_decision_page() {
+    let (env, dana, carol, _, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let decided = |env: &TestEnv| {
+        let out = as_member(env, &dana)
+            .args(["--format", "json", "incident", "show", "BR-2024-0001"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["incident"]["decisions"].as_array().unwrap().clone()
+    };
+    let before = decided(&env);
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001")).await.unwrap();
+        c.find(Locator::Id("decide-link"))
+            .await
+            .expect("the DPO is offered the decision")
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001/decision").await,
+            "/incidents/BR-2024-0001/decision"
+        );
+        let recommended = text(&c, "#recommendation-heading + dl").await;
+        assert!(recommended.contains("Notify the ICO"), "{recommended}");
+        violations.extend(axe(&c, "decision").await);
+
+        // Decide otherwise (tell data subjects too) without a reason: refused beside the form,
+        // and nothing stored.
+        for id in ["choice-override", "ico-yes", "subjects-yes"] {
+            c.find(Locator::Id(id)).await.unwrap().click().await.unwrap();
+        }
+        c.find(Locator::Css("#decide-heading ~ form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let error = c
+            .wait()
+            .for_element(Locator::Id("decision-error"))
+            .await
+            .expect("the reason it was refused");
+        let said = error.text().await.unwrap();
+        assert!(said.to_lowercase().contains("reason"), "{said}");
+        // What was chosen is still chosen.
+        let kept = c.find(Locator::Id("subjects-yes")).await.unwrap();
+        assert_eq!(kept.prop("checked").await.unwrap().as_deref(), Some("true"));
+        violations.extend(axe(&c, "decision with an error").await);
+
+        c.find(Locator::Id("reason"))
+            .await
+            .unwrap()
+            .send_keys("Clients' home addresses were in the encrypted records; we tell them so they can watch for phishing.")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#decide-heading ~ form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/incidents/BR-2024-0001").await, "/incidents/BR-2024-0001");
+        let decision = text(&c, "#decision-heading + pre").await;
+        assert!(decision.contains("Tell data subjects:  yes"), "{decision}");
+        assert!(decision.contains("watch for phishing"), "{decision}");
+        assert!(decision.contains("by dana"), "{decision}");
+        c.find(Locator::Css(".who button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+
+        // Comms is refused the decision page with a page that says why, and is not offered it.
+        sign_in(&c, &base, &carol).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001")).await.unwrap();
+        assert!(c.find(Locator::Id("decide-link")).await.is_err());
+        c.goto(&format!("{base}/incidents/BR-2024-0001/decision"))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "h1").await, "Not allowed");
+        let why = text(&c, "main").await;
+        assert!(why.contains("needs the role dpo"), "{why}");
+        assert!(why.contains("HTTP status 403"), "{why}");
+        c.close().await.unwrap();
+    });
+    let after = decided(&env);
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "the refused attempt stored nothing; the second, one decision"
+    );
+    let last = &after[after.len() - 1];
+    assert_eq!(last["decision"]["tell_subjects"], true, "{last}");
+    assert_eq!(last["by"], "dana", "{last}");
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
