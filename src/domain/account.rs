@@ -37,6 +37,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// Role names joined by `sep`: "dpo, admin", or "dpo or admin" in a refusal.
+    pub fn list(roles: &[Role], sep: &str) -> String {
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     pub const ALL: [Role; 5] = [
         Role::Dpo,
         Role::Comms,

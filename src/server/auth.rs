@@ -33,6 +33,22 @@ pub struct SignedIn {
     pub proof: Proof,
     /// The session's id, for signing out.
     pub session: Option<String>,
+    /// The session's CSRF token, as found when the request was signed in (pages put it in
+    /// their forms; the gate checks it on a change).
+    pub csrf: Option<String>,
+}
+
+/// The value of cookie `name` in a request's headers, if set and not empty.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// One browser session.

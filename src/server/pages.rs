@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -32,13 +32,8 @@ use crate::render::format::{instant, recorded_later, who as event_who};
 const SIGN_IN_COOKIE: &str = "bf_signin";
 
 /// The signed-in person as every page's header shows them.
-fn who(shared: &Shared, signed: &SignedIn) -> Value {
-    let csrf = signed
-        .session
-        .as_deref()
-        .and_then(|id| shared.sessions.find(id))
-        .map(|(_, csrf)| csrf)
-        .unwrap_or_default();
+fn who(signed: &SignedIn) -> Value {
+    let csrf = signed.csrf.clone().unwrap_or_default();
     let p = &signed.principal;
     json!({
         "name": p.name,
@@ -50,11 +45,7 @@ fn who(shared: &Shared, signed: &SignedIn) -> Value {
 }
 
 fn roles(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Role::list(roles, ", ")
 }
 
 fn iso(at: DateTime<Utc>) -> String {
@@ -105,7 +96,7 @@ pub fn refused(
             "heading": heading,
             "message": message,
             "status": status.as_u16(),
-            "who": signed.map(|s| who(shared, s)),
+            "who": signed.map(who),
         }),
     )
 }
@@ -191,18 +182,6 @@ struct SignInForm {
     csrf: String,
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty())
-}
-
 /// `POST /sign-in`: the form's name and password, throttled like the API's sign-in; on success
 /// a session cookie and a redirect to the dashboard.
 pub async fn sign_in(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -210,7 +189,7 @@ pub async fn sign_in(State(shared): State<Arc<Shared>>, request: Request) -> Res
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip());
-    let expected = cookie(request.headers(), SIGN_IN_COOKIE);
+    let expected = auth::cookie(request.headers(), SIGN_IN_COOKIE);
     let Ok(body) = axum::body::to_bytes(request.into_body(), super::routes::SMALL_BODY).await
     else {
         return refused(
@@ -331,7 +310,7 @@ pub async fn dashboard(
     };
     let mut data = dashboard_data(&board, now, zone);
     if let Some(map) = data.as_object_mut() {
-        map.insert("who".into(), who(&shared, &signed));
+        map.insert("who".into(), who(&signed));
     }
     page(&shared, StatusCode::OK, "dashboard", data)
 }
@@ -416,7 +395,7 @@ pub async fn incident(
     };
     let mut data = incident_data(&record, &events, now, zone);
     if let Some(map) = data.as_object_mut() {
-        map.insert("who".into(), who(&shared, &signed));
+        map.insert("who".into(), who(&signed));
     }
     page(&shared, StatusCode::OK, "incident", data)
 }
@@ -545,7 +524,7 @@ pub async fn users(
         &shared,
         StatusCode::OK,
         "users",
-        json!({"title": "Accounts", "zone": zone.name(), "users": users, "who": who(&shared, &signed)}),
+        json!({"title": "Accounts", "zone": zone.name(), "users": users, "who": who(&signed)}),
     )
 }
 
@@ -630,7 +609,7 @@ async fn audit_page(shared: Arc<Shared>, signed: SignedIn, verified: Option<Valu
         "incidents": report.records.len(),
         "summaries": summaries,
         "verified": verified,
-        "who": who(&shared, &signed),
+        "who": who(&signed),
     });
     page(&shared, StatusCode::OK, "audit", data)
 }
@@ -853,7 +832,7 @@ async fn decision_page(
                 "subjects_no": form.subjects == "no",
                 "reason": form.reason,
             },
-            "who": who(&shared, &signed),
+            "who": who(&signed),
         }),
     )
 }

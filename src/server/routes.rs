@@ -291,12 +291,7 @@ async fn gate(
     // a change made with a session must also carry the token only our page can read: in the
     // X-CSRF-Token header (scripts), or in a form's `csrf` field (pages).
     if signed.proof == Proof::Session && !matches!(*request.method(), Method::GET | Method::HEAD) {
-        let expected = signed
-            .session
-            .as_deref()
-            .and_then(|id| shared.sessions.find(id))
-            .map(|(_, csrf)| csrf)
-            .unwrap_or_default();
+        let expected = signed.csrf.clone().unwrap_or_default();
         let header = request
             .headers()
             .get(auth::CSRF_HEADER)
@@ -357,11 +352,7 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 fn names(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(" or ")
+    Role::list(roles, " or ")
 }
 
 /// Who the request is: a bearer token, else a session cookie. The message says what is wrong.
@@ -378,12 +369,13 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<SignedIn, String
             principal,
             proof: Proof::Token,
             session: None,
+            csrf: None,
         });
     }
-    let Some(id) = session_cookie(headers) else {
+    let Some(id) = auth::cookie(headers, auth::COOKIE) else {
         return Err("sign in first (a token in Authorization: Bearer, or a session)".into());
     };
-    let (user, _) = shared
+    let (user, csrf) = shared
         .sessions
         .find(&id)
         .ok_or("the session has ended (signed out, expired, or the server restarted)")?;
@@ -396,19 +388,8 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<SignedIn, String
         principal,
         proof: Proof::Session,
         session: Some(id),
+        csrf: Some(csrf),
     })
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == auth::COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty())
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {

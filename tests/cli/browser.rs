@@ -172,18 +172,28 @@ async fn sign_in(c: &Client, base: &str, m: &Member) {
         .send_keys(&m.password)
         .await
         .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css("form button[type=submit]")).await;
     assert_eq!(
         arrive(c, "/dashboard").await,
         "/dashboard",
         "{} signed in",
         m.name
     );
+}
+
+async fn click(c: &Client, what: Locator<'_>) {
+    c.find(what)
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs out with the header's button (a form with its CSRF token), back on the sign-in page.
+async fn sign_out(c: &Client) {
+    click(c, Locator::Css(".who button")).await;
+    assert_eq!(arrive(c, "/sign-in").await, "/sign-in");
 }
 
 async fn path(c: &Client) -> String {
@@ -242,12 +252,7 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
         assert_eq!(text(&c, "h1").await, "Sign in first");
         assert!(text(&c, "main").await.contains("HTTP status 401"));
         violations.extend(axe(&c, "401 page").await);
-        c.find(Locator::LinkText("Sign in"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::LinkText("Sign in")).await;
         assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
         violations.extend(axe(&c, "sign-in").await);
 
@@ -264,12 +269,7 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
             .send_keys("not-her-password")
             .await
             .unwrap();
-        c.find(Locator::Css("form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("form button[type=submit]")).await;
         let error = c
             .wait()
             .for_element(Locator::Css("#sign-in-error"))
@@ -370,13 +370,7 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
         assert_eq!(text(&c, "h1").await, "Not found");
 
         // Sign out: the form posts with its CSRF token, and the session is gone.
-        c.find(Locator::Css(".who button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        sign_out(&c).await;
         c.goto(&format!("{base}/dashboard")).await.unwrap();
         assert_eq!(text(&c, "h1").await, "Sign in first");
 
@@ -393,12 +387,7 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
             "{why}"
         );
         violations.extend(axe(&c, "403 page").await);
-        c.find(Locator::Css(".who button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        sign_out(&c).await;
 
         // The admin sees everyone.
         sign_in(&c, &base, &ada).await;
@@ -408,33 +397,17 @@ fn the_dpo_signs_in_sees_the_overdue_report_first_and_opens_its_incident() {
             assert!(accounts.contains(name), "{accounts}");
         }
         violations.extend(axe(&c, "accounts").await);
-        c.find(Locator::Css(".who button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        sign_out(&c).await;
 
         // The auditor: adherence per regime, and the log verified on request.
         sign_in(&c, &base, &otto).await;
-        c.find(Locator::LinkText("Audit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::LinkText("Audit")).await;
         assert_eq!(arrive(&c, "/audit").await, "/audit");
         let adherence = text(&c, "#adherence-heading + table").await;
         assert!(adherence.contains("UK GDPR Art 33"), "{adherence}");
         violations.extend(axe(&c, "audit").await);
         std::fs::write(shots.join("audit.png"), c.screenshot().await.unwrap()).unwrap();
-        c.find(Locator::Css("#verify-heading ~ form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("#verify-heading ~ form button")).await;
         let result = c
             .wait()
             .for_element(Locator::Id("verify-result"))
@@ -473,13 +446,7 @@ fn every_page_works_with_javascript_off() {
             .await
             .unwrap();
         assert!(text(&c, "h1").await.starts_with("BR-2024-0001"));
-        c.find(Locator::Css(".who button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        sign_out(&c).await;
         c.close().await.unwrap();
     });
     drop(server);
@@ -576,14 +543,9 @@ fn the_dpo_decides_otherwise_with_a_reason_and_comms_is_refused_the_decision_pag
         // Decide otherwise (tell data subjects too) without a reason: refused beside the form,
         // and nothing stored.
         for id in ["choice-override", "ico-yes", "subjects-yes"] {
-            c.find(Locator::Id(id)).await.unwrap().click().await.unwrap();
+            click(&c, Locator::Id(id)).await;
         }
-        c.find(Locator::Css("#decide-heading ~ form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("#decide-heading ~ form button[type=submit]")).await;
         let error = c
             .wait()
             .for_element(Locator::Id("decision-error"))
@@ -602,24 +564,13 @@ fn the_dpo_decides_otherwise_with_a_reason_and_comms_is_refused_the_decision_pag
             .send_keys("Clients' home addresses were in the encrypted records; we tell them so they can watch for phishing.")
             .await
             .unwrap();
-        c.find(Locator::Css("#decide-heading ~ form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, Locator::Css("#decide-heading ~ form button[type=submit]")).await;
         assert_eq!(arrive(&c, "/incidents/BR-2024-0001").await, "/incidents/BR-2024-0001");
         let decision = text(&c, "#decision-heading + pre").await;
         assert!(decision.contains("Tell data subjects:  yes"), "{decision}");
         assert!(decision.contains("watch for phishing"), "{decision}");
         assert!(decision.contains("by dana"), "{decision}");
-        c.find(Locator::Css(".who button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        assert_eq!(arrive(&c, "/sign-in").await, "/sign-in");
+        sign_out(&c).await;
 
         // Comms is refused the decision page with a page that says why, and is not offered it.
         sign_in(&c, &base, &carol).await;

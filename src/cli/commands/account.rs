@@ -26,11 +26,7 @@ fn zone(store: &dyn Store) -> Result<chrono_tz::Tz, CliError> {
 }
 
 fn roles(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Role::list(roles, ", ")
 }
 
 /// An account as `--format json` shows it: the password's commitment is the log's business.
