@@ -12,3 +12,4 @@ pub mod pages;
 mod rendering;
 pub mod report;
 pub mod template;
+pub mod words;

@@ -200,7 +200,7 @@ pub fn log(ctx: &Ctx, id: Option<IncidentId>) -> Result<(), CliError> {
                     e.incident.map(|i| i.to_string()).unwrap_or_default(),
                     crate::render::format::who(e),
                     with_recorded_later(
-                        super::incident::event_line(&e.what, log.zone),
+                        crate::render::words::event_line(&e.what, log.zone),
                         e,
                         log.zone,
                     ),
@@ -392,10 +392,13 @@ pub fn timeline(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
                     Some(later) => {
                         format!(
                             "{} by {actor} ({later})",
-                            super::incident::event_line(what, tl.zone)
+                            crate::render::words::event_line(what, tl.zone)
                         )
                     }
-                    None => format!("{} by {actor}", super::incident::event_line(what, tl.zone)),
+                    None => format!(
+                        "{} by {actor}",
+                        crate::render::words::event_line(what, tl.zone)
+                    ),
                 },
             };
             (i.at, i.kind, what)

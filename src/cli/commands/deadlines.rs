@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::obligation::{due_words, obligation_json, remaining};
+use super::obligation::obligation_json;
 use super::open_store;
 use crate::app;
 use crate::app::ports::Store;
@@ -15,6 +15,7 @@ use crate::domain::assessment::AssessmentInput;
 use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
+use crate::render::words::{due_words, remaining};
 
 /// Reads "72h", "3d", "90m", "2w" (and combinations such as "1d12h").
 /// The longest duration accepted: 100 years, far beyond any deadline.

@@ -9,7 +9,7 @@ use super::open_store;
 use crate::app;
 use crate::cli::output::{self, Format, instant};
 use crate::cli::{CliError, Ctx};
-use crate::domain::event::{Event, EventKind};
+use crate::domain::event::Event;
 use crate::domain::incident::{IncidentFacts, IncidentId, IncidentUpdate};
 use crate::domain::lifecycle::{State, Step};
 use crate::domain::record::IncidentRecord;
@@ -271,11 +271,11 @@ pub fn describe(
     line("Summary:", f.summary.clone());
     if let Some(a) = r.current_assessment() {
         s.push('\n');
-        s.push_str(&super::assess::describe(a, zone));
+        s.push_str(&crate::render::words::assessment(a, zone));
     }
     if let Some(d) = r.current_decision() {
         s.push('\n');
-        s.push_str(&super::decide::describe(d, zone));
+        s.push_str(&crate::render::words::decision(d, zone));
     }
     if !r.obligations.is_empty() {
         s.push_str("\nObligations:\n");
@@ -290,7 +290,11 @@ pub fn describe(
                 e.version.to_string(),
                 instant(e.at, zone),
                 e.actor.clone(),
-                super::audit::with_recorded_later(event_line(&e.what, zone), e, zone),
+                super::audit::with_recorded_later(
+                    crate::render::words::event_line(&e.what, zone),
+                    e,
+                    zone,
+                ),
             ]);
         }
         crate::cli::output::fit(&mut t);
@@ -298,225 +302,6 @@ pub fn describe(
         s.push('\n');
     }
     s
-}
-
-/// `text`, with the note or reason in brackets when there is one.
-fn noted(text: String, note: &Option<String>) -> String {
-    match note {
-        Some(n) => format!("{text} ({n})"),
-        None => text,
-    }
-}
-
-pub fn event_line(what: &EventKind, zone: Tz) -> String {
-    match what {
-        EventKind::UserAdded {
-            user,
-            name,
-            email,
-            roles,
-        } => format!(
-            "account {user} added: {name} <{email}> ({})",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        EventKind::UserRolesSet { user, roles } => format!(
-            "roles of {user} set: {}",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        EventKind::UserDisabled { user } => format!("account {user} disabled"),
-        EventKind::PasswordSet { user, .. } => format!("password of {user} set"),
-        EventKind::TokenCreated {
-            token, user, label, ..
-        } => format!("token {token} created for {user} ({label})"),
-        EventKind::TokenRevoked { token } => format!("token {token} revoked"),
-        EventKind::IncidentOpened { .. } => "opened".into(),
-        EventKind::FactsUpdated { changes, note } => {
-            let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
-            match note {
-                Some(n) => format!("facts updated ({}): {n}", fields.join(", ")),
-                None => format!("facts updated ({})", fields.join(", ")),
-            }
-        }
-        EventKind::Assessed {
-            version, severity, ..
-        } => format!("assessment v{version}: {}", severity.level),
-        EventKind::Decided { decision } => format!(
-            "decided: ICO {}, data subjects {}",
-            if decision.notify_ico {
-                "notified"
-            } else {
-                "not notified"
-            },
-            if decision.tell_subjects {
-                "told"
-            } else {
-                "not told"
-            }
-        ),
-        EventKind::Transitioned {
-            step,
-            from,
-            to,
-            reason,
-        } => noted(format!("{step}: {from} -> {to}"), reason),
-        EventKind::OrganisationRecorded { .. } => "organisation profile recorded".into(),
-        EventKind::MessageChanged {
-            message,
-            state,
-            to,
-            note,
-            ..
-        } => noted(format!("message {message} to {to}: {state}"), note),
-        EventKind::BulkNotices {
-            document,
-            finished,
-            sent,
-            already_sent,
-            failed,
-            uncertain,
-            bad_rows,
-            ..
-        } => format!(
-            "bulk {} of {} v{}: {sent} sent, {already_sent} already sent, {failed} failed, {uncertain} uncertain, {bad_rows} bad rows",
-            if *finished {
-                "notices finished"
-            } else {
-                "notices started"
-            },
-            document.document,
-            document.version
-        ),
-        EventKind::BulkRecipients {
-            document,
-            step,
-            recipients,
-        } => {
-            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-            for r in recipients {
-                *counts.entry(r.state.as_str()).or_default() += 1;
-            }
-            let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-            // A person's decision carries its words (who decided, why) on every recipient.
-            let why = match step {
-                crate::domain::outbox::BulkStep::Confirmed
-                | crate::domain::outbox::BulkStep::Resend => recipients
-                    .first()
-                    .and_then(|r| r.note.as_deref())
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default(),
-                _ => String::new(),
-            };
-            format!(
-                "bulk {document} recipients, {}: {}{why}",
-                serde_json::to_value(step)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                counts.join(", ")
-            )
-        }
-        EventKind::ReminderSent {
-            obligation, level, ..
-        } => format!("reminder for {obligation} ({level})"),
-        EventKind::Anchored { seq, hash } => {
-            format!(
-                "log anchored at event {seq} (hash {})",
-                hash.get(..12).unwrap_or(hash)
-            )
-        }
-        EventKind::DocumentRendered { document: d } => format!(
-            "{} version {} rendered{} (sha256 {})",
-            d.document,
-            d.version,
-            if d.missing.is_empty() {
-                ""
-            } else {
-                " as a draft"
-            },
-            crate::render::format::short(&d.sha256, 12)
-        ),
-        EventKind::DocumentApproved {
-            document,
-            version,
-            approval,
-        } => format!("{document} version {version} approved by {}", approval.by),
-        EventKind::TriggerRecorded { trigger } => format!(
-            "recorded: {}, {} (decided by {})",
-            crate::domain::deadline::anchor_words(trigger.anchor),
-            instant(trigger.at, zone),
-            trigger.decided_by
-        ),
-        EventKind::DisclosureDelayed { delay } => format!(
-            "disclosure delayed under UK MAR Art 17(4) at {} by {}: (a) {}; (b) {}; (c) {}",
-            delay.at.to_rfc3339(),
-            delay.decided_by,
-            delay.legitimate_interests,
-            delay.not_misleading,
-            delay.confidentiality
-        ),
-        EventKind::ObligationsChanged { changes } => {
-            let mut parts = Vec::new();
-            if !changes.added.is_empty() {
-                let ids: Vec<_> = changes.added.iter().map(|o| o.id.as_str()).collect();
-                parts.push(format!("obligations added: {}", ids.join(", ")));
-            }
-            for (id, _) in &changes.retired {
-                parts.push(format!("{id} retired"));
-            }
-            for id in &changes.revived {
-                parts.push(format!("{id} applies again"));
-            }
-            for (id, _) in &changes.waived {
-                parts.push(format!("{id} waived by the decision"));
-            }
-            for id in &changes.unwaived {
-                parts.push(format!("{id} owed again"));
-            }
-            parts.join("; ")
-        }
-        EventKind::DuesChanged { changes } => {
-            let ids: Vec<_> = changes.iter().map(|c| c.obligation.as_str()).collect();
-            format!("due instants recomputed: {}", ids.join(", "))
-        }
-        EventKind::ObligationCompleted {
-            obligation,
-            state,
-            completion,
-        } => match (completion.verdict(), completion.late_by_minutes) {
-            (Some(v), _) if !completion.precision.is_instant() => format!(
-                "{obligation} {state} (time known only to the {}), {}",
-                completion.precision.as_str(),
-                v.words()
-            ),
-            (_, Some(m)) => format!(
-                "{obligation} {state}, {} late",
-                crate::cli::output::minutes(m)
-            ),
-            (_, None) => format!("{obligation} {state}"),
-        },
-        EventKind::ReferenceRecorded {
-            obligation,
-            reference,
-            acknowledged_at,
-        } => match acknowledged_at {
-            Some(at) => format!(
-                "{obligation}: reference {reference}, acknowledged {}",
-                at.to_rfc3339()
-            ),
-            None => format!("{obligation}: reference {reference}"),
-        },
-        EventKind::ObligationWaived { obligation, waiver } => {
-            format!("{obligation} waived by {}: {}", waiver.by, waiver.reason)
-        }
-    }
 }
 
 /// Which starting file `incident new` or `assess --template` prints.

@@ -14,6 +14,7 @@ use crate::domain::incident::IncidentId;
 use crate::domain::obligation::{self, Obligation};
 use crate::domain::record::IncidentRecord;
 use crate::domain::workflow::{self};
+use crate::render::words::{due_words, remaining};
 
 pub fn list(ctx: &Ctx, id: IncidentId) -> Result<(), CliError> {
     let store = open_store(ctx)?;
@@ -53,50 +54,6 @@ fn print_obligations(ctx: &Ctx, record: &IncidentRecord, zone: Tz) {
             "obligations": record.obligations.iter().map(|o| obligation_json(o, ctx.now)).collect::<Vec<_>>(),
         })),
         Format::Table | Format::Csv | Format::Html => output::print(&table(record, ctx.now, zone)),
-    }
-}
-
-pub fn remaining(due: &Due, now: DateTime<Utc>) -> String {
-    match due {
-        Due::At { at, .. } => {
-            let m = (*at - now).num_minutes();
-            if m >= 0 {
-                format!("{} left", minutes(m))
-            } else {
-                format!("OVERDUE by {}", minutes(-m))
-            }
-        }
-        Due::Standard {
-            standard, target, ..
-        } => match target {
-            Some(t) if *t >= now => format!(
-                "\"{standard}\"; internal target in {}",
-                minutes((*t - now).num_minutes())
-            ),
-            Some(t) => format!(
-                "\"{standard}\"; internal target passed {} ago",
-                minutes((now - *t).num_minutes())
-            ),
-            None => format!("\"{standard}\""),
-        },
-        Due::NotStarted { waiting_on } => format!(
-            "not started: waits on {}",
-            crate::domain::deadline::anchor_words(*waiting_on)
-        ),
-        Due::Error { message } => format!("CANNOT COMPUTE: {message}"),
-    }
-}
-
-/// The due instant as a person reads it: a deadline, an internal target, or neither.
-pub fn due_words(due: &Due, zone: Tz) -> String {
-    match due {
-        Due::At { at, .. } => instant(*at, zone),
-        Due::Standard {
-            target: Some(t), ..
-        } => format!("(target) {}", instant(*t, zone)),
-        Due::Standard { standard, .. } => format!("\"{standard}\""),
-        Due::NotStarted { .. } => "not started".into(),
-        Due::Error { .. } => "error".into(),
     }
 }
 

@@ -1,0 +1,227 @@
+//! The browser workspace: pages served by `breachflow serve` for people signed in with a
+//! session (the server's accounts). Each handler is a request -> one app call -> a page: it reads
+//! on a blocking thread, shapes what it read into the page's data here, and
+//! `render::pages` makes the HTML. No page needs JavaScript; `app.js` only counts down.
+//!
+//! Forms post with the session's CSRF token in a hidden field (the gate checks it); the sign-in
+//! form, before any session, carries a token that must match a cookie set with the form
+//! (double submit), so another site cannot sign a browser in as someone else.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::auth::SignedIn;
+use crate::app;
+use crate::domain::account::Role;
+
+mod audit;
+mod dashboard;
+mod decision;
+mod incident;
+mod sign_in;
+mod users;
+
+pub use audit::{adherence_file, audit, audit_verify, register_file};
+pub use dashboard::{dashboard, dashboard_data};
+pub use decision::{decide, decision_form};
+pub use incident::{incident, incident_data};
+pub use sign_in::{sign_in, sign_in_form, sign_out};
+pub use users::users;
+
+/// The signed-in person as every page's header shows them.
+pub(super) fn who(signed: &SignedIn) -> Value {
+    let csrf = signed.csrf.clone().unwrap_or_default();
+    let p = &signed.principal;
+    json!({
+        "name": p.name,
+        "roles": roles(&p.roles),
+        "admin": p.roles.contains(&Role::Admin),
+        "dpo": p.roles.contains(&Role::Dpo),
+        "csrf": csrf,
+    })
+}
+
+pub(super) fn roles(roles: &[Role]) -> String {
+    Role::list(roles, ", ")
+}
+
+pub(super) fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A page, or the error page if it cannot be made.
+pub(super) fn page(shared: &Shared, status: StatusCode, name: &str, data: Value) -> Response {
+    match shared.pages.render(name, &data) {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            super::http::log_line(&json!({"event": "page_error", "detail": e.to_string()}));
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "this page could not be made; the server's log says why",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A refusal or failure as a page: what happened, in words, never a stack trace.
+pub fn refused(
+    shared: &Shared,
+    status: StatusCode,
+    message: &str,
+    signed: Option<&SignedIn>,
+) -> Response {
+    let heading = match status {
+        StatusCode::UNAUTHORIZED => "Sign in first",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        _ => "Something went wrong",
+    };
+    page(
+        shared,
+        status,
+        "refused",
+        json!({
+            "title": heading,
+            "heading": heading,
+            "message": message,
+            "status": status.as_u16(),
+            "who": signed.map(who),
+        }),
+    )
+}
+
+/// Runs `read` on a blocking thread (the store is synchronous); an app error becomes a page.
+pub(super) async fn read<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    signed: &SignedIn,
+    read: impl FnOnce(&crate::adapters::store::SledStore) -> Result<T, app::AppError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = shared.store.share();
+    match tokio::task::spawn_blocking(move || read(&store)).await {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => {
+            let status = match &e {
+                app::AppError::Store(crate::app::StoreError::UnknownIncident(..)) => {
+                    StatusCode::NOT_FOUND
+                }
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Err(refused(shared, status, &e.to_string(), Some(signed)))
+        }
+        Err(_) => Err(refused(
+            shared,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the page stopped unexpectedly",
+            Some(signed),
+        )),
+    }
+}
+
+/// What a form's use-case came to: done, refused by the app (shown beside the form), or a
+/// page already made (not permitted, or the work stopped).
+pub(super) enum Wrote<T> {
+    Done(T),
+    Refused(app::AppError),
+    Page(Response),
+}
+
+/// Runs a use-case that writes, as the signed-in person acting in the role that grants
+/// `action` (the same table the API and the CLI use), on a blocking thread; `what` names the
+/// act in the refusal when no role of theirs grants it.
+pub(super) async fn write<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    signed: &SignedIn,
+    action: crate::domain::permission::Action,
+    what: &str,
+    work: impl FnOnce(&crate::adapters::store::SledStore, &app::Context) -> Result<T, app::AppError>
+    + Send
+    + 'static,
+) -> Wrote<T> {
+    let principal = signed.principal.clone();
+    let Some(role) = crate::domain::permission::permits(&principal.roles, &action) else {
+        let allowed = Role::list(crate::domain::permission::allowed(&action), " or ");
+        return Wrote::Page(refused(
+            shared,
+            StatusCode::FORBIDDEN,
+            &format!("{what} needs the {allowed} role; nothing was stored"),
+            Some(signed),
+        ));
+    };
+    let now = crate::adapters::clock::now_or(None);
+    let store = shared.store.share();
+    match tokio::task::spawn_blocking(move || {
+        let ctx = app::Context::authenticated(now, &principal, role);
+        work(&store, &ctx)
+    })
+    .await
+    {
+        Ok(Ok(t)) => Wrote::Done(t),
+        Ok(Err(e)) => Wrote::Refused(e),
+        Err(_) => Wrote::Page(refused(
+            shared,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("{what} stopped unexpectedly; the log says whether it was stored"),
+            Some(signed),
+        )),
+    }
+}
+
+/// After a form that stored something: to the page that shows it (post, redirect, get), with
+/// the person named in the request log.
+pub(super) fn see_other(to: &str, signed: &SignedIn) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)], "").into_response();
+    r.extensions_mut().insert(crate::server::http::Logged::user(
+        &signed.principal.user.to_string(),
+    ));
+    r
+}
+
+/// The organisation's zone: every time on a page is in it.
+pub(super) fn zone(store: &dyn app::Store) -> Result<Tz, app::AppError> {
+    Ok(store.require_organisation()?.zone())
+}
+
+pub async fn home() -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, "/dashboard")],
+        "",
+    )
+        .into_response()
+}
+
+/// `GET /assets/{name}`: the stylesheet and the script, from the binary.
+pub async fn asset(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    match crate::render::pages::asset(&name) {
+        Some((kind, text)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, kind)], text).into_response()
+        }
+        None => refused(&shared, StatusCode::NOT_FOUND, "no such file", None),
+    }
+}
+
+/// A report as a file to save: served as an attachment, so it is opened from disk rather than
+/// inside the workspace (the adherence report carries its own print styles).
+pub(super) fn download(name: &str, kind: &'static str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, kind)], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
