@@ -371,24 +371,10 @@ pub fn approve(
     note: Option<&str>,
 ) -> Result<(IncidentRecord, bool), AppError> {
     template::check_name(doc)?;
-    let required = match store.organisation()? {
-        Some(org) => org.needs_four_eyes(doc),
-        None => DEFAULT_FOUR_EYES.contains(&doc),
-    };
-    // Who stored each version, from the log; read only when the rule applies.
-    let authors = if required {
-        version_authors(&store.events_for(id)?, doc)
-    } else {
-        Vec::new()
-    };
-    let author = |v: &DocumentVersion| {
-        authors
-            .iter()
-            .find(|(n, _)| *n == v.version)
-            .map_or_else(|| document::named_author(v), |(_, a)| a.clone())
-    };
+    let authors = authors_if_needed(store, id, doc)?;
+    let author = |v: &DocumentVersion| author_of(&authors, v);
     let four_eyes = FourEyes {
-        required,
+        required: authors.is_some(),
         author: &author,
     };
     let by = approver(ctx);
@@ -397,6 +383,59 @@ pub fn approve(
     })?;
     let newly = !committed.events.is_empty();
     Ok((committed.record.unwrap_or(before), newly))
+}
+
+/// Why the person in `ctx` could not approve this version now, in the words the refusal
+/// would use, or `None` when they could (or it is approved already). Nothing is stored: the
+/// same rules as [`approve`] run on the record as it is, so a page can say why its button is
+/// disabled before anyone presses it.
+pub fn approval_blocked(
+    store: &dyn Store,
+    ctx: &Context,
+    id: IncidentId,
+    doc: &str,
+    version: u32,
+) -> Result<Option<String>, AppError> {
+    template::check_name(doc)?;
+    let record = store.incident(id)?;
+    let authors = authors_if_needed(store, id, doc)?;
+    let author = |v: &DocumentVersion| author_of(&authors, v);
+    let four_eyes = FourEyes {
+        required: authors.is_some(),
+        author: &author,
+    };
+    let by = approver(ctx);
+    Ok(
+        document::approve(&record, doc, Some(version), None, &by, ctx.now, &four_eyes)
+            .err()
+            .map(|e| AppError::from_workflow(e, None).to_string()),
+    )
+}
+
+/// Who stored each version of `doc` (from the log), when the organisation requires four-eyes
+/// approval of it; `None` when it does not (the log is then not read).
+fn authors_if_needed(
+    store: &dyn Store,
+    id: IncidentId,
+    doc: &str,
+) -> Result<Option<Vec<(u32, Actor)>>, AppError> {
+    let required = match store.organisation()? {
+        Some(org) => org.needs_four_eyes(doc),
+        None => DEFAULT_FOUR_EYES.contains(&doc),
+    };
+    Ok(if required {
+        Some(version_authors(&store.events_for(id)?, doc))
+    } else {
+        None
+    })
+}
+
+fn author_of(authors: &Option<Vec<(u32, Actor)>>, v: &DocumentVersion) -> Actor {
+    authors
+        .iter()
+        .flatten()
+        .find(|(n, _)| *n == v.version)
+        .map_or_else(|| document::named_author(v), |(_, a)| a.clone())
 }
 
 /// The person approving, as four-eyes approval compares them with a version's author. When the
@@ -503,6 +542,7 @@ pub fn check(
 /// cannot be approved unless `reason` says why it is not needed. Returns the version, its body,
 /// and whether it is new (an unchanged text stores nothing). Tried again when another writer
 /// changed the incident meanwhile, unless the change was a new version of this document.
+/// `seen`, when given, is the version the person edited: if a newer one is stored, nothing is.
 #[allow(clippy::too_many_arguments)]
 pub fn edit(
     store: &dyn Store,
@@ -513,11 +553,13 @@ pub fn edit(
     doc: &str,
     text: &str,
     reason: Option<&str>,
+    seen: Option<u32>,
 ) -> Result<(DocumentVersion, DocumentBody, bool), AppError> {
-    // The text was edited from the latest version as the first try found it: a try after
+    // The text was edited from the latest version as the first try found it (or, when the
+    // caller says, as the person saw it: a form shown before another version was stored): a try after
     // another writer stored a newer version of this document would store it as an edit of
     // text the person never saw, so only the other changes of the incident are tried past.
-    let mut base = None;
+    let mut base = seen.map(Some);
     retry_on_conflict(|| {
         let latest = store.incident(id)?.versions(doc).last().map(|v| v.version);
         if *base.get_or_insert(latest) != latest {

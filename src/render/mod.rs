@@ -4,6 +4,7 @@
 //! pages.
 
 pub mod calendar;
+pub mod compare;
 pub mod format;
 mod helpers;
 pub mod intake;

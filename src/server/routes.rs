@@ -165,6 +165,69 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::GET,
+        path: "/incidents/{id}/documents/{doc}",
+        gate: Gate::SignedIn,
+        what: "the document workspace: versions, the chosen one as it prints, missing facts, approve, send or file",
+        handler: || get(pages::document),
+    },
+    Route {
+        method: Method::GET,
+        path: "/incidents/{id}/documents/{doc}/versions/{version}/print",
+        gate: Gate::SignedIn,
+        what: "a stored version's HTML as it prints (checked against its hash; no script)",
+        handler: || get(pages::print_document),
+    },
+    Route {
+        method: Method::GET,
+        path: "/incidents/{id}/documents/{doc}/compare",
+        gate: Gate::SignedIn,
+        what: "two versions side by side",
+        handler: || get(pages::compare_documents),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/documents/{doc}/render",
+        gate: Gate::Roles(&[Role::Dpo, Role::Comms]),
+        what: "render a new version (`render`); who may is the table's for the document's class",
+        handler: || post(pages::render_document),
+    },
+    Route {
+        method: Method::GET,
+        path: "/incidents/{id}/documents/{doc}/edit",
+        gate: Gate::Roles(&[Role::Dpo, Role::Comms]),
+        what: "the latest version's text to edit",
+        handler: || get(pages::edit_document_form),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/documents/{doc}/edit",
+        gate: Gate::Roles(&[Role::Dpo, Role::Comms]),
+        what: "store edited text as a new version (`documents edit`), with its diff",
+        handler: || post(pages::edit_document).layer(DefaultBodyLimit::max(EDIT_BODY)),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/documents/{doc}/approve",
+        gate: Gate::Roles(&[Role::Approver]),
+        what: "approve a version (`approve`); four-eyes refused beside the button",
+        handler: || post(pages::approve_document),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/documents/{doc}/send",
+        gate: Gate::Roles(&[Role::Dpo, Role::Comms]),
+        what: "mail the approved version through the outbox (`send`)",
+        handler: || post(pages::send_document),
+    },
+    Route {
+        method: Method::POST,
+        path: "/incidents/{id}/documents/{doc}/file",
+        gate: Gate::Roles(&[Role::Dpo]),
+        what: "record the approved document filed or published (`obligation complete`)",
+        handler: || post(pages::file_document),
+    },
+    Route {
+        method: Method::GET,
         path: "/audit",
         gate: Gate::SignedIn,
         what: "the auditor's view: adherence per regime, downloads, verifying the log",
@@ -214,6 +277,10 @@ fn is_page(path: &str) -> bool {
 
 /// The most any other request may carry.
 pub const SMALL_BODY: usize = 16 * 1024;
+
+/// The most a document's edit form may carry: the largest text a file may give the command
+/// line, percent-encoded (up to three bytes per byte), with room for the other fields.
+pub const EDIT_BODY: usize = 3 * crate::domain::bounds::MAX_TEXT_FILE_BYTES as usize + SMALL_BODY;
 
 /// The router: every route of [`ROUTES`] behind its gate, with the security headers, size
 /// limits and request log on everything.
@@ -301,7 +368,8 @@ async fn gate(
             Some(h) => h,
             None if page => {
                 let (parts, body) = request.into_parts();
-                let Ok(bytes) = axum::body::to_bytes(body, SMALL_BODY).await else {
+                // The route's own limit bounds the body too; this is the most any form carries.
+                let Ok(bytes) = axum::body::to_bytes(body, EDIT_BODY).await else {
                     return refuse(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "too_large",

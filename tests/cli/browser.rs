@@ -601,3 +601,475 @@ fn the_dpo_decides_otherwise_with_a_reason_and_comms_is_refused_the_decision_pag
     );
     drop(server);
 }
+
+/// The versions of `doc` of `id` as the command line lists them (JSON).
+fn versions(env: &TestEnv, m: &Member, id: &str, doc: &str) -> Vec<serde_json::Value> {
+    let out = as_member(env, m)
+        .args(["--format", "json", "incident", "show", id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["incident"]["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["document"] == doc)
+        .cloned()
+        .collect()
+}
+
+/// The text of the element `css`, or "" when there is none.
+async fn text_or_empty(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[test]
+fn the_dpo_prepares_the_ico_report_an_approver_approves_it_and_the_dpo_files_it() {
+    // The example incident assessed and decided, but the report's own questions (`details`)
+    // not yet answered.
+    let env = TestEnv::new();
+    let org = env.file("org.json", &example_json("organisation.json"));
+    env.run(&["init", "--org", &org]).success();
+    env.run(&[
+        "incident",
+        "open",
+        "--file",
+        &example("incident-ransomware.json"),
+    ])
+    .success();
+    env.assess("BR-2024-0001");
+    env.run(&["decide", "BR-2024-0001", "--accept"]).success();
+    let dana = member(&env.data_dir, "dana", &["dpo"]);
+    // A DPO who may also approve: four-eyes stops her approving what she rendered.
+    let dora = member(&env.data_dir, "dora", &["dpo", "approver"]);
+    let amir = member(&env.data_dir, "amir", &["approver"]);
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let shots = screenshots();
+    let mut violations = Vec::new();
+    let doc = "/incidents/BR-2024-0001/documents/ico-report";
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001"))
+            .await
+            .unwrap();
+        // Not rendered yet: offered among what could be prepared, with the duty it meets.
+        let offered = text(&c, "ul.prepare").await;
+        assert!(offered.contains("uk-gdpr-art33/initial"), "{offered}");
+        click(&c, Locator::Css(&format!("ul.prepare a[href='{doc}']"))).await;
+        assert_eq!(arrive(&c, doc).await, doc);
+        assert!(
+            text(&c, "#versions-heading + p")
+                .await
+                .contains("Not rendered yet")
+        );
+        // The facts it lacks, and which of them may follow in a later report.
+        let missing = text(&c, "#missing").await;
+        assert!(missing.contains("details.cause"), "{missing}");
+        assert!(
+            missing.contains("needed now") || missing.contains("yes"),
+            "{missing}"
+        );
+        violations.extend(axe(&c, "document workspace, nothing rendered").await);
+
+        // Complete is refused while facts are missing, beside the form; nothing stored.
+        click(&c, Locator::Id("render-button")).await;
+        let refused = c
+            .wait()
+            .for_element(Locator::Id("render-error"))
+            .await
+            .expect("the reason rendering was refused");
+        let said = refused.text().await.unwrap();
+        assert!(said.contains("lacks"), "{said}");
+        // A draft is stored, with the missing facts marked.
+        click(&c, Locator::Id("mode-draft")).await;
+        click(&c, Locator::Id("render-button")).await;
+        c.wait()
+            .for_element(Locator::Id("chosen-heading"))
+            .await
+            .expect("the version shown");
+        assert_eq!(text(&c, "#chosen-heading").await, "Version 1");
+        assert!(text(&c, "#chosen-status").await.contains("draft"));
+        // The DPO is not an approver: the button is disabled and says why.
+        let button = c.find(Locator::Id("approve-button")).await.unwrap();
+        assert_eq!(
+            button.attr("disabled").await.unwrap().as_deref(),
+            Some("true")
+        );
+        let why = text(&c, "#approve-why").await;
+        assert!(why.contains("needs the approver role"), "{why}");
+        violations.extend(axe(&c, "document workspace, a draft").await);
+        sign_out(&c).await;
+        c.close().await.unwrap();
+    });
+    assert_eq!(versions(&env, &dana, "BR-2024-0001", "ico-report").len(), 1);
+
+    // The facts filled in (the report's questions answered), as the DPO records them.
+    as_member(&env, &dana)
+        .args([
+            "incident",
+            "update",
+            "BR-2024-0001",
+            "--file",
+            &example("incident-update-report-answers.json"),
+        ])
+        .assert()
+        .success();
+    // Filed after the 72 hours: the report must say why (Art 33(1)).
+    let late = env.file(
+        "late.json",
+        &json!({"details": {"delay_reasons": "The ransomware note was found on a Sunday; the systems were rebuilt before the records could be examined."}}),
+    );
+    as_member(&env, &dana)
+        .args(["incident", "update", "BR-2024-0001", "--file", &late])
+        .assert()
+        .success();
+
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        // Dora renders it complete; she may approve documents, but not one she rendered.
+        sign_in(&c, &base, &dora).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        let lacking = text_or_empty(&c, "#missing").await;
+        assert!(
+            lacking.is_empty(),
+            "the answers filled every fact: {lacking}"
+        );
+        click(&c, Locator::Id("render-button")).await;
+        c.wait()
+            .for_element(Locator::Id("chosen-heading"))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "#chosen-heading").await, "Version 2");
+        assert!(
+            text(&c, "#chosen-status")
+                .await
+                .contains("awaiting approval")
+        );
+        let button = c.find(Locator::Id("approve-button")).await.unwrap();
+        assert_eq!(
+            button.attr("disabled").await.unwrap().as_deref(),
+            Some("true")
+        );
+        let why = text(&c, "#approve-why").await;
+        assert!(why.contains("four-eyes") && why.contains("dora"), "{why}");
+        // Versions 1 and 2 side by side: the draft's markers against the facts.
+        click(
+            &c,
+            Locator::Css("form[aria-label='Compare two versions'] button"),
+        )
+        .await;
+        assert_eq!(
+            arrive(&c, &format!("{doc}/compare")).await,
+            format!("{doc}/compare")
+        );
+        let diff = text(&c, "#diff").await;
+        assert!(
+            diff.contains("[MISSING"),
+            "the draft's markers on the left: {diff}"
+        );
+        let changed = c
+            .find_all(Locator::Css(
+                "#diff tr.changed, #diff tr.added, #diff tr.removed",
+            ))
+            .await
+            .unwrap();
+        assert!(!changed.is_empty());
+        violations.extend(axe(&c, "compare").await);
+        std::fs::write(shots.join("compare.png"), c.screenshot().await.unwrap()).unwrap();
+        sign_out(&c).await;
+
+        // Another approver approves it.
+        sign_in(&c, &base, &amir).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        let button = c.find(Locator::Id("approve-button")).await.unwrap();
+        assert_eq!(button.attr("disabled").await.unwrap(), None);
+        assert_eq!(text_or_empty(&c, "#approve-why").await, "");
+        // An approver may not file or send a regulatory document: not offered.
+        assert!(c.find(Locator::Id("file-button")).await.is_err());
+        assert!(text(&c, "#send-why").await.contains("needs the dpo role"));
+        click(&c, Locator::Id("approve-button")).await;
+        let approved = c
+            .wait()
+            .for_element(Locator::Id("approved"))
+            .await
+            .expect("the approval shown");
+        assert!(approved.text().await.unwrap().contains("approved by amir"));
+        violations.extend(axe(&c, "document workspace, approved").await);
+        sign_out(&c).await;
+
+        // The DPO files it on the ICO's portal and records the case reference.
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        // The preview is the stored HTML, framed, and opens on its own to print.
+        let frame = c.find(Locator::Css("iframe.preview")).await.unwrap();
+        let src = frame.attr("src").await.unwrap().unwrap();
+        assert_eq!(src, format!("{doc}/versions/2/print"));
+        // The frame shows it (the workspace's policy lets it frame its own pages, nothing else).
+        frame.enter_frame().await.unwrap();
+        let letterhead = text(&c, "header.letterhead").await;
+        assert!(letterhead.contains("Incident BR-2024-0001"), "{letterhead}");
+        c.enter_parent_frame().await.unwrap();
+        std::fs::write(shots.join("document.png"), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Id("file-reference"))
+            .await
+            .unwrap()
+            .send_keys("IC-301234-X9Y8")
+            .await
+            .unwrap();
+        c.find(Locator::Id("file-late"))
+            .await
+            .unwrap()
+            .send_keys("The ransomware note was found on a Sunday; systems were rebuilt first.")
+            .await
+            .unwrap();
+        click(&c, Locator::Id("file-button")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        let obligations = text(&c, "main").await;
+        assert!(obligations.contains("filed"), "{obligations}");
+        c.close().await.unwrap();
+    });
+
+    let stored = versions(&env, &dana, "BR-2024-0001", "ico-report");
+    assert_eq!(stored.len(), 2, "a refused render stored nothing");
+    assert!(
+        stored[0]["approval"].is_null(),
+        "the draft was never approved"
+    );
+    assert_eq!(stored[1]["approval"]["by"], "amir", "{}", stored[1]);
+    // The print view is the stored HTML, byte for byte, under a policy with no script.
+    let printed = {
+        let shown = as_member(&env, &dana)
+            .args([
+                "documents",
+                "show",
+                "BR-2024-0001",
+                "ico-report",
+                "--version",
+                "2",
+                "--html",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        String::from_utf8(shown.stdout).unwrap()
+    };
+    let cookie = session_cookie(&crate::server_support::sign_in(
+        server.port,
+        "dana",
+        &dana.password,
+    ));
+    let reply = request(
+        server.port,
+        "GET",
+        &format!("{doc}/versions/2/print"),
+        &[("Cookie", &cookie)],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    let body = String::from_utf8(reply.body.clone()).unwrap();
+    assert_eq!(body.trim_end(), printed.trim_end());
+    let csp = reply.header("content-security-policy").unwrap().to_string();
+    assert!(
+        csp.contains("sandbox") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let out = as_member(&env, &dana)
+        .args(["--format", "json", "obligation", "list", "BR-2024-0001"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ico = v["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "uk-gdpr-art33/initial")
+        .cloned()
+        .unwrap();
+    assert_eq!(ico["state"], "filed", "{ico}");
+    assert!(ico.to_string().contains("IC-301234-X9Y8"), "{ico}");
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// A raw message's text with quoted-printable soft line breaks joined, so a phrase can be
+/// looked for whatever the encoder's line length.
+fn unfolded(raw: &str) -> String {
+    raw.replace("=\r\n", "").replace("=\n", "")
+}
+
+#[test]
+fn comms_rewords_the_market_announcement_another_approves_it_and_staff_hear_after_the_market() {
+    let (port, mailbox) = crate::smtp::Mailbox::start();
+    let mut org = example_json("organisation.json");
+    org["smtp"] = json!({
+        "host": "127.0.0.1", "port": port, "tls": "none",
+        "from": "Larkfield Privacy <privacy@larkfield-vets.example>"
+    });
+    let env = TestEnv::prepared(&org);
+    let carol = member(&env.data_dir, "carol", &["comms"]);
+    let amir = member(&env.data_dir, "amir", &["approver"]);
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    // The staff briefing, approved and sent first, waits: staff hear only after the market
+    // (inside information; the example company is listed on AIM).
+    for (m, args) in [
+        (&carol, vec!["render", "BR-2024-0001", "staff-briefing"]),
+        (&amir, vec!["approve", "BR-2024-0001", "staff-briefing"]),
+        (
+            &carol,
+            vec!["send", "BR-2024-0001", "staff-briefing", "--to", "staff"],
+        ),
+    ] {
+        let out = as_member(&env, m).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        mailbox.count_to("all-staff@larkfield-vets.example"),
+        0,
+        "held"
+    );
+
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let doc = "/incidents/BR-2024-0001/documents/market-announcement";
+    let sentence = "Every clinic remains open and is seeing animals as normal.";
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &carol).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        click(&c, Locator::Id("render-button")).await;
+        c.wait()
+            .for_element(Locator::Id("chosen-heading"))
+            .await
+            .unwrap();
+        assert_eq!(text(&c, "#chosen-heading").await, "Version 1");
+
+        // Comms changes the wording: one sentence more, nothing taken out.
+        click(&c, Locator::Id("edit-link")).await;
+        assert_eq!(
+            arrive(&c, &format!("{doc}/edit")).await,
+            format!("{doc}/edit")
+        );
+        violations.extend(axe(&c, "edit").await);
+        let area = c.find(Locator::Id("text")).await.unwrap();
+        let generated = area.prop("value").await.unwrap().unwrap();
+        let (head, rest) = generated.split_once("\n\n").expect("a first paragraph");
+        let edited = format!("{head}\n\n{sentence}\n\n{rest}");
+        c.execute(
+            "document.getElementById('text').value = arguments[0];",
+            vec![json!(edited)],
+        )
+        .await
+        .unwrap();
+        click(&c, Locator::Id("save-edit")).await;
+        c.wait()
+            .for_element(Locator::Id("edit-summary"))
+            .await
+            .expect("the edit stored and shown");
+        assert_eq!(text(&c, "#chosen-heading").await, "Version 2");
+        let summary = text(&c, "#edit-summary").await;
+        assert!(
+            summary.contains("Edited by carol from version 1"),
+            "{summary}"
+        );
+        // Comms cannot approve it: the button says why.
+        let why = text(&c, "#approve-why").await;
+        assert!(why.contains("needs the approver role"), "{why}");
+        violations.extend(axe(&c, "document workspace, edited").await);
+        // Against the generated text, side by side: the sentence is the change.
+        click(&c, Locator::Id("compare-generated")).await;
+        assert_eq!(
+            arrive(&c, &format!("{doc}/compare")).await,
+            format!("{doc}/compare")
+        );
+        let added = c
+            .find_all(Locator::Css(
+                "#diff tr.added td.right, #diff tr.changed td.right",
+            ))
+            .await
+            .unwrap();
+        let mut right = Vec::new();
+        for a in added {
+            right.push(a.text().await.unwrap());
+        }
+        assert!(right.iter().any(|t| t == sentence), "{right:?}");
+        sign_out(&c).await;
+
+        // A different person approves it.
+        sign_in(&c, &base, &amir).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        click(&c, Locator::Id("approve-button")).await;
+        c.wait()
+            .for_element(Locator::Id("approved"))
+            .await
+            .expect("approved");
+        sign_out(&c).await;
+
+        // Comms sends it to the company's nominated adviser: the market hears first, and the
+        // staff briefing waiting for it goes after, in the same act.
+        sign_in(&c, &base, &carol).await;
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        assert!(
+            c.find(Locator::Id("file-button")).await.is_err(),
+            "filing is the DPO's"
+        );
+        click(&c, Locator::Id("to-nomad")).await;
+        click(&c, Locator::Id("send-button")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        c.close().await.unwrap();
+    });
+
+    let messages = mailbox.messages();
+    let market = messages
+        .iter()
+        .position(|(to, _)| to.iter().any(|t| t == "nomad@hartwell-capital.example"))
+        .expect("the announcement was delivered");
+    assert!(
+        unfolded(&messages[market].1).contains(sentence),
+        "the approved wording was sent"
+    );
+    let staff = messages
+        .iter()
+        .position(|(to, _)| to.iter().any(|t| t == "all-staff@larkfield-vets.example"))
+        .expect("the staff briefing was released");
+    assert!(staff > market, "staff heard after the market");
+    let stored = versions(&env, &carol, "BR-2024-0001", "market-announcement");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1]["approval"]["by"], "amir");
+    assert_eq!(stored[1]["edit"]["from_version"], 1);
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}

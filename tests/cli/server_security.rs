@@ -18,6 +18,35 @@ const ID: &str = "BR-2024-0001";
 /// Every role there is, by name.
 const ROLES: &[&str] = &["dpo", "comms", "approver", "auditor", "admin"];
 
+/// What a stored document's print view carries instead: its own inline style and nothing
+/// else, sandboxed, framed only by the workspace.
+fn assert_document_headers(what: &str, r: &Reply) {
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy: {r:?}"));
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert!(csp.contains("sandbox"), "{what}: {csp}");
+    assert!(csp.contains("frame-ancestors 'self'"), "{what}: {csp}");
+    assert!(!csp.contains("script-src"), "{what}: {csp}");
+    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"), "{what}");
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+}
+
+/// The headers an answer of `route` must carry: a document's print view, when it is shown,
+/// has its own; everything else the workspace's.
+fn assert_headers_of(route: &str, what: &str, r: &Reply) {
+    if route.ends_with("/print") && r.status == 200 {
+        assert_document_headers(what, r);
+    } else {
+        assert_secure_headers(what, r);
+    }
+}
+
 /// What every answer must carry, whatever its status.
 fn assert_secure_headers(what: &str, r: &Reply) {
     let csp = r
@@ -47,6 +76,9 @@ fn everyone(env: &TestEnv) -> Vec<(&'static str, Member)> {
 #[test]
 fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
     let env = TestEnv::with_incident();
+    // A document with a version, for the document workspace's routes.
+    env.run(&["render", ID, "staff-briefing", "--draft"])
+        .success();
     let people = everyone(&env);
     let server = Server::start(&env);
     assert!(
@@ -59,7 +91,12 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
         let method = route.method.as_str();
         let what = format!("{method} {}", route.path);
         // A path's parameters filled with something that exists.
-        let path = route.path.replace("{id}", ID).replace("{name}", "app.css");
+        let path = route
+            .path
+            .replace("{id}", ID)
+            .replace("{name}", "app.css")
+            .replace("{doc}", "staff-briefing")
+            .replace("{version}", "1");
         assert!(
             !path.contains('{'),
             "{what}: a parameter this test cannot fill"
@@ -119,7 +156,7 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
         for (role, m) in &people {
             let (k, v) = bearer(&m.token);
             let r = call(&[(k, &v)]);
-            assert_secure_headers(&what, &r);
+            assert_headers_of(route.path, &what, &r);
             let allowed = match route.gate {
                 Gate::Roles(roles) => roles.iter().any(|r| r.as_str() == *role),
                 _ => true,

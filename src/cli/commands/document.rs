@@ -145,8 +145,17 @@ fn store_edit(
     let templates = super::templates(ctx)?;
     let store = open_store(ctx)?;
     let org = store.require_organisation()?;
-    let (v, body, is_new) =
-        app::documents::edit(&store, &ctx.app(), &org, &templates, id, doc, text, reason)?;
+    let (v, body, is_new) = app::documents::edit(
+        &store,
+        &ctx.app(),
+        &org,
+        &templates,
+        id,
+        doc,
+        text,
+        reason,
+        None,
+    )?;
     match ctx.format {
         Format::Json => output::print_json(&json!({ "id": id, "document": v, "stored": is_new })),
         Format::Table | Format::Csv | Format::Html => {

@@ -40,7 +40,7 @@ pub async fn incident(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut data = incident_data(&record, &events, now, zone);
+    let mut data = incident_data(&record, &events, &shared.templates, now, zone);
     if let Some(map) = data.as_object_mut() {
         map.insert("who".into(), who(&signed));
     }
@@ -51,6 +51,7 @@ pub async fn incident(
 pub fn incident_data(
     r: &IncidentRecord,
     events: &[crate::domain::event::Event],
+    templates: &crate::render::template::TemplateSet,
     now: DateTime<Utc>,
     zone: Tz,
 ) -> Value {
@@ -78,26 +79,41 @@ pub fn incident_data(
             })
         })
         .collect();
-    let documents: Vec<Value> = r
-        .documents
-        .iter()
-        .rev()
-        .map(|d| {
-            let status = match (&d.approval, d.missing.is_empty()) {
-                (Some(a), _) => format!("approved by {} {}", a.by, instant(a.at, zone)),
-                (None, false) => format!("draft: {} fact(s) missing", d.missing.len()),
-                (None, true) => "awaiting approval".into(),
-            };
-            json!({
+    // One row per document, its latest version; then what could still be prepared, those
+    // serving an obligation of this incident first.
+    let mut documents = Vec::new();
+    let mut not_yet: Vec<(bool, Value)> = Vec::new();
+    for t in templates.documents() {
+        let owed: Vec<&str> = r
+            .obligations
+            .iter()
+            .filter(|o| t.manifest.serves.contains(&o.id))
+            .map(|o| o.id.as_str())
+            .collect();
+        match r.versions(&t.name).last() {
+            Some(d) => documents.push(json!({
                 "document": d.document,
                 "title": d.title,
                 "version": d.version,
                 "rendered": instant(d.rendered_at, zone),
                 "by": d.rendered_by,
-                "status": status,
-            })
-        })
-        .collect();
+                "status": super::documents::status(d, zone),
+                "href": format!("/incidents/{}/documents/{}", r.id, d.document),
+            })),
+            None => not_yet.push((
+                owed.is_empty(),
+                json!({
+                    "document": t.name,
+                    "title": t.manifest.title,
+                    "audience": t.manifest.audience,
+                    "owed": owed.join(", "),
+                    "href": format!("/incidents/{}/documents/{}", r.id, t.name),
+                }),
+            )),
+        }
+    }
+    not_yet.sort_by_key(|(unowed, _)| *unowed);
+    let not_yet: Vec<Value> = not_yet.into_iter().map(|(_, v)| v).collect();
     let timeline: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -138,6 +154,7 @@ pub fn incident_data(
         "decision": r.current_decision().map(|d| crate::render::words::decision(d, zone)),
         "obligations": obligations,
         "documents": documents,
+        "not_yet": not_yet,
         "timeline": timeline,
     })
 }

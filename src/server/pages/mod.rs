@@ -24,6 +24,7 @@ use crate::domain::account::Role;
 mod audit;
 mod dashboard;
 mod decision;
+mod documents;
 mod incident;
 mod sign_in;
 mod users;
@@ -31,6 +32,11 @@ mod users;
 pub use audit::{adherence_file, audit, audit_verify, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
+pub use documents::{
+    approve as approve_document, compare as compare_documents, edit as edit_document,
+    edit_form as edit_document_form, file as file_document, print as print_document,
+    render as render_document, send as send_document, workspace as document,
+};
 pub use incident::{incident, incident_data};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use users::users;
@@ -189,6 +195,57 @@ pub(super) fn see_other(to: &str, signed: &SignedIn) -> Response {
         &signed.principal.user.to_string(),
     ));
     r
+}
+
+/// What sending mail from a page needs: the store, taken with the sending lock for the one
+/// request (as `send` on the command line takes it), the carrier the organisation's profile
+/// names, and the sending policy.
+pub(super) struct Sending {
+    store: crate::adapters::store::SledStore,
+    outbox_dir: std::path::PathBuf,
+    policy: app::send::Policy,
+}
+
+impl Sending {
+    pub(super) fn of(shared: &Shared) -> Sending {
+        let mut retry = crate::domain::outbox::RetryPolicy::default();
+        // The retry backoff, shortened by the tests of the retry path (as on the command line).
+        if let Some(ms) = std::env::var("BREACHFLOW_SMTP_BACKOFF_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            retry.backoff_base = std::time::Duration::from_millis(ms);
+        }
+        Sending {
+            store: shared.store.share(),
+            outbox_dir: shared.data_dir.join("outbox"),
+            policy: app::send::Policy {
+                retry,
+                market_regimes: shared.rulebook.market_regimes(),
+            },
+        }
+    }
+
+    /// Runs a sending use-case; blocking (call it inside [`write`]).
+    pub(super) fn post<T>(
+        &self,
+        ctx: &app::Context,
+        f: impl FnOnce(&app::send::Post<'_>) -> Result<T, app::AppError>,
+    ) -> Result<T, app::AppError> {
+        let store = crate::adapters::lease::LeasedStore::shared_for_sending(
+            self.store.share(),
+            crate::cli::commands::SEND_QUEUE_WAIT,
+        )?;
+        let org = store.require_organisation()?;
+        let carrier = crate::adapters::mail::Carrier::for_organisation(&org, &self.outbox_dir)?;
+        f(&app::send::Post {
+            store: &store,
+            mailer: &carrier,
+            ctx,
+            org: &org,
+            policy: &self.policy,
+        })
+    }
 }
 
 /// The organisation's zone: every time on a page is in it.
