@@ -261,6 +261,20 @@ pub const ROUTES: &[Route] = &[
         what: "the accounts and their roles, as a page (admin)",
         handler: || get(pages::users),
     },
+    Route {
+        method: Method::POST,
+        path: "/users",
+        gate: Gate::Roles(&[Role::Admin]),
+        what: "add an account with its roles and first password (`user add`, `user passwd`)",
+        handler: || post(pages::add_user),
+    },
+    Route {
+        method: Method::POST,
+        path: "/users/disable",
+        gate: Gate::Roles(&[Role::Admin]),
+        what: "disable an account (`user disable`)",
+        handler: || post(pages::disable_user),
+    },
 ];
 
 impl Route {

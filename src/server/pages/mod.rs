@@ -39,7 +39,7 @@ pub use documents::{
 };
 pub use incident::{incident, incident_data};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
-pub use users::users;
+pub use users::{add_user, disable_user, users};
 
 /// The signed-in person as every page's header shows them.
 pub(super) fn who(signed: &SignedIn) -> Value {
