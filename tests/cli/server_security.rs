@@ -59,7 +59,11 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
         let method = route.method.as_str();
         let what = format!("{method} {}", route.path);
         // A path's parameters filled with something that exists.
-        let path = route.path.replace("{id}", ID).replace("{name}", "app.css");
+        let path = route
+            .path
+            .replace("{id}", ID)
+            .replace("{name}", "app.css")
+            .replace("{number}", "1");
         assert!(
             !path.contains('{'),
             "{what}: a parameter this test cannot fill"

@@ -25,6 +25,7 @@ mod audit;
 mod dashboard;
 mod decision;
 mod incident;
+mod outbox;
 mod sign_in;
 mod users;
 
@@ -32,6 +33,7 @@ pub use audit::{adherence_file, audit, audit_verify, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
 pub use incident::{incident, incident_data};
+pub use outbox::{outbox, release, resolve};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use users::users;
 
@@ -224,4 +226,39 @@ pub(super) fn download(name: &str, kind: &'static str, body: String) -> Response
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r
+}
+
+/// Runs a use-case that sends mail, as [`write`] does (the permission from the table, on a
+/// blocking thread), with what a sending command has on this server: the store held for
+/// sending (the sending lock, waiting its turn behind another request's send), the carrier
+/// the organisation's profile names (its SMTP server, else the outbox folder), and the
+/// regimes' market disclosures for the disclosure order.
+pub(super) async fn sending<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    signed: &SignedIn,
+    action: crate::domain::permission::Action,
+    what: &str,
+    work: impl FnOnce(&app::send::Post<'_>) -> Result<T, app::AppError> + Send + 'static,
+) -> Wrote<T> {
+    use crate::adapters::lease::{LeasedStore, SEND_QUEUE_WAIT};
+    use crate::adapters::mail::{Carrier, OUTBOX_FOLDER, retry_policy};
+    let rulebook = shared.rulebook.clone();
+    let folder = shared.data_dir.join(OUTBOX_FOLDER);
+    write(shared, signed, action, what, move |store, ctx| {
+        let store = LeasedStore::shared_for_sending(store.share(), SEND_QUEUE_WAIT)?;
+        let org = store.require_organisation()?;
+        let carrier = Carrier::for_organisation(&org, &folder)?;
+        let policy = app::send::Policy {
+            retry: retry_policy(),
+            market_regimes: rulebook.market_regimes(),
+        };
+        work(&app::send::Post {
+            store: &store,
+            mailer: &carrier,
+            ctx,
+            org: &org,
+            policy: &policy,
+        })
+    })
+    .await
 }
