@@ -225,6 +225,13 @@ pub const ROUTES: &[Route] = &[
         what: "settle an uncertain or failed message: delivered, or send again (`outbox resolve`)",
         handler: || post(pages::resolve),
     },
+    Route {
+        method: Method::GET,
+        path: "/audit/bundles/{id}",
+        gate: Gate::SignedIn,
+        what: "an incident's evidence bundle, as `bundle export` writes it",
+        handler: || get(pages::bundle_file),
+    },
 ];
 
 impl Route {

@@ -833,6 +833,88 @@ fn a_held_staff_briefing_is_released_with_a_reason_by_the_dpo_and_reaches_the_ma
 }
 
 #[test]
+fn the_auditor_downloads_an_evidence_bundle_identical_to_bundle_export() {
+    let (env, _, _, _, otto) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let downloaded = runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &otto).await;
+        click(&c, Locator::LinkText("Audit")).await;
+        assert_eq!(arrive(&c, "/audit").await, "/audit");
+        let link = c
+            .find(Locator::Css("a[href='/audit/bundles/BR-2024-0001']"))
+            .await
+            .expect("a bundle download per incident");
+        assert!(link.text().await.unwrap().starts_with("BR-2024-0001: "));
+        violations.extend(axe(&c, "audit with bundles").await);
+        // What the link gives the signed-in auditor (a download is not a page the browser
+        // shows: fetched with the session, as the click would).
+        let got = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(arguments[0]).then(async r => done({
+                     status: r.status,
+                     type: r.headers.get('content-type'),
+                     disposition: r.headers.get('content-disposition'),
+                     body: await r.text()}));",
+                vec![json!("/audit/bundles/BR-2024-0001")],
+            )
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        got
+    });
+    assert_eq!(downloaded["status"], 200, "{downloaded}");
+    assert_eq!(downloaded["type"], "application/json");
+    assert_eq!(
+        downloaded["disposition"],
+        "attachment; filename=\"BR-2024-0001-bundle.json\""
+    );
+    // The command line's export, by the same person at the same (fixed) time.
+    let file = env.tmp.path().join("exported.json");
+    let cli = as_member(&env, &otto)
+        .env("BREACHFLOW_NOW", LATER)
+        .args(["bundle", "export", "BR-2024-0001", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let exported = std::fs::read(&file).unwrap();
+    assert_eq!(
+        downloaded["body"].as_str().unwrap().as_bytes(),
+        exported.as_slice(),
+        "the download differs from `breachflow bundle export`"
+    );
+    let bundle: serde_json::Value = serde_json::from_slice(&exported).unwrap();
+    assert_eq!(bundle["exported_by"], "otto");
+    assert_eq!(bundle["exported_at"], LATER);
+    // Byte for byte through the plain HTTP client too (no text decoding in between).
+    let (k, v) = bearer(&otto.token);
+    let r = request(
+        server.port,
+        "GET",
+        "/audit/bundles/BR-2024-0001",
+        &[(k, &v)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, exported);
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
+#[test]
 fn the_dpo_resolves_an_uncertain_message_as_delivered() {
     let (port, mailbox) = crate::smtp::Mailbox::start();
     let env = mail_env(port, false);

@@ -29,7 +29,7 @@ mod outbox;
 mod sign_in;
 mod users;
 
-pub use audit::{adherence_file, audit, audit_verify, register_file};
+pub use audit::{adherence_file, audit, audit_verify, bundle_file, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
 pub use incident::{incident, incident_data};
