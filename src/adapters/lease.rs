@@ -42,6 +42,10 @@ pub const SENDING_LOCK: &str = "sending.lock";
 /// gives up (its batch is then left in flight, `uncertain` on the next run, never resent).
 const TAKE_BACK_WAIT: Duration = Duration::from_secs(120);
 
+/// How long a send on the team server waits for another request's send to finish: sends from
+/// one store go one at a time, as they do between processes.
+pub const SEND_QUEUE_WAIT: Duration = Duration::from_secs(300);
+
 /// Holds `sending.lock` for the life of the process's sending: nobody else sends meanwhile.
 pub struct SendingLock {
     _file: std::fs::File,

@@ -17,11 +17,28 @@ use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
 use crate::app::ports::{Composed, MailError, Mailer};
 use crate::domain::organisation::{Organisation, SmtpSettings, TlsMode};
-use crate::domain::outbox::{Letter, Outcome};
+use crate::domain::outbox::{Letter, Outcome, RetryPolicy};
 
 /// Environment variables holding the SMTP credentials; they reach nothing but the server.
 pub const USER_VAR: &str = "BREACHFLOW_SMTP_USER";
 pub const PASSWORD_VAR: &str = "BREACHFLOW_SMTP_PASSWORD";
+
+/// The folder in the data directory that takes the messages when the profile names no SMTP
+/// server.
+pub const OUTBOX_FOLDER: &str = "outbox";
+
+/// The retry backoff: the default, or `BREACHFLOW_SMTP_BACKOFF_MS` milliseconds (overridable
+/// for tests of the retry path). Read here so the command line and the workspace retry alike.
+pub fn retry_policy() -> RetryPolicy {
+    let mut retry = RetryPolicy::default();
+    if let Some(ms) = std::env::var("BREACHFLOW_SMTP_BACKOFF_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        retry.backoff_base = Duration::from_millis(ms);
+    }
+    retry
+}
 
 /// Where messages go.
 pub enum Carrier {

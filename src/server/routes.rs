@@ -275,6 +275,40 @@ pub const ROUTES: &[Route] = &[
         what: "disable an account (`user disable`)",
         handler: || post(pages::disable_user),
     },
+    Route {
+        method: Method::GET,
+        path: "/outbox",
+        gate: Gate::SignedIn,
+        what: "the outbox: every message by state, what a held one waits for (`outbox`)",
+        handler: || get(pages::outbox),
+    },
+    Route {
+        method: Method::POST,
+        path: "/outbox/{id}/{number}/release",
+        // Who may manage the outbox, as the permission table says.
+        gate: Gate::Roles(crate::domain::permission::allowed(
+            &crate::domain::permission::Action::ManageOutbox,
+        )),
+        what: "lift a hold with a reason and send (`outbox release`); refused beside the form",
+        handler: || post(pages::release),
+    },
+    Route {
+        method: Method::POST,
+        path: "/outbox/{id}/{number}/resolve",
+        // Who may manage the outbox, as the permission table says.
+        gate: Gate::Roles(crate::domain::permission::allowed(
+            &crate::domain::permission::Action::ManageOutbox,
+        )),
+        what: "settle an uncertain or failed message: delivered, or send again (`outbox resolve`)",
+        handler: || post(pages::resolve),
+    },
+    Route {
+        method: Method::GET,
+        path: "/audit/bundles/{id}",
+        gate: Gate::SignedIn,
+        what: "an incident's evidence bundle, as `bundle export` writes it",
+        handler: || get(pages::bundle_file),
+    },
 ];
 
 impl Route {

@@ -602,6 +602,406 @@ fn the_dpo_decides_otherwise_with_a_reason_and_comms_is_refused_the_decision_pag
     drop(server);
 }
 
+/// The example store (incident assessed and decided) sending through the SMTP server on
+/// `port`; `listed`: the organisation's shares are traded (the market hears first).
+fn mail_env(port: u16, listed: bool) -> TestEnv {
+    let mut org = example_json("organisation.json");
+    org["smtp"] = json!({
+        "host": "127.0.0.1",
+        "port": port,
+        "tls": "none",
+        "from": "Larkfield Privacy <privacy@larkfield-vets.example>",
+    });
+    if !listed {
+        org["flags"]["markets"] = json!([]);
+    }
+    TestEnv::prepared(&org)
+}
+
+/// The example incident's store sending through a real SMTP server on loopback, with the staff
+/// briefing approved and sent by command line: held, as the market must hear first. A DPO, a
+/// comms lead and an auditor. Returns the held message's key too.
+fn team_with_mail() -> (
+    TestEnv,
+    crate::smtp::Mailbox,
+    String,
+    Member,
+    Member,
+    Member,
+) {
+    let (port, mailbox) = crate::smtp::Mailbox::start();
+    let env = mail_env(port, true);
+    env.render_and_approve(NOW, "BR-2024-0001", "staff-briefing");
+    env.run(&["send", "BR-2024-0001", "staff-briefing", "--to", "staff"])
+        .success();
+    assert!(
+        mailbox.messages().is_empty(),
+        "held until the market is told"
+    );
+    let listed = env.json(&["outbox", "--incident", "BR-2024-0001"]);
+    let held = &listed["messages"][0];
+    assert_eq!(held["state"], "held", "{listed}");
+    let key = held["key"].as_str().unwrap().to_string();
+    let dana = member(&env.data_dir, "dana", &["dpo"]);
+    let carol = member(&env.data_dir, "carol", &["comms"]);
+    let otto = member(&env.data_dir, "otto", &["auditor"]);
+    (env, mailbox, key, dana, carol, otto)
+}
+
+/// How many events the incident has, read through the server as `m`.
+fn events_of(env: &TestEnv, m: &Member) -> usize {
+    let out = as_member(env, m)
+        .args(["--format", "json", "incident", "show", "BR-2024-0001"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["events"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_held_staff_briefing_is_released_with_a_reason_by_the_dpo_and_reaches_the_mail_server() {
+    let (env, mailbox, key, dana, carol, _) = team_with_mail();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let shots = screenshots();
+    let anchor = key.replace('/', "-");
+    let release = format!("/outbox/{key}/release");
+    let mut violations = Vec::new();
+    let before = events_of(&env, &dana);
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+
+        // The comms lead sees the hold and what it waits for, and is not offered the release.
+        sign_in(&c, &base, &carol).await;
+        click(&c, Locator::LinkText("Outbox")).await;
+        assert_eq!(arrive(&c, "/outbox").await, "/outbox");
+        assert_eq!(text(&c, "h1").await, "Outbox");
+        let heading = text(&c, "#held-heading").await;
+        assert!(heading.starts_with("Held"), "{heading}");
+        let row = text(&c, &format!("#m-{anchor}")).await;
+        for part in [
+            key.as_str(),
+            "staff-briefing v1",
+            "all-staff@larkfield-vets.example",
+            "waiting for a message to the market to be sent",
+        ] {
+            assert!(row.contains(part), "{part} not in {row}");
+        }
+        assert!(
+            c.find(Locator::Css("form[action$='/release']"))
+                .await
+                .is_err(),
+            "no release form for comms"
+        );
+        let why = text(&c, "#why-not").await;
+        assert!(why.contains("need the dpo role"), "{why}");
+        violations.extend(axe(&c, "outbox, read only").await);
+
+        // Posting anyway (the page's own CSRF token, so only the role is missing): refused with
+        // a page that says why.
+        c.execute(
+            "const f = document.createElement('form');
+             f.method = 'post'; f.action = arguments[0];
+             for (const [k, v] of [['csrf', document.querySelector('.who input[name=csrf]').value],
+                                   ['reason', 'The staff should hear it from us']]) {
+               const i = document.createElement('input');
+               i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i);
+             }
+             document.body.appendChild(f); f.submit();",
+            vec![json!(release)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(arrive(&c, &release).await, release);
+        assert_eq!(text(&c, "h1").await, "Not allowed");
+        let why = text(&c, "main").await;
+        assert!(why.contains("needs the role dpo"), "{why}");
+        assert!(why.contains("HTTP status 403"), "{why}");
+        violations.extend(axe(&c, "outbox release refused (403)").await);
+        sign_out(&c).await;
+
+        // The DPO releases it: first without a reason, refused beside the form.
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}/outbox")).await.unwrap();
+        click(
+            &c,
+            Locator::Css(&format!("#m-{anchor} form[action='{release}'] button")),
+        )
+        .await;
+        assert_eq!(arrive(&c, &release).await, release);
+        let error = c
+            .wait()
+            .for_element(Locator::Id(&format!("error-{anchor}")))
+            .await
+            .expect("the reason it was refused, beside the form");
+        let said = error.text().await.unwrap();
+        assert!(said.contains("lifting a hold needs"), "{said}");
+        assert!(said.contains("reason"), "{said}");
+        assert!(
+            text(&c, &format!("#m-{anchor}"))
+                .await
+                .contains("waiting for"),
+            "still held"
+        );
+        assert!(mailbox.messages().is_empty(), "nothing sent");
+        violations.extend(axe(&c, "outbox with a refusal").await);
+        std::fs::write(shots.join("outbox.png"), c.screenshot().await.unwrap()).unwrap();
+
+        // Then with a reason: on the record, and sent to the real server.
+        c.find(Locator::Id(&format!("reason-{anchor}")))
+            .await
+            .unwrap()
+            .send_keys("Staff are already asking; the announcement is minutes away")
+            .await
+            .unwrap();
+        click(
+            &c,
+            Locator::Css(&format!("#m-{anchor} form[action='{release}'] button")),
+        )
+        .await;
+        assert_eq!(arrive(&c, "/outbox").await, "/outbox");
+        let heading = text(&c, "#sent-heading").await;
+        assert!(heading.starts_with("Sent"), "{heading}");
+        let row = text(&c, &format!("#sent-heading + table #m-{anchor}")).await;
+        assert!(row.contains("hold lifted by dana"), "{row}");
+        assert!(
+            c.find(Locator::Id("held-heading")).await.is_err(),
+            "no holds left"
+        );
+        violations.extend(axe(&c, "outbox, released").await);
+
+        // The incident page lists its messages, and leads to the outbox.
+        c.goto(&format!("{base}/incidents/BR-2024-0001"))
+            .await
+            .unwrap();
+        let listed = text(&c, "#outbox-heading + table").await;
+        assert!(listed.contains(&key), "{listed}");
+        assert!(listed.contains("staff-briefing v1"), "{listed}");
+        assert!(listed.contains("sent"), "{listed}");
+        violations.extend(axe(&c, "incident with its outbox").await);
+        click(&c, Locator::Id("outbox-link")).await;
+        assert_eq!(arrive(&c, "/outbox").await, "/outbox");
+        c.close().await.unwrap();
+    });
+    // The refusals stored nothing; the release stored the release and the delivery.
+    let messages = mailbox.messages();
+    assert_eq!(messages.len(), 1, "sent once");
+    assert_eq!(
+        mailbox.count_to("all-staff@larkfield-vets.example"),
+        1,
+        "to the staff list"
+    );
+    assert!(
+        messages[0].1.contains("Subject: "),
+        "a real message: {}",
+        messages[0].1
+    );
+    let shown = as_member(&env, &dana)
+        .args(["--format", "json", "incident", "show", "BR-2024-0001"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let events = shown["events"].as_array().unwrap();
+    let added: Vec<&serde_json::Value> = events[before..].iter().collect();
+    assert!(!added.is_empty(), "the release is on the record");
+    assert!(
+        added.iter().all(|e| e["what"]["type"] == "message_changed"),
+        "only the release and the delivery: {added:?}"
+    );
+    assert!(
+        added.iter().all(|e| e["actor"] == "dana"),
+        "recorded as dana, not carol: {added:?}"
+    );
+    let noted = serde_json::to_string(&added).unwrap();
+    assert!(
+        noted.contains("the announcement is minutes away"),
+        "{noted}"
+    );
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
+#[test]
+fn the_auditor_downloads_an_evidence_bundle_identical_to_bundle_export() {
+    let (env, _, _, _, otto) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let downloaded = runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &otto).await;
+        click(&c, Locator::LinkText("Audit")).await;
+        assert_eq!(arrive(&c, "/audit").await, "/audit");
+        let link = c
+            .find(Locator::Css("a[href='/audit/bundles/BR-2024-0001']"))
+            .await
+            .expect("a bundle download per incident");
+        assert!(link.text().await.unwrap().starts_with("BR-2024-0001: "));
+        violations.extend(axe(&c, "audit with bundles").await);
+        // What the link gives the signed-in auditor (a download is not a page the browser
+        // shows: fetched with the session, as the click would).
+        let got = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(arguments[0]).then(async r => done({
+                     status: r.status,
+                     type: r.headers.get('content-type'),
+                     disposition: r.headers.get('content-disposition'),
+                     body: await r.text()}));",
+                vec![json!("/audit/bundles/BR-2024-0001")],
+            )
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        got
+    });
+    assert_eq!(downloaded["status"], 200, "{downloaded}");
+    assert_eq!(downloaded["type"], "application/json");
+    assert_eq!(
+        downloaded["disposition"],
+        "attachment; filename=\"BR-2024-0001-bundle.json\""
+    );
+    // The command line's export, by the same person at the same (fixed) time.
+    let file = env.tmp.path().join("exported.json");
+    let cli = as_member(&env, &otto)
+        .env("BREACHFLOW_NOW", LATER)
+        .args(["bundle", "export", "BR-2024-0001", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let exported = std::fs::read(&file).unwrap();
+    assert_eq!(
+        downloaded["body"].as_str().unwrap().as_bytes(),
+        exported.as_slice(),
+        "the download differs from `breachflow bundle export`"
+    );
+    let bundle: serde_json::Value = serde_json::from_slice(&exported).unwrap();
+    assert_eq!(bundle["exported_by"], "otto");
+    assert_eq!(bundle["exported_at"], LATER);
+    // Byte for byte through the plain HTTP client too (no text decoding in between).
+    let (k, v) = bearer(&otto.token);
+    let r = request(
+        server.port,
+        "GET",
+        "/audit/bundles/BR-2024-0001",
+        &[(k, &v)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, exported);
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
+#[test]
+fn the_dpo_resolves_an_uncertain_message_as_delivered() {
+    let (port, mailbox) = crate::smtp::Mailbox::start();
+    let env = mail_env(port, false);
+    env.render_and_approve(NOW, "BR-2024-0001", "board-briefing");
+    // The mail server holds its last reply to slow@ for 3 s: the sender is killed while the
+    // message is on the wire, so nobody knows whether it arrived.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_breachflow"))
+        .env("BREACHFLOW_DATA_DIR", &env.data_dir)
+        .env("BREACHFLOW_NOW", NOW)
+        .env("BREACHFLOW_ACTOR", "tester")
+        .args([
+            "send",
+            "BR-2024-0001",
+            "board-briefing",
+            "--to",
+            "slow@example.com",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let dana = member(&env.data_dir, "dana", &["dpo"]);
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &dana).await;
+        // The outbox recovers the dead sender's message as uncertain, with the choices.
+        c.goto(&format!("{base}/outbox")).await.unwrap();
+        let heading = text(&c, "#uncertain-heading").await;
+        assert!(heading.starts_with("Uncertain"), "{heading}");
+        let row = text(&c, "#uncertain-heading + table tbody tr").await;
+        assert!(row.contains("slow@example.com"), "{row}");
+        assert!(row.contains("It was delivered"), "{row}");
+        assert!(row.contains("send it again"), "{row}");
+        violations.extend(axe(&c, "outbox, uncertain").await);
+        let key = text(&c, "#uncertain-heading + table tbody tr td")
+            .await
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let anchor = key.replace('/', "-");
+        let resolve = format!("/outbox/{key}/resolve");
+        let button = format!("#m-{anchor} form[action='{resolve}'] button");
+
+        // Without a choice: refused beside the form.
+        click(&c, Locator::Css(&button)).await;
+        assert_eq!(arrive(&c, &resolve).await, resolve);
+        let said = text(&c, &format!("#error-{anchor}")).await;
+        assert!(said.contains("choose"), "{said}");
+        violations.extend(axe(&c, "outbox, resolve refused").await);
+
+        // Delivered, as the mail server's log shows: settled, and nothing sent again.
+        click(&c, Locator::Id(&format!("delivered-{anchor}"))).await;
+        c.find(Locator::Id(&format!("note-{anchor}")))
+            .await
+            .unwrap()
+            .send_keys("seen in the mail server's log")
+            .await
+            .unwrap();
+        click(&c, Locator::Css(&button)).await;
+        assert_eq!(arrive(&c, "/outbox").await, "/outbox");
+        let row = text(&c, &format!("#sent-heading + table #m-{anchor}")).await;
+        assert!(row.contains("confirmed delivered by dana"), "{row}");
+        assert!(c.find(Locator::Id("uncertain-heading")).await.is_err());
+        violations.extend(axe(&c, "outbox, resolved").await);
+        c.close().await.unwrap();
+    });
+    assert!(
+        mailbox.count_to("slow@example.com") <= 1,
+        "never sent again"
+    );
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
 /// The versions of `doc` of `id` as the command line lists them (JSON).
 fn versions(env: &TestEnv, m: &Member, id: &str, doc: &str) -> Vec<serde_json::Value> {
     let out = as_member(env, m)

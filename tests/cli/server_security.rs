@@ -96,7 +96,8 @@ fn every_route_refuses_the_unauthenticated_and_the_wrong_role() {
             .replace("{id}", ID)
             .replace("{name}", "app.css")
             .replace("{doc}", "staff-briefing")
-            .replace("{version}", "1");
+            .replace("{version}", "1")
+            .replace("{number}", "1");
         assert!(
             !path.contains('{'),
             "{what}: a parameter this test cannot fill"

@@ -34,9 +34,7 @@ pub fn open_store(ctx: &Ctx) -> Result<SledStore, CliError> {
     }
 }
 
-/// How long a send on the team server waits for another request's send to finish: sends from
-/// one store go one at a time, as they do between processes.
-pub const SEND_QUEUE_WAIT: Duration = Duration::from_secs(300);
+pub use crate::adapters::lease::SEND_QUEUE_WAIT;
 
 /// Opens the store for a command that sends mail: held only between network waits, with the
 /// sending lock for the whole command (`adapters::lease`). On the team server the store stays

@@ -3,7 +3,6 @@
 //! is in `app::send`, `app::bulk` and `domain::outbox`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -20,25 +19,18 @@ use crate::cli::output::{self, Format, instant, table};
 use crate::cli::{CliError, Ctx};
 use crate::domain::incident::IncidentId;
 use crate::domain::organisation::Organisation;
-use crate::domain::outbox::{MessageState, OutMessage, RetryPolicy, Shortfall};
+use crate::domain::outbox::{MessageState, OutMessage, Shortfall};
 
 /// The outbox folder used when the profile names no SMTP server.
 pub fn outbox_dir(ctx: &Ctx) -> PathBuf {
-    ctx.data_dir.join("outbox")
+    ctx.data_dir.join(crate::adapters::mail::OUTBOX_FOLDER)
 }
 
 /// The sending policy from the configuration: the regimes' market disclosures, and the retry
 /// backoff (`BREACHFLOW_SMTP_BACKOFF_MS`, overridable for tests of the retry path).
 pub fn policy(ctx: &Ctx) -> Result<Policy, CliError> {
-    let mut retry = RetryPolicy::default();
-    if let Some(ms) = std::env::var("BREACHFLOW_SMTP_BACKOFF_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        retry.backoff_base = Duration::from_millis(ms);
-    }
     Ok(Policy {
-        retry,
+        retry: crate::adapters::mail::retry_policy(),
         market_regimes: super::rulebook(ctx)?.market_regimes(),
     })
 }

@@ -1,16 +1,17 @@
 //! The auditor's view: adherence per regime, the log verified on request, and the reports
-//! as downloads identical to the command line's.
+//! and each incident's evidence bundle as downloads identical to the command line's.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::download;
-use super::{Shared, SignedIn, page, read, who};
+use super::{Shared, SignedIn, page, read, refused, who};
 use crate::app;
+use crate::domain::incident::IncidentId;
 use crate::render::format::instant;
 
 /// `GET /audit`: the auditor's view: deadline adherence per regime and phase, the downloads
@@ -83,6 +84,11 @@ async fn audit_page(shared: Arc<Shared>, signed: SignedIn, verified: Option<Valu
         "organisation": report.organisation,
         "incidents": report.records.len(),
         "summaries": summaries,
+        "bundles": report
+            .records
+            .iter()
+            .map(|r| json!({"id": r.id.to_string(), "title": r.facts.title}))
+            .collect::<Vec<_>>(),
         "verified": verified,
         "who": who(&signed),
     });
@@ -124,6 +130,36 @@ pub async fn register_file(
     .await;
     match made {
         Ok(csv) => download("register.csv", "text/csv; charset=utf-8", csv),
+        Err(r) => r,
+    }
+}
+
+/// `GET /audit/bundles/{id}`: the incident's evidence bundle, byte for byte what `bundle export
+/// ID FILE` writes when the same person asks at the same time (it names who exported it and
+/// when). Reading only: whoever may read may take it.
+pub async fn bundle_file(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<IncidentId>() else {
+        return refused(
+            &shared,
+            StatusCode::NOT_FOUND,
+            "that is not an incident id (they look like BR-2024-0001)",
+            Some(&signed),
+        );
+    };
+    let now = crate::adapters::clock::now_or(None);
+    let actor = signed.principal.name.clone();
+    let made = read(&shared, &signed, move |store| {
+        app::bundle::export(store, id, now, &actor)?
+            .to_json()
+            .map_err(|e| app::AppError::Failed(e.to_string()))
+    })
+    .await;
+    match made {
+        Ok(text) => download(&format!("{id}-bundle.json"), "application/json", text),
         Err(r) => r,
     }
 }

@@ -833,29 +833,26 @@ pub async fn send(
         return workspace_page(shared, signed, id, doc, version, Some(problem)).await;
     }
     let templates = shared.templates.clone();
-    let sending = super::Sending::of(&shared);
     let n = name.clone();
-    let done = write(
+    let done = super::sending(
         &shared,
         &signed,
         Action::Send(DocumentClass::of(&name)),
         "Sending this document",
-        move |_, ctx| {
-            sending.post(ctx, |post| {
-                let request = app::send::SendRequest {
-                    id: incident,
-                    document: &n,
-                    version,
-                    to: &to,
-                    audience: None,
-                };
-                app::send::send(post, &templates, &request)
-            })
+        move |post| {
+            let request = app::send::SendRequest {
+                id: incident,
+                document: &n,
+                version,
+                to: &to,
+                audience: None,
+            };
+            app::send::send(post, &templates, &request)
         },
     )
     .await;
     match done {
-        Wrote::Done(_) => see_other(&format!("/incidents/{incident}#outbox"), &signed),
+        Wrote::Done(_) => see_other(&format!("/incidents/{incident}#outbox-heading"), &signed),
         Wrote::Refused(e) => {
             let problem = Problem {
                 form: "send",

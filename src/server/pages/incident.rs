@@ -1,5 +1,5 @@
 //! The incident page: facts, assessment, decision, obligations with how each due time was
-//! worked out, documents and the timeline.
+//! worked out, documents, the incident's outbox and the timeline.
 
 use std::sync::Arc;
 
@@ -33,16 +33,25 @@ pub async fn incident(
     };
     let now = crate::adapters::clock::now_or(None);
     let found = read(&shared, &signed, move |store| {
-        Ok((zone(store)?, app::incident::show(store, id)?))
+        let shown = app::incident::show(store, id)?;
+        // As stored: reading a page never records a recovery (the outbox page does, as
+        // `breachflow outbox` does).
+        let messages = app::outbox::as_stored(store, Some(id))?;
+        Ok((zone(store)?, shown, messages))
     })
     .await;
-    let (zone, (record, events)) = match found {
+    let (zone, (record, events), messages) = match found {
         Ok(x) => x,
         Err(r) => return r,
     };
     let mut data = incident_data(&record, &events, &shared.templates, now, zone);
     if let Some(map) = data.as_object_mut() {
         map.insert("who".into(), who(&signed));
+        let outbox: Vec<Value> = messages
+            .iter()
+            .map(|m| super::outbox::message_row(m, zone))
+            .collect();
+        map.insert("outbox".into(), Value::Array(outbox));
     }
     page(&shared, StatusCode::OK, "incident", data)
 }

@@ -26,10 +26,11 @@ mod dashboard;
 mod decision;
 mod documents;
 mod incident;
+mod outbox;
 mod sign_in;
 mod users;
 
-pub use audit::{adherence_file, audit, audit_verify, register_file};
+pub use audit::{adherence_file, audit, audit_verify, bundle_file, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
 pub use documents::{
@@ -38,6 +39,7 @@ pub use documents::{
     render as render_document, send as send_document, workspace as document,
 };
 pub use incident::{incident, incident_data};
+pub use outbox::{outbox, release, resolve};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use users::{add_user, disable_user, users};
 
@@ -197,57 +199,6 @@ pub(super) fn see_other(to: &str, signed: &SignedIn) -> Response {
     r
 }
 
-/// What sending mail from a page needs: the store, taken with the sending lock for the one
-/// request (as `send` on the command line takes it), the carrier the organisation's profile
-/// names, and the sending policy.
-pub(super) struct Sending {
-    store: crate::adapters::store::SledStore,
-    outbox_dir: std::path::PathBuf,
-    policy: app::send::Policy,
-}
-
-impl Sending {
-    pub(super) fn of(shared: &Shared) -> Sending {
-        let mut retry = crate::domain::outbox::RetryPolicy::default();
-        // The retry backoff, shortened by the tests of the retry path (as on the command line).
-        if let Some(ms) = std::env::var("BREACHFLOW_SMTP_BACKOFF_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            retry.backoff_base = std::time::Duration::from_millis(ms);
-        }
-        Sending {
-            store: shared.store.share(),
-            outbox_dir: shared.data_dir.join("outbox"),
-            policy: app::send::Policy {
-                retry,
-                market_regimes: shared.rulebook.market_regimes(),
-            },
-        }
-    }
-
-    /// Runs a sending use-case; blocking (call it inside [`write`]).
-    pub(super) fn post<T>(
-        &self,
-        ctx: &app::Context,
-        f: impl FnOnce(&app::send::Post<'_>) -> Result<T, app::AppError>,
-    ) -> Result<T, app::AppError> {
-        let store = crate::adapters::lease::LeasedStore::shared_for_sending(
-            self.store.share(),
-            crate::cli::commands::SEND_QUEUE_WAIT,
-        )?;
-        let org = store.require_organisation()?;
-        let carrier = crate::adapters::mail::Carrier::for_organisation(&org, &self.outbox_dir)?;
-        f(&app::send::Post {
-            store: &store,
-            mailer: &carrier,
-            ctx,
-            org: &org,
-            policy: &self.policy,
-        })
-    }
-}
-
 /// The organisation's zone: every time on a page is in it.
 pub(super) fn zone(store: &dyn app::Store) -> Result<Tz, app::AppError> {
     Ok(store.require_organisation()?.zone())
@@ -281,4 +232,39 @@ pub(super) fn download(name: &str, kind: &'static str, body: String) -> Response
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r
+}
+
+/// Runs a use-case that sends mail, as [`write`] does (the permission from the table, on a
+/// blocking thread), with what a sending command has on this server: the store held for
+/// sending (the sending lock, waiting its turn behind another request's send), the carrier
+/// the organisation's profile names (its SMTP server, else the outbox folder), and the
+/// regimes' market disclosures for the disclosure order.
+pub(super) async fn sending<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    signed: &SignedIn,
+    action: crate::domain::permission::Action,
+    what: &str,
+    work: impl FnOnce(&app::send::Post<'_>) -> Result<T, app::AppError> + Send + 'static,
+) -> Wrote<T> {
+    use crate::adapters::lease::{LeasedStore, SEND_QUEUE_WAIT};
+    use crate::adapters::mail::{Carrier, OUTBOX_FOLDER, retry_policy};
+    let rulebook = shared.rulebook.clone();
+    let folder = shared.data_dir.join(OUTBOX_FOLDER);
+    write(shared, signed, action, what, move |store, ctx| {
+        let store = LeasedStore::shared_for_sending(store.share(), SEND_QUEUE_WAIT)?;
+        let org = store.require_organisation()?;
+        let carrier = Carrier::for_organisation(&org, &folder)?;
+        let policy = app::send::Policy {
+            retry: retry_policy(),
+            market_regimes: rulebook.market_regimes(),
+        };
+        work(&app::send::Post {
+            store: &store,
+            mailer: &carrier,
+            ctx,
+            org: &org,
+            policy: &policy,
+        })
+    })
+    .await
 }
