@@ -1473,3 +1473,135 @@ fn comms_rewords_the_market_announcement_another_approves_it_and_staff_hear_afte
         violations.join("\n")
     );
 }
+
+/// The accounts as the command line lists them (JSON).
+fn accounts(env: &TestEnv, m: &Member) -> Vec<serde_json::Value> {
+    let out = as_member(env, m)
+        .args(["--format", "json", "user", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .or_else(|| v["users"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_admin_adds_and_disables_accounts_by_clicking() {
+    let (env, _dana, carol, ada, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let before = accounts(&env, &ada).len();
+    let password = "Priya-kestrel-harbour-2024";
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &ada).await;
+        c.goto(&format!("{base}/users")).await.unwrap();
+        let fill = |id: &'static str, value: &'static str| {
+            let c = c.clone();
+            async move {
+                let field = c.find(Locator::Id(id)).await.unwrap();
+                field.clear().await.unwrap();
+                field.send_keys(value).await.unwrap();
+            }
+        };
+        fill("new-name", "Priya Raman").await;
+        fill("new-email", "priya.raman@larkfield-vets.example").await;
+        click(&c, Locator::Id("role-dpo")).await;
+        click(&c, Locator::Id("role-approver")).await;
+        fill("new-password", password).await;
+        fill("new-again", "Priya-kestrel-harbour-2025").await;
+        click(&c, Locator::Id("add-account")).await;
+        let error = c
+            .wait()
+            .for_element(Locator::Id("users-error"))
+            .await
+            .expect("the passwords differ");
+        assert!(error.text().await.unwrap().contains("differ"));
+        // What was typed is kept, but never a password.
+        let kept = c.find(Locator::Id("new-name")).await.unwrap();
+        assert_eq!(
+            kept.prop("value").await.unwrap().as_deref(),
+            Some("Priya Raman")
+        );
+        let role = c.find(Locator::Id("role-approver")).await.unwrap();
+        assert_eq!(role.prop("checked").await.unwrap().as_deref(), Some("true"));
+        let pw = c.find(Locator::Id("new-password")).await.unwrap();
+        assert_eq!(pw.prop("value").await.unwrap().as_deref(), Some(""));
+        violations.extend(axe(&c, "accounts with an error").await);
+
+        fill("new-password", password).await;
+        fill("new-again", password).await;
+        click(&c, Locator::Id("add-account")).await;
+        assert_eq!(arrive(&c, "/users").await, "/users");
+        c.wait()
+            .for_element(Locator::XPath("//td[text()='Priya Raman']"))
+            .await
+            .expect("the new account listed");
+        let table = text(&c, "#accounts").await;
+        assert!(table.contains("dpo, approver"), "{table}");
+        // Carol leaves the company: disabled.
+        click(&c, Locator::Css("button[aria-label='Disable carol']")).await;
+        c.wait()
+            .for_element(Locator::XPath(
+                "//tr[td[text()='carol']]/td[text()='disabled']",
+            ))
+            .await
+            .expect("carol disabled");
+        violations.extend(axe(&c, "accounts").await);
+        sign_out(&c).await;
+
+        // The new account signs in with the password the admin set.
+        let priya = Member {
+            name: "Priya Raman".into(),
+            token: String::new(),
+            password: password.into(),
+        };
+        sign_in(&c, &base, &priya).await;
+        assert_eq!(
+            text(&c, ".who p").await,
+            "Signed in as Priya Raman (dpo, approver)"
+        );
+        sign_out(&c).await;
+        // Carol no longer can.
+        c.goto(&format!("{base}/sign-in")).await.unwrap();
+        c.find(Locator::Id("name"))
+            .await
+            .unwrap()
+            .send_keys("carol")
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(&carol.password)
+            .await
+            .unwrap();
+        click(&c, Locator::Css("form button[type=submit]")).await;
+        c.wait()
+            .for_element(Locator::Css("#sign-in-error"))
+            .await
+            .expect("a disabled account is refused");
+        c.close().await.unwrap();
+    });
+    let after = accounts(&env, &ada);
+    assert_eq!(
+        after.len(),
+        before + 1,
+        "the refused attempt stored nothing"
+    );
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}

@@ -114,13 +114,20 @@ pub fn refused(
 }
 
 /// Runs `read` on a blocking thread (the store is synchronous); an app error becomes a page.
+/// It takes its turn as a command does: beside the others, never during an `audit repair` or a
+/// `bundle import`, which rewrite the derived trees wholesale.
 pub(super) async fn read<T: Send + 'static>(
     shared: &Arc<Shared>,
     signed: &SignedIn,
     read: impl FnOnce(&crate::adapters::store::SledStore) -> Result<T, app::AppError> + Send + 'static,
 ) -> Result<T, Response> {
-    let store = shared.store.share();
-    match tokio::task::spawn_blocking(move || read(&store)).await {
+    let turn = shared.clone();
+    match tokio::task::spawn_blocking(move || {
+        let _together = turn.exclusive.read().unwrap_or_else(|p| p.into_inner());
+        read(&turn.store)
+    })
+    .await
+    {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => {
             let status = match &e {
@@ -150,7 +157,7 @@ pub(super) enum Wrote<T> {
 
 /// Runs a use-case that writes, as the signed-in person acting in the role that grants
 /// `action` (the same table the API and the CLI use), on a blocking thread; `what` names the
-/// act in the refusal when no role of theirs grants it.
+/// act in the refusal when no role of theirs grants it. It takes its turn as [`read`] does.
 pub(super) async fn write<T: Send + 'static>(
     shared: &Arc<Shared>,
     signed: &SignedIn,
@@ -171,10 +178,11 @@ pub(super) async fn write<T: Send + 'static>(
         ));
     };
     let now = crate::adapters::clock::now_or(None);
-    let store = shared.store.share();
+    let turn = shared.clone();
     match tokio::task::spawn_blocking(move || {
+        let _together = turn.exclusive.read().unwrap_or_else(|p| p.into_inner());
         let ctx = app::Context::authenticated(now, &principal, role);
-        work(&store, &ctx)
+        work(&turn.store, &ctx)
     })
     .await
     {
