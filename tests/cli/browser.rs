@@ -446,6 +446,19 @@ fn every_page_works_with_javascript_off() {
             .await
             .unwrap();
         assert!(text(&c, "h1").await.starts_with("BR-2024-0001"));
+        // A form posts and the page that follows shows what it stored (the document
+        // workspace's render); the outbox reads.
+        let doc = "/incidents/BR-2024-0001/documents/board-briefing";
+        c.goto(&format!("{base}{doc}")).await.unwrap();
+        click(&c, Locator::Id("mode-draft")).await;
+        click(&c, Locator::Id("render-button")).await;
+        c.wait()
+            .for_element(Locator::Id("chosen-heading"))
+            .await
+            .expect("the stored version shown");
+        assert_eq!(text(&c, "#chosen-heading").await, "Version 1");
+        c.goto(&format!("{base}/outbox")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Outbox");
         sign_out(&c).await;
         c.close().await.unwrap();
     });
