@@ -4,6 +4,7 @@
 //! pages.
 
 pub mod calendar;
+pub mod form;
 pub mod format;
 mod helpers;
 pub mod intake;

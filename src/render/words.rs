@@ -205,10 +205,7 @@ pub fn event_line(what: &EventKind, zone: Tz) -> String {
                 completion.precision.as_str(),
                 v.words()
             ),
-            (_, Some(m)) => format!(
-                "{obligation} {state}, {} late",
-                minutes(m)
-            ),
+            (_, Some(m)) => format!("{obligation} {state}, {} late", minutes(m)),
             (_, None) => format!("{obligation} {state}"),
         },
         EventKind::ReferenceRecorded {
