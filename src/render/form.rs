@@ -212,16 +212,31 @@ fn field(root: &Value, q: Question) -> Field {
         intake::about_at(root, &generic)
             .or_else(|| intake::about_at(root, generic.trim_end_matches("/#")))
     };
+    // A form takes a time in the organisation's zone as well; it says so itself.
+    let help = match kind {
+        Kind::Time => q.about.replace(" (RFC 3339 with offset)", ""),
+        _ => q.about.clone(),
+    };
     Field {
         pointer: pointer(&q.path),
         label: words(q.path.last().map(std::slice::from_ref).unwrap_or(&[])),
-        help: q.about.clone(),
+        help,
         kind,
         required: q.required,
         choices,
         group,
         group_help,
         question: q,
+    }
+}
+
+/// Help for the fields `root`'s schema leaves undescribed, from another type's (a partial
+/// update's fields are the facts' own, described there).
+pub fn borrow_help(fields: &mut [Field], other: &Value) {
+    for f in fields.iter_mut().filter(|f| f.help.is_empty()) {
+        if let Some(about) = intake::about_at(other, &f.pointer) {
+            f.help = about;
+        }
     }
 }
 
@@ -542,11 +557,13 @@ fn one(f: &Field, typed: &Typed, errors: &BTreeMap<String, Vec<String>>, focus: 
             })
         })
         .collect();
-    // A local time a person must give with its offset cannot go in a `datetime-local` box.
-    let local_shape = value.is_empty()
-        || ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-            .iter()
-            .any(|fmt| NaiveDateTime::parse_from_str(&value, fmt).is_ok());
+    // A time refused, or given with its offset, goes in a text box: a `datetime-local` box
+    // cannot take the offset that settles a time the clocks pass twice.
+    let local_shape = errors.is_empty()
+        && (value.is_empty()
+            || ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+                .iter()
+                .any(|fmt| NaiveDateTime::parse_from_str(&value, fmt).is_ok()));
     json!({
         "id": id,
         "name": f.pointer,

@@ -27,11 +27,19 @@ mod decision;
 mod incident;
 mod sign_in;
 mod users;
+// The forms made from the input types' schemas.
+mod assessment;
+mod facts;
+mod form;
+mod intake;
 
+pub use assessment::{assess, assessment_form};
 pub use audit::{adherence_file, audit, audit_verify, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
+pub use facts::{facts_form, update_facts};
 pub use incident::{incident, incident_data};
+pub use intake::{intake_form, open_incident};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use users::users;
 
