@@ -644,6 +644,18 @@ async fn pick_time(c: &Client, id: &str, local: &str) {
     assert_eq!(set, json!(format!("datetime-local {local}")), "#{id}");
 }
 
+/// The HTTP status of the page now shown.
+async fn status(c: &Client) -> u64 {
+    c.execute(
+        "return performance.getEntriesByType('navigation')[0].responseStatus;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .unwrap_or_default()
+}
+
 /// The form's submit button.
 async fn submit(c: &Client) {
     click(c, Locator::Css("form.form button[type=submit]")).await;
@@ -706,6 +718,7 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
         submit(&c).await;
         let said = problem_beside(&c, "f-aware_at").await;
         assert!(said.contains("cannot be before detection"), "{said}");
+        assert_eq!(status(&c).await, 422, "a refused posting is 422");
         let summary = text(&c, "#problems").await;
         assert!(summary.contains("Nothing was stored"), "{summary}");
         let link = c
@@ -786,6 +799,12 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
         submit(&c).await;
         let said = problem_beside(&c, "f-identifiability").await;
         assert!(said.contains("identifiability"), "{said}");
+        assert_eq!(status(&c).await, 422);
+        assert_eq!(
+            incidents(&env, &dana).last().unwrap()["risk_level"],
+            json!(null),
+            "nothing stored"
+        );
         violations.extend(axe(&c, "assessment with a problem").await);
         click(
             &c,
@@ -815,6 +834,14 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
             Some("Client list emailed to the wrong recipient")
         );
         violations.extend(axe(&c, "facts").await);
+        // An email address that is not one: refused beside it, the focus and return kept.
+        fill(&c, "f-reporter-email", "priya at example").await;
+        submit(&c).await;
+        let said = problem_beside(&c, "f-reporter-email").await;
+        assert!(said.contains("email"), "{said}");
+        assert!(text(&c, "fieldset.focus").await.contains("Containment"));
+        violations.extend(axe(&c, "facts with a problem").await);
+        fill(&c, "f-reporter-email", "priya.shah@example.org").await;
         fill(
             &c,
             "f-containment",
