@@ -65,6 +65,8 @@ pub struct Field {
     pub group: String,
     /// The group's description, for its heading.
     pub group_help: Option<String>,
+    /// Whether the type requires the group (the form shows it open).
+    pub group_required: bool,
     pub question: Question,
 }
 
@@ -157,10 +159,12 @@ fn words(path: &[String]) -> String {
     }
 }
 
-fn field(root: &Value, q: Question) -> Field {
+/// What a question takes, as a form shows it; `about` is its description (which tells a
+/// name from a paragraph).
+fn kind(q: &Question, about: &str) -> Kind {
     let schema = &q.schema;
     let format = schema.get("format").and_then(Value::as_str);
-    let kind = match q.answer {
+    match q.answer {
         Answer::Choice => Kind::Choice,
         Answer::List if q.choices.is_empty() => Kind::Lines,
         Answer::List => Kind::Choices,
@@ -175,21 +179,36 @@ fn field(root: &Value, q: Question) -> Field {
                 .get("maxLength")
                 .and_then(Value::as_u64)
                 .is_some_and(|m| m <= 200);
-            if bounded || format == Some("email") || q.about.len() < 50 {
+            if bounded || format == Some("email") || about.len() < 50 {
                 Kind::Text
             } else {
                 Kind::LongText
             }
         }
-    };
+    }
+}
+
+fn field(root: &Value, q: Question) -> Field {
+    let kind = kind(&q, &q.about);
     let choices = q
         .choices
         .iter()
         .zip(q.choice_about.iter())
-        .map(|(value, about)| Choice {
-            value: value.clone(),
-            label: words(std::slice::from_ref(value)),
-            about: about.clone(),
+        .map(|(value, about)| {
+            let label = words(std::slice::from_ref(value));
+            // A description that starts by naming the value is the better label.
+            match about {
+                Some(a) if a.to_lowercase().starts_with(&label.to_lowercase()) => Choice {
+                    value: value.clone(),
+                    label: a.clone(),
+                    about: None,
+                },
+                _ => Choice {
+                    value: value.clone(),
+                    label,
+                    about: about.clone(),
+                },
+            }
         })
         .collect();
     let (group_path, _) = q.path.split_at(q.path.len().saturating_sub(1));
@@ -226,6 +245,7 @@ fn field(root: &Value, q: Question) -> Field {
         choices,
         group,
         group_help,
+        group_required: q.table_required,
         question: q,
     }
 }
@@ -235,7 +255,13 @@ fn field(root: &Value, q: Question) -> Field {
 pub fn borrow_help(fields: &mut [Field], other: &Value) {
     for f in fields.iter_mut().filter(|f| f.help.is_empty()) {
         if let Some(about) = intake::about_at(other, &f.pointer) {
-            f.help = about;
+            if f.kind == Kind::Text {
+                f.kind = kind(&f.question, &about);
+            }
+            f.help = match f.kind {
+                Kind::Time => about.replace(" (RFC 3339 with offset)", ""),
+                _ => about,
+            };
         }
     }
 }
@@ -485,24 +511,30 @@ pub fn view(fields: &[Field], typed: &Typed, placed: &Placed, focus: &[String]) 
             "heading": "Asked for",
             "help": "The facts you were sent here to give.",
             "focus": true,
+            "open": true,
             "fields": first.iter().map(|f| one(f, typed, errors, true)).collect::<Vec<_>>(),
         }));
     }
-    let mut current: Option<(String, Vec<Value>, Option<String>)> = None;
+    // A table the type does not require, with nothing typed and no problem, starts folded.
+    let mut current: Option<(String, Vec<Value>, Option<String>, bool)> = None;
     for f in fields.iter().filter(|f| !focused(f)) {
-        let same = current.as_ref().is_some_and(|(g, _, _)| *g == f.group);
+        let same = current.as_ref().is_some_and(|(g, ..)| *g == f.group);
         if !same {
-            if let Some((g, list, help)) = current.take() {
-                groups.push(group(&g, list, help));
+            if let Some((g, list, help, open)) = current.take() {
+                groups.push(group(&g, list, help, open));
             }
-            current = Some((f.group.clone(), Vec::new(), f.group_help.clone()));
+            current = Some((f.group.clone(), Vec::new(), f.group_help.clone(), false));
         }
-        if let Some((_, list, _)) = current.as_mut() {
+        if let Some((_, list, _, open)) = current.as_mut() {
+            let typed_here = typed
+                .get(&f.pointer)
+                .is_some_and(|v| v.iter().any(|v| !v.trim().is_empty()));
+            *open |= f.group_required || typed_here || errors.contains_key(&f.pointer);
             list.push(one(f, typed, errors, false));
         }
     }
-    if let Some((g, list, help)) = current.take() {
-        groups.push(group(&g, list, help));
+    if let Some((g, list, help, open)) = current.take() {
+        groups.push(group(&g, list, help, open));
     }
     let summary: Vec<Value> = placed
         .all
@@ -517,7 +549,7 @@ pub fn view(fields: &[Field], typed: &Typed, placed: &Placed, focus: &[String]) 
     json!({ "groups": groups, "problems": summary })
 }
 
-fn group(pointer: &str, fields: Vec<Value>, help: Option<String>) -> Value {
+fn group(pointer: &str, fields: Vec<Value>, help: Option<String>, open: bool) -> Value {
     let path: Vec<String> = pointer
         .split('/')
         .filter(|p| !p.is_empty())
@@ -527,6 +559,7 @@ fn group(pointer: &str, fields: Vec<Value>, help: Option<String>) -> Value {
         "heading": if path.is_empty() { Value::Null } else { json!(words(&path)) },
         "help": help,
         "focus": false,
+        "open": open || path.is_empty(),
         "fields": fields,
     })
 }
@@ -877,7 +910,17 @@ mod tests {
         assert_eq!(typed["/aware_at"], ["2024-04-01T09:30"]);
         assert_eq!(typed["/detected_at"], ["2024-03-30T20:00:05"]);
         assert_eq!(typed["/impact/confidentiality"], ["yes"]);
-        let fields = fields(&root, &typed);
+        let mut fields = fields(&root, &typed);
+        // The update's fields the update leaves undescribed are described as the facts are.
+        assert!(find(&fields, "/awareness_justification").help.is_empty());
+        borrow_help(&mut fields, &schema::<IncidentFacts>());
+        let why = find(&fields, "/awareness_justification");
+        assert!(why.help.contains("Why awareness is later"), "{}", why.help);
+        assert_eq!(why.kind, Kind::LongText);
+        assert_eq!(
+            find(&fields, "/detected_at").help,
+            "When the incident was first detected."
+        );
         // Posting it back unchanged gives the same facts.
         let (value, problems) = read(&fields, &typed, london());
         assert!(problems.is_empty(), "{problems:?}");
@@ -903,5 +946,41 @@ mod tests {
             "{names:?}"
         );
         assert!(!names.contains(&"/title"));
+        // A table the type does not require, with nothing in it, starts folded; one with
+        // answers, open.
+        let heading = |h: &str| {
+            view["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["heading"] == h)
+                .unwrap_or_else(|| panic!("no group {h}: {view}"))
+                .clone()
+        };
+        assert_eq!(heading("Occurred")["open"], false);
+        assert_eq!(heading("Impact")["open"], true);
+        assert_eq!(heading("Details")["open"], true);
+    }
+
+    #[test]
+    fn a_required_table_starts_open_even_when_its_answers_default() {
+        let root = schema::<IncidentFacts>();
+        let fields = fields(&root, &Typed::new());
+        let view = view(&fields, &Typed::new(), &Placed::default(), &[]);
+        let open: Vec<(String, bool)> = view["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["heading"].as_str().unwrap_or("").to_string(),
+                    g["open"] == true,
+                )
+            })
+            .collect();
+        assert!(open.contains(&("Impact".into(), true)), "{open:?}");
+        assert!(open.contains(&("Reporter".into(), true)), "{open:?}");
+        assert!(open.contains(&("Occurred".into(), false)), "{open:?}");
+        assert!(open.contains(&("Details".into(), false)), "{open:?}");
     }
 }

@@ -47,6 +47,9 @@ pub struct Question {
     pub choice_about: Vec<Option<String>>,
     /// Whether the type requires it (a field of an optional table or of a list's row never is).
     pub required: bool,
+    /// Whether the table holding it is required (`impact`, whose answers each default to no),
+    /// so a form shows the table open.
+    pub table_required: bool,
     pub answer: Answer,
     /// Given when the answer is left empty.
     pub default: Option<Value>,
@@ -432,7 +435,14 @@ impl<'a> Walker<'a> {
                 .map(String::as_str)
                 .filter(|k| !required.contains(k)),
         );
-        for name in names {
+        // A table's own fields first, then its sub-tables, so each table's fields stay together.
+        let nested = |name: &&str| {
+            properties
+                .get(*name)
+                .is_some_and(|f| !matches!(self.shape(f), Shape::Scalar(_)))
+        };
+        let (tables, own): (Vec<&str>, Vec<&str>) = names.into_iter().partition(nested);
+        for name in own.into_iter().chain(tables) {
             let Some(field) = properties.get(name) else {
                 continue;
             };
@@ -442,6 +452,7 @@ impl<'a> Walker<'a> {
             match self.shape(field) {
                 Shape::Table(inner) => self.every(out, inner, &sub, is_required),
                 Shape::Tables(items) => {
+                    // A row's fields are required once the row is given, never before.
                     sub.push("#".into());
                     self.every(out, items, &sub, false);
                 }
@@ -450,6 +461,7 @@ impl<'a> Walker<'a> {
                     if shapes.is_empty() {
                         let mut q = self.question(field, sub);
                         q.required = is_required;
+                        q.table_required = present;
                         out.push(q);
                     } else {
                         // Every shape's keys once, in the order the shapes give them.
@@ -464,6 +476,7 @@ impl<'a> Walker<'a> {
                                 at.push(key.clone());
                                 let mut q = self.question(inner, at);
                                 q.required = false;
+                                q.table_required = is_required;
                                 out.push(q);
                             }
                         }
@@ -534,6 +547,7 @@ impl<'a> Walker<'a> {
             choices,
             choice_about,
             required: true,
+            table_required: true,
             answer,
             default: field.get("default").cloned().filter(|d| !d.is_null()),
             schema: field.clone(),

@@ -806,6 +806,10 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
             "nothing stored"
         );
         violations.extend(axe(&c, "assessment with a problem").await);
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("assessment-problem.png"), png).unwrap())
+            .unwrap();
         click(
             &c,
             Locator::Css("input[name='/identifiability'][value='maximum']"),
@@ -841,6 +845,10 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
         assert!(said.contains("email"), "{said}");
         assert!(text(&c, "fieldset.focus").await.contains("Containment"));
         violations.extend(axe(&c, "facts with a problem").await);
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("facts-problem.png"), png).unwrap())
+            .unwrap();
         fill(&c, "f-reporter-email", "priya.shah@example.org").await;
         fill(
             &c,
