@@ -4,14 +4,15 @@
 //! `Write`, so it is tested in-process; the command refuses a stdin that is not a terminal.
 //!
 //! No rule of the intake lives here: the questions come from the schema
-//! (`render::intake::questions`), the checks from `app::input::check_field`, and storing goes
+//! (`render::intake::questions`, which also turns a typed line into JSON), the checks from
+//! `app::input::check_field`, and storing goes
 //! through `app::incident::open` like a file would.
 
 use std::io::{self, BufRead, Write};
 
 use serde_json::{Map, Value};
 
-use crate::render::intake::{Answer, Question};
+use crate::render::intake::{Question, put, read_answer};
 
 /// Why the questions stopped without a confirmed answer.
 #[derive(Debug)]
@@ -154,65 +155,6 @@ fn ask_one(
             }
         };
         Ok(value)
-    }
-}
-
-/// A typed line as the JSON value the question takes, or why it cannot be one.
-fn read_answer(q: &Question, text: &str) -> Result<Value, String> {
-    if text.is_empty()
-        && let Some(d) = &q.default
-    {
-        return Ok(d.clone());
-    }
-    // A choice may be given by its number in the list.
-    let choice = |t: &str| -> Value {
-        match t.parse::<usize>() {
-            Ok(n) if n >= 1 && n <= q.choices.len() => Value::String(q.choices[n - 1].clone()),
-            _ => Value::String(t.to_string()),
-        }
-    };
-    match q.answer {
-        Answer::Text => Ok(Value::String(text.to_string())),
-        Answer::Choice => Ok(choice(text)),
-        Answer::List => Ok(Value::Array(
-            text.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(choice)
-                .collect(),
-        )),
-        Answer::Integer => text
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| format!("{text:?} is not a whole number")),
-        Answer::Number => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| format!("{text:?} is not a number")),
-        Answer::Boolean => match text.to_lowercase().as_str() {
-            "y" | "yes" | "true" => Ok(Value::Bool(true)),
-            "n" | "no" | "false" => Ok(Value::Bool(false)),
-            _ => Err(format!("{text:?}: answer yes or no")),
-        },
-    }
-}
-
-/// Sets `value` at `path` in `root`, making the tables on the way.
-fn put(root: &mut Value, path: &[String], value: Value) {
-    let mut at = root;
-    for (i, key) in path.iter().enumerate() {
-        let Some(map) = at.as_object_mut() else {
-            return;
-        };
-        if i + 1 == path.len() {
-            map.insert(key.clone(), value);
-            return;
-        }
-        at = map
-            .entry(key.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 

@@ -2,7 +2,9 @@
 //! the input type's JSON Schema so it can never list a field the binary does not accept or
 //! miss one it does.
 //!
-//! `questions` lists the same schema's required fields for `incident open --interactive`.
+//! `questions` lists the same schema's required fields for `incident open --interactive`, and
+//! `every_question` all of them for the workspace's forms (`render::form`); `read_answer` turns
+//! what a person typed into the JSON value a field takes, for both.
 //!
 //! The file is TOML, because TOML has comments: every field is preceded by its description and
 //! what it accepts. Required fields are present with an empty value, so `incident open` refuses
@@ -41,6 +43,13 @@ pub struct Question {
     pub accepts: Vec<String>,
     /// The allowed values of an enumeration (or of a list's items).
     pub choices: Vec<String>,
+    /// Each choice's description, where the schema gives one (in the order of `choices`).
+    pub choice_about: Vec<Option<String>>,
+    /// Whether the type requires it (a field of an optional table or of a list's row never is).
+    pub required: bool,
+    /// Whether the table holding it is required (`impact`, whose answers each default to no),
+    /// so a form shows the table open.
+    pub table_required: bool,
     pub answer: Answer,
     /// Given when the answer is left empty.
     pub default: Option<Value>,
@@ -72,6 +81,66 @@ pub fn starting_file(root: &Value, title: &str) -> String {
     let walker = Walker { defs: &defs };
     walker.table(&mut out, root, &[], true);
     out
+}
+
+/// A typed answer (a line at a terminal, a form's field) as the JSON value the question
+/// takes, or why it cannot be one.
+pub fn read_answer(q: &Question, text: &str) -> Result<Value, String> {
+    if text.is_empty()
+        && let Some(d) = &q.default
+    {
+        return Ok(d.clone());
+    }
+    // A choice may be given by its number in the list.
+    let choice = |t: &str| -> Value {
+        match t.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= q.choices.len() => Value::String(q.choices[n - 1].clone()),
+            _ => Value::String(t.to_string()),
+        }
+    };
+    match q.answer {
+        Answer::Text => Ok(Value::String(text.to_string())),
+        Answer::Choice => Ok(choice(text)),
+        Answer::List => Ok(Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(choice)
+                .collect(),
+        )),
+        Answer::Integer => text
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("{text:?} is not a whole number")),
+        Answer::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{text:?} is not a number")),
+        Answer::Boolean => match text.to_lowercase().as_str() {
+            "y" | "yes" | "true" => Ok(Value::Bool(true)),
+            "n" | "no" | "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("{text:?}: answer yes or no")),
+        },
+    }
+}
+
+/// Sets `value` at `path` in `root`, making the tables on the way.
+pub fn put(root: &mut Value, path: &[String], value: Value) {
+    let mut at = root;
+    for (i, key) in path.iter().enumerate() {
+        let Some(map) = at.as_object_mut() else {
+            return;
+        };
+        if i + 1 == path.len() {
+            map.insert(key.clone(), value);
+            return;
+        }
+        at = map
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
 }
 
 /// A table's properties and the names of the required ones, if it is a table.
@@ -112,6 +181,33 @@ pub fn question_at(root: &Value, pointer: &str) -> Option<Question> {
         }
         _ => None,
     }
+}
+
+/// Every field of the schema `root`, optional ones too, for a form: required fields first in
+/// the order the type declares them, then the optional ones; a nested table's fields after its
+/// parent's (`reporter/name`); a list of tables as one row's fields, with `#` where the row's
+/// number goes (`context_adjustments/#/delta`); a value of one of several table shapes
+/// (`{estimate}` or `{min, max}`) as the fields of every shape, none of them required alone.
+pub fn every_question(root: &Value) -> Vec<Question> {
+    let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
+    let walker = Walker { defs: &defs };
+    let mut out = Vec::new();
+    walker.every(&mut out, root, &[], true);
+    out
+}
+
+/// The description of the field at a JSON pointer (a table's, for a form's heading); `#`
+/// stands for any row of a list.
+pub fn about_at(root: &Value, pointer: &str) -> Option<String> {
+    let defs = root.get("$defs").cloned().unwrap_or(Value::Null);
+    let walker = Walker { defs: &defs };
+    let path: Vec<&str> = pointer.strip_prefix('/')?.split('/').collect();
+    let field = walker.field_at(root, &path)?;
+    field
+        .get("description")
+        .or_else(|| walker.resolve(field).get("description"))
+        .and_then(Value::as_str)
+        .map(|d| d.replace('\n', " "))
 }
 
 impl<'a> Walker<'a> {
@@ -284,7 +380,12 @@ impl<'a> Walker<'a> {
     /// The field at `path`, through nested tables.
     fn field_at(&self, schema: &'a Value, path: &[&str]) -> Option<&'a Value> {
         let (first, rest) = path.split_first()?;
-        let field = self.resolve(schema).get("properties")?.get(*first)?;
+        let resolved = self.resolve(schema);
+        let field = if *first == "#" {
+            resolved.get("items")?
+        } else {
+            resolved.get("properties")?.get(*first)?
+        };
         if rest.is_empty() {
             Some(field)
         } else {
@@ -317,6 +418,101 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The fields of one table, for `every_question`; `present` when the table itself is
+    /// required (its required fields are then required too).
+    fn every(&self, out: &mut Vec<Question>, schema: &'a Value, path: &[String], present: bool) {
+        let Some((properties, required)) = fields(self.resolve(schema)) else {
+            return;
+        };
+        let mut names: Vec<&str> = required
+            .iter()
+            .filter(|r| properties.contains_key(**r))
+            .copied()
+            .collect();
+        names.extend(
+            properties
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !required.contains(k)),
+        );
+        // A table's own fields first, then its sub-tables, so each table's fields stay together.
+        let nested = |name: &&str| {
+            properties
+                .get(*name)
+                .is_some_and(|f| !matches!(self.shape(f), Shape::Scalar(_)))
+        };
+        let (tables, own): (Vec<&str>, Vec<&str>) = names.into_iter().partition(nested);
+        for name in own.into_iter().chain(tables) {
+            let Some(field) = properties.get(name) else {
+                continue;
+            };
+            let is_required = present && required.contains(&name);
+            let mut sub = path.to_vec();
+            sub.push(name.to_string());
+            match self.shape(field) {
+                Shape::Table(inner) => self.every(out, inner, &sub, is_required),
+                Shape::Tables(items) => {
+                    // A row's fields are required once the row is given, never before.
+                    sub.push("#".into());
+                    self.every(out, items, &sub, false);
+                }
+                Shape::Scalar(_) => {
+                    let shapes = self.table_shapes(field);
+                    if shapes.is_empty() {
+                        let mut q = self.question(field, sub);
+                        q.required = is_required;
+                        q.table_required = present;
+                        out.push(q);
+                    } else {
+                        // Every shape's keys once, in the order the shapes give them.
+                        let mut seen: Vec<&str> = Vec::new();
+                        for shape in shapes {
+                            for (key, inner) in shape {
+                                if seen.contains(&key.as_str()) {
+                                    continue;
+                                }
+                                seen.push(key);
+                                let mut at = sub.clone();
+                                at.push(key.clone());
+                                let mut q = self.question(inner, at);
+                                q.required = false;
+                                q.table_required = is_required;
+                                out.push(q);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The properties of each table shape a value may take (`anyOf` of tables), in the order
+    /// the type declares them (required keys first); empty when it is not such a value.
+    fn table_shapes(&self, field: &'a Value) -> Vec<Vec<(&'a String, &'a Value)>> {
+        let resolved = self.resolve(field);
+        let Some(options) = resolved.get("anyOf").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        let mut shapes = Vec::new();
+        for option in options {
+            let option = self.resolve(option);
+            let Some((properties, required)) = fields(option) else {
+                return Vec::new();
+            };
+            let mut keys: Vec<(&'a String, &'a Value)> = required
+                .iter()
+                .filter_map(|r| properties.get_key_value(*r))
+                .collect();
+            keys.extend(
+                properties
+                    .iter()
+                    .filter(|(k, _)| !required.contains(&k.as_str())),
+            );
+            shapes.push(keys);
+        }
+        shapes
+    }
+
     fn question(&self, field: &Value, path: Vec<String>) -> Question {
         let resolved = self.resolve(field);
         let about = field
@@ -326,16 +522,12 @@ impl<'a> Walker<'a> {
             .unwrap_or_default()
             .replace('\n', " ");
         let types = Self::types(resolved);
-        let mut choices: Vec<String> = self.choices(resolved).into_iter().map(|(v, _)| v).collect();
-        let answer = if !choices.is_empty() {
+        let mut described = self.choices(resolved);
+        let answer = if !described.is_empty() {
             Answer::Choice
         } else if types.contains(&"array") {
             if let Some(items) = resolved.get("items") {
-                choices = self
-                    .choices(self.resolve(items))
-                    .into_iter()
-                    .map(|(v, _)| v)
-                    .collect();
+                described = self.choices(self.resolve(items));
             }
             Answer::List
         } else if types.contains(&"integer") {
@@ -347,11 +539,15 @@ impl<'a> Walker<'a> {
         } else {
             Answer::Text
         };
+        let (choices, choice_about) = described.into_iter().unzip();
         Question {
             path,
             about,
             accepts: self.accepts(field),
             choices,
+            choice_about,
+            required: true,
+            table_required: true,
             answer,
             default: field.get("default").cloned().filter(|d| !d.is_null()),
             schema: field.clone(),

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod compare;
+pub mod form;
 pub mod format;
 mod helpers;
 pub mod intake;

@@ -1618,3 +1618,359 @@ fn the_admin_adds_and_disables_accounts_by_clicking() {
         violations.join("\n")
     );
 }
+
+/// The incidents the command line lists, as JSON rows.
+fn incidents(env: &TestEnv, m: &Member) -> Vec<serde_json::Value> {
+    let out = as_member(env, m)
+        .env("BREACHFLOW_NOW", LATER)
+        .args(["--format", "json", "incident", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Types into a field, replacing what was there.
+async fn fill(c: &Client, id: &str, value: &str) {
+    let field = c
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("no field #{id}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// Sets a `datetime-local` box as a person picking a day and a time would (typing into one
+/// follows the browser's locale, so the value is set instead).
+async fn pick_time(c: &Client, id: &str, local: &str) {
+    let set = c
+        .execute(
+            "const f = document.getElementById(arguments[0]); f.value = arguments[1]; return f.type + ' ' + f.value;",
+            vec![json!(id), json!(local)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(set, json!(format!("datetime-local {local}")), "#{id}");
+}
+
+/// The HTTP status of the page now shown.
+async fn status(c: &Client) -> u64 {
+    c.execute(
+        "return performance.getEntriesByType('navigation')[0].responseStatus;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .unwrap_or_default()
+}
+
+/// The form's submit button.
+async fn submit(c: &Client) {
+    click(c, Locator::Css("form.form button[type=submit]")).await;
+}
+
+/// The problem shown beside a field, after a refused posting; checks the field points to it.
+async fn problem_beside(c: &Client, id: &str) -> String {
+    let error = c
+        .wait()
+        .for_element(Locator::Id(&format!("{id}-error")))
+        .await
+        .unwrap_or_else(|e| panic!("no problem beside #{id}: {e}"));
+    let said = error.text().await.unwrap();
+    let field = c.find(Locator::Id(id)).await.unwrap();
+    let described = field
+        .attr("aria-describedby")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        described.split(' ').any(|d| d == format!("{id}-error")),
+        "#{id} is described by {described:?}"
+    );
+    said
+}
+
+#[test]
+fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact() {
+    let (env, dana, carol, _, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let shots = screenshots();
+    let mut violations = Vec::new();
+    let before = incidents(&env, &dana);
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &dana).await;
+        click(&c, Locator::Id("new-incident-link")).await;
+        assert_eq!(arrive(&c, "/incidents/new").await, "/incidents/new");
+        let explained = text(&c, "#awareness-heading + p + p").await;
+        assert!(explained.contains("runs from awareness"), "{explained}");
+        assert!(text(&c, "form.form").await.contains("Europe/London"));
+        violations.extend(axe(&c, "intake").await);
+
+        // Awareness before detection: refused beside the awareness field, nothing stored.
+        fill(&c, "f-title", "Client list emailed to the wrong recipient").await;
+        fill(
+            &c,
+            "f-summary",
+            "A spreadsheet of client contact details was sent to an outside address.",
+        )
+        .await;
+        pick_time(&c, "f-detected_at", "2024-04-02T10:00").await;
+        pick_time(&c, "f-aware_at", "2024-04-01T09:00").await;
+        fill(&c, "f-discovery", "The recipient told us").await;
+        click(&c, Locator::Id("f-impact-confidentiality")).await;
+        fill(&c, "f-reporter-name", "Priya Shah").await;
+        submit(&c).await;
+        let said = problem_beside(&c, "f-aware_at").await;
+        assert!(said.contains("cannot be before detection"), "{said}");
+        assert_eq!(status(&c).await, 422, "a refused posting is 422");
+        let summary = text(&c, "#problems").await;
+        assert!(summary.contains("Nothing was stored"), "{summary}");
+        let link = c
+            .find(Locator::Css("#problems a[href='#f-aware_at']"))
+            .await
+            .expect("the summary links to the field");
+        assert!(link.text().await.unwrap().starts_with("Aware at:"));
+        // What was typed is kept.
+        let kept = c.find(Locator::Id("f-title")).await.unwrap();
+        assert_eq!(
+            kept.prop("value").await.unwrap().as_deref(),
+            Some("Client list emailed to the wrong recipient")
+        );
+        let ticked = c
+            .find(Locator::Id("f-impact-confidentiality"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ticked.prop("checked").await.unwrap().as_deref(),
+            Some("true")
+        );
+        violations.extend(axe(&c, "intake with a problem").await);
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("intake-problem.png"), png).unwrap())
+            .unwrap();
+        assert_eq!(incidents(&env, &dana).len(), before.len(), "nothing stored");
+
+        // Put right: aware later than detection (in London's summer time), with the reason.
+        fill(&c, "f-aware_at", "2024-04-02T11:30").await;
+        fill(
+            &c,
+            "f-awareness_justification",
+            "The recipient's email reached the DPO's inbox an hour and a half later.",
+        )
+        .await;
+        submit(&c).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !path(&c).await.starts_with("/incidents/BR-") && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let at = path(&c).await;
+        let id = at.trim_start_matches("/incidents/").to_string();
+        assert_eq!(arrive(&c, &at).await, format!("/incidents/{id}"));
+        assert!(text(&c, "h1").await.contains("Client list emailed"));
+        let facts = text(&c, ".facts").await;
+        assert!(facts.contains("11:30"), "{facts}");
+        assert!(facts.contains("an hour and a half later"), "{facts}");
+        violations.extend(axe(&c, "the new incident").await);
+
+        // Assess it: a required vocabulary left out is refused beside it.
+        click(&c, Locator::Id("assess-link")).await;
+        assert_eq!(
+            arrive(&c, &format!("/incidents/{id}/assessment")).await,
+            format!("/incidents/{id}/assessment")
+        );
+        assert!(
+            text(&c, "#enisa-heading + p")
+                .await
+                .contains("SE = DPC × EI + CB")
+        );
+        violations.extend(axe(&c, "assessment").await);
+        for (name, value) in [
+            ("/data_categories", "contact_details"),
+            ("/subject_categories", "customers"),
+            ("/circumstances/confidentiality", "disclosure"),
+            ("/circumstances/integrity", "none"),
+            ("/circumstances/availability", "none"),
+            ("/circumstances/malicious", "no"),
+        ] {
+            click(
+                &c,
+                Locator::Css(&format!("input[name='{name}'][value='{value}']")),
+            )
+            .await;
+        }
+        fill(&c, "f-subjects-estimate", "240").await;
+        submit(&c).await;
+        let said = problem_beside(&c, "f-identifiability").await;
+        assert!(said.contains("identifiability"), "{said}");
+        assert_eq!(status(&c).await, 422);
+        assert_eq!(
+            incidents(&env, &dana).last().unwrap()["risk_level"],
+            json!(null),
+            "nothing stored"
+        );
+        violations.extend(axe(&c, "assessment with a problem").await);
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("assessment-problem.png"), png).unwrap())
+            .unwrap();
+        click(
+            &c,
+            Locator::Css("input[name='/identifiability'][value='maximum']"),
+        )
+        .await;
+        submit(&c).await;
+        assert_eq!(arrive(&c, &at).await, at);
+        let assessed = text(&c, "#assessment-heading + pre").await;
+        assert!(assessed.contains("SE "), "{assessed}");
+        assert!(assessed.contains("= DPC "), "{assessed}");
+        assert!(assessed.contains("by dana"), "{assessed}");
+
+        // Update a fact: the containment, asked for first, then back where the link said.
+        c.goto(&format!(
+            "{base}/incidents/{id}/facts?focus=/containment,/details/cause&return=/incidents/{id}"
+        ))
+        .await
+        .unwrap();
+        let asked = text(&c, "fieldset.focus").await;
+        assert!(asked.starts_with("Asked for"), "{asked}");
+        assert!(asked.contains("Containment"), "{asked}");
+        // The facts as they are now.
+        let title = c.find(Locator::Id("f-title")).await.unwrap();
+        assert_eq!(
+            title.prop("value").await.unwrap().as_deref(),
+            Some("Client list emailed to the wrong recipient")
+        );
+        violations.extend(axe(&c, "facts").await);
+        // An email address that is not one: refused beside it, the focus and return kept.
+        fill(&c, "f-reporter-email", "priya at example").await;
+        submit(&c).await;
+        let said = problem_beside(&c, "f-reporter-email").await;
+        assert!(said.contains("email"), "{said}");
+        assert!(text(&c, "fieldset.focus").await.contains("Containment"));
+        violations.extend(axe(&c, "facts with a problem").await);
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("facts-problem.png"), png).unwrap())
+            .unwrap();
+        fill(&c, "f-reporter-email", "priya.shah@example.org").await;
+        fill(
+            &c,
+            "f-containment",
+            "The recipient confirmed deletion in writing.",
+        )
+        .await;
+        fill(&c, "f-note", "The recipient replied.").await;
+        submit(&c).await;
+        assert_eq!(arrive(&c, &at).await, at);
+        let facts = text(&c, ".facts").await;
+        assert!(facts.contains("confirmed deletion in writing"), "{facts}");
+        let timeline = text(&c, ".timeline").await;
+        assert!(timeline.contains("containment"), "{timeline}");
+        sign_out(&c).await;
+
+        // Comms is offered none of the forms and is refused them.
+        sign_in(&c, &base, &carol).await;
+        assert!(c.find(Locator::Id("new-incident-link")).await.is_err());
+        c.goto(&format!("{base}/incidents/{id}")).await.unwrap();
+        assert!(c.find(Locator::Id("assess-link")).await.is_err());
+        assert!(c.find(Locator::Id("facts-link")).await.is_err());
+        c.goto(&format!("{base}/incidents/new")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Not allowed");
+        c.close().await.unwrap();
+    });
+    let after = incidents(&env, &dana);
+    assert_eq!(after.len(), before.len() + 1, "one incident opened");
+    let opened = after.last().unwrap();
+    assert_eq!(opened["aware_at"], "2024-04-02T10:30:00Z", "{opened}");
+    assert_eq!(opened["detected_at"], "2024-04-02T09:00:00Z", "{opened}");
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+    drop(server);
+}
+
+#[test]
+fn the_assessment_form_works_with_javascript_off() {
+    let (env, dana, _, _, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let versions = |env: &TestEnv| {
+        let out = as_member(env, &dana)
+            .args(["--format", "json", "incident", "show", "BR-2024-0001"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["incident"]["assessments"].as_array().unwrap().clone()
+    };
+    let before = versions(&env);
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), false).await;
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001/assessment"))
+            .await
+            .unwrap();
+        // Prefilled from the current assessment.
+        let max = c
+            .find(Locator::Css(
+                "input[name='/identifiability'][value='maximum']",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(max.prop("checked").await.unwrap().as_deref(), Some("true"));
+        // Every data category unticked: refused beside them, nothing stored.
+        for ticked in c
+            .find_all(Locator::Css("input[name='/data_categories']:checked"))
+            .await
+            .unwrap()
+        {
+            ticked.click().await.unwrap();
+        }
+        submit(&c).await;
+        let said = problem_beside(&c, "f-data_categories").await;
+        assert!(said.contains("data_categories"), "{said}");
+        assert_eq!(versions(&env).len(), before.len(), "nothing stored");
+        click(
+            &c,
+            Locator::Css("input[name='/data_categories'][value='health']"),
+        )
+        .await;
+        fill(&c, "f-records-estimate", "460000").await;
+        submit(&c).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        let assessed = text(&c, "#assessment-heading + pre").await;
+        assert!(assessed.contains("Assessment v2"), "{assessed}");
+        c.close().await.unwrap();
+    });
+    let after = versions(&env);
+    assert_eq!(after.len(), before.len() + 1, "one new version");
+    let last = &after[after.len() - 1]["input"];
+    assert_eq!(last["records"], json!({"estimate": 460000}), "{last}");
+    assert_eq!(last["data_categories"], json!(["health"]), "{last}");
+    assert_eq!(
+        last["subjects"],
+        before[before.len() - 1]["input"]["subjects"],
+        "what was not changed is as it was"
+    );
+    drop(server);
+}

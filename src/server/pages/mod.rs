@@ -29,7 +29,13 @@ mod incident;
 mod outbox;
 mod sign_in;
 mod users;
+// The forms made from the input types' schemas.
+mod assessment;
+mod facts;
+mod form;
+mod intake;
 
+pub use assessment::{assess, assessment_form};
 pub use audit::{adherence_file, audit, audit_verify, bundle_file, register_file};
 pub use dashboard::{dashboard, dashboard_data};
 pub use decision::{decide, decision_form};
@@ -38,7 +44,9 @@ pub use documents::{
     edit_form as edit_document_form, file as file_document, print as print_document,
     render as render_document, send as send_document, workspace as document,
 };
+pub use facts::{facts_form, update_facts};
 pub use incident::{incident, incident_data};
+pub use intake::{intake_form, open_incident};
 pub use outbox::{outbox, release, resolve};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use users::{add_user, disable_user, users};
