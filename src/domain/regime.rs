@@ -422,6 +422,21 @@ pub enum Anchor {
 }
 
 impl Anchor {
+    /// The instants a person records with `incident trigger` (the others are facts of the
+    /// intake, follow from a filing or a decision, or have their own command), in the order
+    /// a form lists them.
+    pub const TRIGGERED: [Anchor; 9] = [
+        Anchor::InsideInformation,
+        Anchor::ConfidentialityLost,
+        Anchor::ClassifiedMajor,
+        Anchor::ClassifiedSignificant,
+        Anchor::SignificantImpact,
+        Anchor::SubstantialImpact,
+        Anchor::MaterialityDetermined,
+        Anchor::EligibleBreach,
+        Anchor::Discovered,
+    ];
+
     /// The name used in files and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {

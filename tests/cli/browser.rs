@@ -1123,42 +1123,71 @@ fn the_dpo_prepares_the_ico_report_an_approver_approves_it_and_the_dpo_files_it(
         let why = text(&c, "#approve-why").await;
         assert!(why.contains("needs the approver role"), "{why}");
         violations.extend(axe(&c, "document workspace, a draft").await);
+
+        // The facts it lacks, filled in on the facts form the workspace links to: the fields
+        // asked for come first, and saving goes back to the document.
+        click(&c, Locator::Id("fill-link")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001/facts").await,
+            "/incidents/BR-2024-0001/facts"
+        );
+        let asked = text(&c, "fieldset.focus").await;
+        assert!(asked.contains("What went wrong and how"), "{asked}");
+        violations.extend(axe(&c, "facts asked for by the ICO report").await);
+        let answers: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(example("incident-update-report-answers.json")).unwrap(),
+        )
+        .unwrap();
+        let mut details: Vec<(String, serde_json::Value)> = answers["details"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| missing.contains(&format!("details.{k}")))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // Filed after the 72 hours: the report must say why (Art 33(1)).
+        details.push((
+            "delay_reasons".into(),
+            json!("The ransomware note was found on a Sunday; the systems were rebuilt before the records could be examined."),
+        ));
+        for (key, value) in &details {
+            let name = format!("/details/{key}");
+            let typed = match value {
+                serde_json::Value::Array(lines) => lines
+                    .iter()
+                    .map(|l| l.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                v => v.as_str().unwrap().to_string(),
+            };
+            let choice = format!("input[type=radio][name='{name}'][value='{typed}']");
+            match c.find(Locator::Css(&choice)).await {
+                Ok(radio) => radio.click().await.unwrap(),
+                Err(_) => {
+                    let field = c
+                        .find(Locator::Css(&format!("[name='{name}']")))
+                        .await
+                        .unwrap_or_else(|e| panic!("no field for {name}: {e}"));
+                    field.clear().await.unwrap();
+                    field.send_keys(&typed).await.unwrap();
+                }
+            }
+        }
+        click(&c, Locator::Css("form.form button[type=submit]")).await;
+        assert_eq!(arrive(&c, doc).await, doc, "back to the document");
+        let lacking = text_or_empty(&c, "#missing").await;
+        assert!(lacking.is_empty(), "the answers filled every fact: {lacking}");
         sign_out(&c).await;
         c.close().await.unwrap();
     });
     assert_eq!(versions(&env, &dana, "BR-2024-0001", "ico-report").len(), 1);
-
-    // The facts filled in (the report's questions answered), as the DPO records them.
-    as_member(&env, &dana)
-        .args([
-            "incident",
-            "update",
-            "BR-2024-0001",
-            "--file",
-            &example("incident-update-report-answers.json"),
-        ])
-        .assert()
-        .success();
-    // Filed after the 72 hours: the report must say why (Art 33(1)).
-    let late = env.file(
-        "late.json",
-        &json!({"details": {"delay_reasons": "The ransomware note was found on a Sunday; the systems were rebuilt before the records could be examined."}}),
-    );
-    as_member(&env, &dana)
-        .args(["incident", "update", "BR-2024-0001", "--file", &late])
-        .assert()
-        .success();
 
     runtime().block_on(async {
         let c = driver.browser(profile.path(), true).await;
         // Dora renders it complete; she may approve documents, but not one she rendered.
         sign_in(&c, &base, &dora).await;
         c.goto(&format!("{base}{doc}")).await.unwrap();
-        let lacking = text_or_empty(&c, "#missing").await;
-        assert!(
-            lacking.is_empty(),
-            "the answers filled every fact: {lacking}"
-        );
+        assert!(text(&c, "#nothing-missing").await.starts_with("Nothing"));
         click(&c, Locator::Id("render-button")).await;
         c.wait()
             .for_element(Locator::Id("chosen-heading"))
@@ -1973,4 +2002,121 @@ fn the_assessment_form_works_with_javascript_off() {
         "what was not changed is as it was"
     );
     drop(server);
+}
+
+#[test]
+fn the_dpo_moves_the_incident_along_and_records_when_a_clock_starts() {
+    let (env, dana, carol, _, _) = team();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let mut violations = Vec::new();
+    let steps = "/incidents/BR-2024-0001/steps";
+    runtime().block_on(async {
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &dana).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001"))
+            .await
+            .unwrap();
+        click(&c, Locator::Id("steps-link")).await;
+        assert_eq!(arrive(&c, steps).await, steps);
+        violations.extend(axe(&c, "steps").await);
+
+        // The board's call that the incident is inside information, at a time London's clocks
+        // skipped that night: refused beside the form, nothing stored.
+        let anchor = c.find(Locator::Id("trigger-anchor")).await.unwrap();
+        anchor.select_by_value("inside_information").await.unwrap();
+        pick_time(&c, "trigger-at", "2024-03-31T01:30").await;
+        fill(&c, "trigger-by", "Margaret Ellis (Chair)").await;
+        fill(
+            &c,
+            "trigger-note",
+            "Board call: disruption to practices is price-sensitive.",
+        )
+        .await;
+        click(&c, Locator::Id("trigger-button")).await;
+        let error = c
+            .wait()
+            .for_element(Locator::Id("trigger-error"))
+            .await
+            .expect("the time refused");
+        let said = error.text().await.unwrap();
+        assert!(said.contains("does not exist in Europe/London"), "{said}");
+        violations.extend(axe(&c, "steps with a problem").await);
+        pick_time(&c, "trigger-at", "2024-03-31T16:30").await;
+        fill(&c, "trigger-by", "Margaret Ellis (Chair)").await;
+        click(&c, Locator::Id("trigger-button")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        let timeline = text(&c, ".timeline").await;
+        assert!(timeline.contains("inside information"), "{timeline}");
+
+        // Closing is refused while obligations are owed; notifying is the next step.
+        c.goto(&format!("{base}{steps}")).await.unwrap();
+        click(&c, Locator::Id("step-close")).await;
+        click(&c, Locator::Id("transition-button")).await;
+        let error = c
+            .wait()
+            .for_element(Locator::Id("transition-error"))
+            .await
+            .expect("closing refused");
+        assert!(
+            error
+                .text()
+                .await
+                .unwrap()
+                .contains("uk-gdpr-art33/initial")
+        );
+        click(&c, Locator::Id("step-notify")).await;
+        click(&c, Locator::Id("transition-button")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        assert!(text(&c, ".lead").await.contains("State: notifying"));
+
+        // Waiving needs its reason.
+        c.goto(&format!("{base}{steps}")).await.unwrap();
+        click(&c, Locator::Id("waive-button")).await;
+        c.wait()
+            .for_element(Locator::Id("waive-error"))
+            .await
+            .expect("a waiver needs its reason");
+        sign_out(&c).await;
+
+        // Comms is not offered the page and is refused it.
+        sign_in(&c, &base, &carol).await;
+        c.goto(&format!("{base}/incidents/BR-2024-0001"))
+            .await
+            .unwrap();
+        assert!(c.find(Locator::Id("steps-link")).await.is_err());
+        c.goto(&format!("{base}{steps}")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, "Not allowed");
+        c.close().await.unwrap();
+    });
+    let out = as_member(&env, &dana)
+        .args(["--format", "json", "incident", "show", "BR-2024-0001"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let triggers = v["incident"]["triggers"].as_array().unwrap();
+    assert_eq!(triggers.len(), 1, "the refused time stored nothing");
+    assert_eq!(triggers[0]["at"], "2024-03-31T15:30:00Z", "{}", triggers[0]);
+    assert_eq!(triggers[0]["decided_by"], "Margaret Ellis (Chair)");
+    assert_eq!(v["incident"]["state"], "notifying");
+    let waived = v["incident"]["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["state"] == "waived")
+        .count();
+    assert_eq!(waived, 0, "a waiver without a reason stored nothing");
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
 }

@@ -28,6 +28,7 @@ mod documents;
 mod incident;
 mod outbox;
 mod sign_in;
+mod steps;
 mod users;
 // The forms made from the input types' schemas.
 mod assessment;
@@ -49,6 +50,9 @@ pub use incident::{incident, incident_data};
 pub use intake::{intake_form, open_incident};
 pub use outbox::{outbox, release, resolve};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
+pub use steps::{
+    complete as complete_obligation, steps, transition, trigger, waive as waive_obligation,
+};
 pub use users::{add_user, disable_user, users};
 
 /// The signed-in person as every page's header shows them.

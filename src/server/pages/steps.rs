@@ -81,7 +81,9 @@ async fn steps_page(
         .into_iter()
         .filter(|s| !matches!(s, Step::Assess | Step::Decide))
         .map(|s| {
-            let to = lifecycle::next(r.state, s).map(|t| t.to_string()).unwrap_or_default();
+            let to = lifecycle::next(r.state, s)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
             json!({"step": s.as_str(), "to": to, "reopen": s == Step::Reopen})
         })
         .collect();
