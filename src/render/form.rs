@@ -893,6 +893,9 @@ mod tests {
             .unwrap();
         assert_eq!(aware["value"], "2024-03-29T21:10");
         assert_eq!(aware["described"], "f-aware_at-error f-aware_at-help");
+        // Refused, a time goes in a text box, where its offset can be given.
+        assert_eq!(aware["time_local"], false);
+        assert_eq!(aware["invalid"], true);
         assert_eq!(view["problems"][0]["href"], "#f-aware_at");
     }
 
