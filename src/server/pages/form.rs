@@ -39,9 +39,13 @@ pub(super) struct Spec {
     pub help_from: Option<Value>,
 }
 
-/// What a form posted, by field name (malformed bodies post nothing).
-pub(super) fn posted(body: &[u8]) -> Typed {
-    form::typed(serde_urlencoded::from_bytes(body).unwrap_or_default())
+/// What a form for the schema `root` posted, by field name (malformed bodies post nothing),
+/// its lists' rows renumbered without the ones left empty.
+pub(super) fn posted(body: &[u8], root: &Value) -> Typed {
+    form::compact(
+        root,
+        form::typed(serde_urlencoded::from_bytes(body).unwrap_or_default()),
+    )
 }
 
 /// The answers as a `T`, checked as a file of `T` would be: read from the form (a time the
