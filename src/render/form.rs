@@ -83,6 +83,49 @@ pub fn typed(posted: Vec<(String, String)>) -> Typed {
     out
 }
 
+/// What was posted with the rows of each list numbered from 0 without gaps, leaving out the
+/// rows left empty: a row cleared to remove it must not shift the rows after it away from
+/// the problems found in them.
+pub fn compact(root: &Value, typed: Typed) -> Typed {
+    let lists: Vec<String> = intake::every_question(root)
+        .iter()
+        .filter_map(row_list)
+        .collect();
+    let mut out = Typed::new();
+    let mut renumbered: BTreeMap<(String, usize), usize> = BTreeMap::new();
+    for list in &lists {
+        let prefix = format!("{list}/");
+        let mut used: Vec<usize> = typed
+            .iter()
+            .filter(|(_, v)| v.iter().any(|v| !v.trim().is_empty()))
+            .filter_map(|(k, _)| k.strip_prefix(&prefix)?.split('/').next()?.parse().ok())
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        for (new, old) in used.into_iter().enumerate() {
+            renumbered.insert((list.clone(), old), new);
+        }
+    }
+    for (name, values) in typed {
+        let row = lists.iter().find_map(|list| {
+            let rest = name.strip_prefix(&format!("{list}/"))?;
+            let (n, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            Some((list, n.parse::<usize>().ok()?, tail.to_string()))
+        });
+        match row {
+            Some((list, n, tail)) => {
+                if let Some(new) = renumbered.get(&(list.clone(), n)) {
+                    out.insert(format!("{list}/{new}/{tail}"), values);
+                }
+            }
+            None => {
+                out.insert(name, values);
+            }
+        }
+    }
+    out
+}
+
 /// The fields of the form for the schema `root`. A list of tables shows the rows `typed` has,
 /// and one empty row more for a new one.
 pub fn fields(root: &Value, typed: &Typed) -> Vec<Field> {
@@ -852,6 +895,25 @@ mod tests {
     }
 
     #[test]
+    fn a_row_cleared_is_left_out_and_the_rows_after_it_move_up() {
+        let root = schema::<AssessmentInput>();
+        let typed = compact(
+            &root,
+            posted(&[
+                ("/context_adjustments/0/delta", ""),
+                ("/context_adjustments/0/reason", " "),
+                ("/context_adjustments/1/delta", "-1"),
+                ("/context_adjustments/1/reason", "Already public"),
+                ("/identifiability", "maximum"),
+            ]),
+        );
+        assert_eq!(typed["/context_adjustments/0/delta"], ["-1"]);
+        assert_eq!(typed["/context_adjustments/0/reason"], ["Already public"]);
+        assert!(!typed.contains_key("/context_adjustments/1/delta"));
+        assert_eq!(typed["/identifiability"], ["maximum"]);
+    }
+
+    #[test]
     fn each_problem_goes_beside_its_field_and_the_rest_to_the_form() {
         let root = schema::<IncidentFacts>();
         let fields = fields(&root, &Typed::new());
@@ -893,6 +955,9 @@ mod tests {
             .unwrap();
         assert_eq!(aware["value"], "2024-03-29T21:10");
         assert_eq!(aware["described"], "f-aware_at-error f-aware_at-help");
+        // Refused, a time goes in a text box, where its offset can be given.
+        assert_eq!(aware["time_local"], false);
+        assert_eq!(aware["invalid"], true);
         assert_eq!(view["problems"][0]["href"], "#f-aware_at");
     }
 

@@ -1868,9 +1868,10 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
         assert!(assessed.contains("= DPC "), "{assessed}");
         assert!(assessed.contains("by dana"), "{assessed}");
 
-        // Update a fact: the containment, asked for first, then back where the link said.
+        // Update a fact: the containment, asked for first, then back where the link said; a
+        // return address elsewhere is not followed.
         c.goto(&format!(
-            "{base}/incidents/{id}/facts?focus=/containment,/details/cause&return=/incidents/{id}"
+            "{base}/incidents/{id}/facts?focus=/containment,/details/cause&return=/incidents/{id}/assessment"
         ))
         .await
         .unwrap();
@@ -1904,11 +1905,21 @@ fn the_dpo_opens_an_incident_with_the_intake_form_assesses_it_and_updates_a_fact
         .await;
         fill(&c, "f-note", "The recipient replied.").await;
         submit(&c).await;
-        assert_eq!(arrive(&c, &at).await, at);
+        // Back where the link said (the document workspace sends its page).
+        let back = format!("{at}/assessment");
+        assert_eq!(arrive(&c, &back).await, back);
+        c.goto(&format!("{base}{at}")).await.unwrap();
         let facts = text(&c, ".facts").await;
         assert!(facts.contains("confirmed deletion in writing"), "{facts}");
         let timeline = text(&c, ".timeline").await;
         assert!(timeline.contains("containment"), "{timeline}");
+
+        // A return address on another site is not followed: the incident page instead.
+        c.goto(&format!("{base}{at}/facts?return=//evil.example/incidents/x"))
+            .await
+            .unwrap();
+        submit(&c).await;
+        assert_eq!(arrive(&c, &at).await, at);
         sign_out(&c).await;
 
         // Comms is offered none of the forms and is refused them.

@@ -104,12 +104,12 @@ pub async fn assess(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let typed = posted(&body);
     let (id, zone, record) = match found(&shared, &signed, &id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let root = app::input::schema_of::<AssessmentInput>();
+    let typed = posted(&body, &root);
     let input =
         match checked::<AssessmentInput>(&root, &typed, zone, crate::domain::assessment::check) {
             Ok(i) => i,

@@ -73,7 +73,9 @@ pub async fn facts_form(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let asked = super::form::posted(query.unwrap_or_default().as_bytes());
+    let asked = crate::render::form::typed(
+        serde_urlencoded::from_bytes(query.unwrap_or_default().as_bytes()).unwrap_or_default(),
+    );
     let root = app::input::schema_of::<IncidentUpdate>();
     let typed = current(&root, &record, zone);
     show(
@@ -96,12 +98,12 @@ pub async fn update_facts(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let typed = posted(&body);
     let (id, zone, record) = match found(&shared, &signed, &id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let root = app::input::schema_of::<IncidentUpdate>();
+    let typed = posted(&body, &root);
     let update = match checked::<IncidentUpdate>(&root, &typed, zone, |_| Vec::new()) {
         Ok(u) => u,
         Err(problems) => {

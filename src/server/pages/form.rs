@@ -39,9 +39,13 @@ pub(super) struct Spec {
     pub help_from: Option<Value>,
 }
 
-/// What a form posted, by field name (malformed bodies post nothing).
-pub(super) fn posted(body: &[u8]) -> Typed {
-    form::typed(serde_urlencoded::from_bytes(body).unwrap_or_default())
+/// What a form for the schema `root` posted, by field name (malformed bodies post nothing),
+/// its lists' rows renumbered without the ones left empty.
+pub(super) fn posted(body: &[u8], root: &Value) -> Typed {
+    form::compact(
+        root,
+        form::typed(serde_urlencoded::from_bytes(body).unwrap_or_default()),
+    )
 }
 
 /// The answers as a `T`, checked as a file of `T` would be: read from the form (a time the
@@ -190,6 +194,61 @@ mod tests {
             assert_eq!(return_to(Some(bad)), None, "{bad:?}");
         }
         assert_eq!(return_to(None), None);
+    }
+
+    /// A time that could not be read is reported as such, not also as missing; the rest of
+    /// the form is checked as a file is, then by the type's own rules.
+    #[test]
+    fn a_posting_is_checked_as_a_file_and_an_unread_field_is_not_also_missing() {
+        use crate::domain::incident::IncidentFacts;
+        let root = app::input::schema_of::<IncidentFacts>();
+        let zone: Tz = "Europe/London".parse().unwrap();
+        let posted = |pairs: &[(&str, &str)]| {
+            form::typed(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let typed = posted(&[
+            ("/title", "Laptop stolen"),
+            ("/detected_at", "2024-03-30T20:00"),
+            ("/aware_at", "2024-03-31T01:30"),
+        ]);
+        let problems = checked::<IncidentFacts>(&root, &typed, zone, |_| Vec::new()).unwrap_err();
+        let at = |p: &str| -> Vec<&str> {
+            problems
+                .iter()
+                .filter(|(q, m)| q == p || m.starts_with(&format!("\"{}\"", &p[1..])))
+                .map(|(_, m)| m.as_str())
+                .collect()
+        };
+        let aware = at("/aware_at");
+        assert_eq!(aware.len(), 1, "{problems:?}");
+        assert!(aware[0].contains("does not exist"), "{problems:?}");
+        // The schema's own messages, as the command line gives them for a file.
+        assert!(
+            problems
+                .iter()
+                .any(|(_, m)| m == "\"summary\" is a required property"),
+            "{problems:?}"
+        );
+        // Readable and whole: then the type's own rules.
+        let typed = posted(&[
+            ("/title", "Laptop stolen"),
+            ("/summary", "A laptop was stolen."),
+            ("/detected_at", "2024-03-30T20:00"),
+            ("/aware_at", "2024-03-30T19:00"),
+            ("/discovery", "Staff report"),
+            ("/impact/confidentiality", "yes"),
+            ("/reporter/name", "Tom"),
+        ]);
+        let now = "2024-04-05T12:00:00Z".parse().unwrap();
+        let problems = checked::<IncidentFacts>(&root, &typed, zone, |f| f.check(now)).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "/aware_at");
+        assert!(problems[0].1.contains("cannot be before detection"));
     }
 
     #[test]

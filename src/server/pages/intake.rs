@@ -48,12 +48,12 @@ pub async fn open_incident(
     axum::Extension(signed): axum::Extension<SignedIn>,
     body: axum::body::Bytes,
 ) -> Response {
-    let typed = posted(&body);
     let zone = match read(&shared, &signed, |store| zone(store)).await {
         Ok(z) => z,
         Err(r) => return r,
     };
     let root = app::input::schema_of::<IncidentFacts>();
+    let typed = posted(&body, &root);
     let now = crate::adapters::clock::now_or(None);
     let facts = match checked::<IncidentFacts>(&root, &typed, zone, |f| f.check(now)) {
         Ok(f) => f,
