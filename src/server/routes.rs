@@ -291,6 +291,13 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::POST,
+        path: "/incidents/{id}/delay-disclosure",
+        gate: Gate::Roles(&[Role::Dpo]),
+        what: "delay disclosing inside information, with the UK MAR Art 17(4) conditions (`incident delay-disclosure`)",
+        handler: || post(pages::delay_disclosure),
+    },
+    Route {
+        method: Method::POST,
         path: "/incidents/{id}/obligations/complete",
         gate: Gate::Roles(&[Role::Dpo]),
         what: "an obligation met outside the documents (`obligation complete`)",

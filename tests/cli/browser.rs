@@ -2065,6 +2065,66 @@ fn the_dpo_moves_the_incident_along_and_records_when_a_clock_starts() {
         let timeline = text(&c, ".timeline").await;
         assert!(timeline.contains("inside information"), "{timeline}");
 
+        // The board delays announcing it (UK MAR Art 17(4)): all three conditions are needed.
+        c.goto(&format!("{base}{steps}")).await.unwrap();
+        fill(
+            &c,
+            "delay-by",
+            "Margaret Ellis (Chair); Daniel Hughes (General Counsel)",
+        )
+        .await;
+        fill(
+            &c,
+            "delay-interests",
+            "Announcing before the attacker is locked out would invite a second attack.",
+        )
+        .await;
+        fill(
+            &c,
+            "delay-misleading",
+            "No market guidance depends on the systems affected.",
+        )
+        .await;
+        click(&c, Locator::Id("delay-button")).await;
+        let error = c
+            .wait()
+            .for_element(Locator::Id("delay-error"))
+            .await
+            .expect("condition (c) is missing");
+        let said = error.text().await.unwrap();
+        assert!(said.contains("confidentiality"), "{said}");
+        fill(
+            &c,
+            "delay-by",
+            "Margaret Ellis (Chair); Daniel Hughes (General Counsel)",
+        )
+        .await;
+        fill(
+            &c,
+            "delay-interests",
+            "Announcing before the attacker is locked out would invite a second attack.",
+        )
+        .await;
+        fill(
+            &c,
+            "delay-misleading",
+            "No market guidance depends on the systems affected.",
+        )
+        .await;
+        fill(
+            &c,
+            "delay-confidentiality",
+            "Insider list opened; the board and four advisers only.",
+        )
+        .await;
+        click(&c, Locator::Id("delay-button")).await;
+        assert_eq!(
+            arrive(&c, "/incidents/BR-2024-0001").await,
+            "/incidents/BR-2024-0001"
+        );
+        let timeline = text(&c, ".timeline").await;
+        assert!(timeline.contains("disclosure delayed"), "{timeline}");
+
         // Closing is refused while obligations are owed; notifying is the next step.
         c.goto(&format!("{base}{steps}")).await.unwrap();
         click(&c, Locator::Id("step-close")).await;
@@ -2113,11 +2173,20 @@ fn the_dpo_moves_the_incident_along_and_records_when_a_clock_starts() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let triggers = v["incident"]["triggers"].as_array().unwrap();
+    let triggers: Vec<&serde_json::Value> = v["incident"]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["anchor"] == "inside_information")
+        .collect();
     assert_eq!(triggers.len(), 1, "the refused time stored nothing");
     assert_eq!(triggers[0]["at"], "2024-03-31T15:30:00Z", "{}", triggers[0]);
     assert_eq!(triggers[0]["decided_by"], "Margaret Ellis (Chair)");
     assert_eq!(v["incident"]["state"], "notifying");
+    assert_eq!(
+        v["incident"]["disclosure_delay"]["confidentiality"],
+        "Insider list opened; the board and four advisers only."
+    );
     let waived = v["incident"]["obligations"]
         .as_array()
         .unwrap()

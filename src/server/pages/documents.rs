@@ -287,18 +287,11 @@ fn workspace_data(
             })
         })
         .collect();
-    // The facts form takes JSON pointers into an update (`/details/cause`); the case file's
-    // `incident.*` facts are the update's top-level fields.
     let focus: Vec<String> = seen
         .check
         .missing
         .iter()
-        .filter_map(|m| {
-            let p = m.path.strip_prefix("incident.").unwrap_or(&m.path);
-            p.starts_with("details.")
-                .then(|| format!("/{}", p.replace('.', "/")))
-                .or_else(|| (!p.contains('.')).then(|| format!("/{p}")))
-        })
+        .filter_map(|m| update_pointer(&m.path))
         .collect();
     let back = home(id, doc);
     let fill = (!focus.is_empty()).then(|| {
@@ -365,6 +358,18 @@ fn workspace_data(
         "open_serving": open_serving,
         "can_file": !open_serving.is_empty(),
     })
+}
+
+/// Where a missing fact of the case file (`details.cause`, `incident.containment`) is given on
+/// the facts form: a JSON pointer into an incident update (`/details/cause`, `/containment`).
+/// `None` for a fact the update does not carry (an assessment's, a decision's, the
+/// organisation's): those have their own forms.
+fn update_pointer(path: &str) -> Option<String> {
+    if let Some(field) = path.strip_prefix("incident.") {
+        return (!field.contains('.')).then(|| format!("/{field}"));
+    }
+    path.strip_prefix("details.")
+        .map(|rest| format!("/details/{}", rest.replace('.', "/")))
 }
 
 /// A version's standing, in words.
@@ -920,5 +925,30 @@ pub async fn file(
             workspace_page(shared, signed, id, doc, None, Some(problem)).await
         }
         Wrote::Page(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::update_pointer;
+
+    #[test]
+    fn a_missing_fact_is_asked_for_where_the_facts_form_takes_it() {
+        assert_eq!(
+            update_pointer("details.cause").as_deref(),
+            Some("/details/cause")
+        );
+        assert_eq!(
+            update_pointer("details.announcement.headline").as_deref(),
+            Some("/details/announcement/headline")
+        );
+        assert_eq!(
+            update_pointer("incident.containment").as_deref(),
+            Some("/containment")
+        );
+        // Not facts of an update: the assessment's and the organisation's have their forms.
+        assert_eq!(update_pointer("assessment.likelihood"), None);
+        assert_eq!(update_pointer("org.address"), None);
+        assert_eq!(update_pointer("incident.reporter.name"), None);
     }
 }

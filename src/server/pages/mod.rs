@@ -51,7 +51,8 @@ pub use intake::{intake_form, open_incident};
 pub use outbox::{outbox, release, resolve};
 pub use sign_in::{sign_in, sign_in_form, sign_out};
 pub use steps::{
-    complete as complete_obligation, steps, transition, trigger, waive as waive_obligation,
+    complete as complete_obligation, delay_disclosure, steps, transition, trigger,
+    waive as waive_obligation,
 };
 pub use users::{add_user, disable_user, users};
 

@@ -1,8 +1,9 @@
 //! The incident's steps and clocks (the DPO): move it along its lifecycle, record an instant
-//! that starts a clock (inside information, a classification, ...), and complete or waive an
-//! obligation that no document of ours carries. The same use-cases as `incident transition`,
-//! `incident trigger`, `obligation complete` and `obligation waive`; a refusal is shown beside
-//! its form, nothing stored.
+//! that starts a clock (inside information, a classification, ...), delay disclosing inside
+//! information, and complete or waive an obligation that no document of ours carries. The same
+//! use-cases as `incident transition`, `incident trigger`, `incident delay-disclosure`,
+//! `obligation complete` and `obligation waive`; a refusal is shown beside its form, nothing
+//! stored.
 
 use std::sync::Arc;
 
@@ -125,6 +126,8 @@ async fn steps_page(
         "trigger_error": null,
         "complete_error": null,
         "waive_error": null,
+        "delay_error": null,
+        "inside": r.triggers.iter().any(|t| t.anchor == Anchor::InsideInformation),
     });
     if let Some(p) = &problem {
         data[format!("{}_error", p.form)] = json!(p.message);
@@ -353,4 +356,66 @@ pub async fn waive(
     )
     .await;
     after(shared, signed, id, "waive", done).await
+}
+
+#[derive(Deserialize, Default)]
+struct DelayForm {
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    legitimate_interests: String,
+    #[serde(default)]
+    not_misleading: String,
+    #[serde(default)]
+    confidentiality: String,
+    #[serde(default)]
+    evidence: String,
+}
+
+/// `POST /incidents/{id}/delay-disclosure`: the decision to delay disclosing inside
+/// information, with how each condition of UK MAR Art 17(4) is met (`incident
+/// delay-disclosure`). The announcement's clock is suspended until confidentiality is lost.
+pub async fn delay_disclosure(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(incident) = id.parse::<IncidentId>() else {
+        return steps_page(shared, signed, id, None).await;
+    };
+    let f: DelayForm = form(&body);
+    let zone = match zone_of(&shared, &signed).await {
+        Ok(z) => z,
+        Err(r) => return r,
+    };
+    let at = match given(&f.at).map(|t| crate::render::form::read_time(&t, zone)) {
+        None => None,
+        Some(Ok(t)) => chrono::DateTime::parse_from_rfc3339(&t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        Some(Err(e)) => return refuse(shared, signed, id, "delay", e).await,
+    };
+    let rules = shared.rulebook.clone();
+    let done = write(
+        &shared,
+        &signed,
+        Action::RecordFacts,
+        "Delaying disclosure",
+        move |store, ctx| {
+            let delay = crate::domain::decision::DisclosureDelay {
+                at: at.unwrap_or(ctx.now),
+                decided_by: given(&f.by).unwrap_or_else(|| ctx.actor.clone()),
+                legitimate_interests: f.legitimate_interests.trim().to_string(),
+                not_misleading: f.not_misleading.trim().to_string(),
+                confidentiality: f.confidentiality.trim().to_string(),
+                evidence: given(&f.evidence),
+            };
+            app::incident::delay_disclosure(store, ctx, &rules, incident, delay)
+        },
+    )
+    .await;
+    after(shared, signed, id, "delay", done).await
 }
