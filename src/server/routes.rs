@@ -354,6 +354,13 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::POST,
+        path: "/users/change",
+        gate: Gate::Roles(&[Role::Admin]),
+        what: "change an account's roles (here only) or password (`user passwd`)",
+        handler: || post(pages::change_user),
+    },
+    Route {
+        method: Method::POST,
         path: "/users/disable",
         gate: Gate::Roles(&[Role::Admin]),
         what: "disable an account (`user disable`)",

@@ -1591,6 +1591,18 @@ fn the_admin_adds_and_disables_accounts_by_clicking() {
             .expect("the new account listed");
         let table = text(&c, "#accounts").await;
         assert!(table.contains("dpo, approver"), "{table}");
+        // Priya is only the DPO from now on.
+        let account = c.find(Locator::Id("change-name")).await.unwrap();
+        account.select_by_value("Priya Raman").await.unwrap();
+        click(&c, Locator::Id("change-role-dpo")).await;
+        click(&c, Locator::Id("change-account")).await;
+        assert_eq!(arrive(&c, "/users").await, "/users");
+        c.wait()
+            .for_element(Locator::XPath(
+                "//tr[td[text()='Priya Raman']]/td[text()='dpo']",
+            ))
+            .await
+            .expect("Priya's roles changed");
         // Carol leaves the company: disabled.
         click(&c, Locator::Css("button[aria-label='Disable carol']")).await;
         c.wait()
@@ -1609,10 +1621,7 @@ fn the_admin_adds_and_disables_accounts_by_clicking() {
             password: password.into(),
         };
         sign_in(&c, &base, &priya).await;
-        assert_eq!(
-            text(&c, ".who p").await,
-            "Signed in as Priya Raman (dpo, approver)"
-        );
+        assert_eq!(text(&c, ".who p").await, "Signed in as Priya Raman (dpo)");
         sign_out(&c).await;
         // Carol no longer can.
         c.goto(&format!("{base}/sign-in")).await.unwrap();

@@ -54,7 +54,7 @@ pub use steps::{
     complete as complete_obligation, delay_disclosure, steps, transition, trigger,
     waive as waive_obligation,
 };
-pub use users::{add_user, disable_user, users};
+pub use users::{add_user, change_user, disable_user, users};
 
 /// The signed-in person as every page's header shows them.
 pub(super) fn who(signed: &SignedIn) -> Value {

@@ -1,6 +1,7 @@
 //! The accounts page (admins): everyone who can sign in, adding an account with its first
-//! password, and disabling one; the same use-cases as `user add`, `user passwd` and `user
-//! disable`.
+//! password, changing an account's roles or password, and disabling one; the use-cases of
+//! `user add`, `user passwd` and `user disable` (roles are changed here only: the command line
+//! has no command for it).
 
 use std::sync::Arc;
 
@@ -96,6 +97,7 @@ async fn users_page(
             "zone": zone.name(),
             "users": users,
             "choices": choices,
+            "all_roles": Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "form": {"name": typed.name, "email": typed.email},
             "error": error,
             "who": who(&signed),
@@ -167,6 +169,66 @@ pub async fn disable_user(
         Action::ManageUsers,
         "Disabling an account",
         move |store, ctx| app::accounts::disable_user(store, ctx, &name),
+    )
+    .await;
+    match done {
+        Wrote::Done(_) => see_other("/users", &signed),
+        Wrote::Refused(e) => {
+            users_page(shared, signed, NewAccount::default(), Some(e.to_string())).await
+        }
+        Wrote::Page(r) => r,
+    }
+}
+
+/// `POST /users/change`: an account's roles replaced (when any is ticked) and its password set
+/// (when one is typed, twice); both checked before anything is stored.
+pub async fn change_user(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(signed): axum::Extension<SignedIn>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = new_account(&body);
+    let mut chosen = Vec::new();
+    for r in &f.roles {
+        match r.parse::<Role>() {
+            Ok(role) => chosen.push(role),
+            Err(e) => {
+                return users_page(shared, signed, NewAccount::default(), Some(e.to_string())).await;
+            }
+        }
+    }
+    let password = (!f.password.is_empty() || !f.again.is_empty()).then(|| f.password.clone());
+    let refusal = match &password {
+        _ if chosen.is_empty() && password.is_none() => Some(format!(
+            "{}: tick the roles it is to have, or type a new password",
+            f.name
+        )),
+        Some(p) if *p != f.again => {
+            Some("the two passwords differ; type the same one twice".to_string())
+        }
+        Some(p) => crate::domain::account::check_password(p)
+            .err()
+            .map(|e| e.to_string()),
+        None => None,
+    };
+    if let Some(e) = refusal {
+        return users_page(shared, signed, NewAccount::default(), Some(e)).await;
+    }
+    let name = f.name.clone();
+    let done = write(
+        &shared,
+        &signed,
+        Action::ManageUsers,
+        "Changing an account",
+        move |store, ctx| {
+            if !chosen.is_empty() {
+                app::accounts::set_roles(store, ctx, &name, &chosen)?;
+            }
+            if let Some(p) = &password {
+                app::accounts::set_password(store, ctx, &name, p)?;
+            }
+            Ok(())
+        },
     )
     .await;
     match done {
