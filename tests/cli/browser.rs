@@ -2591,3 +2591,108 @@ fn the_whole_story_by_clicking_from_the_first_admin_to_the_auditor() {
         violations.join("\n")
     );
 }
+
+/// Presses `key` where the focus is, as a keyboard would.
+async fn press(c: &Client, key: fantoccini::key::Key) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&char::from(key).to_string())
+        .await
+        .unwrap();
+}
+
+/// Tabs forward until the element with `id` has the focus (at most 20 presses), checking that
+/// every element the focus passes through shows it (the outline of `:focus-visible`).
+async fn tab_to(c: &Client, id: &str) {
+    for _ in 0..20 {
+        press(c, fantoccini::key::Key::Tab).await;
+        let focused = c.active_element().await.unwrap();
+        let style = focused.css_value("outline-style").await.unwrap();
+        let width = focused.css_value("outline-width").await.unwrap();
+        let what = focused.html(false).await.unwrap_or_default();
+        assert!(
+            style == "solid" && width != "0px",
+            "the focus is not visible on {what}: outline {style} {width}"
+        );
+        if focused.attr("id").await.unwrap().as_deref() == Some(id) {
+            return;
+        }
+    }
+    panic!("#{id} was not reached with the Tab key");
+}
+
+#[test]
+fn a_keyboard_alone_signs_in_opens_the_overdue_incident_and_approves_a_document() {
+    let (env, dana, _, _, _) = team();
+    let amir = member(&env.data_dir, "amir", &["approver"]);
+    env.run(&["render", "BR-2024-0001", "board-briefing"])
+        .success();
+    let server = Server::start_with(&env, &[], &[("BREACHFLOW_NOW", LATER)]);
+    let base = server.url.clone();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        use fantoccini::key::Key;
+        let c = driver.browser(profile.path(), true).await;
+        // Signing in: Tab to the name, type, Tab to the password, type, Enter.
+        c.goto(&format!("{base}/sign-in")).await.unwrap();
+        tab_to(&c, "name").await;
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&dana.name)
+            .await
+            .unwrap();
+        tab_to(&c, "password").await;
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&dana.password)
+            .await
+            .unwrap();
+        press(&c, Key::Enter).await;
+        assert_eq!(arrive(&c, "/dashboard").await, "/dashboard");
+        // The skip link comes first and takes the focus past the header.
+        press(&c, Key::Tab).await;
+        let skip = c.active_element().await.unwrap();
+        assert_eq!(skip.text().await.unwrap(), "Skip to the content");
+        // The overdue obligation's incident, opened with Enter on its link.
+        let first = c
+            .find(Locator::Css("table.due tbody tr a"))
+            .await
+            .expect("a link in the first row");
+        let target = first.attr("href").await.unwrap().unwrap();
+        c.execute(
+            "document.querySelector('table.due tbody tr a').id = 'first-due';",
+            vec![],
+        )
+        .await
+        .unwrap();
+        tab_to(&c, "first-due").await;
+        press(&c, Key::Enter).await;
+        assert_eq!(arrive(&c, &target).await, target);
+        c.close().await.unwrap();
+    });
+    // The approver approves the board briefing from the keyboard.
+    let profile = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        use fantoccini::key::Key;
+        let c = driver.browser(profile.path(), true).await;
+        sign_in(&c, &base, &amir).await;
+        c.goto(&format!(
+            "{base}/incidents/BR-2024-0001/documents/board-briefing"
+        ))
+        .await
+        .unwrap();
+        tab_to(&c, "approve-button").await;
+        press(&c, Key::Enter).await;
+        c.wait()
+            .for_element(Locator::Id("approved"))
+            .await
+            .expect("approved from the keyboard");
+        c.close().await.unwrap();
+    });
+    let stored = versions(&env, &dana, "BR-2024-0001", "board-briefing");
+    assert_eq!(stored[0]["approval"]["by"], "amir");
+}

@@ -193,7 +193,8 @@ pub async fn change_user(
         match r.parse::<Role>() {
             Ok(role) => chosen.push(role),
             Err(e) => {
-                return users_page(shared, signed, NewAccount::default(), Some(e.to_string())).await;
+                return users_page(shared, signed, NewAccount::default(), Some(e.to_string()))
+                    .await;
             }
         }
     }
