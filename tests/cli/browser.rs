@@ -1329,6 +1329,18 @@ fn the_dpo_prepares_the_ico_report_an_approver_approves_it_and_the_dpo_files_it(
     assert_eq!(reply.status, 200);
     let body = String::from_utf8(reply.body.clone()).unwrap();
     assert_eq!(body.trim_end(), printed.trim_end());
+    // A version, a document or a comparison that is not there is "not found", as a page.
+    for missing in [
+        format!("{doc}?version=9"),
+        format!("{doc}/versions/9/print"),
+        format!("{doc}/compare?a=1&b=9"),
+        "/incidents/BR-2024-0001/documents/no-such-report".to_string(),
+        "/incidents/BR-2024-0099/documents/ico-report".to_string(),
+    ] {
+        let r = request(server.port, "GET", &missing, &[("Cookie", &cookie)], b"");
+        assert_eq!(r.status, 404, "{missing}: {}", r.text());
+        assert!(r.text().contains("<h1>Not found</h1>"), "{missing}");
+    }
     let csp = reply.header("content-security-policy").unwrap().to_string();
     assert!(
         csp.contains("sandbox") && !csp.contains("script-src"),

@@ -143,10 +143,14 @@ pub(super) async fn read<T: Send + 'static>(
     {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => {
+            // What a page reads is named by its address: an incident, a document or a version
+            // that is not there is "not found", not a failure of the server.
             let status = match &e {
-                app::AppError::Store(crate::app::StoreError::UnknownIncident(..)) => {
-                    StatusCode::NOT_FOUND
-                }
+                app::AppError::Store(crate::app::StoreError::UnknownIncident(..))
+                | app::AppError::InvalidArgs(_)
+                | app::AppError::Template(crate::render::template::TemplateError::Unknown {
+                    ..
+                }) => StatusCode::NOT_FOUND,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             Err(refused(shared, status, &e.to_string(), Some(signed)))
