@@ -152,4 +152,45 @@ mod tests {
         assert!(asset("../Cargo.toml").is_none());
         assert!(asset("nothing.css").is_none());
     }
+
+    #[test]
+    fn the_side_by_side_comparison_renders_as_it_always_has() {
+        let rows: Vec<serde_json::Value> = crate::render::compare::side_by_side(
+            "# Notice\n\nWe found out on Saturday.\n\nContact us.\n",
+            "# Notice\n\nWe found out on Sunday.\n\nContact us.\n\nWe are sorry.\n",
+            1,
+        )
+        .into_iter()
+        .map(|r| match r {
+            Some(r) => {
+                let mut v = json!(r);
+                v["cut"] = json!(false);
+                v
+            }
+            None => json!({"cut": true, "change": "cut", "left": null, "right": null, "left_no": null, "right_no": null}),
+        })
+        .collect();
+        let html = Pages::builtin()
+            .unwrap()
+            .render(
+                "compare",
+                &json!({
+                    "title": "Compare", "zone": "Europe/London", "who": null,
+                    "id": "BR-2024-0001", "incident_title": "Ransomware", "doc": "subject-notice",
+                    "doc_title": "Notice to data subjects",
+                    "home": "/incidents/BR-2024-0001/documents/subject-notice",
+                    "a": 1, "b": 2, "a_status": "stored by dana", "b_status": "stored by carol",
+                    "a_choices": [{"version": 1, "selected": true}, {"version": 2, "selected": false}],
+                    "b_choices": [{"version": 1, "selected": false}, {"version": 2, "selected": true}],
+                    "rows": rows, "changed": 3,
+                }),
+            )
+            .unwrap();
+        let main = html
+            .split("<main id=\"main\">")
+            .nth(1)
+            .and_then(|m| m.split("</main>").next())
+            .unwrap();
+        insta::assert_snapshot!(main);
+    }
 }
