@@ -92,7 +92,7 @@ pub async fn decide(
     .await;
     match done {
         Wrote::Done(_) => see_other(&format!("/incidents/{incident}"), &signed),
-        Wrote::Refused(e) => decision_page(shared, signed, id, form, Some(e.to_string())).await,
+        Wrote::Refused(e) => decision_page(shared, signed, id, form, Some(super::said(&e))).await,
         Wrote::Page(r) => r,
     }
 }

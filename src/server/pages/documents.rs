@@ -312,7 +312,7 @@ fn workspace_data(
     {
         None
     } else {
-        seen.blocked.clone()
+        seen.blocked.as_deref().map(super::in_words)
     };
     let contacts: Vec<Value> = seen
         .contacts
@@ -475,7 +475,7 @@ pub async fn render(
         Wrote::Refused(e) => {
             let problem = Problem {
                 form: "render",
-                message: e.to_string(),
+                message: super::said(&e),
             };
             workspace_page(shared, signed, id, doc, None, Some(problem)).await
         }
@@ -531,7 +531,7 @@ pub async fn approve(
         Wrote::Refused(e) => {
             let problem = Problem {
                 form: "approve",
-                message: e.to_string(),
+                message: super::said(&e),
             };
             workspace_page(shared, signed, id, doc, Some(version), Some(problem)).await
         }
@@ -609,7 +609,9 @@ pub async fn edit(
             &format!("{}?version={}", home(incident, &name), v.version),
             &signed,
         ),
-        Wrote::Refused(e) => edit_page(shared, signed, id, doc, Some(f), Some(e.to_string())).await,
+        Wrote::Refused(e) => {
+            edit_page(shared, signed, id, doc, Some(f), Some(super::said(&e))).await
+        }
         Wrote::Page(r) => r,
     }
 }
@@ -861,7 +863,7 @@ pub async fn send(
         Wrote::Refused(e) => {
             let problem = Problem {
                 form: "send",
-                message: e.to_string(),
+                message: super::said(&e),
             };
             workspace_page(shared, signed, id, doc, version, Some(problem)).await
         }
@@ -920,7 +922,7 @@ pub async fn file(
         Wrote::Refused(e) => {
             let problem = Problem {
                 form: "file",
-                message: e.to_string(),
+                message: super::said(&e),
             };
             workspace_page(shared, signed, id, doc, None, Some(problem)).await
         }

@@ -224,6 +224,30 @@ pub(super) fn see_other(to: &str, signed: &SignedIn) -> Response {
     r
 }
 
+/// A refusal from the layers below, as a page says it: they name the command line's flags
+/// (`--reason`), which a form does not have, so those become the words of the form's fields.
+pub(super) fn in_words(message: &str) -> String {
+    const FLAGS: [(&str, &str); 9] = [
+        ("(`--reason`)", "(the reason field)"),
+        ("--late-reason", "a reason for the delay"),
+        ("--reason", "a reason"),
+        ("--note", "a note"),
+        ("--legitimate-interests", "condition (a)"),
+        ("--not-misleading", "condition (b)"),
+        ("--confidentiality", "condition (c)"),
+        ("--by", "who decided"),
+        (" (check --now)", ""),
+    ];
+    FLAGS.iter().fold(message.to_string(), |m, (flag, words)| {
+        m.replace(flag, words)
+    })
+}
+
+/// An app error as a page says it ([`in_words`]).
+pub(super) fn said(e: &app::AppError) -> String {
+    in_words(&e.to_string())
+}
+
 /// The organisation's zone: every time on a page is in it.
 pub(super) fn zone(store: &dyn app::Store) -> Result<Tz, app::AppError> {
     Ok(store.require_organisation()?.zone())
@@ -292,4 +316,27 @@ pub(super) async fn sending<T: Send + 'static>(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+
+    #[test]
+    fn a_refusal_on_a_page_names_fields_not_flags() {
+        assert_eq!(
+            in_words(
+                "waiving x needs --reason: deciding a duty is not required is part of the record"
+            ),
+            "waiving x needs a reason: deciding a duty is not required is part of the record"
+        );
+        assert_eq!(
+            in_words("late, so --late-reason is required"),
+            "late, so a reason for the delay is required"
+        );
+        assert_eq!(
+            in_words("missing: --legitimate-interests, --confidentiality, --by"),
+            "missing: condition (a), condition (c), who decided"
+        );
+    }
 }

@@ -88,8 +88,12 @@ pub async fn release(
         note: String::new(),
     };
     // Refused before the store is touched, as the command line does.
-    if let Err(e) = app::outbox::release_reason(Some(&form.reason)) {
-        let attempt = refused(e.to_string());
+    // The same rule as `outbox release`, in the words of this form (which has no flags).
+    if app::outbox::release_reason(Some(&form.reason)).is_err() {
+        let attempt = refused(
+            "Give your reason for sending it now: sending before the market is told is a decision on the record. Nothing was sent."
+                .to_string(),
+        );
         return outbox_page(shared, signed, Some(attempt)).await;
     }
     let (k, reason) = (key.clone(), form.reason.clone());
@@ -104,7 +108,7 @@ pub async fn release(
     match done {
         Wrote::Done(_) => see_other("/outbox", &signed),
         Wrote::Refused(e) => {
-            let attempt = refused(e.to_string());
+            let attempt = refused(super::said(&e));
             outbox_page(shared, signed, Some(attempt)).await
         }
         Wrote::Page(r) => r,
@@ -150,7 +154,7 @@ pub async fn resolve(
     match done {
         Wrote::Done(_) => see_other("/outbox", &signed),
         Wrote::Refused(e) => {
-            let attempt = refused(e.to_string());
+            let attempt = refused(super::said(&e));
             outbox_page(shared, signed, Some(attempt)).await
         }
         Wrote::Page(r) => r,

@@ -154,7 +154,7 @@ async fn after<T>(
         Wrote::Refused(e) => {
             let problem = Problem {
                 form,
-                message: e.to_string(),
+                message: super::said(&e),
             };
             steps_page(shared, signed, id, Some(problem)).await
         }

@@ -145,7 +145,7 @@ pub async fn add_user(
     .await;
     match done {
         Wrote::Done(_) => see_other("/users", &signed),
-        Wrote::Refused(e) => users_page(shared, signed, f, Some(e.to_string())).await,
+        Wrote::Refused(e) => users_page(shared, signed, f, Some(super::said(&e))).await,
         Wrote::Page(r) => r,
     }
 }
@@ -174,7 +174,7 @@ pub async fn disable_user(
     match done {
         Wrote::Done(_) => see_other("/users", &signed),
         Wrote::Refused(e) => {
-            users_page(shared, signed, NewAccount::default(), Some(e.to_string())).await
+            users_page(shared, signed, NewAccount::default(), Some(super::said(&e))).await
         }
         Wrote::Page(r) => r,
     }
@@ -235,7 +235,7 @@ pub async fn change_user(
     match done {
         Wrote::Done(_) => see_other("/users", &signed),
         Wrote::Refused(e) => {
-            users_page(shared, signed, NewAccount::default(), Some(e.to_string())).await
+            users_page(shared, signed, NewAccount::default(), Some(super::said(&e))).await
         }
         Wrote::Page(r) => r,
     }
