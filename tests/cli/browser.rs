@@ -2121,24 +2121,12 @@ fn the_dpo_moves_the_incident_along_and_records_when_a_clock_starts() {
             .expect("condition (c) is missing");
         let said = error.text().await.unwrap();
         assert!(said.ends_with("missing: condition (c)"), "{said}");
-        fill(
-            &c,
-            "delay-by",
-            "Margaret Ellis (Chair); Daniel Hughes (General Counsel)",
-        )
-        .await;
-        fill(
-            &c,
-            "delay-interests",
-            "Announcing before the attacker is locked out would invite a second attack.",
-        )
-        .await;
-        fill(
-            &c,
-            "delay-misleading",
-            "No market guidance depends on the systems affected.",
-        )
-        .await;
+        // What was typed is still there: only the missing condition is added.
+        let kept = c.find(Locator::Id("delay-interests")).await.unwrap();
+        assert_eq!(
+            kept.prop("value").await.unwrap().as_deref(),
+            Some("Announcing before the attacker is locked out would invite a second attack.")
+        );
         fill(
             &c,
             "delay-confidentiality",

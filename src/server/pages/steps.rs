@@ -40,6 +40,70 @@ fn named<T: for<'de> Deserialize<'de>>(s: &str) -> Option<T> {
 struct Problem {
     form: &'static str,
     message: String,
+    /// What was posted, shown again in the form so nothing typed is lost.
+    typed: Vec<(String, String)>,
+}
+
+/// Each form of the page and its fields: what the page shows in them (empty, or as posted when
+/// that form was refused).
+const FORMS: [(&str, &[&str]); 5] = [
+    ("transition", &["step", "reason"]),
+    ("trigger", &["anchor", "at", "by", "note"]),
+    (
+        "delay",
+        &[
+            "at",
+            "by",
+            "legitimate_interests",
+            "not_misleading",
+            "confidentiality",
+            "evidence",
+        ],
+    ),
+    (
+        "complete",
+        &["obligation", "at", "reference", "how", "late_reason"],
+    ),
+    ("waive", &["obligation", "reason"]),
+];
+
+/// The `typed` data of the page: every form's fields, empty but for the refused form's.
+fn typed(problem: Option<&Problem>) -> Value {
+    let mut all = serde_json::Map::new();
+    for (form, fields) in FORMS {
+        let mut values = serde_json::Map::new();
+        for field in fields {
+            let posted = problem
+                .filter(|p| p.form == form)
+                .and_then(|p| p.typed.iter().find(|(k, _)| k == field))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            values.insert(field.to_string(), Value::String(posted));
+        }
+        all.insert(form.to_string(), Value::Object(values));
+    }
+    Value::Object(all)
+}
+
+/// A form's posted fields, in order.
+fn pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// A time as a form gives it (empty: none), read in the organisation's zone; or why not.
+async fn time_typed(
+    shared: &Arc<Shared>,
+    signed: &SignedIn,
+    typed: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Result<String, Response>> {
+    let Some(text) = given(typed) else {
+        return Ok(None);
+    };
+    let zone = zone_of(shared, signed).await.map_err(Err)?;
+    let rfc3339 = crate::render::form::read_time(&text, zone).map_err(Ok)?;
+    chrono::DateTime::parse_from_rfc3339(&rfc3339)
+        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        .map_err(|e| Ok(e.to_string()))
 }
 
 /// `GET /incidents/{id}/steps`.
@@ -129,6 +193,7 @@ async fn steps_page(
         "delay_error": null,
         "inside": r.triggers.iter().any(|t| t.anchor == Anchor::InsideInformation),
     });
+    data["typed"] = typed(problem.as_ref());
     if let Some(p) = &problem {
         data[format!("{}_error", p.form)] = json!(p.message);
     }
@@ -147,6 +212,7 @@ async fn after<T>(
     signed: SignedIn,
     id: String,
     form: &'static str,
+    body: &[u8],
     done: Wrote<T>,
 ) -> Response {
     match done {
@@ -155,6 +221,7 @@ async fn after<T>(
             let problem = Problem {
                 form,
                 message: super::said(&e),
+                typed: pairs(body),
             };
             steps_page(shared, signed, id, Some(problem)).await
         }
@@ -168,9 +235,15 @@ async fn refuse(
     signed: SignedIn,
     id: String,
     form: &'static str,
+    body: &[u8],
     message: String,
 ) -> Response {
-    steps_page(shared, signed, id, Some(Problem { form, message })).await
+    let problem = Problem {
+        form,
+        message,
+        typed: pairs(body),
+    };
+    steps_page(shared, signed, id, Some(problem)).await
 }
 
 #[derive(Deserialize, Default)]
@@ -193,7 +266,15 @@ pub async fn transition(
     };
     let f: TransitionForm = form(&body);
     let Some(step) = named::<Step>(&f.step) else {
-        return refuse(shared, signed, id, "transition", "choose a step".into()).await;
+        return refuse(
+            shared,
+            signed,
+            id,
+            "transition",
+            &body,
+            "choose a step".into(),
+        )
+        .await;
     };
     let reason = given(&f.reason);
     let done = write(
@@ -204,7 +285,7 @@ pub async fn transition(
         move |store, ctx| app::incident::transition(store, ctx, incident, step, reason.as_deref()),
     )
     .await;
-    after(shared, signed, id, "transition", done).await
+    after(shared, signed, id, "transition", &body, done).await
 }
 
 #[derive(Deserialize, Default)]
@@ -232,18 +313,21 @@ pub async fn trigger(
     };
     let f: TriggerForm = form(&body);
     let Some(anchor) = named::<Anchor>(&f.anchor) else {
-        return refuse(shared, signed, id, "trigger", "choose what happened".into()).await;
+        return refuse(
+            shared,
+            signed,
+            id,
+            "trigger",
+            &body,
+            "choose what happened".into(),
+        )
+        .await;
     };
-    let zone = match zone_of(&shared, &signed).await {
-        Ok(z) => z,
-        Err(r) => return r,
-    };
-    let at = match given(&f.at).map(|t| crate::render::form::read_time(&t, zone)) {
-        None => None,
-        Some(Ok(t)) => chrono::DateTime::parse_from_rfc3339(&t)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
-        Some(Err(e)) => return refuse(shared, signed, id, "trigger", e).await,
+    let at = match time_typed(&shared, &signed, &f.at).await {
+        Ok(None) => None,
+        Ok(Some(t)) => Some(t),
+        Err(Ok(why)) => return refuse(shared, signed, id, "trigger", &body, why).await,
+        Err(Err(page)) => return page,
     };
     let request = app::incident::TriggerRequest {
         anchor,
@@ -260,7 +344,7 @@ pub async fn trigger(
         move |store, ctx| app::incident::trigger(store, ctx, &rules, incident, request),
     )
     .await;
-    after(shared, signed, id, "trigger", done).await
+    after(shared, signed, id, "trigger", &body, done).await
 }
 
 async fn zone_of(shared: &Arc<Shared>, signed: &SignedIn) -> Result<chrono_tz::Tz, Response> {
@@ -299,16 +383,11 @@ pub async fn complete(
         return steps_page(shared, signed, id, None).await;
     };
     let f: ObligationForm = form(&body);
-    let zone = match zone_of(&shared, &signed).await {
-        Ok(z) => z,
-        Err(r) => return r,
-    };
-    let at = match given(&f.at).map(|t| crate::render::form::read_time(&t, zone)) {
-        None => None,
-        Some(Ok(t)) => chrono::DateTime::parse_from_rfc3339(&t)
-            .ok()
-            .map(|t| crate::domain::deadline::Known::At(t.with_timezone(&chrono::Utc))),
-        Some(Err(e)) => return refuse(shared, signed, id, "complete", e).await,
+    let at = match time_typed(&shared, &signed, &f.at).await {
+        Ok(None) => None,
+        Ok(Some(t)) => Some(crate::domain::deadline::Known::At(t)),
+        Err(Ok(why)) => return refuse(shared, signed, id, "complete", &body, why).await,
+        Err(Err(page)) => return page,
     };
     let completion = app::incident::Completion {
         obligation: f.obligation.trim().to_string(),
@@ -328,7 +407,7 @@ pub async fn complete(
         },
     )
     .await;
-    after(shared, signed, id, "complete", done).await
+    after(shared, signed, id, "complete", &body, done).await
 }
 
 /// `POST /incidents/{id}/obligations/waive`: an obligation that does not apply, and why
@@ -355,7 +434,7 @@ pub async fn waive(
         },
     )
     .await;
-    after(shared, signed, id, "waive", done).await
+    after(shared, signed, id, "waive", &body, done).await
 }
 
 #[derive(Deserialize, Default)]
@@ -387,16 +466,11 @@ pub async fn delay_disclosure(
         return steps_page(shared, signed, id, None).await;
     };
     let f: DelayForm = form(&body);
-    let zone = match zone_of(&shared, &signed).await {
-        Ok(z) => z,
-        Err(r) => return r,
-    };
-    let at = match given(&f.at).map(|t| crate::render::form::read_time(&t, zone)) {
-        None => None,
-        Some(Ok(t)) => chrono::DateTime::parse_from_rfc3339(&t)
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
-        Some(Err(e)) => return refuse(shared, signed, id, "delay", e).await,
+    let at = match time_typed(&shared, &signed, &f.at).await {
+        Ok(None) => None,
+        Ok(Some(t)) => Some(t),
+        Err(Ok(why)) => return refuse(shared, signed, id, "delay", &body, why).await,
+        Err(Err(page)) => return page,
     };
     let rules = shared.rulebook.clone();
     let done = write(
@@ -417,5 +491,5 @@ pub async fn delay_disclosure(
         },
     )
     .await;
-    after(shared, signed, id, "delay", done).await
+    after(shared, signed, id, "delay", &body, done).await
 }
