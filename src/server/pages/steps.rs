@@ -90,20 +90,32 @@ fn pairs(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-/// A time as a form gives it (empty: none), read in the organisation's zone; or why not.
-async fn time_typed(
-    shared: &Arc<Shared>,
-    signed: &SignedIn,
-    typed: &str,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, Result<String, Response>> {
+/// A time as a form gave it.
+enum TypedTime {
+    /// Left empty: now.
+    Empty,
+    At(chrono::DateTime<chrono::Utc>),
+    /// Not a time, or one the organisation's clocks skip or repeat: why.
+    Refused(String),
+    /// The zone could not be read: the page that says so.
+    Page(Response),
+}
+
+/// A time as a form gives it, read in the organisation's zone.
+async fn time_typed(shared: &Arc<Shared>, signed: &SignedIn, typed: &str) -> TypedTime {
     let Some(text) = given(typed) else {
-        return Ok(None);
+        return TypedTime::Empty;
     };
-    let zone = zone_of(shared, signed).await.map_err(Err)?;
-    let rfc3339 = crate::render::form::read_time(&text, zone).map_err(Ok)?;
-    chrono::DateTime::parse_from_rfc3339(&rfc3339)
-        .map(|t| Some(t.with_timezone(&chrono::Utc)))
-        .map_err(|e| Ok(e.to_string()))
+    let zone = match zone_of(shared, signed).await {
+        Ok(z) => z,
+        Err(page) => return TypedTime::Page(page),
+    };
+    match crate::render::form::read_time(&text, zone)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).map_err(|e| e.to_string()))
+    {
+        Ok(t) => TypedTime::At(t.with_timezone(&chrono::Utc)),
+        Err(why) => TypedTime::Refused(why),
+    }
 }
 
 /// `GET /incidents/{id}/steps`.
@@ -324,10 +336,10 @@ pub async fn trigger(
         .await;
     };
     let at = match time_typed(&shared, &signed, &f.at).await {
-        Ok(None) => None,
-        Ok(Some(t)) => Some(t),
-        Err(Ok(why)) => return refuse(shared, signed, id, "trigger", &body, why).await,
-        Err(Err(page)) => return page,
+        TypedTime::Empty => None,
+        TypedTime::At(t) => Some(t),
+        TypedTime::Refused(why) => return refuse(shared, signed, id, "trigger", &body, why).await,
+        TypedTime::Page(page) => return page,
     };
     let request = app::incident::TriggerRequest {
         anchor,
@@ -384,10 +396,10 @@ pub async fn complete(
     };
     let f: ObligationForm = form(&body);
     let at = match time_typed(&shared, &signed, &f.at).await {
-        Ok(None) => None,
-        Ok(Some(t)) => Some(crate::domain::deadline::Known::At(t)),
-        Err(Ok(why)) => return refuse(shared, signed, id, "complete", &body, why).await,
-        Err(Err(page)) => return page,
+        TypedTime::Empty => None,
+        TypedTime::At(t) => Some(crate::domain::deadline::Known::At(t)),
+        TypedTime::Refused(why) => return refuse(shared, signed, id, "complete", &body, why).await,
+        TypedTime::Page(page) => return page,
     };
     let completion = app::incident::Completion {
         obligation: f.obligation.trim().to_string(),
@@ -467,10 +479,10 @@ pub async fn delay_disclosure(
     };
     let f: DelayForm = form(&body);
     let at = match time_typed(&shared, &signed, &f.at).await {
-        Ok(None) => None,
-        Ok(Some(t)) => Some(t),
-        Err(Ok(why)) => return refuse(shared, signed, id, "delay", &body, why).await,
-        Err(Err(page)) => return page,
+        TypedTime::Empty => None,
+        TypedTime::At(t) => Some(t),
+        TypedTime::Refused(why) => return refuse(shared, signed, id, "delay", &body, why).await,
+        TypedTime::Page(page) => return page,
     };
     let rules = shared.rulebook.clone();
     let done = write(
