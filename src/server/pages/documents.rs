@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Shared, SignedIn, Wrote, page, read, refused, see_other, who, write};
+use super::{Shared, SignedIn, Wrote, fields, page, read, refused, see_other, who, write};
 use crate::app;
 use crate::domain::document::{DocumentBody, DocumentVersion};
 use crate::domain::incident::IncidentId;
@@ -54,12 +54,6 @@ fn named(
 fn query<T: for<'de> Deserialize<'de> + Default>(raw: Option<String>) -> T {
     raw.and_then(|q| serde_urlencoded::from_str(&q).ok())
         .unwrap_or_default()
-}
-
-/// A form's fields; an unreadable form is an empty one (each use-case then says what is
-/// missing).
-fn form<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> T {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
 /// A version number as a form or query gives it.
@@ -448,7 +442,7 @@ pub async fn render(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f: RenderForm = form(&body);
+    let f: RenderForm = fields(&body);
     let mode = match f.mode.as_str() {
         "draft" => app::documents::Mode::Draft,
         "phased" => app::documents::Mode::Phased,
@@ -503,7 +497,7 @@ pub async fn approve(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f: ApproveForm = form(&body);
+    let f: ApproveForm = fields(&body);
     let Some(version) = number(&f.version) else {
         let problem = Problem {
             form: "approve",
@@ -572,7 +566,7 @@ pub async fn edit(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f: EditForm = form(&body);
+    let f: EditForm = fields(&body);
     // A browser sends a textarea's lines with CRLF; the stored text keeps the template's LF.
     let text = f.text.replace("\r\n", "\n");
     if text.trim().is_empty() {
@@ -793,7 +787,7 @@ struct SendForm {
 /// Reads the send form: `to` is repeated once per ticked role.
 fn send_form(body: &[u8]) -> SendForm {
     let mut f = SendForm::default();
-    for (k, v) in form_pairs(body) {
+    for (k, v) in super::fields::<Vec<(String, String)>>(body) {
         match k.as_str() {
             "version" => f.version = v,
             "to" => f.to.push(v),
@@ -802,10 +796,6 @@ fn send_form(body: &[u8]) -> SendForm {
         }
     }
     f
-}
-
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
 /// `POST /incidents/{id}/documents/{doc}/send`: mails the approved version to the roles ticked
@@ -897,7 +887,7 @@ pub async fn file(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f: FileForm = form(&body);
+    let f: FileForm = fields(&body);
     let rules = shared.rulebook.clone();
     let templates = shared.templates.clone();
     let completion = app::incident::Completion {

@@ -248,6 +248,12 @@ pub(super) fn said(e: &app::AppError) -> String {
     in_words(&e.to_string())
 }
 
+/// A posted form's fields; an unreadable form is an empty one (each use-case then says what
+/// is missing). `Vec<(String, String)>` reads every field in order, repeated ones included.
+pub(super) fn fields<T: for<'de> serde::Deserialize<'de> + Default>(body: &[u8]) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
 /// The organisation's zone: every time on a page is in it.
 pub(super) fn zone(store: &dyn app::Store) -> Result<Tz, app::AppError> {
     Ok(store.require_organisation()?.zone())

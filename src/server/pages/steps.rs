@@ -13,19 +13,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Shared, SignedIn, Wrote, page, read, refused, see_other, who, write};
+use super::{Shared, SignedIn, Wrote, fields, page, read, refused, see_other, who, write};
 use crate::app;
 use crate::domain::incident::IncidentId;
 use crate::domain::lifecycle::{self, Step};
 use crate::domain::permission::Action;
 use crate::domain::regime::Anchor;
 use crate::render::words::{due_words, remaining};
-
-/// A form's fields; an unreadable form is an empty one (the use-case then says what is
-/// missing).
-fn form<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> T {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
 
 fn given(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
@@ -83,11 +77,6 @@ fn typed(problem: Option<&Problem>) -> Value {
         all.insert(form.to_string(), Value::Object(values));
     }
     Value::Object(all)
-}
-
-/// A form's posted fields, in order.
-fn pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
 /// A time as a form gave it.
@@ -233,7 +222,7 @@ async fn after<T>(
             let problem = Problem {
                 form,
                 message: super::said(&e),
-                typed: pairs(body),
+                typed: super::fields(body),
             };
             steps_page(shared, signed, id, Some(problem)).await
         }
@@ -253,7 +242,7 @@ async fn refuse(
     let problem = Problem {
         form,
         message,
-        typed: pairs(body),
+        typed: super::fields(body),
     };
     steps_page(shared, signed, id, Some(problem)).await
 }
@@ -276,7 +265,7 @@ pub async fn transition(
     let Ok(incident) = id.parse::<IncidentId>() else {
         return steps_page(shared, signed, id, None).await;
     };
-    let f: TransitionForm = form(&body);
+    let f: TransitionForm = fields(&body);
     let Some(step) = named::<Step>(&f.step) else {
         return refuse(
             shared,
@@ -323,7 +312,7 @@ pub async fn trigger(
     let Ok(incident) = id.parse::<IncidentId>() else {
         return steps_page(shared, signed, id, None).await;
     };
-    let f: TriggerForm = form(&body);
+    let f: TriggerForm = fields(&body);
     let Some(anchor) = named::<Anchor>(&f.anchor) else {
         return refuse(
             shared,
@@ -394,7 +383,7 @@ pub async fn complete(
     let Ok(incident) = id.parse::<IncidentId>() else {
         return steps_page(shared, signed, id, None).await;
     };
-    let f: ObligationForm = form(&body);
+    let f: ObligationForm = fields(&body);
     let at = match time_typed(&shared, &signed, &f.at).await {
         TypedTime::Empty => None,
         TypedTime::At(t) => Some(crate::domain::deadline::Known::At(t)),
@@ -433,7 +422,7 @@ pub async fn waive(
     let Ok(incident) = id.parse::<IncidentId>() else {
         return steps_page(shared, signed, id, None).await;
     };
-    let f: ObligationForm = form(&body);
+    let f: ObligationForm = fields(&body);
     let obligation = f.obligation.trim().to_string();
     let reason = given(&f.reason);
     let done = write(
@@ -477,7 +466,7 @@ pub async fn delay_disclosure(
     let Ok(incident) = id.parse::<IncidentId>() else {
         return steps_page(shared, signed, id, None).await;
     };
-    let f: DelayForm = form(&body);
+    let f: DelayForm = fields(&body);
     let at = match time_typed(&shared, &signed, &f.at).await {
         TypedTime::Empty => None,
         TypedTime::At(t) => Some(t),
