@@ -365,7 +365,10 @@ mod tests {
         assert!(matches!(SledStore::open(&dir), Err(StoreError::Locked(_))));
         lease.idle();
         assert!(!lease.is_held());
-        let other = SledStore::open(&dir).expect("the store is free while the lease is idle");
+        // Opened as every other handle opens it, waiting a moment: sled lets go of its file
+        // lock when its flusher thread ends, just after the handle is dropped.
+        let other = SledStore::open_waiting(&dir, Duration::from_secs(1))
+            .expect("the store is free while the lease is idle");
         drop(other);
         assert!(lease.organisation().unwrap().is_none());
         assert!(lease.is_held());
